@@ -1,0 +1,1 @@
+"""Closed-form failover model behind ``hasim advise``; depends on no simulator floor."""

@@ -1,0 +1,29 @@
+"""The three error kinds every floor raises; kept here so that no floor imports a higher one."""
+
+from __future__ import annotations
+
+
+class DecodeError(ValueError):
+    """Bytes that are not a valid message: names the byte offset and what is wrong."""
+
+    def __init__(self, offset: int, reason: str) -> None:
+        super().__init__(f"at byte offset {offset}: {reason}")
+        self.offset = offset
+        self.reason = reason
+
+
+class IntegrityError(DecodeError):
+    """An SK payload or ESP packet whose integrity check value does not verify (RFC 7296 3.14)."""
+
+
+class ProtocolError(RuntimeError):
+    """A state machine used wrongly by its caller (not a misbehaving remote party)."""
+
+
+class ConfigError(ValueError):
+    """A bad scenario or sweep: names the key, the value given and what is allowed."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message

@@ -1,0 +1,54 @@
+"""Shared test configuration: the ``rfc`` marker and the outcome record behind CONFORMANCE.md.
+
+``pytest --rfc-report PATH`` writes one JSON object per test that carries ``@pytest.mark.rfc(...)``:
+its node id, the requirement IDs it names and its outcome. ``make conformance`` turns that into
+CONFORMANCE.md, so the matrix always reflects real test outcomes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--rfc-report", default=None, help="write RFC requirement test outcomes (JSON lines)")
+
+
+_RESULTS: dict[str, dict[str, object]] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    outcome = yield
+    report = outcome.get_result()
+    ids: list[str] = []
+    for mark in item.iter_markers(name="rfc"):
+        ids.extend(str(a) for a in mark.args)
+    if not ids:
+        return
+    entry = _RESULTS.setdefault(item.nodeid, {"nodeid": item.nodeid, "ids": sorted(set(ids)), "outcome": "passed"})
+    if report.failed:
+        entry["outcome"] = "failed"
+    elif report.skipped and entry["outcome"] == "passed" and report.when in ("setup", "call"):
+        entry["outcome"] = "skipped"
+    report.user_properties.append(("rfc_entry", json.dumps(entry)))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    path = session.config.getoption("--rfc-report")
+    if not path or hasattr(session.config, "workerinput"):
+        return
+    Path(path).write_text("".join(json.dumps(e) + "\n" for e in _RESULTS.values()))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Under xdist the controller only sees reports; rebuild entries from the user properties.
+    for name, value in report.user_properties:
+        if name == "rfc_entry":
+            entry = json.loads(value)
+            prev = _RESULTS.get(entry["nodeid"])
+            if prev is None or entry["outcome"] == "failed":
+                _RESULTS[entry["nodeid"]] = entry
