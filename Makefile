@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check hasim tests
+	$(BIN)/ruff check hasim tests benchmarks
 	$(BIN)/mypy hasim
 
 pytest: $(STAMP)

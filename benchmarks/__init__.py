@@ -1,1 +1,1 @@
-"""Benchmarks run by ``make bench``: each ``bench_*.py`` module has ``main() -> None`` printing its figures."""
+"""Benchmarks run by ``make bench``: each ``bench_*.py`` module has ``main()`` printing its figures."""

@@ -29,7 +29,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
         ids.extend(str(a) for a in mark.args)
     if not ids:
         return
-    entry = _RESULTS.setdefault(item.nodeid, {"nodeid": item.nodeid, "ids": sorted(set(ids)), "outcome": "passed"})
+    fresh = {"nodeid": item.nodeid, "ids": sorted(set(ids)), "outcome": "passed"}
+    entry = _RESULTS.setdefault(item.nodeid, fresh)
     if report.failed:
         entry["outcome"] = "failed"
     elif report.skipped and entry["outcome"] == "passed" and report.when in ("setup", "call"):
