@@ -1,0 +1,286 @@
+"""Loading and validating a scenario (TOML or dict) into frozen dataclasses, with one clear ConfigError.
+
+Every mistake - an unknown key, a wrong type, a value with a unit where a number is expected, a value
+out of range or not among the choices - raises :class:`hasim.errors.ConfigError` naming the dotted key,
+the value given and what is allowed. The section dataclasses and their documented fields live in
+:mod:`hasim.sim.config_sections`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hasim.errors import ConfigError
+from hasim.sim.config_sections import (
+    ClusterSection,
+    FaultSection,
+    LinkSection,
+    LinksSection,
+    PeerSection,
+    PolicySection,
+    ScenarioConfig,
+    ScenarioSection,
+    TrafficSection,
+)
+
+__all__ = [
+    "ClusterSection",
+    "FaultSection",
+    "LinkSection",
+    "LinksSection",
+    "PeerSection",
+    "PolicySection",
+    "ScenarioConfig",
+    "ScenarioSection",
+    "TrafficSection",
+    "config_to_dict",
+    "describe_fields",
+    "load_scenario",
+    "scenario_from_dict",
+    "with_overrides",
+]
+
+_SECTIONS: dict[str, type] = {
+    "scenario": ScenarioSection,
+    "cluster": ClusterSection,
+    "peer": PeerSection,
+    "traffic": TrafficSection,
+    "policy": PolicySection,
+}
+_DIRECTIONS = ("cluster_to_peer", "peer_to_cluster")
+_LINK_FIELDS = {f.name for f in dataclasses.fields(LinkSection)}
+_TOP_KEYS = (*_SECTIONS, "links", "faults")
+
+
+def _unknown(key: str, name: str, allowed: list[str]) -> ConfigError:
+    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.5)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return ConfigError(key, f"unknown key{hint}; allowed: {', '.join(allowed)}")
+
+
+def _describe(meta: Mapping[str, Any], kind: type) -> str:
+    unit = f" in {meta['unit']}" if meta.get("unit") else ""
+    if meta.get("choices"):
+        return "one of " + ", ".join(repr(c) for c in meta["choices"])
+    name = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}[kind]
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if lo is not None and hi is not None:
+        rng = f" in {'(' if meta.get('lo_open') else '['}{lo}, {hi}]"
+    elif lo is not None:
+        rng = f" {'>' if meta.get('lo_open') else '>='} {lo}"
+    elif hi is not None:
+        rng = f" <= {hi}"
+    else:
+        rng = ""
+    return f"{name}{unit}{rng}"
+
+
+def _coerce(key: str, value: Any, f: dataclasses.Field[Any]) -> Any:
+    kind = type(f.default)
+    meta = f.metadata
+    want = _describe(meta, kind)
+    bad = ConfigError(key, f"got {value!r}; expected {want}")
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if kind is str:
+        if not isinstance(value, str):
+            raise bad
+        if meta.get("choices") and value not in meta["choices"]:
+            raise bad
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, str) and meta.get("unit"):
+            raise ConfigError(key, f"got {value!r}; expected {want}, a plain number (the unit is in the key)")
+        raise bad
+    if kind is int:
+        if isinstance(value, float):
+            if not value.is_integer():
+                raise bad
+            value = int(value)
+    else:
+        value = float(value)
+        if not math.isfinite(value):
+            raise bad
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
+        raise bad
+    if hi is not None and value > hi:
+        raise bad
+    return value
+
+
+def _section(prefix: str, cls: type, raw: Any, base: Any = None) -> Any:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(prefix, f"got {raw!r}; expected a table")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        key = f"{prefix}.{name}"
+        if name not in fields:
+            raise _unknown(key, str(name), list(fields))
+        values[name] = _coerce(key, value, fields[name])
+    if base is not None:
+        return dataclasses.replace(base, **values)
+    return cls(**values)
+
+
+def _links(raw: Any) -> LinksSection:
+    if not isinstance(raw, Mapping):
+        raise ConfigError("links", f"got {raw!r}; expected a table")
+    shared = {k: v for k, v in raw.items() if k not in _DIRECTIONS}
+    for name in shared:
+        if name not in _LINK_FIELDS:
+            raise _unknown(f"links.{name}", str(name), [*_DIRECTIONS, *sorted(_LINK_FIELDS)])
+    both = _section("links", LinkSection, shared)
+    dirs = {d: _section(f"links.{d}", LinkSection, raw.get(d, {}), both) for d in _DIRECTIONS}
+    return LinksSection(**dirs)
+
+
+def _faults(raw: Any) -> tuple[FaultSection, ...]:
+    if not isinstance(raw, (list, tuple)):
+        raise ConfigError("faults", f"got {raw!r}; expected an array of tables ([[faults]])")
+    out = []
+    for i, item in enumerate(raw):
+        fault = _section(f"faults[{i}]", FaultSection, item)
+        if isinstance(item, Mapping) and "at_s" not in item:
+            raise ConfigError(f"faults[{i}].at_s", "missing; every fault needs its time in s")
+        out.append(fault)
+    return tuple(out)
+
+
+def _check_whole(cfg: ScenarioConfig) -> None:
+    for i, fault in enumerate(cfg.faults):
+        if fault.target == "peer" and fault.kind == "crash" and not cfg.peer.is_cluster:
+            raise ConfigError(f"faults[{i}].target", "got 'peer'; a peer crash needs peer.is_cluster = true")
+        if fault.at_s > cfg.scenario.duration_s:
+            raise ConfigError(
+                f"faults[{i}].at_s",
+                f"got {fault.at_s}; expected a time within scenario.duration_s = {cfg.scenario.duration_s}",
+            )
+    crashes = sum(1 for f in cfg.faults if f.kind == "crash" and f.target == "cluster")
+    if crashes >= cfg.cluster.members:
+        raise ConfigError(
+            "faults", f"{crashes} crashes of the cluster need at least {crashes + 1} cluster.members, "
+            f"got {cfg.cluster.members}",
+        )
+
+
+def scenario_from_dict(d: Mapping[str, Any]) -> ScenarioConfig:
+    """Validate a nested mapping (as read from TOML) into a ScenarioConfig; missing keys take defaults."""
+    if not isinstance(d, Mapping):
+        raise ConfigError("<root>", f"got {type(d).__name__}; expected a table")
+    for name in d:
+        if name not in _TOP_KEYS:
+            raise _unknown(str(name), str(name), list(_TOP_KEYS))
+    parts: dict[str, Any] = {n: _section(n, cls, d.get(n, {})) for n, cls in _SECTIONS.items()}
+    parts["links"] = _links(d.get("links", {}))
+    parts["faults"] = _faults(d.get("faults", []))
+    cfg = ScenarioConfig(**parts)
+    _check_whole(cfg)
+    return cfg
+
+
+def load_scenario(path: str | Path) -> ScenarioConfig:
+    """Read a scenario TOML file; a syntax error becomes a ConfigError naming the file."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(p), f"not valid TOML: {exc}") from exc
+    return scenario_from_dict(raw)
+
+
+def config_to_dict(cfg: ScenarioConfig) -> dict[str, Any]:
+    """The full resolved config as nested plain dicts and lists (JSON- and TOML-able)."""
+    out = dataclasses.asdict(cfg)
+    out["faults"] = [dict(f) for f in out["faults"]]
+    return out
+
+
+def _parse_literal(text: str) -> Any:
+    """A --set value: TOML literal syntax (numbers, true/false, quoted strings), else the bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def with_overrides(d: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply dotted-key overrides (``cluster.sync_interval_s``, ``faults[0].at_s``, ``links.loss``) to a copy.
+
+    String values are read as TOML literals (so ``--set policy.esn=true`` works). ``links.<field>`` sets
+    both directions. An unknown key raises ConfigError; the result still goes through scenario_from_dict.
+    """
+    import copy
+
+    out: dict[str, Any] = copy.deepcopy(dict(d))
+    for key, value in overrides.items():
+        if isinstance(value, str):
+            value = _parse_literal(value)
+        parts = key.split(".")
+        if parts[0] == "links" and len(parts) == 2 and parts[1] in _LINK_FIELDS:
+            links = out.setdefault("links", {})
+            links[parts[1]] = value
+            for direction in _DIRECTIONS:
+                if isinstance(links.get(direction), dict):
+                    links[direction][parts[1]] = value
+            continue
+        _set_dotted(out, key, parts, value)
+    return out
+
+
+def _set_dotted(out: dict[str, Any], key: str, parts: list[str], value: Any) -> None:
+    head = parts[0]
+    if head.startswith("faults[") and head.endswith("]"):
+        try:
+            idx = int(head[7:-1])
+        except ValueError as exc:
+            raise ConfigError(key, "fault index must be an integer, as in faults[0].at_s") from exc
+        faults = out.setdefault("faults", [])
+        if not 0 <= idx < len(faults):
+            raise ConfigError(key, f"no fault {idx}; the scenario has {len(faults)}")
+        if len(parts) != 2:
+            raise ConfigError(key, "expected faults[i].<field>")
+        _check_field(key, FaultSection, parts[1])
+        faults[idx][parts[1]] = value
+        return
+    if head not in _TOP_KEYS or head == "faults":
+        raise _unknown(key, head, list(_TOP_KEYS))
+    if head == "links":
+        if len(parts) != 3 or parts[1] not in _DIRECTIONS:
+            raise ConfigError(key, f"expected links.<field> or links.<direction>.<field>, {_DIRECTIONS}")
+        _check_field(key, LinkSection, parts[2])
+        out.setdefault("links", {}).setdefault(parts[1], {})[parts[2]] = value
+        return
+    if len(parts) != 2:
+        raise ConfigError(key, f"expected {head}.<field>")
+    _check_field(key, _SECTIONS[head], parts[1])
+    out.setdefault(head, {})[parts[1]] = value
+
+
+def _check_field(key: str, cls: type, name: str) -> None:
+    names = [f.name for f in dataclasses.fields(cls)]
+    if name not in names:
+        raise _unknown(key, name, names)
+
+
+def describe_fields() -> list[dict[str, Any]]:
+    """One row per scenario key: dotted key, default, unit, meaning, allowed values, source of the default."""
+    rows: list[dict[str, Any]] = []
+    tables: list[tuple[str, type]] = [*_SECTIONS.items(), ("links", LinkSection), ("faults[]", FaultSection)]
+    for prefix, cls in tables:
+        for f in dataclasses.fields(cls):
+            m = f.metadata
+            rows.append({
+                "key": f"{prefix}.{f.name}", "default": f.default, "unit": m["unit"], "doc": m["doc"],
+                "allowed": _describe(m, type(f.default)), "source": m["source"],
+            })
+    return rows

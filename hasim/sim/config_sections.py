@@ -1,0 +1,223 @@
+"""The scenario sections as frozen dataclasses: every field with its unit, default and its source.
+
+Each field carries metadata read by :mod:`hasim.sim.config` to validate a TOML table: ``doc`` (what it
+means), ``unit``, ``source`` (where the default comes from), and the allowed values (``choices``, or a
+``lo``/``hi`` range, ``lo_open`` for a strict lower bound). The metadata is the single description of the
+scenario format: validation errors and ``hasim run --help``-style docs are generated from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def knob(
+    default: Any,
+    doc: str,
+    *,
+    unit: str = "",
+    source: str = "assumption",
+    choices: tuple[str, ...] | None = None,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+) -> Any:
+    """A documented scenario field: default, meaning, unit, provenance of the default and allowed values."""
+    meta: dict[str, Any] = {"doc": doc, "unit": unit, "source": source, "choices": choices}
+    meta.update({"lo": lo, "hi": hi, "lo_open": lo_open})
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class ScenarioSection:
+    """[scenario]: what the run is called, how long it lasts and its default seed."""
+
+    name: str = knob("scenario", "name printed in reports and traces")
+    duration_s: float = knob(60.0, "simulated time of the run", unit="s", lo=0.0, lo_open=True)
+    seed: int = knob(0, "root seed of the run's SeedSequence (overridden by simulate(seed=...))", lo=0)
+
+
+@dataclass(frozen=True)
+class ClusterSection:
+    """[cluster]: the hot-standby cluster (RFC 6311 section 2): N members behind one virtual address."""
+
+    members: int = knob(2, "cluster members: one active, members-1 standby", lo=1, hi=64)
+    sync_interval_s: float = knob(
+        1.0, "period of the counter sync (Message IDs, ESP counters, replay windows) to the standbys",
+        unit="s", lo=0.0, lo_open=True,
+    )
+    sync_latency_s: float = knob(0.0005, "one-way latency of the sync channel", unit="s", lo=0.0)
+    sync_loss: float = knob(0.0, "Bernoulli loss probability of each sync message", lo=0.0, hi=1.0)
+    advertisement_interval_s: float = knob(
+        1.0, "heartbeat advertisement interval", unit="s",
+        source="RFC 5798 5.2.7 (VRRP Advertisement_Interval 100 cs); strongSwan HA heartbeat 1 s",
+        lo=0.0, lo_open=True,
+    )
+    master_down_multiplier: int = knob(
+        3, "missed advertisements before a standby declares the active member down",
+        source="RFC 5798 6.1 (Master_Down_Interval = 3 x Advertisement_Interval + Skew_Time)", lo=1,
+    )
+    skew_s: float = knob(
+        0.609375, "skew added to the master-down interval", unit="s",
+        source="RFC 5798 6.1: Skew_Time = (256 - priority) x interval / 256 with priority 100", lo=0.0,
+    )
+    sync_capacity_per_s: float = knob(
+        1000.0, "RFC 6311 sync exchanges a member can start per second (RFC 6311 section 7 overload)",
+        unit="1/s", lo=0.0, lo_open=True,
+    )
+
+
+@dataclass(frozen=True)
+class PeerSection:
+    """[peer]: the remote end: its RFC 6311 support (section 5) and whether it is itself a cluster (R2-2)."""
+
+    message_id_sync: bool = knob(True, "peer announces IKEV2_MESSAGE_ID_SYNC_SUPPORTED", source="RFC 6311 5")
+    replay_counter_sync: bool = knob(
+        True, "peer announces IPSEC_REPLAY_COUNTER_SYNC_SUPPORTED", source="RFC 6311 5"
+    )
+    is_cluster: bool = knob(False, "the peer is itself a hot-standby cluster (simultaneous failover, R2-2)")
+    members: int = knob(2, "members of the peer cluster when is_cluster", lo=1, hi=64)
+    ike_window_size: int = knob(
+        1, "IKE window size of both ends (SET_WINDOW_SIZE)", source="RFC 7296 2.3 (default window 1)", lo=1
+    )
+
+
+@dataclass(frozen=True)
+class TrafficSection:
+    """[traffic]: IKE SAs, Child SAs and the ESP and IKE traffic they carry."""
+
+    peers: int = knob(1, "IKE SAs between the cluster and its peers (one per peer)", lo=1)
+    child_sas: int = knob(1, "Child SAs per IKE SA", lo=1)
+    esp_out_pps: float = knob(1000.0, "ESP rate cluster -> peer per Child SA", unit="packets/s", lo=0.0)
+    esp_in_pps: float = knob(1000.0, "ESP rate peer -> cluster per Child SA", unit="packets/s", lo=0.0)
+    model: str = knob("constant", "ESP arrival process", choices=("constant", "poisson", "onoff"))
+    on_s: float = knob(1.0, "mean burst of the onoff model (exponential)", unit="s", lo=0.0, lo_open=True)
+    off_s: float = knob(1.0, "mean silence of the onoff model (exponential)", unit="s", lo=0.0, lo_open=True)
+    liveness_interval_s: float = knob(
+        30.0, "interval of IKE liveness checks (empty INFORMATIONAL) by each end; 0 disables",
+        unit="s", source="strongSwan dpd_delay as commonly configured (30 s)", lo=0.0,
+    )
+    rekey_interval_s: float = knob(
+        3600.0, "Child SA rekey interval (CREATE_CHILD_SA by the cluster); 0 disables", unit="s",
+        source="strongSwan rekey_time default 1 h", lo=0.0,
+    )
+    rekey_counter_fraction: float = knob(
+        0.9, "rekey a Child SA once its outgoing counter used this fraction of the sequence space",
+        source="RFC 4303 3.3.3 (rekey before the counter cycles)", lo=0.0, hi=1.0, lo_open=True,
+    )
+
+
+@dataclass(frozen=True)
+class LinkSection:
+    """One direction of the peer link: latency, jitter, Bernoulli/Gilbert-Elliott loss, reorder, copies."""
+
+    latency_s: float = knob(0.01, "one-way base latency", unit="s", lo=0.0)
+    jitter_s: float = knob(0.0, "uniform extra delay in [0, jitter_s)", unit="s", lo=0.0)
+    loss_model: str = knob("bernoulli", "loss process", choices=("bernoulli", "gilbert_elliott"))
+    loss: float = knob(0.0, "Bernoulli loss probability", lo=0.0, hi=1.0)
+    ge_good_to_bad: float = knob(0.01, "Gilbert-Elliott P(good -> bad) per packet", lo=0.0, hi=1.0)
+    ge_bad_to_good: float = knob(0.3, "Gilbert-Elliott P(bad -> good) per packet", lo=0.0, hi=1.0)
+    ge_loss_good: float = knob(0.0, "Gilbert-Elliott loss probability in the good state", lo=0.0, hi=1.0)
+    ge_loss_bad: float = knob(1.0, "Gilbert-Elliott loss probability in the bad state", lo=0.0, hi=1.0)
+    reorder: float = knob(0.0, "probability a packet is held back by reorder_delay_s", lo=0.0, hi=1.0)
+    reorder_delay_s: float = knob(0.005, "extra delay of a reordered packet", unit="s", lo=0.0)
+    duplicate: float = knob(0.0, "probability a packet is delivered twice", lo=0.0, hi=1.0)
+
+
+@dataclass(frozen=True)
+class LinksSection:
+    """[links]: the two directions of the cluster-peer link, independent. Plain keys set both directions."""
+
+    cluster_to_peer: LinkSection = field(default_factory=LinkSection)
+    peer_to_cluster: LinkSection = field(default_factory=LinkSection)
+
+
+FAULT_KINDS = ("crash", "sync_partition", "loss_burst")
+
+
+@dataclass(frozen=True)
+class FaultSection:
+    """[[faults]]: one scheduled (or jittered) fault.
+
+    ``crash`` stops the active member of ``target`` (the cluster, or the peer when it is a cluster);
+    two crashes in quick succession give M1 -> M2 -> M3 (R2-1), crashes of both ends at the same time
+    give simultaneous failover (R2-2). ``sync_partition`` cuts the sync channel for ``duration_s``;
+    ``loss_burst`` drops every packet on the peer link in ``direction`` for ``duration_s``.
+    """
+
+    kind: str = knob("crash", "fault kind", choices=FAULT_KINDS)
+    at_s: float = knob(10.0, "time of the fault", unit="s", lo=0.0)
+    jitter_s: float = knob(0.0, "the fault happens at at_s + U[0, jitter_s) drawn from the faults stream",
+                           unit="s", lo=0.0)
+    target: str = knob("cluster", "which end crashes (crash only)", choices=("cluster", "peer"))
+    duration_s: float = knob(1.0, "length of a sync_partition or loss_burst", unit="s", lo=0.0)
+    direction: str = knob(
+        "both", "direction of a loss_burst", choices=("both", "cluster_to_peer", "peer_to_cluster")
+    )
+
+
+@dataclass(frozen=True)
+class PolicySection:
+    """[policy]: the choices RFC 6311 leaves open (sections 5.1, 5.2, 7, 8) and IKE/ESP parameters."""
+
+    trigger: str = knob(
+        "eager", "when the new active member starts RFC 6311 sync: eager right after takeover (R7-3), "
+        "lazy at its first packet to send (R7-2), on_trigger at an out-of-window packet (R7-1)",
+        choices=("eager", "lazy", "on_trigger"),
+    )
+    skip_policy: str = knob(
+        "estimate", "outgoing ESP counter skip at takeover (R5.2-1/2): fixed skip_packets, estimate from "
+        "rate x time since the last sync x increment_margin, or huge 2**30 followed by a rekey (R5.2-3)",
+        choices=("fixed", "estimate", "huge"),
+    )
+    skip_packets: int = knob(10000, "skip of the fixed policy", unit="packets", lo=0)
+    increment_margin: float = knob(
+        2.0, "safety factor of the estimate policy (and of the Message ID increment)", lo=1.0
+    )
+    mid_reading: str = knob(
+        "strict", "peer's reading of R5.1-5 (AMB-1): strict = highest Message ID seen from the cluster, "
+        "sync requests included; sync_only = highest M1 of earlier sync requests (Appendix A)",
+        source="strict: strongSwan ike_mid_sync.c", choices=("strict", "sync_only"),
+    )
+    ike_after_failover: str = knob(
+        "windowed", "IKE before Message ID sync completes: windowed (R8.1-1) or strict reject (R8.1-2)",
+        choices=("strict", "windowed"),
+    )
+    ipsec_after_failover: str = knob(
+        "strict", "ESP outside the synced replay window before counter sync: strict drop, or lenient accept "
+        "for ipsec_grace_s (R8.2-1)", choices=("strict", "lenient"),
+    )
+    ipsec_grace_s: float = knob(2.0, "lenient grace period after takeover", unit="s", lo=0.0)
+    replay_window: int = knob(
+        32, "ESP anti-replay window size", unit="packets",
+        source="strongSwan replay_window 32 (iked 64, libreswan 128)", lo=1, hi=1 << 20,
+    )
+    esn: bool = knob(False, "64-bit Extended Sequence Numbers (RFC 4303 2.2.1)")
+    retransmit_timeout_s: float = knob(
+        4.0, "first IKE retransmission timeout", unit="s", source="strongSwan retransmit_timeout",
+        lo=0.0, lo_open=True,
+    )
+    retransmit_base: float = knob(1.8, "IKE retransmission backoff base", source="strongSwan retransmit_base",
+                                  lo=1.0)
+    retransmit_tries: int = knob(5, "IKE retransmissions before the SA is given up",
+                                 source="strongSwan retransmit_tries", lo=0)
+
+
+@dataclass(frozen=True)
+class ScenarioConfig:
+    """A whole scenario, validated: what :func:`hasim.sim.simulate` runs."""
+
+    scenario: ScenarioSection = field(default_factory=ScenarioSection)
+    cluster: ClusterSection = field(default_factory=ClusterSection)
+    peer: PeerSection = field(default_factory=PeerSection)
+    traffic: TrafficSection = field(default_factory=TrafficSection)
+    links: LinksSection = field(default_factory=LinksSection)
+    faults: tuple[FaultSection, ...] = ()
+    policy: PolicySection = field(default_factory=PolicySection)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The full resolved config, nested and JSON-able; ``scenario_from_dict(c.to_dict()) == c``."""
+        from hasim.sim.config import config_to_dict
+
+        return config_to_dict(self)
