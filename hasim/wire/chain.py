@@ -1,0 +1,94 @@
+"""The generic payload header and the payload chain (RFC 7296 3.2).
+
+::
+
+    Next Payload (1) | C (1 bit) RESERVED (7 bits) | Payload Length (2, header included) | body
+
+Each payload's Next Payload field names the type of the one after it; the IKE header's Next
+Payload names the first. The SK payload is always last and its Next Payload names the first
+payload *inside* it (RFC 7296 3.14). The walk consumes at least 4 octets per step, so it ends.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+
+from hasim.errors import DecodeError
+from hasim.wire.constants import CRITICAL_BIT, GENERIC_HEADER_LEN, PayloadType, enum_name
+from hasim.wire.payloads import EncryptedPayload, Notify, Payload, decode_body, encode_body, payload_type
+from hasim.wire.rfc6311 import from_notify
+
+_GENERIC = struct.Struct("!BBH")
+
+
+def generic_header(next_payload: int, critical: bool, length: int) -> bytes:
+    """The 4-octet generic payload header; ``length`` includes these 4 octets."""
+    return _GENERIC.pack(next_payload, CRITICAL_BIT if critical else 0, length)
+
+
+def encode_chain(payloads: Sequence[Payload], *, allow_sk: bool = True) -> tuple[int, bytes]:
+    """Encode a chain: (type of the first payload, or 0 when empty; the payloads' octets)."""
+    parts: list[bytes] = []
+    for i, p in enumerate(payloads):
+        if isinstance(p, EncryptedPayload):
+            if not allow_sk:
+                raise ValueError("an SK payload cannot be nested inside an SK payload")
+            if i != len(payloads) - 1:
+                raise ValueError("the SK payload must be the last payload (RFC 7296 3.14)")
+            if not 0 <= p.first_inner <= 255:
+                raise ValueError(f"SK first_inner {p.first_inner} does not fit in one octet")
+            nxt = p.first_inner
+        else:
+            nxt = payload_type(payloads[i + 1]) if i + 1 < len(payloads) else PayloadType.NONE
+        body = encode_body(p)
+        parts.append(generic_header(nxt, p.critical, GENERIC_HEADER_LEN + len(body)) + body)
+    first = payload_type(payloads[0]) if payloads else PayloadType.NONE
+    return first, b"".join(parts)
+
+
+def decode_chain(data: bytes, first_type: int, base: int, *, allow_sk: bool = True) -> list[Payload]:
+    """Decode the whole of ``data`` as a chain whose first payload has type ``first_type``.
+
+    ``base`` is the offset of ``data[0]`` in the message, so errors name message offsets. An SK
+    payload (allowed only when ``allow_sk``) is returned undecrypted as the last element.
+    """
+    payloads: list[Payload] = []
+    pos, ptype = 0, first_type
+    while ptype != PayloadType.NONE:
+        at = base + pos
+        name = enum_name(PayloadType, ptype)
+        if len(data) - pos < GENERIC_HEADER_LEN:
+            raise DecodeError(
+                at, f"truncated: {name} payload announced but only {len(data) - pos} octets left"
+            )
+        nxt, flags, length = _GENERIC.unpack_from(data, pos)
+        if flags & ~CRITICAL_BIT:
+            raise DecodeError(at + 1, f"{name} payload has reserved bits set (0x{flags:02x})")
+        if length < GENERIC_HEADER_LEN:
+            raise DecodeError(at + 2, f"{name} payload length {length} is shorter than its 4-octet header")
+        if pos + length > len(data):
+            raise DecodeError(
+                at + 2,
+                f"{name} payload length {length} overruns the message by {pos + length - len(data)} octets",
+            )
+        body = data[pos + GENERIC_HEADER_LEN : pos + length]
+        critical = bool(flags & CRITICAL_BIT)
+        if ptype == PayloadType.SK:
+            if not allow_sk:
+                raise DecodeError(at, "SK payload nested inside an SK payload")
+            if pos + length != len(data):
+                raise DecodeError(
+                    at + length, "data after the SK payload, which must be last (RFC 7296 3.14)"
+                )
+            payloads.append(EncryptedPayload(nxt, body, critical))
+            return payloads
+        p = decode_body(ptype, critical, body, at + GENERIC_HEADER_LEN)
+        if isinstance(p, Notify):
+            from_notify(p, at)
+        payloads.append(p)
+        pos += length
+        ptype = nxt
+    if pos != len(data):
+        raise DecodeError(base + pos, f"{len(data) - pos} octets after the last payload")
+    return payloads

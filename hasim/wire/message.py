@@ -1,0 +1,86 @@
+"""A whole IKEv2 message: header, payload chain and, when protected, the SK payload (RFC 7296 3).
+
+``decode(encode(m, keys, iv), keys) == m`` for every valid message, and ``encode(decode(b)) == b``
+for every ``b`` that decodes without keys. Decoding is total: any input either decodes or raises
+DecodeError (IntegrityError when an ICV does not verify).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hasim.errors import DecodeError
+from hasim.wire.chain import decode_chain, encode_chain, generic_header
+from hasim.wire.constants import GENERIC_HEADER_LEN, IKE_HEADER_LEN, PayloadType
+from hasim.wire.header import IkeHeader, decode_header
+from hasim.wire.payloads import EncryptedPayload, Payload
+from hasim.wire.sk import SkKeys, body_size, iv_size, open_sk, seal
+
+_SK_BODY_AT = IKE_HEADER_LEN + GENERIC_HEADER_LEN
+
+
+@dataclass(frozen=True)
+class Message:
+    """An IKEv2 message (RFC 7296 3.1); ``protected`` means the payloads travel inside an SK payload.
+
+    ``initiator`` is the I flag (sender is the IKE SA's original initiator), ``response`` the R flag.
+    """
+
+    spi_i: int
+    spi_r: int
+    exchange: int
+    initiator: bool
+    response: bool
+    message_id: int
+    payloads: tuple[Payload, ...] = ()
+    protected: bool = False
+
+
+def encode(msg: Message, keys: SkKeys | None = None, iv: bytes | None = None) -> bytes:
+    """The message's octets; a protected message needs ``keys`` and a fresh ``iv`` (sk.iv_size)."""
+
+    def header(next_payload: int, length: int) -> bytes:
+        return IkeHeader(
+            msg.spi_i,
+            msg.spi_r,
+            next_payload,
+            msg.exchange,
+            msg.initiator,
+            msg.response,
+            msg.message_id,
+            length,
+        ).encode()
+
+    if not msg.protected:
+        first, chain = encode_chain(msg.payloads)
+        return header(first, IKE_HEADER_LEN + len(chain)) + chain
+    if keys is None or iv is None:
+        raise ValueError("a protected message needs keys and an IV to encode")
+    first, inner = encode_chain(msg.payloads, allow_sk=False)
+    sk_len = GENERIC_HEADER_LEN + body_size(keys.suite, len(inner))
+    if sk_len > 0xFFFF:
+        raise ValueError(f"SK payload of {sk_len} octets exceeds the 16-bit Payload Length")
+    aad = header(PayloadType.SK, IKE_HEADER_LEN + sk_len) + generic_header(first, False, sk_len)
+    return aad + seal(keys, msg.initiator, iv, aad, inner)
+
+
+def decode(data: bytes, keys: SkKeys | None = None) -> Message:
+    """Parse ``data``; with ``keys`` verify the SK payload's ICV and decrypt it (protected=True)."""
+    data = bytes(data)
+    h = decode_header(data)
+    payloads = decode_chain(data[IKE_HEADER_LEN:], h.next_payload, IKE_HEADER_LEN)
+    protected = False
+    if keys is not None and payloads and isinstance(payloads[-1], EncryptedPayload):
+        sk = payloads[-1]
+        if len(payloads) > 1:
+            raise DecodeError(IKE_HEADER_LEN, "unencrypted payloads before the SK payload are not supported")
+        if sk.critical:
+            raise DecodeError(
+                IKE_HEADER_LEN + 1, "SK payload has its critical bit set (RFC 7296 3.2: must be 0)"
+            )
+        plain = open_sk(keys, h.initiator, data[:_SK_BODY_AT], sk.body, _SK_BODY_AT)
+        payloads = decode_chain(plain, sk.first_inner, _SK_BODY_AT + iv_size(keys.suite), allow_sk=False)
+        protected = True
+    return Message(
+        h.spi_i, h.spi_r, h.exchange, h.initiator, h.response, h.message_id, tuple(payloads), protected
+    )

@@ -1,0 +1,133 @@
+"""The SK (Encrypted and Authenticated) payload's cryptography, really done with ``cryptography``.
+
+Two suites (keys are given; key exchange is out of scope):
+
+* AES-CBC-128 + HMAC-SHA2-256-128 (RFC 7296 3.14, RFC 3602, RFC 4868): body = IV (16) |
+  AES-CBC(inner payloads | padding | pad length) | ICV (16); the ICV is HMAC-SHA-256 over the whole
+  message from the IKE header up to the ICV, truncated to 16 octets.
+* AES-GCM-16 with a 128-bit key (RFC 5282): SK_e is 16 key octets then a 4-octet salt; body =
+  explicit IV (8) | ciphertext | ICV (16); nonce = salt | IV; AAD = everything before the IV (the IKE
+  header and the SK generic header). No block alignment is needed, so hasim sends no padding.
+
+The sender's keys follow the I flag: the original initiator uses SK_ei/SK_ai, the responder
+SK_er/SK_ar (RFC 7296 2.14). Padding is zero octets of minimal length on send; on receipt any pad
+length that fits is accepted (RFC 7296 3.14 "the recipient MUST accept any length").
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from enum import IntEnum
+from hashlib import sha256
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from hasim.errors import DecodeError, IntegrityError
+
+ICV_SIZE = 16
+"""Both suites carry a 16-octet ICV (HMAC-SHA2-256-128 truncation; GCM's 16-octet tag)."""
+
+
+class SkSuite(IntEnum):
+    """The SK protection suites hasim implements (IANA transform IDs in the comments)."""
+
+    AES_CBC_128_HMAC_SHA2_256_128 = 1  # ENCR_AES_CBC (12) keylen 128 + AUTH_HMAC_SHA2_256_128 (12)
+    AES_GCM_16_128 = 2  # ENCR_AES_GCM_16 (20) keylen 128, RFC 5282
+
+
+def iv_size(suite: SkSuite) -> int:
+    """Octets of IV at the start of the SK body: the AES block for CBC, 8 explicit octets for GCM."""
+    return 16 if suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128 else 8
+
+
+@dataclass(frozen=True)
+class SkKeys:
+    """The SK keys of one IKE SA (RFC 7296 2.14); for GCM ``sk_ai``/``sk_ar`` are empty and each
+    ``sk_e*`` is the 16-octet AES key followed by the 4-octet salt (RFC 5282 section 7.1)."""
+
+    suite: SkSuite
+    sk_ei: bytes
+    sk_er: bytes
+    sk_ai: bytes = b""
+    sk_ar: bytes = b""
+
+    def __post_init__(self) -> None:
+        if self.suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128:
+            ok = len(self.sk_ei) == len(self.sk_er) == 16 and len(self.sk_ai) == len(self.sk_ar) == 32
+            want = "16-octet SK_ei/SK_er and 32-octet SK_ai/SK_ar"
+        else:
+            ok = len(self.sk_ei) == len(self.sk_er) == 20 and not self.sk_ai and not self.sk_ar
+            want = "20-octet SK_ei/SK_er (key | salt) and empty SK_ai/SK_ar"
+        if not ok:
+            raise ValueError(f"{self.suite.name} needs {want}")
+
+    def sender(self, initiator: bool) -> tuple[bytes, bytes]:
+        """(encryption key, integrity key) of the sender whose I flag is ``initiator``."""
+        return (self.sk_ei, self.sk_ai) if initiator else (self.sk_er, self.sk_ar)
+
+
+def body_size(suite: SkSuite, plaintext_len: int) -> int:
+    """Octets of the SK body that protects ``plaintext_len`` octets of inner payloads."""
+    if suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128:
+        return 16 + (plaintext_len // 16 + 1) * 16 + ICV_SIZE
+    return 8 + plaintext_len + 1 + ICV_SIZE
+
+
+def seal(keys: SkKeys, initiator: bool, iv: bytes, aad: bytes, plaintext: bytes) -> bytes:
+    """The SK body for ``plaintext``; ``aad`` is the message up to the IV (length fields final)."""
+    enc_key, auth_key = keys.sender(initiator)
+    if len(iv) != iv_size(keys.suite):
+        raise ValueError(f"{keys.suite.name} needs a {iv_size(keys.suite)}-octet IV, got {len(iv)}")
+    if keys.suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128:
+        pad = 15 - len(plaintext) % 16
+        padded = plaintext + bytes(pad) + bytes([pad])
+        encryptor = Cipher(algorithms.AES(enc_key), modes.CBC(iv)).encryptor()
+        ct = encryptor.update(padded) + encryptor.finalize()
+        icv = hmac.new(auth_key, aad + iv + ct, sha256).digest()[:ICV_SIZE]
+        return iv + ct + icv
+    sealed = AESGCM(enc_key[:16]).encrypt(enc_key[16:] + iv, plaintext + b"\x00", aad)
+    return iv + sealed
+
+
+def open_sk(keys: SkKeys, initiator: bool, aad: bytes, body: bytes, body_offset: int) -> bytes:
+    """Verify and decrypt an SK body; return the inner payloads' octets (padding removed).
+
+    ``body_offset`` is where the body starts in the message. A wrong ICV raises IntegrityError
+    (R6-7, R9-1); a body of impossible size or a bad pad length raises DecodeError.
+    """
+    enc_key, auth_key = keys.sender(initiator)
+    n_iv = iv_size(keys.suite)
+    if keys.suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128:
+        ct_len = len(body) - n_iv - ICV_SIZE
+        if ct_len < 16 or ct_len % 16:
+            raise DecodeError(
+                body_offset, f"SK body of {len(body)} octets is not IV (16) + whole AES blocks + ICV (16)"
+            )
+        iv, ct, icv = body[:n_iv], body[n_iv:-ICV_SIZE], body[-ICV_SIZE:]
+        expected = hmac.new(auth_key, aad + iv + ct, sha256).digest()[:ICV_SIZE]
+        if not hmac.compare_digest(expected, icv):
+            raise IntegrityError(body_offset + len(body) - ICV_SIZE, "SK payload ICV does not verify")
+        decryptor = Cipher(algorithms.AES(enc_key), modes.CBC(iv)).decryptor()
+        padded = decryptor.update(ct) + decryptor.finalize()
+    else:
+        if len(body) < n_iv + 1 + ICV_SIZE:
+            raise DecodeError(
+                body_offset,
+                f"SK body of {len(body)} octets is shorter than IV (8) + pad length (1) + ICV (16)",
+            )
+        try:
+            padded = AESGCM(enc_key[:16]).decrypt(enc_key[16:] + body[:n_iv], body[n_iv:], aad)
+        except InvalidTag:
+            raise IntegrityError(
+                body_offset + len(body) - ICV_SIZE, "SK payload ICV does not verify"
+            ) from None
+    pad = padded[-1]
+    if pad + 1 > len(padded):
+        raise DecodeError(
+            body_offset + n_iv + len(padded) - 1,
+            f"SK pad length {pad} exceeds the {len(padded) - 1} decrypted octets",
+        )
+    return padded[: len(padded) - 1 - pad]
