@@ -1,0 +1,105 @@
+"""Offered ESP traffic of one direction of one Child SA: constant, Poisson or on/off bursts.
+
+An :class:`ArrivalProcess` yields send times independent of everything else in the run (the offered
+load); the cluster decides what is actually sent. ``until(t)`` returns every time in [previous, t) as an
+array and ``next_time()``/``pop()`` walk the same times one by one, from the same draws, so the
+vectorized and packet-by-packet data paths see identical traffic. Draws come from the ``traffic``
+streams, in chunks whose values do not depend on how the times are requested.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_CHUNK = 4096
+
+
+class ArrivalProcess:
+    """Send times of one flow: constant (phase + k/rate), poisson, or onoff (exponential periods)."""
+
+    def __init__(
+        self, model: str, rate: float, rng: np.random.Generator, *, on_s: float = 1.0, off_s: float = 1.0
+    ) -> None:
+        self.model = model
+        self.rate = float(rate)
+        self._rng = rng
+        self._on_s, self._off_s = on_s, off_s
+        self._buf = np.zeros(0)
+        self._pos = 0
+        self._k = 0
+        self._phase = float(rng.random()) / self.rate if self.rate > 0 else 0.0
+        self._last = self._phase
+        self._period_end = self._phase
+        self._on = False
+        self._period_start = self._phase
+
+    def _refill(self) -> None:
+        """Append the next chunk of times to the buffer (values independent of the request pattern)."""
+        rest = self._buf[self._pos :]
+        if self.model == "constant":
+            ks = np.arange(self._k, self._k + _CHUNK, dtype=np.float64)
+            new = self._phase + ks / self.rate
+            self._k += _CHUNK
+        elif self.model == "poisson":
+            gaps = self._rng.exponential(1.0 / self.rate, _CHUNK)
+            new = np.cumsum(np.concatenate(([self._last], gaps)))[1:]
+            self._last = float(new[-1])
+        else:
+            new = self._onoff_chunk()
+        self._buf = np.concatenate((rest, new))
+        self._pos = 0
+
+    def _onoff_chunk(self) -> np.ndarray:
+        out: list[np.ndarray] = []
+        total = 0
+        while total < _CHUNK:
+            if not self._on:
+                self._period_start = self._period_end
+                self._period_end = self._period_start + float(self._rng.exponential(self._off_s))
+                self._on = True
+                self._period_start = self._period_end
+                self._period_end = self._period_start + float(self._rng.exponential(self._on_s))
+                self._k = 0
+            n_total = int(np.ceil((self._period_end - self._period_start) * self.rate))
+            n = min(n_total - self._k, _CHUNK)
+            ks = np.arange(self._k, self._k + n, dtype=np.float64)
+            times = self._period_start + ks / self.rate
+            times = times[times < self._period_end]
+            out.append(times)
+            total += times.shape[0]
+            self._k += n
+            if self._k >= n_total:
+                self._on = False
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def until(self, t: float) -> np.ndarray:
+        """All send times in [previous call, t), in order."""
+        if self.rate <= 0:
+            return np.zeros(0)
+        parts = []
+        while True:
+            if self._pos >= self._buf.shape[0]:
+                self._refill()
+            buf = self._buf
+            j = int(np.searchsorted(buf, t, side="left", sorter=None))
+            if j < self._pos:
+                j = self._pos
+            parts.append(buf[self._pos : j])
+            self._pos = j
+            if j < buf.shape[0]:
+                break
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def next_time(self) -> float:
+        """The next send time (not consumed); inf when the rate is zero."""
+        if self.rate <= 0:
+            return float("inf")
+        if self._pos >= self._buf.shape[0]:
+            self._refill()
+        return float(self._buf[self._pos])
+
+    def pop(self) -> float:
+        """Consume and return the next send time."""
+        t = self.next_time()
+        self._pos += 1
+        return t

@@ -1,0 +1,93 @@
+"""Streams, links, traffic and failure detection: vectorized and scalar paths agree, numbers by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hasim.sim.config_sections import ClusterSection, LinkSection
+from hasim.sim.detection import HeartbeatDetector
+from hasim.sim.link import LinkChannel, LossBursts, ge_states
+from hasim.sim.streams import RandomStreams
+from hasim.sim.traffic import ArrivalProcess
+
+
+def test_streams_are_independent_of_each_other() -> None:
+    a = RandomStreams(7)
+    x = a.get("links", "x").random(3)
+    b = RandomStreams(7)
+    b.get("traffic", "new").random(100)  # a new stream used first does not shift "links/x"
+    assert np.array_equal(b.get("links", "x").random(3), x)
+    assert not np.array_equal(RandomStreams(8).get("links", "x").random(3), x)
+    with pytest.raises(ValueError):
+        a.get("weather")
+
+
+def test_ge_states_match_scalar_chain() -> None:
+    u = np.random.default_rng(1).random(5000)
+    states = ge_states(u, False, 0.05, 0.3)
+    bad, ref = False, []
+    for v in u:
+        bad = (not (v < 0.3)) if bad else (v < 0.05)
+        ref.append(bad)
+    assert np.array_equal(states, np.array(ref))
+
+
+@pytest.mark.parametrize("model", ["bernoulli", "gilbert_elliott"])
+def test_link_vectorized_equals_scalar(model: str) -> None:
+    cfg = LinkSection(latency_s=0.01, jitter_s=0.002, loss_model=model, loss=0.1, reorder=0.1, duplicate=0.05)
+    send = np.arange(3000) / 1000.0
+    bursts = LossBursts([(1.0, 1.2)])
+    vec = LinkChannel(cfg, RandomStreams(3), ("d",), bursts)
+    idx1, arr1 = vec.transmit(send[:1700])
+    idx2, arr2 = vec.transmit(send[1700:])
+    idx = np.concatenate([idx1, idx2 + 1700])
+    arr = np.concatenate([arr1, arr2])
+    sca = LinkChannel(cfg, RandomStreams(3), ("d",), bursts)
+    ref_idx, ref_arr = [], []
+    for i, t in enumerate(send):
+        for a in sca.transmit_one(float(t)):
+            ref_idx.append(i)
+            ref_arr.append(a)
+    assert np.array_equal(idx, ref_idx) and np.array_equal(arr, ref_arr)
+    assert not np.any((send[idx] >= 1.0) & (send[idx] < 1.2))  # the burst drops everything
+
+
+def test_lossless_link_delivers_every_packet_after_latency() -> None:
+    ch = LinkChannel(LinkSection(latency_s=0.02), RandomStreams(0), ("x",))
+    idx, arr = ch.transmit(np.array([0.0, 0.5, 1.0]))
+    assert idx.tolist() == [0, 1, 2] and arr.tolist() == [0.02, 0.52, 1.02]
+
+
+def test_bernoulli_loss_rate() -> None:
+    ch = LinkChannel(LinkSection(loss=0.2), RandomStreams(0), ("x",))
+    idx, _ = ch.transmit(np.zeros(100_000))
+    assert abs(1 - idx.size / 100_000 - 0.2) < 0.01
+
+
+@pytest.mark.parametrize("model", ["constant", "poisson", "onoff"])
+def test_arrivals_vectorized_equal_one_by_one(model: str) -> None:
+    a = ArrivalProcess(model, 700.0, RandomStreams(5).get("traffic", "f"))
+    b = ArrivalProcess(model, 700.0, RandomStreams(5).get("traffic", "f"))
+    vec = np.concatenate([a.until(t) for t in (0.3, 0.31, 4.0, 9.0, 20.0)])
+    ref = []
+    while b.next_time() < 20.0:
+        ref.append(b.pop())
+    assert np.array_equal(vec, np.array(ref))
+    assert np.all(np.diff(vec) > 0)
+
+
+def test_constant_rate_counts() -> None:
+    a = ArrivalProcess("constant", 100.0, RandomStreams(5).get("traffic", "f"))
+    assert a.until(10.0).size in (999, 1000, 1001)
+    p = ArrivalProcess("poisson", 1000.0, RandomStreams(5).get("traffic", "g"))
+    assert abs(p.until(100.0).size - 100_000) < 1500
+
+
+def test_detection_time_by_hand() -> None:
+    det = HeartbeatDetector.from_config(ClusterSection(sync_latency_s=0.001))
+    # advertisements at 0, 1, ..., 10; crash at 10.4: last one at 10, + 0.001 + 3 x 1 + 0.609375
+    assert det.detection_time(10.4) == pytest.approx(13.610375)
+    det.new_master(13.610375)
+    assert det.last_advertisement(14.0) == pytest.approx(13.610375)
+    assert det.master_down_s == pytest.approx(3.609375)
