@@ -1,0 +1,175 @@
+"""``hasim advise``: the skip forward and sync interval a cluster needs, from the closed-form model.
+
+Why: RFC 6311 section 5.2 asks the new member to skip its ESP counter forward by an amount
+"estimated from the outgoing IPsec bandwidth and the frequency of synchronization"; this command
+makes that estimate for a survival target and says what it costs (docs/model.md). Bad input
+raises ConfigError, which ``hasim.cli.main`` prints as one line with exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import click
+
+from hasim.analysis.advice import FORMULAS, Advice
+from hasim.analysis.advice import advise as compute_advice
+from hasim.analysis.failover_model import FailoverParams
+from hasim.errors import ConfigError
+
+
+class _Number(click.ParamType):
+    """A float or int option whose bad values raise ConfigError (one line, exit 2), not a usage screen."""
+
+    def __init__(self, kind: type[int] | type[float]) -> None:
+        self.kind = kind
+        self.name = kind.__name__
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, self.kind) and not isinstance(value, bool):
+            return value
+        key = param.name if param is not None and param.name else "value"
+        try:
+            return self.kind(value)
+        except (TypeError, ValueError):
+            raise ConfigError(key, f"expected a number, got {value!r}") from None
+
+
+class _Choice(click.ParamType):
+    """A choice whose bad values raise ConfigError naming the allowed values."""
+
+    name = "choice"
+
+    def __init__(self, *choices: str) -> None:
+        self.choices = choices
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value in self.choices:
+            return value
+        key = param.name if param is not None and param.name else "value"
+        raise ConfigError(key, f"must be one of {', '.join(self.choices)}, got {value!r}")
+
+
+_FLOAT = _Number(float)
+_INT = _Number(int)
+
+
+def _fmt(x: float, digits: int = 6) -> str:
+    if isinstance(x, int):
+        return str(x)
+    if math.isinf(x):
+        return "unbounded"
+    return f"{x:.{digits}g}"
+
+
+def render(advice: Advice) -> str:
+    """The human-readable answer: figures first, then the formulas they come from."""
+    p = advice.params
+    s = advice.skip_forward
+    esn = "ESN" if p.esn else "no ESN"
+    lines = [
+        f"inputs: rate {_fmt(p.rate)} pps ({p.traffic}), sync interval {_fmt(p.sync_interval)} s, "
+        f"latency {_fmt(p.latency)} s, sync loss {_fmt(p.sync_loss)}, detection {_fmt(p.detection)} s, "
+        f"replay window {p.replay_window}, {esn}, target {advice.target_survival}",
+        f"staleness at takeover: E[A] = {_fmt(advice.staleness_mean_s)} s; "
+        f"packets sent after the last update: E[N] = {_fmt(advice.expected_packets)}",
+        f"minimal skip forward: {advice.min_skip_forward}  "
+        f"(P(no replay drop) = {advice.survival_at_min_skip:.6f} >= {advice.target_survival})",
+        f"margin: {_fmt(advice.margin_packets)} packets over E[N] = {_fmt(advice.margin_s)} s of traffic",
+        f"maximal sync interval for skip {s}: {_fmt(advice.max_sync_interval_s)} s",
+        f"expected replay drops at skip {s}: {_fmt(advice.expected_drops)} "
+        f"(duplicate {_fmt(advice.expected_duplicate_drops)}, too old {_fmt(advice.expected_too_old_drops)})",
+        f"counter space: {_fmt(advice.counter_fraction)} of the sequence space per failover; "
+        f"{_fmt(advice.failovers_until_rekey)} failovers until a rekey is forced "
+        f"(RFC 6311 fallback 2**30: {_fmt(advice.rfc_fallback_failovers)})",
+        f"Message IDs (cluster IKE exchanges {_fmt(p.ike_rate)}/s): "
+        f"P(stale) = {_fmt(advice.mid_stale_probability)}; "
+        f"strict R5.1-5: P(sync accepted, M1 + {p.ike_window}) = {_fmt(advice.strict_survival_at_window)}, "
+        f"minimal M1 increment {advice.strict_min_mid_increment}; "
+        f"sync-only: {_fmt(advice.sync_only_survival)}",
+        f"inbound ({_fmt(p.rate_in)} pps): E[N_in] = {_fmt(advice.inbound_expected_unseen)} unseen packets "
+        f"(lenient: replayable during the grace period); minimal IPSEC_REPLAY_COUNTER_SYNC delta "
+        f"{advice.inbound_min_delta}",
+        "formulas:",
+        *(f"  {name}: {text}" for name, text in FORMULAS.items()),
+    ]
+    return "\n".join(lines)
+
+
+def _required(name: str, value: float | None) -> float:
+    if value is None:
+        raise ConfigError(name, "required")
+    return value
+
+
+@click.command(name="advise")
+@click.option("--rate", type=_FLOAT, default=None, help="Outgoing ESP packets/s per Child SA (required).")
+@click.option("--sync-interval", type=_FLOAT, default=None, help="Seconds between sync updates (required).")
+@click.option("--detection", type=_FLOAT, default=None, help="Failure detection time in s (required).")
+@click.option(
+    "--target-survival", type=_FLOAT, default=0.999, show_default=True, help="P(no replay drop) target."
+)
+@click.option("--window", type=_INT, default=32, show_default=True, help="ESP anti-replay window.")
+@click.option("--esn", is_flag=True, help="Child SAs use Extended Sequence Numbers (64-bit).")
+@click.option("--latency", type=_FLOAT, default=0.0, show_default=True, help="Sync-channel latency in s.")
+@click.option("--sync-loss", type=_FLOAT, default=0.0, show_default=True, help="P(a sync update is lost).")
+@click.option(
+    "--traffic",
+    type=_Choice("constant", "poisson"),
+    default="constant",
+    show_default=True,
+    help="Traffic model.",
+)
+@click.option(
+    "--in-flight",
+    type=_Choice("delivered", "lost"),
+    default="delivered",
+    show_default=True,
+    help="Whether sync updates in flight at the crash still reach the standby.",
+)
+@click.option("--skip", type=_INT, default=None, help="Skip forward to evaluate (default: the minimal one).")
+@click.option("--inbound-rate", type=_FLOAT, default=None, help="The peer's ESP packets/s (default: --rate).")
+@click.option(
+    "--ike-rate", type=_FLOAT, default=0.0, show_default=True, help="Cluster-initiated IKE exchanges/s."
+)
+@click.option("--ike-window", type=_INT, default=1, show_default=True, help="IKE sender window (R5.1-2).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def advise(
+    rate: float | None,
+    sync_interval: float | None,
+    detection: float | None,
+    target_survival: float,
+    window: int,
+    esn: bool,
+    latency: float,
+    sync_loss: float,
+    traffic: str,
+    in_flight: str,
+    skip: int | None,
+    inbound_rate: float | None,
+    ike_rate: float,
+    ike_window: int,
+    as_json: bool,
+) -> None:
+    """Recommend the skip forward and sync interval for a replay-drop survival target (RFC 6311 5.2)."""
+    params = FailoverParams(
+        rate=_required("rate", rate),
+        sync_interval=_required("sync_interval", sync_interval),
+        detection=_required("detection", detection),
+        latency=latency,
+        sync_loss=sync_loss,
+        traffic="poisson" if traffic == "poisson" else "constant",
+        in_flight="lost" if in_flight == "lost" else "delivered",
+        inbound_rate=inbound_rate,
+        ike_rate=ike_rate,
+        ike_window=ike_window,
+        replay_window=window,
+        esn=esn,
+    )
+    result = compute_advice(params, target_survival, skip)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), sort_keys=True))
+    else:
+        click.echo(render(result))
