@@ -1,0 +1,78 @@
+"""Where runs execute: in-process, a local process pool, or a Dask cluster, all as an ``Executor``.
+
+The runner only speaks ``concurrent.futures``: ``submit`` and futures. One worker runs inline
+(no pickling, easy to debug); several use ``ProcessPoolExecutor``; ``--dask ADDRESS`` connects a
+distributed ``Client`` and uses ``client.get_executor(pure=False)`` (runs are not pure: each has its
+own seed but we never want Dask to deduplicate them), and ``--dask local`` starts a ``LocalCluster``
+of ``workers`` single-threaded processes first. Same code path for a laptop and a cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class InlineExecutor(Executor):
+    """Runs each task at ``submit`` time in the calling process (the one-worker executor)."""
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
+
+@dataclass(frozen=True)
+class ExecutorInfo:
+    """What the manifest records about the executor."""
+
+    kind: str
+    workers: int
+    address: str | None = None
+
+
+def default_workers() -> int:
+    """Workers when none are asked for: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def open_executor(workers: int, dask: str | None = None) -> Iterator[tuple[Executor, ExecutorInfo]]:
+    """Yield an executor and its description; shut everything down on exit (cluster included)."""
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    if dask is None:
+        if workers == 1:
+            yield InlineExecutor(), ExecutorInfo("inline", 1)
+            return
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield pool, ExecutorInfo("process-pool", workers)
+        return
+    from distributed import Client, LocalCluster
+
+    with contextlib.ExitStack() as stack:
+        if dask == "local":
+            cluster: Any = stack.enter_context(
+                LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            )
+            client = stack.enter_context(Client(cluster))
+            info = ExecutorInfo("dask-local", workers, str(cluster.scheduler_address))
+        else:
+            client = stack.enter_context(Client(dask))
+            n = len(client.scheduler_info().get("workers", {})) or workers
+            info = ExecutorInfo("dask", n, dask)
+        executor = client.get_executor(pure=False)
+        yield executor, info

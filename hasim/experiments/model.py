@@ -1,0 +1,65 @@
+"""What a sweep runs: a model = resolve a config, run it with a seed, optionally record events.
+
+The runner is generic over this triple so that it can be tested with small analytic models and used
+with the simulator without change. The default model adapts ``hasim.sim`` (imported lazily, so that
+``hasim sweep --dry-run`` of a toy model and the runner's tests do not need the simulator).
+All callables must be module-level functions: they are pickled to worker processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hasim.experiments.config_tree import apply_overrides
+
+Metrics = dict[str, float | int]
+RunFn = Callable[[dict[str, Any], int], Metrics]
+ResolveFn = Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+RecordsFn = Callable[[dict[str, Any], int], dict[str, list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class Model:
+    """A runnable model: ``run(config, seed) -> metrics``, ``resolve(base, overrides) -> full config``.
+
+    ``records`` (optional) reruns one configuration and returns per-event rows (e.g. ``timeline``)
+    for the failover timeline figure.
+    """
+
+    name: str
+    run: RunFn
+    resolve: ResolveFn
+    records: RecordsFn | None = None
+
+
+def resolve_generic(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Schema-free resolution: deep copy of ``base`` with dotted overrides; unknown keys are errors."""
+    return apply_overrides(base, overrides)
+
+
+def resolve_scenario(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate through the simulator's config: ConfigError names the dotted key; returns the full config."""
+    from hasim.sim import scenario_from_dict, with_overrides
+
+    return dict(scenario_from_dict(with_overrides(base, overrides)).to_dict())
+
+
+def simulate_metrics(config: dict[str, Any], seed: int) -> Metrics:
+    """One simulator run -> its metrics row (RunResult.metrics)."""
+    from hasim.sim import scenario_from_dict, simulate
+
+    return dict(simulate(scenario_from_dict(config), seed).metrics)
+
+
+def simulate_records(config: dict[str, Any], seed: int) -> dict[str, list[dict[str, Any]]]:
+    """One simulator run with per-event records (``timeline`` etc.) for the failover timeline figure."""
+    from hasim.sim import scenario_from_dict, simulate
+
+    return dict(simulate(scenario_from_dict(config), seed, records=True).records)
+
+
+def simulator_model() -> Model:
+    """The default model: hasim's failover simulator."""
+    return Model(name="hasim.sim", run=simulate_metrics, resolve=resolve_scenario, records=simulate_records)

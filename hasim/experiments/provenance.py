@@ -1,0 +1,62 @@
+"""Where a result came from: hasim version, git revision (and whether the tree was dirty), host, time.
+
+Every run row carries the version and revision, and ``manifest.json`` carries the full record, so a
+reviewer can tell which code produced a figure (DESIGN.md: never mix results of two code versions).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import hasim
+
+
+@dataclass(frozen=True)
+class CodeVersion:
+    """The code that produced a result: package version, git commit and whether the tree had edits."""
+
+    hasim_version: str
+    git_revision: str
+    git_dirty: bool
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+@lru_cache(maxsize=1)
+def code_version() -> CodeVersion:
+    """The running hasim's version and the git state of its source tree ("unknown" outside git)."""
+    root = Path(hasim.__file__).resolve().parent.parent
+    revision = _git(["rev-parse", "HEAD"], root)
+    status = _git(["status", "--porcelain", "--untracked-files=no"], root) if revision else None
+    return CodeVersion(hasim.__version__, revision or "unknown", bool(status))
+
+
+def now_utc() -> str:
+    """The current UTC time as ISO 8601 with seconds."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def host_info() -> dict[str, str]:
+    """The machine and interpreter, for the manifest."""
+    import numpy
+
+    return {
+        "host": socket.gethostname(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "executable": sys.executable,
+    }

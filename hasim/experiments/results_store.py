@@ -1,0 +1,184 @@
+"""The results folder of a sweep: crash-safe run fragments, runs.parquet, summary.csv, manifest.json.
+
+Layout of ``results/<sweep>/``:
+
+- ``parts/<run_id>.json``: one file per finished run, written as a temp file then ``os.replace``d,
+  so a sweep killed at any moment (SIGKILL included) leaves only whole fragments behind.
+- ``runs.parquet``: all runs, one row each, sorted by run index; rebuilt from itself plus the
+  fragments (atomically: temp file + ``os.replace``), after which the fragments are removed.
+- ``summary.csv``: per parameter point, mean and 95% t confidence interval of every metric.
+- ``manifest.json``: provenance (see runner.py).
+- ``timelines.parquet``: event records of the runs named by ``[[timelines]]`` (optional).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hasim.experiments.stats import mean_ci
+
+# Columns that are not metrics; parameter columns come from the sweep.
+ID_COLUMNS = ["run_id", "index", "point", "replication", "seed"]
+META_COLUMNS = ["error", "run_wall_s", "config", "hasim_version", "git_revision"]
+# Columns that legitimately differ between two executions of the same run.
+VOLATILE_COLUMNS = ["run_wall_s", "wall_time_s", "git_revision"]
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see either the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Text version of atomic_write_bytes."""
+    atomic_write_bytes(path, text.encode())
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return str(value)
+
+
+class ResultsDir:
+    """One sweep's results folder."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.parts = self.path / "parts"
+        self.runs_path = self.path / "runs.parquet"
+        self.summary_path = self.path / "summary.csv"
+        self.manifest_path = self.path / "manifest.json"
+        self.timelines_path = self.path / "timelines.parquet"
+
+    def has_results(self) -> bool:
+        """True when a previous sweep left runs or a manifest here."""
+        return (
+            self.manifest_path.exists()
+            or self.runs_path.exists()
+            or (self.parts.exists() and any(self.parts.glob("*.json")))
+        )
+
+    def clear(self) -> None:
+        """Remove previous results (``--force`` without ``--resume``)."""
+        for p in (self.runs_path, self.summary_path, self.manifest_path, self.timelines_path):
+            p.unlink(missing_ok=True)
+        if self.parts.exists():
+            for p in self.parts.iterdir():
+                p.unlink()
+            self.parts.rmdir()
+
+    def write_part(self, row: Mapping[str, Any]) -> None:
+        """Record one finished run, crash-safely."""
+        text = json.dumps(row, default=_json_default, allow_nan=True)
+        atomic_write_text(self.parts / f"{row['run_id']}.json", text)
+
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The manifest, or None if there is none yet."""
+        if not self.manifest_path.exists():
+            return None
+        data = json.loads(self.manifest_path.read_text())
+        return data if isinstance(data, dict) else None
+
+    def write_manifest(self, manifest: Mapping[str, Any]) -> None:
+        """Write the manifest atomically (pretty, stable key order)."""
+        atomic_write_text(self.manifest_path, json.dumps(manifest, indent=2, default=_json_default) + "\n")
+
+    def _part_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        if self.parts.exists():
+            for p in sorted(self.parts.glob("*.json")):
+                rows.append(json.loads(p.read_text()))
+        return rows
+
+    def load_runs(self) -> pd.DataFrame:
+        """Every recorded run: runs.parquet plus fragments not yet consolidated (latest wins)."""
+        frames = []
+        if self.runs_path.exists():
+            frames.append(pd.read_parquet(self.runs_path))
+        parts = self._part_rows()
+        if parts:
+            frames.append(pd.DataFrame(parts))
+        if not frames:
+            return pd.DataFrame(columns=ID_COLUMNS)
+        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        df = df.drop_duplicates("run_id", keep="last")
+        return df.sort_values("index", kind="stable").reset_index(drop=True)
+
+    def consolidate(self, order: Iterable[str], keep: set[str] | None = None) -> pd.DataFrame:
+        """Fold fragments into runs.parquet (atomically), keeping runs in ``keep``; then drop the fragments.
+
+        ``order`` is the preferred column order (ids, parameters); other columns follow as found.
+        """
+        df = self.load_runs()
+        if keep is not None:
+            df = df[df["run_id"].isin(keep)].reset_index(drop=True)
+        first = [c for c in order if c in df.columns]
+        df = df[first + [c for c in df.columns if c not in first]]
+        if "error" in df.columns:
+            df["error"] = df["error"].astype("object").where(df["error"].notna(), None)
+        fd, tmp = tempfile.mkstemp(prefix=".runs.", suffix=".parquet.tmp", dir=self.path)
+        os.close(fd)
+        try:
+            df.to_parquet(tmp, index=False)
+            os.replace(tmp, self.runs_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        for p in self.parts.glob("*.json") if self.parts.exists() else []:
+            p.unlink()
+        if self.parts.exists() and not any(self.parts.iterdir()):
+            self.parts.rmdir()
+        return df
+
+
+def metric_columns(runs: pd.DataFrame, params: Iterable[str]) -> list[str]:
+    """The numeric columns of a runs table that are metrics (not ids, parameters or bookkeeping)."""
+    skip = set(ID_COLUMNS) | set(META_COLUMNS) | set(params)
+    return [c for c in runs.columns if c not in skip and pd.api.types.is_numeric_dtype(runs[c])]
+
+
+def summarize(runs: pd.DataFrame, params: list[str], level: float = 0.95) -> pd.DataFrame:
+    """Per parameter point: run and error counts, and mean with confidence interval of each metric.
+
+    Columns: ``point``, the parameter columns, ``n_runs``, ``n_errors``, then for each metric ``m``:
+    ``m_mean``, ``m_ci_low``, ``m_ci_high`` (NaN interval with a single replication). Failed runs
+    count in ``n_errors`` and are left out of the statistics.
+    """
+    metrics = metric_columns(runs, params)
+    rows = []
+    for point, group in runs.groupby("point", sort=True):
+        ok = group[group["error"].isna()] if "error" in group.columns else group
+        row: dict[str, Any] = {"point": point}
+        first = group.iloc[0]
+        for p in params:
+            row[p] = first[p] if p in group.columns else None
+        row["n_runs"] = len(group)
+        row["n_errors"] = len(group) - len(ok)
+        for m in metrics:
+            values = [float(v) for v in ok[m] if v is not None and not math.isnan(float(v))]
+            mean, low, high = mean_ci(values, level)
+            row[f"{m}_mean"], row[f"{m}_ci_low"], row[f"{m}_ci_high"] = mean, low, high
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_summary(rd: ResultsDir, summary: pd.DataFrame) -> None:
+    """summary.csv, atomically; floats at full precision so that reruns compare exactly."""
+    atomic_write_text(rd.summary_path, summary.to_csv(index=False, float_format="%.10g"))

@@ -1,0 +1,297 @@
+"""Run a sweep: execute the missing runs on an Executor, record each as it finishes, summarize.
+
+Guarantees (issue 6):
+
+- Every run is a row, even a failed one (its ``error`` column holds the exception), as in desmod.
+- Each finished run is written at once as an atomic fragment, so a sweep killed at any moment loses
+  no finished run; ``resume=True`` runs only the runs that are missing.
+- A resumed sweep refuses to mix results from another hasim version, sweep file or base scenario
+  unless ``force=True`` (OMNeT++/SEM practice: never mix two code versions silently).
+- Seeds come from the run index (sweep_spec.run_seed), so the metric values do not depend on the
+  number of workers, the executor or the completion order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hasim.errors import ConfigError
+from hasim.experiments.executors import ExecutorInfo, open_executor
+from hasim.experiments.model import Model, simulator_model
+from hasim.experiments.provenance import code_version, host_info, now_utc
+from hasim.experiments.results_store import ID_COLUMNS, ResultsDir, summarize, write_summary
+from hasim.experiments.sweep_spec import RunSpec, SweepSpec, expand, select_run
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What a sweep invocation did."""
+
+    results: Path
+    total: int
+    already_done: int
+    ran: int
+    failed: int
+    wall_s: float
+
+
+def execute_run(model: Model, config: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Run one configuration in a worker; never raises: a failure becomes ``{"error": ...}``."""
+    start = time.perf_counter()
+    try:
+        metrics = model.run(config, seed)
+        out: dict[str, Any] = {k: (v.item() if hasattr(v, "item") else v) for k, v in metrics.items()}
+        out["error"] = None
+    except Exception as exc:
+        last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+        where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
+        out = {"error": f"{type(exc).__name__}: {exc}{where}"}
+    out["run_wall_s"] = time.perf_counter() - start
+    return out
+
+
+def _row(run: RunSpec, result: dict[str, Any]) -> dict[str, Any]:
+    cv = code_version()
+    row: dict[str, Any] = {
+        "run_id": run.run_id,
+        "index": run.index,
+        "point": run.point,
+        "replication": run.replication,
+        "seed": run.seed,
+    }
+    row.update(run.params)
+    for key, value in result.items():
+        if key not in row:
+            row[key] = value
+    row["config"] = json.dumps(run.config, sort_keys=True, default=str)
+    row["hasim_version"] = cv.hasim_version
+    row["git_revision"] = cv.git_revision + ("-dirty" if cv.git_dirty else "")
+    return row
+
+
+def _check_resumable(old: dict[str, Any], spec: SweepSpec, force: bool) -> list[str]:
+    cv = code_version()
+    mismatches = []
+    for field, now in (
+        ("hasim_version", cv.hasim_version),
+        ("sweep_hash", spec.sweep_hash),
+        ("base_hash", spec.base_hash),
+    ):
+        if old.get(field) != now:
+            mismatches.append(f"{field} was {old.get(field)!r}, now {now!r}")
+    if mismatches and not force:
+        raise ConfigError(
+            "resume", "refusing to mix results: " + "; ".join(mismatches) + " (use --force to mix anyway)"
+        )
+    return mismatches
+
+
+def _base_manifest(spec: SweepSpec, model: Model, runs: list[RunSpec]) -> dict[str, Any]:
+    cv = code_version()
+    try:
+        sweep_file = os.path.relpath(spec.path)
+        base_file = os.path.relpath(spec.base_path)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        sweep_file, base_file = str(spec.path), str(spec.base_path)
+    return {
+        "sweep": spec.name,
+        "status": "running",
+        "hasim_version": cv.hasim_version,
+        "git_revision": cv.git_revision,
+        "git_dirty": cv.git_dirty,
+        "model": model.name,
+        "sweep_file": sweep_file,
+        "sweep_hash": spec.sweep_hash,
+        "base_scenario": base_file,
+        "base_hash": spec.base_hash,
+        "root_seed": spec.root_seed,
+        "seeding": spec.seeding,
+        "replications": spec.replications,
+        "points": len({r.point for r in runs}),
+        "runs_total": len(runs),
+        "param_columns": spec.param_columns,
+        **host_info(),
+        "sweep_toml": spec.text,
+    }
+
+
+def _record_timelines(spec: SweepSpec, model: Model, runs: list[RunSpec], rd: ResultsDir) -> list[str]:
+    """Rerun the runs named by ``[[timelines]]`` with records on and store their event rows."""
+    if not spec.timelines or model.records is None:
+        return []
+    frames, problems = [], []
+    for tl in spec.timelines:
+        run = select_run(runs, tl.where)
+        if run is None:
+            problems.append(f"timeline {tl.name!r}: no run matches {tl.where}")
+            continue
+        try:
+            records = model.records(run.config, run.seed)
+        except Exception as exc:
+            problems.append(f"timeline {tl.name!r}: {type(exc).__name__}: {exc}")
+            continue
+        for kind, rows in records.items():
+            if rows:
+                df = pd.DataFrame(rows)
+                df.insert(0, "record", kind)
+                df.insert(0, "run_id", run.run_id)
+                df.insert(0, "timeline", tl.name)
+                frames.append(df)
+    if frames:
+        df = pd.concat(frames, ignore_index=True)
+        for col in df.columns:
+            if df[col].dtype == object:
+                df[col] = df[col].map(
+                    lambda v: (
+                        v
+                        if v is None or isinstance(v, str | int | float | bool)
+                        else json.dumps(v, default=str)
+                    )
+                )
+        tmp = rd.timelines_path.with_suffix(".parquet.tmp")
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, rd.timelines_path)
+    return problems
+
+
+def run_sweep(
+    spec: SweepSpec,
+    results_dir: str | Path | None = None,
+    *,
+    model: Model | None = None,
+    workers: int = 1,
+    dask: str | None = None,
+    executor: Executor | None = None,
+    resume: bool = False,
+    force: bool = False,
+    retry_failed: bool = False,
+    progress: bool = True,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> SweepOutcome:
+    """Run ``spec`` into ``results_dir`` (default ``results/<name>``) and return what was done.
+
+    ``executor`` overrides ``workers``/``dask`` (the caller owns it). Without ``resume``, existing
+    results are an error unless ``force`` (which then starts over).
+    """
+    model = model or simulator_model()
+    rd = ResultsDir(results_dir if results_dir is not None else Path("results") / spec.name)
+    runs = expand(spec, model)
+    started = time.perf_counter()
+    warnings: list[str] = []
+    old = rd.read_manifest()
+    if rd.has_results() and not resume:
+        if not force:
+            raise ConfigError(
+                "results",
+                f"{rd.path} already holds results; use --resume to continue or --force to start over",
+            )
+        rd.clear()
+        old = None
+    if resume and old is not None:
+        warnings = _check_resumable(old, spec, force)
+    rd.path.mkdir(parents=True, exist_ok=True)
+    manifest = _base_manifest(spec, model, runs)
+    manifest["start_time"] = old.get("start_time", now_utc()) if (resume and old) else now_utc()
+    manifest["resumed_at"] = [*old.get("resumed_at", []), now_utc()] if (resume and old) else []
+    if warnings:
+        manifest["mixed_results"] = [*old.get("mixed_results", []), *warnings] if old else warnings
+    order = ID_COLUMNS + spec.param_columns
+    wanted = {r.run_id for r in runs}
+    done = rd.consolidate(order, keep=wanted) if rd.has_results() else pd.DataFrame(columns=ID_COLUMNS)
+    finished = set(done["run_id"])
+    if retry_failed and "error" in done.columns:
+        finished -= set(done.loc[done["error"].notna(), "run_id"])
+    todo = [r for r in runs if r.run_id not in finished]
+    manifest["end_time"] = None
+    rd.write_manifest(manifest)
+
+    failed = 0
+    if todo:
+        failed = _execute(todo, model, rd, workers, dask, executor, progress, spec.name, manifest, on_row)
+    final = rd.consolidate(order, keep=wanted)
+    write_summary(rd, summarize(final, spec.param_columns))
+    problems = _record_timelines(spec, model, runs, rd)
+    n_err = int(final["error"].notna().sum()) if "error" in final.columns else 0
+    manifest.update(
+        {
+            "status": "complete" if len(final) == len(runs) else "incomplete",
+            "runs_completed": len(final),
+            "runs_failed": n_err,
+            "end_time": now_utc(),
+        }
+    )
+    if problems:
+        manifest["timeline_problems"] = problems
+    rd.write_manifest(manifest)
+    return SweepOutcome(
+        rd.path, len(runs), len(runs) - len(todo), len(todo), failed, time.perf_counter() - started
+    )
+
+
+def _execute(
+    todo: list[RunSpec],
+    model: Model,
+    rd: ResultsDir,
+    workers: int,
+    dask: str | None,
+    executor: Executor | None,
+    progress: bool,
+    name: str,
+    manifest: dict[str, Any],
+    on_row: Callable[[dict[str, Any]], None] | None,
+) -> int:
+    from tqdm.auto import tqdm
+
+    failed = 0
+    bar = tqdm(total=len(todo), desc=name, unit="run", disable=not progress, dynamic_ncols=True)
+
+    def drain(pool: Executor, window: int) -> None:
+        nonlocal failed
+        pending: dict[Future[dict[str, Any]], RunSpec] = {}
+        queue = list(reversed(todo))
+        while queue or pending:
+            while queue and len(pending) < window:
+                run = queue.pop()
+                pending[pool.submit(execute_run, model, run.config, run.seed)] = run
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for fut in done:
+                run = pending.pop(fut)
+                try:
+                    result = fut.result()
+                except Exception as exc:  # the worker itself died (e.g. BrokenProcessPool)
+                    result = {"error": f"{type(exc).__name__}: {exc}", "run_wall_s": float("nan")}
+                row = _row(run, result)
+                rd.write_part(row)
+                if row["error"] is not None:
+                    failed += 1
+                if on_row is not None:
+                    on_row(row)
+                bar.update(1)
+
+    try:
+        if executor is not None:
+            manifest["executor"] = {"kind": type(executor).__name__, "workers": workers}
+            rd.write_manifest(manifest)
+            drain(executor, max(4, 4 * workers))
+        else:
+            with open_executor(workers, dask) as (pool, info):
+                manifest["executor"] = _info_dict(info)
+                rd.write_manifest(manifest)
+                drain(pool, max(4, 4 * info.workers))
+    finally:
+        bar.close()
+    return failed
+
+
+def _info_dict(info: ExecutorInfo) -> dict[str, Any]:
+    return {"kind": info.kind, "workers": info.workers, "address": info.address}

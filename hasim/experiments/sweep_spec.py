@@ -1,0 +1,287 @@
+"""Sweep files (TOML) and their expansion into runs, each with its own config, run id and seed.
+
+A sweep file::
+
+    [sweep]
+    name = "sync_vs_skip"                     # default: the sweep file's folder name
+    base = "../scenarios/site_to_site.toml"   # relative to the sweep file
+    replications = 5
+    root_seed = 6311
+    seeding = "index"                         # or "replication" (common random numbers)
+    skip_if = ["variant == 'legacy' and policy.skip_forward > 0"]
+
+    [fixed]                                   # overrides applied to every run
+    "scenario.duration_s" = 60
+
+    [[axes]]                                  # see sweep_axes.py for grid / range / zip / list
+    kind = "grid"
+    key = "cluster.sync_interval_s"
+    values = [0.5, 1, 2]
+
+    [[exclude]]                               # explicit combinations to skip (all fields equal)
+    variant = "legacy"
+    "cluster.sync_interval_s" = 0.5
+
+    [[timelines]]                             # runs whose event records are kept for timeline figures
+    name = "rfc6311"
+    where = { variant = "rfc6311" }
+
+    [report]                                  # figures and title of the HTML report (report.py)
+
+Seeds: the run at position ``index`` of the expanded list gets
+``SeedSequence(root_seed, spawn_key=(index,))`` (or ``spawn_key=(replication,)`` with common random
+numbers), so results depend neither on worker count nor on completion order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hasim.errors import ConfigError
+from hasim.experiments.config_tree import flatten, flatten_overrides
+from hasim.experiments.constraint_expr import Constraint, parse_constraint
+from hasim.experiments.model import Model
+from hasim.experiments.sweep_axes import Axis, parse_axis
+
+_TOP = {"sweep", "fixed", "axes", "exclude", "timelines", "report"}
+_SWEEP = {"name", "base", "replications", "root_seed", "seeding", "skip_if", "description"}
+
+
+@dataclass(frozen=True)
+class TimelineSpec:
+    """Keep the event records of the first run whose columns match ``where`` under the name ``name``."""
+
+    name: str
+    where: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A parsed sweep file (not yet expanded). ``path`` and the hashes are its provenance."""
+
+    name: str
+    path: Path
+    base_path: Path
+    base: dict[str, Any]
+    replications: int
+    root_seed: int
+    seeding: str
+    fixed: dict[str, Any]
+    axes: tuple[Axis, ...]
+    constraints: tuple[Constraint, ...]
+    excludes: tuple[dict[str, Any], ...]
+    timelines: tuple[TimelineSpec, ...]
+    report: dict[str, Any]
+    description: str
+    sweep_hash: str
+    base_hash: str
+    text: str
+
+    @property
+    def param_columns(self) -> list[str]:
+        """The result columns that identify a parameter point (axis labels and swept keys), in order."""
+        cols: list[str] = []
+        for axis in self.axes:
+            for col in axis.columns:
+                if col not in cols:
+                    cols.append(col)
+            for key in sorted(axis.keys()):
+                if key not in cols:
+                    cols.append(key)
+        return cols
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a sweep: position, identity, seed, parameter values and full resolved config."""
+
+    index: int
+    run_id: str
+    point: int
+    replication: int
+    seed: int
+    params: dict[str, Any] = field(compare=False)
+    config: dict[str, Any] = field(compare=False)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _int(table: Mapping[str, Any], key: str, where: str, default: int | None, minimum: int) -> int:
+    value = table.get(key, default)
+    if value is None:
+        raise ConfigError(where, "required")
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(where, f"expected an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def parse_sweep(text: str, path: Path) -> SweepSpec:
+    """Parse sweep TOML text; ``path`` locates the base scenario. Errors name the offending key."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    for key in doc:
+        if key not in _TOP:
+            raise ConfigError(key, f"unknown section; allowed: {sorted(_TOP)}")
+    sweep = doc.get("sweep")
+    if not isinstance(sweep, Mapping):
+        raise ConfigError("sweep", "a [sweep] table is required")
+    for key in sweep:
+        if key not in _SWEEP:
+            raise ConfigError(f"sweep.{key}", f"unknown field; allowed: {sorted(_SWEEP)}")
+    name = sweep.get("name", path.resolve().parent.name)
+    if not isinstance(name, str) or not name or "/" in name:
+        raise ConfigError("sweep.name", f"expected a folder-safe name, got {name!r}")
+    base_rel = sweep.get("base")
+    if not isinstance(base_rel, str):
+        raise ConfigError("sweep.base", f"expected the path of a scenario TOML file, got {base_rel!r}")
+    base_path = (path.parent / base_rel).resolve()
+    try:
+        base_bytes = base_path.read_bytes()
+        base = tomllib.loads(base_bytes.decode())
+    except OSError as exc:
+        raise ConfigError("sweep.base", f"cannot read {base_path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError("sweep.base", f"{base_path} is not valid TOML: {exc}") from None
+    replications = _int(sweep, "replications", "sweep.replications", 1, 1)
+    root_seed = _int(sweep, "root_seed", "sweep.root_seed", None, 0)
+    seeding = sweep.get("seeding", "index")
+    if seeding not in ("index", "replication"):
+        raise ConfigError("sweep.seeding", f"expected 'index' or 'replication', got {seeding!r}")
+    skip_if = sweep.get("skip_if", [])
+    if isinstance(skip_if, str):
+        skip_if = [skip_if]
+    if not isinstance(skip_if, list):
+        raise ConfigError("sweep.skip_if", "expected a list of expressions")
+    constraints = tuple(parse_constraint(t, f"sweep.skip_if[{i}]") for i, t in enumerate(skip_if))
+    fixed = flatten_overrides(doc.get("fixed", {}), "fixed")
+    raw_axes = doc.get("axes", [])
+    if not isinstance(raw_axes, list):
+        raise ConfigError("axes", "expected [[axes]] tables")
+    axes = tuple(parse_axis(t, f"axes[{i}]") for i, t in enumerate(raw_axes))
+    seen: dict[str, str] = {k: "fixed" for k in fixed}
+    for i, axis in enumerate(axes):
+        for key in sorted(axis.keys()) + list(axis.columns if axis.kind == "list" else ()):
+            if key in seen:
+                raise ConfigError(f"axes[{i}]", f"key {key!r} is already set by {seen[key]}")
+            seen[key] = f"axes[{i}]"
+    excludes = []
+    for i, table in enumerate(doc.get("exclude", [])):
+        flat = flatten_overrides(table, f"exclude[{i}]")
+        if not flat:
+            raise ConfigError(f"exclude[{i}]", "an exclude table needs at least one key")
+        excludes.append(flat)
+    timelines = []
+    for i, table in enumerate(doc.get("timelines", [])):
+        if not isinstance(table, Mapping) or not isinstance(table.get("name"), str):
+            raise ConfigError(f"timelines[{i}].name", "expected a name")
+        extra = set(table) - {"name", "where"}
+        if extra:
+            raise ConfigError(f"timelines[{i}].{sorted(extra)[0]}", "unknown field; allowed: name, where")
+        timelines.append(
+            TimelineSpec(table["name"], flatten_overrides(table.get("where", {}), f"timelines[{i}].where"))
+        )
+    report = doc.get("report", {})
+    if not isinstance(report, Mapping):
+        raise ConfigError("report", "expected a table")
+    description = sweep.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError("sweep.description", "expected a string")
+    return SweepSpec(
+        name=name,
+        path=path.resolve(),
+        base_path=base_path,
+        base=base,
+        replications=replications,
+        root_seed=root_seed,
+        seeding=seeding,
+        fixed=fixed,
+        axes=axes,
+        constraints=constraints,
+        excludes=tuple(excludes),
+        timelines=tuple(timelines),
+        report=dict(report),
+        description=description,
+        sweep_hash=_sha256(text.encode()),
+        base_hash=_sha256(base_bytes),
+        text=text,
+    )
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read and parse a sweep file."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ConfigError(str(p), f"cannot read sweep file: {exc.strerror}") from None
+    return parse_sweep(text, p)
+
+
+def run_seed(root_seed: int, key: int) -> int:
+    """The seed of one run: a 63-bit integer from ``SeedSequence(root_seed, spawn_key=(key,))``."""
+    state = np.random.SeedSequence(root_seed, spawn_key=(key,)).generate_state(1, dtype=np.uint64)
+    return int(state[0]) >> 1
+
+
+def _matches(where: Mapping[str, Any], env: Mapping[str, Any]) -> bool:
+    for key, want in where.items():
+        if key not in env:
+            return False
+        have = env[key]
+        if isinstance(want, int | float) and not isinstance(want, bool) and isinstance(have, int | float):
+            if float(want) != float(have):
+                return False
+        elif want != have:
+            return False
+    return True
+
+
+def expand(spec: SweepSpec, model: Model) -> list[RunSpec]:
+    """All runs of the sweep, in a fixed order: points in axis order (first axis slowest), then replications.
+
+    Each point's config is resolved (validated) by the model once; constraints and exclude tables see
+    the point's labels and its full resolved config as dotted keys.
+    """
+    runs: list[RunSpec] = []
+    columns = spec.param_columns
+    point = 0
+    for combo in itertools.product(*(axis.settings for axis in spec.axes)):
+        labels: dict[str, Any] = {}
+        overrides = dict(spec.fixed)
+        for lab, ov in combo:
+            labels.update(lab)
+            overrides.update(ov)
+        config = model.resolve(spec.base, overrides)
+        env = {**flatten(config), **labels}
+        if any(c.evaluate(env) for c in spec.constraints) or any(_matches(ex, env) for ex in spec.excludes):
+            continue
+        params = {c: env.get(c, overrides.get(c)) for c in columns}
+        ident = json.dumps({"labels": labels, "overrides": overrides}, sort_keys=True, default=str)
+        for rep in range(spec.replications):
+            index = len(runs)
+            digest = hashlib.sha256(f"{ident}|{rep}".encode()).hexdigest()[:8]
+            seed = run_seed(spec.root_seed, index if spec.seeding == "index" else rep)
+            runs.append(RunSpec(index, f"{index:05d}-{digest}", point, rep, seed, params, config))
+        point += 1
+    return runs
+
+
+def select_run(runs: list[RunSpec], where: Mapping[str, Any]) -> RunSpec | None:
+    """The first run whose parameters (or resolved config) match ``where``."""
+    for run in runs:
+        if _matches(where, {**flatten(run.config), **run.params}):
+            return run
+    return None

@@ -1,0 +1,192 @@
+"""The sweep runner: failed runs as rows, crash-safe resume, worker-count and Dask independence."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from toy_model import TOY
+
+from hasim.errors import ConfigError
+from hasim.experiments.results_store import VOLATILE_COLUMNS
+from hasim.experiments.runner import run_sweep
+from hasim.experiments.sweep_spec import load_sweep
+
+HERE = Path(__file__).parent
+
+
+def _stable(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=[c for c in VOLATILE_COLUMNS if c in df.columns]).reset_index(drop=True)
+
+
+def test_rows_summary_and_manifest(toy_dir: Path) -> None:
+    spec = load_sweep(toy_dir / "sweep.toml")
+    out = run_sweep(spec, toy_dir / "res", model=TOY, progress=False)
+    assert (out.total, out.ran, out.failed) == (18, 18, 0)
+    runs = pd.read_parquet(toy_dir / "res" / "runs.parquet")
+    assert list(runs["index"]) == list(range(18))
+    assert {
+        "run_id",
+        "seed",
+        "model.a",
+        "variant",
+        "model.b",
+        "y",
+        "count",
+        "error",
+        "run_wall_s",
+        "config",
+        "hasim_version",
+        "git_revision",
+    } <= set(runs.columns)
+    assert runs["error"].isna().all()
+    assert json.loads(runs["config"][3])["model"]["b"] == 10.0
+    summary = pd.read_csv(toy_dir / "res" / "summary.csv")
+    assert len(summary) == 6 and (summary["n_runs"] == 3).all()
+    # y = a * b + 0.25 * N(0,1): the mean over 3 replications of point (a=3, high) is near 30
+    row = summary[(summary["model.a"] == 3.0) & (summary["variant"] == "high")].iloc[0]
+    ys = runs[(runs["model.a"] == 3.0) & (runs["variant"] == "high")]["y"]
+    assert row["y_mean"] == pytest.approx(ys.mean())
+    assert row["y_ci_low"] < row["y_mean"] < row["y_ci_high"]
+    assert abs(row["y_mean"] - 30.0) < 2.0
+    manifest = json.loads((toy_dir / "res" / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["runs_completed"] == 18
+    for key in (
+        "hasim_version",
+        "git_revision",
+        "git_dirty",
+        "sweep_hash",
+        "root_seed",
+        "start_time",
+        "end_time",
+        "host",
+    ):
+        assert key in manifest
+    assert manifest["root_seed"] == 42
+    assert not (toy_dir / "res" / "parts").exists()
+
+
+def test_a_failing_run_is_a_row_with_its_error(toy_dir: Path) -> None:
+    text = (toy_dir / "sweep.toml").read_text().replace('"model.noise" = 0.25', '"model.fail_when_a" = 2.0')
+    (toy_dir / "sweep.toml").write_text(text)
+    out = run_sweep(load_sweep(toy_dir / "sweep.toml"), toy_dir / "res", model=TOY, workers=2, progress=False)
+    assert out.failed == 6
+    runs = pd.read_parquet(toy_dir / "res" / "runs.parquet")
+    bad = runs[runs["model.a"] == 2.0]
+    assert len(bad) == 6 and bad["error"].str.contains("RuntimeError: toy model refuses a=2.0").all()
+    assert bad["y"].isna().all()
+    summary = pd.read_csv(toy_dir / "res" / "summary.csv")
+    assert list(summary["n_errors"]) == [0, 0, 3, 3, 0, 0]
+
+
+def test_existing_results_need_resume_or_force(toy_dir: Path) -> None:
+    spec = load_sweep(toy_dir / "sweep.toml")
+    run_sweep(spec, toy_dir / "res", model=TOY, progress=False)
+    with pytest.raises(ConfigError, match="--resume"):
+        run_sweep(spec, toy_dir / "res", model=TOY, progress=False)
+    again = run_sweep(spec, toy_dir / "res", model=TOY, progress=False, resume=True)
+    assert (again.ran, again.already_done) == (0, 18)
+    fresh = run_sweep(spec, toy_dir / "res", model=TOY, progress=False, force=True)
+    assert fresh.ran == 18
+
+
+def test_resume_refuses_another_version_or_sweep_file_unless_forced(toy_dir: Path) -> None:
+    spec = load_sweep(toy_dir / "sweep.toml")
+    run_sweep(spec, toy_dir / "res", model=TOY, progress=False)
+    manifest_path = toy_dir / "res" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["hasim_version"] = "0.0.1"
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ConfigError, match="hasim_version") as err:
+        run_sweep(spec, toy_dir / "res", model=TOY, progress=False, resume=True)
+    assert err.value.key == "resume"
+    (toy_dir / "sweep.toml").write_text((toy_dir / "sweep.toml").read_text() + "\n# edited\n")
+    edited = load_sweep(toy_dir / "sweep.toml")
+    with pytest.raises(ConfigError, match="sweep_hash"):
+        run_sweep(edited, toy_dir / "res", model=TOY, progress=False, resume=True)
+    out = run_sweep(edited, toy_dir / "res", model=TOY, progress=False, resume=True, force=True)
+    assert out.ran == 0
+    assert json.loads(manifest_path.read_text())["mixed_results"]
+
+
+def _sweep_subprocess(toy_dir: Path, out: Path) -> subprocess.Popen[bytes]:
+    code = (
+        "import sys; from hasim.cli import main; "
+        f"main(['sweep', {str(toy_dir / 'slow.toml')!r}, '--model', 'toy_model:TOY', '--workers', '2', "
+        f"'--results', {str(out)!r}, '--no-progress'])"
+    )
+    env = {**os.environ, "PYTHONPATH": str(HERE)}
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_sigkill_midway_then_resume_equals_uninterrupted(toy_dir: Path) -> None:
+    slow = (toy_dir / "sweep.toml").read_text().replace('"model.noise" = 0.25', '"model.sleep_s" = 0.04')
+    slow = slow.replace("replications = 3", "replications = 6")  # 36 runs of 40 ms on 2 workers
+    (toy_dir / "slow.toml").write_text(slow)
+    killed = toy_dir / "killed"
+    proc = _sweep_subprocess(toy_dir, killed)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        parts = killed / "parts"
+        if parts.exists() and len(list(parts.glob("*.json"))) >= 8:
+            break
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    fragments = list((killed / "parts").glob("*.json"))
+    assert 8 <= len(fragments) < 36
+    for f in fragments:  # every fragment left behind is whole
+        json.loads(f.read_text())
+    spec = load_sweep(toy_dir / "slow.toml")
+    resumed = run_sweep(spec, killed, model=TOY, workers=2, resume=True, progress=False)
+    assert resumed.already_done >= 8 and resumed.ran == 36 - resumed.already_done
+    whole = toy_dir / "whole"
+    run_sweep(spec, whole, model=TOY, workers=2, progress=False)
+    a = pd.read_parquet(killed / "runs.parquet")
+    b = pd.read_parquet(whole / "runs.parquet")
+    pd.testing.assert_frame_equal(_stable(a), _stable(b))
+    assert (killed / "summary.csv").exists()
+
+
+def test_same_metrics_with_one_and_two_workers_and_dask(toy_dir: Path) -> None:
+    spec = load_sweep(toy_dir / "sweep.toml")
+    frames = []
+    for name, kwargs in [
+        ("w1", {"workers": 1}),
+        ("w2", {"workers": 2}),
+        ("dask", {"workers": 2, "dask": "local"}),
+    ]:
+        run_sweep(spec, toy_dir / name, model=TOY, progress=False, **kwargs)  # type: ignore[arg-type]
+        frames.append(_stable(pd.read_parquet(toy_dir / name / "runs.parquet")))
+        manifest = json.loads((toy_dir / name / "manifest.json").read_text())
+        assert (
+            manifest["executor"]["kind"] == {"w1": "inline", "w2": "process-pool", "dask": "dask-local"}[name]
+        )
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    pd.testing.assert_frame_equal(frames[0], frames[2])
+
+
+def test_timelines_are_recorded_for_selected_runs(toy_dir: Path) -> None:
+    text = (
+        toy_dir / "sweep.toml"
+    ).read_text() + '\n[[timelines]]\nname = "high"\nwhere = { variant = "high" }\n'
+    (toy_dir / "sweep.toml").write_text(text)
+    run_sweep(load_sweep(toy_dir / "sweep.toml"), toy_dir / "res", model=TOY, progress=False)
+    tl = pd.read_parquet(toy_dir / "res" / "timelines.parquet")
+    assert set(tl["timeline"]) == {"high"}
+    assert set(tl["run_id"]) == {"00003-" + tl["run_id"].iloc[0].split("-")[1]}
+    assert {"time", "node", "kind", "value", "record"} <= set(tl.columns)
