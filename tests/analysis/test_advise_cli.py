@@ -1,0 +1,84 @@
+"""``hasim advise``: text output, the --json object, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hasim.cli import main
+
+ARGS = ["advise", "--rate", "1000", "--sync-interval", "1", "--detection", "3"]
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_text_output_names_the_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(ARGS, capsys)
+    assert code == 0
+    # Hand value (tests/analysis/test_failover_model.py): s* = 999 for 0.999 at r = 1000, T = 1.
+    assert "minimal skip forward: 999" in out
+    assert "maximal sync interval for skip 999: 1.0005 s" in out
+    assert "RFC 6311 fallback 2**30: 3)" in out
+    assert "formulas:" in out
+    assert "s* = min{n : P(N <= n) >= target}" in out
+
+
+def test_json_is_one_object_with_the_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([*ARGS, "--json", "--skip", "2000", "--esn"], capsys)
+    assert code == 0
+    data = json.loads(out)
+    for key in (
+        "min_skip_forward",
+        "max_sync_interval_s",
+        "margin_packets",
+        "margin_s",
+        "counter_fraction",
+        "failovers_until_rekey",
+        "expected_drops",
+        "mid_stale_probability",
+        "strict_survival_at_window",
+        "inbound_min_delta",
+        "formulas",
+        "params",
+    ):
+        assert key in data
+    assert data["min_skip_forward"] == 999
+    assert data["skip_forward"] == 2000
+    # margin = s* - E[N] = 999 - 500
+    assert data["margin_packets"] == pytest.approx(499.0)
+    # ESN: (2^64 - 1) // 2^30 = 2^34 - 1
+    assert data["rfc_fallback_failovers"] == 2**34 - 1
+    assert data["params"]["esn"] is True
+    # skip 2000 >= every N at T = 1 s. For T > 2: P(N <= 2000) = (2001^2 - 2000^2)/(2000 T) = 4001/(2000 T)
+    # >= 0.999  <=>  T <= 4001/1998 = 2.0025 s.
+    assert data["expected_drops"] == 0.0
+    assert data["max_sync_interval_s"] == pytest.approx(4001 / 1998, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("argv", "key"),
+    [
+        (["advise", "--rate", "fast", "--sync-interval", "1", "--detection", "3"], "rate"),
+        (["advise", "--sync-interval", "1", "--detection", "3"], "rate"),
+        ([*ARGS, "--traffic", "bursty"], "traffic"),
+        ([*ARGS, "--target-survival", "1.0"], "target_survival"),
+        ([*ARGS, "--sync-loss", "-0.1"], "sync_loss"),
+        (["advise", "--rate", "1", "--sync-interval", "0", "--detection", "3"], "sync_interval"),
+        ([*ARGS, "--skip", "-5"], "skip"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(argv: list[str], key: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(argv, capsys)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert key in err
