@@ -1,0 +1,22 @@
+"""The ESP data plane, vectorized: anti-replay windows over whole batches, replay exposure after failover.
+
+``check_batch(state, seqs)`` gives, for packets in arrival order, exactly the outcomes of the
+reference ``hasim.protocol.anti_replay.ReplayWindow``; ``replay_exposure`` measures what an attacker
+can replay after a failover under the strict and lenient policies of RFC 6311 section 8.2.
+"""
+
+from __future__ import annotations
+
+from hasim.sim.dataplane.replay_exposure import ReplayExposure, replay_exposure
+from hasim.sim.dataplane.vector_window import check_batch, check_batch_reference, check_each, count_outcomes
+from hasim.sim.dataplane.window_state import WindowState
+
+__all__ = [
+    "ReplayExposure",
+    "WindowState",
+    "check_batch",
+    "check_batch_reference",
+    "check_each",
+    "count_outcomes",
+    "replay_exposure",
+]
