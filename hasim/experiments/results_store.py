@@ -37,6 +37,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
@@ -134,6 +135,7 @@ class ResultsDir:
         if "error" in df.columns:
             df["error"] = df["error"].astype("object").where(df["error"].notna(), None)
         fd, tmp = tempfile.mkstemp(prefix=".runs.", suffix=".parquet.tmp", dir=self.path)
+        os.fchmod(fd, 0o644)
         os.close(fd)
         try:
             df.to_parquet(tmp, index=False)

@@ -122,6 +122,7 @@ def _base_manifest(spec: SweepSpec, model: Model, runs: list[RunSpec]) -> dict[s
         "param_columns": spec.param_columns,
         **host_info(),
         "sweep_toml": spec.text,
+        "base_toml": spec.base_text,
     }
 
 

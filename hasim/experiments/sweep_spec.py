@@ -85,6 +85,7 @@ class SweepSpec:
     sweep_hash: str
     base_hash: str
     text: str
+    base_text: str
 
     @property
     def param_columns(self) -> list[str]:
@@ -217,6 +218,7 @@ def parse_sweep(text: str, path: Path) -> SweepSpec:
         sweep_hash=_sha256(text.encode()),
         base_hash=_sha256(base_bytes),
         text=text,
+        base_text=base_bytes.decode(),
     )
 
 

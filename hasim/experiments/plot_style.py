@@ -1,0 +1,96 @@
+"""Shared look of hasim figures: colour-blind-safe colours, axis labels with units, figure output.
+
+Colours are the Okabe-Ito palette (Okabe & Ito 2008, "Color Universal Design"), distinguishable
+under the common colour-vision deficiencies; heatmaps use viridis (perceptually uniform, readable in
+grey). Lines also differ by marker and dash so that figures survive black-and-white printing.
+Figures are built as ``matplotlib.figure.Figure`` objects without pyplot, so they render with the
+Agg backend anywhere (CI, workers, notebooks) and never open a window.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from itertools import cycle
+from typing import Any
+
+from matplotlib.figure import Figure
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+DASHES = ["-", "--", "-.", ":"]
+HEATMAP_CMAP = "viridis"
+
+# Known keys -> readable label with unit. Anything else gets a label from its name and suffix.
+LABELS: dict[str, str] = {
+    "sa_survival": "IKE SA survival (fraction)",
+    "ike_sas_survived": "IKE SAs surviving (count)",
+    "ike_sas_deleted_timeout": "IKE SAs lost to retransmission timeout (count)",
+    "ike_retransmissions": "IKE retransmissions (messages)",
+    "ike_out_of_window_drops": "IKE messages dropped out of window (messages)",
+    "esp_out_replay_drops": "ESP replay drops at the peer (packets)",
+    "esp_in_replay_drops": "ESP replay drops at the cluster (packets)",
+    "esp_out_lost": "ESP packets lost (packets)",
+    "replayed_packets_accepted": "Replayed packets accepted (packets)",
+    "sync_exchanges_completed": "RFC 6311 sync exchanges completed (count)",
+    "sync_exchanges_started": "RFC 6311 sync exchanges started (count)",
+    "sync_requests_dropped_stale": "Sync requests dropped as stale (count)",
+    "counter_space_used": "Sequence space used (fraction)",
+    "detection_time_s": "Failure detection time (s)",
+    "recovery_time_s": "Recovery time after takeover (s)",
+    "sync_channel_bytes": "Sync channel traffic (bytes)",
+    "sync_channel_messages": "Sync channel messages (count)",
+    "wall_time_s": "Wall time per run (s)",
+}
+_SUFFIX_UNITS = [
+    ("_pps", "packets/s"),
+    ("_per_s", "1/s"),
+    ("_ms", "ms"),
+    ("_s", "s"),
+    ("_bytes", "bytes"),
+    ("_packets", "packets"),
+    ("_fraction", "fraction"),
+]
+
+
+def label_for(key: str) -> str:
+    """A readable axis label with its unit for a config key or metric (``cluster.sync_interval_s``)."""
+    if key in LABELS:
+        return LABELS[key]
+    leaf = key.rsplit(".", 1)[-1]
+    section = key.rsplit(".", 1)[0] if "." in key else ""
+    for suffix, unit in _SUFFIX_UNITS:
+        if leaf.endswith(suffix):
+            words = leaf[: -len(suffix)].replace("_", " ")
+            return f"{words.capitalize()} ({unit})" + (f" [{section}]" if section else "")
+    words = leaf.replace("_", " ").capitalize()
+    return words + (f" [{section}]" if section else "")
+
+
+def style_cycle() -> Any:
+    """An endless iterator of (colour, marker, dash) triples for one line per group."""
+    return cycle(zip(OKABE_ITO, MARKERS, [DASHES[i % len(DASHES)] for i in range(len(MARKERS))], strict=True))
+
+
+def new_figure(width: float = 6.4, height: float = 4.2) -> Figure:
+    """A pyplot-free figure with constrained layout."""
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def figure_png(fig: Figure, dpi: int = 110) -> bytes:
+    """Render a figure to PNG bytes (Agg)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def figure_data_uri(fig: Figure, dpi: int = 110) -> str:
+    """A ``data:image/png;base64,...`` URI, to embed a figure in a self-contained HTML report."""
+    return "data:image/png;base64," + base64.b64encode(figure_png(fig, dpi)).decode("ascii")
+
+
+def format_value(value: Any) -> str:
+    """Compact text of a parameter value for tick labels and titles."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)

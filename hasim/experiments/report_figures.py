@@ -1,0 +1,190 @@
+"""Which figures a sweep's results get: the ``[report]`` section of the sweep file, or defaults.
+
+Figure specs (``[[report.figures]]`` tables)::
+
+    kind = "heatmap"   x, y, metric, [facet], [where], [caption], [vmin], [vmax]
+    kind = "curves"    x, metric, [group], [facet], [where], [logx], [logy], [caption]
+    kind = "timeline"  [timeline] (a [[timelines]] name), [window = [t0, t1]], [caption]
+
+Both ``hasim plot`` and ``hasim report`` draw from here, so a figure in a report and in the figures
+folder are the same figure.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from hasim.errors import ConfigError
+from hasim.experiments.config_tree import flatten_overrides
+from hasim.experiments.plots_sweep import curves, heatmap
+from hasim.experiments.plots_timeline import timeline
+from hasim.experiments.results_store import ResultsDir
+
+_FIELDS = {
+    "heatmap": ({"x", "y"}, {"metric", "facet", "where", "caption", "vmin", "vmax"}),
+    "curves": ({"x", "metric"}, {"group", "facet", "where", "logx", "logy", "caption"}),
+    "timeline": (set(), {"timeline", "window", "caption"}),
+}
+
+
+@dataclass(frozen=True)
+class LoadedResults:
+    """What the plots and the report read from a results folder."""
+
+    path: Path
+    manifest: dict[str, Any]
+    summary: pd.DataFrame
+    runs: pd.DataFrame
+    timelines: pd.DataFrame | None
+
+    @property
+    def sweep_doc(self) -> dict[str, Any]:
+        """The sweep file as recorded in the manifest."""
+        return tomllib.loads(self.manifest.get("sweep_toml", ""))
+
+    @property
+    def params(self) -> list[str]:
+        """The parameter columns of the sweep."""
+        return list(self.manifest.get("param_columns", []))
+
+    @property
+    def scenario(self) -> str:
+        """The scenario name for figure titles (from the first run's resolved config)."""
+        if "config" in self.runs.columns and len(self.runs):
+            name = json.loads(self.runs["config"].iloc[0]).get("scenario", {}).get("name")
+            if name:
+                return str(name)
+        return str(self.manifest.get("sweep", ""))
+
+
+def load_results(path: str | Path) -> LoadedResults:
+    """Read manifest.json, summary.csv, runs.parquet and timelines.parquet of a results folder."""
+    rd = ResultsDir(path)
+    manifest = rd.read_manifest()
+    if manifest is None:
+        raise ConfigError(str(rd.path), "no manifest.json: not a sweep results folder")
+    if not rd.summary_path.exists():
+        raise ConfigError(
+            str(rd.path), "no summary.csv (the sweep has not finished once; run it with --resume)"
+        )
+    summary = pd.read_csv(rd.summary_path)
+    runs = rd.load_runs()
+    timelines = pd.read_parquet(rd.timelines_path) if rd.timelines_path.exists() else None
+    return LoadedResults(rd.path, manifest, summary, runs, timelines)
+
+
+def figure_specs(res: LoadedResults) -> list[dict[str, Any]]:
+    """The figure specs of the sweep, validated; defaults when the sweep file names none."""
+    report = res.sweep_doc.get("report", {})
+    specs = report.get("figures")
+    if specs is None:
+        return _default_specs(res)
+    out = []
+    for i, spec in enumerate(specs):
+        where = f"report.figures[{i}]"
+        kind = spec.get("kind")
+        if kind not in _FIELDS:
+            raise ConfigError(f"{where}.kind", f"expected one of {sorted(_FIELDS)}, got {kind!r}")
+        required, optional = _FIELDS[kind]
+        for field in required:
+            if field not in spec:
+                raise ConfigError(f"{where}.{field}", "required")
+        for field in spec:
+            if field != "kind" and field not in required | optional:
+                raise ConfigError(
+                    f"{where}.{field}", f"unknown field; allowed: {sorted(required | optional)}"
+                )
+        spec = dict(spec)
+        if "where" in spec:
+            spec["where"] = flatten_overrides(spec["where"], f"{where}.where")
+        out.append(spec)
+    return out
+
+
+def _default_specs(res: LoadedResults) -> list[dict[str, Any]]:
+    numeric = [p for p in res.params if p in res.summary and pd.api.types.is_numeric_dtype(res.summary[p])]
+    other = [p for p in res.params if p not in numeric]
+    metric = "sa_survival" if "sa_survival_mean" in res.summary else None
+    if metric is None:
+        means = [c[: -len("_mean")] for c in res.summary.columns if c.endswith("_mean")]
+        metric = means[0] if means else None
+    specs: list[dict[str, Any]] = []
+    if metric and len(numeric) >= 2:
+        facet = other[0] if other else None
+        specs.append({"kind": "heatmap", "x": numeric[0], "y": numeric[1], "metric": metric, "facet": facet})
+    elif metric and numeric:
+        specs.append(
+            {"kind": "curves", "x": numeric[0], "metric": metric, "group": other[0] if other else None}
+        )
+    if res.timelines is not None:
+        for name in dict.fromkeys(res.timelines["timeline"]):
+            specs.append({"kind": "timeline", "timeline": name})
+    return specs
+
+
+def make_figure(spec: dict[str, Any], res: LoadedResults) -> Figure:
+    """Draw one figure spec from the loaded results."""
+    kind = spec["kind"]
+    if kind == "heatmap":
+        return heatmap(
+            res.summary,
+            spec["x"],
+            spec["y"],
+            spec.get("metric", "sa_survival"),
+            facet=spec.get("facet"),
+            where=spec.get("where"),
+            scenario=res.scenario,
+            vmin=spec.get("vmin"),
+            vmax=spec.get("vmax"),
+        )
+    if kind == "curves":
+        return curves(
+            res.summary,
+            spec["x"],
+            spec["metric"],
+            group=spec.get("group"),
+            facet=spec.get("facet"),
+            where=spec.get("where"),
+            scenario=res.scenario,
+            logx=bool(spec.get("logx", False)),
+            logy=bool(spec.get("logy", False)),
+        )
+    if res.timelines is None:
+        raise ConfigError(
+            "report.figures", "a timeline figure needs timelines.parquet ([[timelines]] in the sweep)"
+        )
+    tl = res.timelines
+    name = spec.get("timeline", tl["timeline"].iloc[0])
+    rows = tl[(tl["timeline"] == name) & (tl["record"] == "timeline")]
+    if rows.empty:
+        raise ConfigError("report.figures", f"no timeline records named {name!r}")
+    window = spec.get("window")
+    title = f"{res.scenario} ({name})"
+    return timeline(rows, scenario=title, window=tuple(window) if window else None)
+
+
+def figure_caption(spec: dict[str, Any]) -> str:
+    """The caption of a figure: the author's, or one saying what is plotted."""
+    if spec.get("caption"):
+        return str(spec["caption"])
+    kind = spec["kind"]
+    if kind == "heatmap":
+        text = f"Mean {spec.get('metric', 'sa_survival')} over {spec['x']} x {spec['y']}"
+        return text + (f", one panel per {spec['facet']}" if spec.get("facet") else "") + "."
+    if kind == "curves":
+        text = f"Mean {spec['metric']} vs {spec['x']} with 95% confidence bands"
+        return text + (f", one line per {spec['group']}" if spec.get("group") else "") + "."
+    return f"Timeline of one failover ({spec.get('timeline', 'first recorded run')})."
+
+
+def figure_filename(index: int, spec: dict[str, Any]) -> str:
+    """A stable file name for a figure spec."""
+    what = spec.get("metric") or spec.get("timeline") or "figure"
+    return f"{index:02d}-{spec['kind']}-{str(what).replace('.', '_')}"

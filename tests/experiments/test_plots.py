@@ -1,0 +1,97 @@
+"""Plotting functions: DataFrame in, Figure out; labels with units, titles naming the scenario."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+from toy_model import records_toy
+
+from hasim.experiments.plot_style import OKABE_ITO, figure_png, label_for
+from hasim.experiments.plots_sweep import curves, heatmap
+from hasim.experiments.plots_timeline import timeline
+
+
+def _summary() -> pd.DataFrame:
+    rows = []
+    for variant in ("rfc6311", "legacy"):
+        for interval in (0.5, 1.0, 2.0):
+            for skip in (0, 100, 1000):
+                surv = 1.0 if variant == "rfc6311" else 0.0
+                rows.append(
+                    {
+                        "variant": variant,
+                        "cluster.sync_interval_s": interval,
+                        "policy.skip_packets": skip,
+                        "sa_survival_mean": surv,
+                        "sa_survival_ci_low": surv,
+                        "sa_survival_ci_high": surv,
+                        "esp_out_replay_drops_mean": interval * 1000 - skip,
+                        "esp_out_replay_drops_ci_low": interval * 1000 - skip - 10,
+                        "esp_out_replay_drops_ci_high": interval * 1000 - skip + 10,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def test_labels_carry_units() -> None:
+    assert label_for("cluster.sync_interval_s") == "Sync interval (s) [cluster]"
+    assert label_for("traffic.esp_out_pps") == "Esp out (packets/s) [traffic]"
+    assert "(fraction)" in label_for("sa_survival")
+    assert "(packets)" in label_for("esp_out_replay_drops")
+
+
+def test_heatmap_one_panel_per_facet_with_shared_scale() -> None:
+    fig = heatmap(
+        _summary(), "cluster.sync_interval_s", "policy.skip_packets", facet="variant", scenario="site-to-site"
+    )
+    assert isinstance(fig, Figure)
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(panels) == 2
+    assert panels[0].get_xlabel() == "Sync interval (s) [cluster]"
+    assert "site-to-site" in fig.get_suptitle()
+    image = panels[0].images[0]
+    assert image.get_cmap().name == "viridis"
+    assert image.get_clim() == (0.0, 1.0)
+    grid = np.asarray(image.get_array())
+    assert grid.shape == (3, 3)
+    assert figure_png(fig)[:4] == b"\x89PNG"
+
+
+def test_heatmap_refuses_ambiguous_points() -> None:
+    with pytest.raises(ValueError, match="where="):
+        heatmap(_summary(), "cluster.sync_interval_s", "policy.skip_packets")
+
+
+def test_curves_one_line_per_group_with_bands_in_okabe_ito() -> None:
+    fig = curves(
+        _summary(),
+        "policy.skip_packets",
+        "esp_out_replay_drops",
+        group="cluster.sync_interval_s",
+        where={"variant": "rfc6311"},
+        scenario="site-to-site",
+    )
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3
+    assert [matplotlib.colors.to_hex(line.get_color()) for line in ax.lines] == [
+        c.lower() for c in OKABE_ITO[:3]
+    ]
+    assert len(ax.collections) == 3  # the confidence bands
+    xs, ys = ax.lines[0].get_data()
+    assert list(xs) == [0, 100, 1000] and list(ys) == [500.0, 400.0, -500.0]
+    assert "variant=rfc6311" in fig.get_suptitle()
+    assert ax.get_ylabel() == label_for("esp_out_replay_drops")
+
+
+def test_timeline_counters_and_events() -> None:
+    df = pd.DataFrame(records_toy({}, 0)["timeline"])
+    fig = timeline(df, scenario="toy")
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3 + 2  # m1, m2, peer steps + fault and takeover markers
+    assert ax.get_ylabel().startswith("ESP sequence number")
+    assert fig.axes[-1].get_xlabel() == "Simulated time (s)"
+    texts = [t.get_text() for t in ax.texts]
+    assert "fault (m1)" in texts and "takeover (m2)" in texts

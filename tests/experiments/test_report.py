@@ -1,0 +1,95 @@
+"""Reports and the plot/report commands on the results of a toy sweep."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pytest
+from toy_model import TOY
+
+from hasim.cli import main
+from hasim.experiments.report_html import build_report
+from hasim.experiments.report_markdown import markdown_to_html
+from hasim.experiments.runner import run_sweep
+from hasim.experiments.sweep_spec import load_sweep
+
+REPORT = """
+[[timelines]]
+name = "high"
+where = { variant = "high" }
+
+[report]
+title = "Toy study"
+metrics = ["y", "count"]
+[[report.figures]]
+kind = "heatmap"
+x = "model.a"
+y = "model.b"
+metric = "y"
+[[report.figures]]
+kind = "curves"
+x = "model.a"
+metric = "y"
+group = "variant"
+caption = "y grows with a."
+[[report.figures]]
+kind = "timeline"
+timeline = "high"
+"""
+
+
+@pytest.fixture
+def results(toy_dir: Path) -> Path:
+    (toy_dir / "sweep.toml").write_text((toy_dir / "sweep.toml").read_text() + REPORT)
+    (toy_dir / "README.md").write_text(
+        "# Toy\n\n## Question\nDoes **y** grow with `a`?\n\n## Finding\nYes.\n"
+    )
+    run_sweep(load_sweep(toy_dir / "sweep.toml"), toy_dir / "res", model=TOY, progress=False)
+    return toy_dir / "res"
+
+
+def test_report_is_self_contained_and_complete(results: Path, toy_dir: Path) -> None:
+    text = build_report(results, notes=toy_dir / "README.md")
+    assert "<title>Toy study</title>" in text
+    assert "<strong>y</strong>" in text and "<code>a</code>" in text  # the author's notes
+    images = re.findall(r"src='data:image/png;base64,([A-Za-z0-9+/=]+)'", text)
+    assert len(images) == 3
+    assert all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
+    assert "y grows with a." in text
+    assert "Root seed" in text and "Git revision" in text and "Sweep file SHA-256" in text
+    assert 'kind = "heatmap"' in text  # the sweep file
+    assert "[scenario]" in text  # the base scenario
+    assert re.search(r"src=['\"](?!data:)", text) is None  # nothing outside the file
+    assert "<script" not in text
+
+
+def test_plot_and_report_commands(results: Path, toy_dir: Path) -> None:
+    main(["plot", str(results)])
+    assert sorted(p.name for p in (results / "figures").iterdir()) == [
+        "00-heatmap-y.png",
+        "01-curves-y.png",
+        "02-timeline-high.png",
+    ]
+    main(["report", str(results), "--notes", str(toy_dir / "README.md")])
+    assert (results / "report.html").stat().st_size > 10_000
+
+
+def test_report_of_a_folder_without_results_is_one_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["report", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "no manifest.json" in capsys.readouterr().err
+
+
+def test_markdown_subset() -> None:
+    html = markdown_to_html(
+        "# T\n\ntext *em* and `a<b`\n\n1. one\n2. two\n\n| x | y |\n|---|---|\n| 1 | 2 |\n"
+    )
+    assert "<h2>T</h2>" in html
+    assert "<em>em</em>" in html and "<code>a&lt;b</code>" in html
+    assert "<ol><li>one</li><li>two</li></ol>" in html
+    assert "<th>x</th>" in html and "<td>2</td>" in html
