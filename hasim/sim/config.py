@@ -18,6 +18,7 @@ from typing import Any
 
 from hasim.errors import ConfigError
 from hasim.sim.config_sections import (
+    AttackerSection,
     ClusterSection,
     FaultSection,
     LinkSection,
@@ -30,6 +31,7 @@ from hasim.sim.config_sections import (
 )
 
 __all__ = [
+    "AttackerSection",
     "ClusterSection",
     "FaultSection",
     "LinkSection",
@@ -52,6 +54,7 @@ _SECTIONS: dict[str, type] = {
     "peer": PeerSection,
     "traffic": TrafficSection,
     "policy": PolicySection,
+    "attacker": AttackerSection,
 }
 _DIRECTIONS = ("cluster_to_peer", "peer_to_cluster")
 _LINK_FIELDS = {f.name for f in dataclasses.fields(LinkSection)}
@@ -165,6 +168,10 @@ def _check_whole(cfg: ScenarioConfig) -> None:
                 f"faults[{i}].at_s",
                 f"got {fault.at_s}; expected a time within scenario.duration_s = {cfg.scenario.duration_s}",
             )
+    if 0 < cfg.policy.replay_window < 32:
+        raise ConfigError(
+            "policy.replay_window", f"got {cfg.policy.replay_window}; expected 0 (off) or 32..65536"
+        )
     crashes = sum(1 for f in cfg.faults if f.kind == "crash" and f.target == "cluster")
     if crashes >= cfg.cluster.members:
         raise ConfigError(

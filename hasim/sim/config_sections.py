@@ -42,7 +42,8 @@ class ScenarioSection:
 class ClusterSection:
     """[cluster]: the hot-standby cluster (RFC 6311 section 2): N members behind one virtual address."""
 
-    members: int = knob(2, "cluster members: one active, members-1 standby", lo=1, hi=64)
+    members: int = knob(2, "members: one active, members-1 standby (inbound SPIs carry 4 member bits)",
+                        lo=1, hi=16)
     sync_interval_s: float = knob(
         1.0, "period of the counter sync (Message IDs, ESP counters, replay windows) to the standbys",
         unit="s", lo=0.0, lo_open=True,
@@ -77,7 +78,7 @@ class PeerSection:
         True, "peer announces IPSEC_REPLAY_COUNTER_SYNC_SUPPORTED", source="RFC 6311 5"
     )
     is_cluster: bool = knob(False, "the peer is itself a hot-standby cluster (simultaneous failover, R2-2)")
-    members: int = knob(2, "members of the peer cluster when is_cluster", lo=1, hi=64)
+    members: int = knob(2, "members of the peer cluster when is_cluster", lo=1, hi=16)
     ike_window_size: int = knob(
         1, "IKE window size of both ends (SET_WINDOW_SIZE)", source="RFC 7296 2.3 (default window 1)", lo=1
     )
@@ -163,8 +164,9 @@ class PolicySection:
 
     trigger: str = knob(
         "eager", "when the new active member starts RFC 6311 sync: eager right after takeover (R7-3), "
-        "lazy at its first packet to send (R7-2), on_trigger at an out-of-window packet (R7-1)",
-        choices=("eager", "lazy", "on_trigger"),
+        "first_send at its first packet to send (R7-2), on_trigger at an out-of-window packet (R7-1), "
+        "lazy at whichever of those two comes first (R7-6)",
+        choices=("eager", "lazy", "first_send", "on_trigger"),
     )
     skip_policy: str = knob(
         "estimate", "outgoing ESP counter skip at takeover (R5.2-1/2): fixed skip_packets, estimate from "
@@ -172,8 +174,12 @@ class PolicySection:
         choices=("fixed", "estimate", "huge"),
     )
     skip_packets: int = knob(10000, "skip of the fixed policy", unit="packets", lo=0)
-    increment_margin: float = knob(
-        2.0, "safety factor of the estimate policy (and of the Message ID increment)", lo=1.0
+    increment_margin: float = knob(2.0, "safety factor of the estimate policy (R5.2-2)", lo=1.0)
+    m1_margin: int = knob(
+        0, "Message IDs added to M1 beyond the known value + window (R5.1-1, R5.1-2)", unit="messages", lo=0
+    )
+    p1_margin: int = knob(
+        0, "Message IDs added to P1 beyond last received + 1 (R5.1-3)", unit="messages", lo=0
     )
     mid_reading: str = knob(
         "strict", "peer's reading of R5.1-5 (AMB-1): strict = highest Message ID seen from the cluster, "
@@ -190,8 +196,8 @@ class PolicySection:
     )
     ipsec_grace_s: float = knob(2.0, "lenient grace period after takeover", unit="s", lo=0.0)
     replay_window: int = knob(
-        32, "ESP anti-replay window size", unit="packets",
-        source="strongSwan replay_window 32 (iked 64, libreswan 128)", lo=1, hi=1 << 20,
+        32, "ESP anti-replay window size (0 = off, else 32..65536)", unit="packets",
+        source="strongSwan replay_window 32 (iked 64, libreswan 128)", lo=0, hi=65536,
     )
     esn: bool = knob(False, "64-bit Extended Sequence Numbers (RFC 4303 2.2.1)")
     retransmit_timeout_s: float = knob(
@@ -205,6 +211,16 @@ class PolicySection:
 
 
 @dataclass(frozen=True)
+class AttackerSection:
+    """[attacker]: an on-path attacker on the peer link that records ESP packets and replays them after
+    each takeover (RFC 6311 section 11); what the receivers accept is ``replayed_packets_accepted``."""
+
+    enabled: bool = knob(False, "record and replay")
+    record_packets: int = knob(64, "last delivered ESP packets kept per flow", unit="packets", lo=1)
+    replay_after_s: float = knob(0.5, "delay of the replay after each takeover", unit="s", lo=0.0)
+
+
+@dataclass(frozen=True)
 class ScenarioConfig:
     """A whole scenario, validated: what :func:`hasim.sim.simulate` runs."""
 
@@ -215,6 +231,7 @@ class ScenarioConfig:
     links: LinksSection = field(default_factory=LinksSection)
     faults: tuple[FaultSection, ...] = ()
     policy: PolicySection = field(default_factory=PolicySection)
+    attacker: AttackerSection = field(default_factory=AttackerSection)
 
     def to_dict(self) -> dict[str, Any]:
         """The full resolved config, nested and JSON-able; ``scenario_from_dict(c.to_dict()) == c``."""

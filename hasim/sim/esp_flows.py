@@ -1,0 +1,311 @@
+"""ESP traffic of one direction of one Child SA slot: vectorized batches, or packet by packet in SimPy.
+
+A flow takes offered send times from its :class:`~hasim.sim.traffic.ArrivalProcess`, asks its
+:class:`FlowEnds` who sends (the active node's ``ChildSa``, whose ``out_seq`` it advances) and who
+receives (the anti-replay window of the inbound SA the packet's SPI names, at whatever node is
+active when it arrives), and pushes packets through its :class:`~hasim.sim.link.LinkChannel`.
+
+Two paths with identical outcomes:
+
+- vectorized (``advance(t)``): all packets sent in [last, t) at once, then all arrivals before ``t``
+  in arrival order through :func:`hasim.sim.esp_window.receive_batch`. The simulator calls
+  ``advance(env.now)`` before every control event that reads or changes ESP state (sync snapshot,
+  crash, takeover, counter skip or delta, rekey, attack), so every batch sees constant state;
+- packet by packet (``start_reference``): one SimPy timeout per packet sent and per copy delivered,
+  through the scalar :class:`~hasim.protocol.anti_replay.ReplayWindow`. The tests compare the two.
+
+Packets in flight carry their SPI, so a rekey or a failover in the middle changes nothing for them.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import simpy
+
+from hasim.protocol.anti_replay import ReplayOutcome, ReplayWindow
+from hasim.protocol.child_sa import ChildSa
+from hasim.protocol.iv_reuse import IvUsageTracker
+from hasim.sim.esp_window import receive_batch
+from hasim.sim.link import LinkChannel
+from hasim.sim.traffic import ArrivalProcess
+
+_MAX_BATCH_S = 1.0
+"""Longest stretch of simulated time sent as one batch (bounds memory at high rates)."""
+
+
+@dataclass
+class RxState:
+    """One inbound SA at one node: its replay window (replaced by each batch) and its Child SA."""
+
+    window: ReplayWindow
+    child: ChildSa
+    node: str
+
+
+class FlowEnds(Protocol):
+    """What a flow asks the nodes at its two ends, at the current simulated time."""
+
+    def sender(self) -> ChildSa | None:
+        """The sending node's Child SA for this slot, or None (node down, SA deleted)."""
+
+    def receiver(self, spi: int) -> RxState | None:
+        """The receiving node's inbound SA for ``spi``, or None (node down, SA unknown)."""
+
+
+@dataclass
+class FlowStats:
+    """Counters of one flow; the simulator sums them into the run's metrics."""
+
+    offered: int = 0
+    sent: int = 0
+    outage: int = 0
+    exhausted: int = 0
+    lost: int = 0
+    delivered: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    too_old: int = 0
+    unverifiable: int = 0
+    no_receiver: int = 0
+    replayed: int = 0
+    replayed_accepted: int = 0
+    first_accept_after: float | None = None
+    watch_from: float | None = None
+
+    @property
+    def replay_drops(self) -> int:
+        """Packets the receiver's anti-replay check discarded (duplicate, too old, unverifiable)."""
+        return self.duplicate + self.too_old + self.unverifiable
+
+
+@dataclass
+class EspSample:
+    """ESP headers kept for the pcap: (time, src, dst, spi, seq), a bounded sample."""
+
+    rows: list[tuple[float, str, str, int, int]] = field(default_factory=list)
+    budget: int = 0
+
+
+class EspFlow:
+    """One direction of one Child SA slot of one IKE SA (see the module docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        arrivals: ArrivalProcess,
+        link: LinkChannel,
+        ends: FlowEnds,
+        ivs: IvUsageTracker,
+        *,
+        src: str,
+        dst: str,
+        record: int = 0,
+        on_drop: Callable[[float, str, int, int], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.arrivals = arrivals
+        self.link = link
+        self.ends = ends
+        self.ivs = ivs
+        self.src, self.dst = src, dst
+        self.stats = FlowStats()
+        self.sample = EspSample()
+        self.on_drop = on_drop
+        self._last = 0.0
+        self._p_arr = np.zeros(0)
+        self._p_seq = np.zeros(0, dtype=np.int64)
+        self._p_spi = np.zeros(0, dtype=np.int64)
+        self.recorded: deque[tuple[int, int]] = deque(maxlen=record) if record else deque(maxlen=0)
+        self._record = record
+        self._rec_seq = np.zeros(0, dtype=np.int64)
+        self._rec_spi = np.zeros(0, dtype=np.int64)
+
+    # ------------------------------------------------------------------------------ vectorized
+    def advance(self, t: float) -> None:
+        """Send every packet offered in [last, t) and deliver every arrival before ``t``."""
+        while self._last < t:
+            step = min(t, self._last + _MAX_BATCH_S)
+            self._send_batch(self.arrivals.until(step))
+            self._deliver_batch(step)
+            self._last = step
+
+    def _send_batch(self, times: np.ndarray) -> None:
+        n = times.shape[0]
+        if n == 0:
+            return
+        st = self.stats
+        st.offered += n
+        child = self.ends.sender()
+        if child is None:
+            st.outage += n
+            return
+        m = min(n, child.max_seq - child.out_seq)
+        st.exhausted += n - m
+        if m <= 0:
+            return
+        first = child.out_seq + 1
+        child.out_seq += m
+        st.sent += m
+        self.ivs.use(child.spi_out, first, first + m - 1)
+        seqs = np.arange(first, first + m, dtype=np.int64)
+        if self.sample.budget > 0:
+            k = min(self.sample.budget, m)
+            self.sample.rows.extend(
+                (float(times[i]), self.src, self.dst, child.spi_out, int(seqs[i])) for i in range(k)
+            )
+            self.sample.budget -= k
+        idx, arr = self.link.transmit(times[:m])
+        copies = idx.shape[0]
+        distinct = int(np.count_nonzero(np.diff(idx))) + 1 if copies else 0
+        st.lost += m - distinct
+        if copies:
+            self._p_arr = np.concatenate((self._p_arr, arr))
+            self._p_seq = np.concatenate((self._p_seq, seqs[idx]))
+            self._p_spi = np.concatenate((self._p_spi, np.full(copies, child.spi_out, dtype=np.int64)))
+
+    def _deliver_batch(self, t: float) -> None:
+        arr = self._p_arr
+        if arr.shape[0] == 0:
+            return
+        if arr.shape[0] > 1 and not np.all(arr[1:] >= arr[:-1]):
+            order = np.argsort(arr, kind="stable")
+            arr, self._p_seq, self._p_spi = arr[order], self._p_seq[order], self._p_spi[order]
+        k = int(np.searchsorted(arr, t, side="left"))
+        if k == 0:
+            self._p_arr = arr
+            return
+        a, s, p = arr[:k], self._p_seq[:k], self._p_spi[:k]
+        self._p_arr, self._p_seq, self._p_spi = arr[k:], self._p_seq[k:], self._p_spi[k:]
+        spis = np.unique(p)
+        for spi in spis.tolist():
+            sel = slice(None) if spis.shape[0] == 1 else (p == spi)
+            self._receive_vector(a[sel], s[sel], int(spi))
+
+    def _receive_vector(self, a: np.ndarray, s: np.ndarray, spi: int) -> None:
+        st = self.stats
+        st.delivered += a.shape[0]
+        rx = self.ends.receiver(spi)
+        if rx is None:
+            st.no_receiver += a.shape[0]
+            if self.on_drop is not None:
+                self.on_drop(float(a[0]), "no_receiver", spi, a.shape[0])
+            return
+        out, rx.window = receive_batch(rx.window, s)
+        counts = np.bincount(out, minlength=4)
+        st.accepted += int(counts[0])
+        if counts[0]:
+            rx.child.in_highest = max(rx.child.in_highest, int(s[out == 0].max()))
+        st.duplicate += int(counts[1])
+        st.too_old += int(counts[2])
+        st.unverifiable += int(counts[3])
+        if self.on_drop is not None and counts[0] < out.shape[0]:
+            first_bad = int(np.flatnonzero(out != 0)[0])
+            self.on_drop(float(a[first_bad]), "replay", spi, int(out.shape[0] - counts[0]))
+        if st.watch_from is not None and st.first_accept_after is None and counts[0]:
+            ok = np.flatnonzero((out == 0) & (a >= st.watch_from))
+            if ok.shape[0]:
+                st.first_accept_after = float(a[ok[0]])
+        if self._record:
+            self._rec_seq = np.concatenate((self._rec_seq, s))[-self._record :]
+            self._rec_spi = np.concatenate((self._rec_spi, np.full(s.shape[0], spi, dtype=np.int64)))[
+                -self._record :
+            ]
+
+    # --------------------------------------------------------------------------- packet by packet
+    def start_reference(self, env: simpy.Environment, until: float) -> None:
+        """Run this flow packet by packet as SimPy events up to ``until`` (instead of ``advance``)."""
+        env.process(self._reference(env, until))
+
+    def _reference(self, env: simpy.Environment, until: float) -> Generator[simpy.Event, Any, None]:
+        st = self.stats
+        while True:
+            t = self.arrivals.next_time()
+            if t >= until:
+                return
+            yield env.timeout(max(t - env.now, 0.0))
+            self.arrivals.pop()
+            st.offered += 1
+            child = self.ends.sender()
+            if child is None:
+                st.outage += 1
+                continue
+            if child.out_seq >= child.max_seq:
+                st.exhausted += 1
+                continue
+            child.out_seq += 1
+            seq = child.out_seq
+            st.sent += 1
+            self.ivs.use(child.spi_out, seq, seq)
+            if self.sample.budget > 0:
+                self.sample.rows.append((t, self.src, self.dst, child.spi_out, seq))
+                self.sample.budget -= 1
+            copies = self.link.transmit_one(t)
+            if not copies:
+                st.lost += 1
+            for arrival in copies:
+                ev = env.timeout(max(arrival - env.now, 0.0))
+                ev.callbacks.append(self._arrive_cb(arrival, seq, child.spi_out))
+
+    def _arrive_cb(self, arrival: float, seq: int, spi: int) -> Callable[[simpy.Event], None]:
+        def cb(_: simpy.Event) -> None:
+            self._receive_one(arrival, seq, spi)
+
+        return cb
+
+    def _receive_one(self, arrival: float, seq: int, spi: int) -> None:
+        st = self.stats
+        st.delivered += 1
+        rx = self.ends.receiver(spi)
+        if rx is None:
+            st.no_receiver += 1
+            if self.on_drop is not None:
+                self.on_drop(arrival, "no_receiver", spi, 1)
+            return
+        outcome = rx.window.receive(seq)
+        if outcome is ReplayOutcome.ACCEPTED:
+            rx.child.in_highest = max(rx.child.in_highest, seq)
+            st.accepted += 1
+            if st.watch_from is not None and st.first_accept_after is None and arrival >= st.watch_from:
+                st.first_accept_after = arrival
+        else:
+            if outcome is ReplayOutcome.DUPLICATE:
+                st.duplicate += 1
+            elif outcome is ReplayOutcome.TOO_OLD:
+                st.too_old += 1
+            else:
+                st.unverifiable += 1
+            if self.on_drop is not None:
+                self.on_drop(arrival, "replay", spi, 1)
+        if self._record:
+            self.recorded.append((seq, spi))
+
+    # ------------------------------------------------------------------------------- attacker
+    def recorded_packets(self) -> list[tuple[int, int]]:
+        """The (seq, spi) of the last delivered packets an on-path attacker kept (oldest first)."""
+        if self.recorded:
+            return list(self.recorded)
+        return list(zip(self._rec_seq.tolist(), self._rec_spi.tolist(), strict=True))
+
+    def replay(self, packets: list[tuple[int, int]]) -> int:
+        """Inject recorded packets at the current receiver now; returns how many were accepted."""
+        accepted = 0
+        for seq, spi in packets:
+            rx = self.ends.receiver(spi)
+            if rx is None:
+                continue
+            if rx.window.receive(seq) is ReplayOutcome.ACCEPTED:
+                rx.child.in_highest = max(rx.child.in_highest, seq)
+                accepted += 1
+        self.stats.replayed += len(packets)
+        self.stats.replayed_accepted += accepted
+        return accepted
+
+    def watch_recovery(self, t: float) -> None:
+        """Record the first packet accepted at or after ``t`` (recovery after a takeover)."""
+        self.stats.watch_from = t
+        self.stats.first_accept_after = None
