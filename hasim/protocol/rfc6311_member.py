@@ -1,0 +1,308 @@
+"""RFC 6311, member side: what a newly active cluster member does after taking over an IKE SA.
+
+Theory of operation
+===================
+
+The problem (RFC 6311 sections 1-3). A hot-standby cluster keeps IKE and Child SA state on the
+active member and copies it to the standby now and then over a sync channel. When the active member
+dies, the standby takes over the same IKE SA (same SPIs, same keys) but with the state of the last
+snapshot that reached it (``IkeSaSnapshot``): its Message ID counters and ESP sequence counters lag
+behind what the failed member really used. Left alone, the peer drops the new member's requests as
+old Message IDs or replays, the new member drops the peer's, retransmissions run out and the IKE SA
+dies (case 4, the legacy baseline, R5-9).
+
+The repair has two halves, both started here, at most once per failover (R7-5):
+
+1. ESP counters (section 5.2). On takeover the member at once skips its own outgoing sequence
+   numbers forward (R5.2-1) by an estimate: packet rate x time since the last snapshot x a safety
+   factor, a fixed amount, or 2**30 followed by a rekey of every Child SA so the counter cannot
+   wrap (``SkipForward``, R5.2-2, R5.2-3). It also estimates the incoming packets it may have missed
+   and asks the peer to skip *its* outgoing counters by that delta with IPSEC_REPLAY_COUNTER_SYNC
+   (R5.2-4); its own inbound window moves up by the same delta, so old packets replayed from before
+   the failover fall below it.
+
+2. Message IDs (section 5.1). The member sends an INFORMATIONAL request with Message ID 0 (R5.1-10)
+   holding IKEV2_MESSAGE_ID_SYNC(nonce, M1, P1) and nothing else but the optional replay notify
+   (R5.1-9): M1 = its next Message ID pushed past anything known used, by the sender window size
+   plus a margin (R5.1-1, R5.1-2; a later member also starts above the M1 an earlier one shared),
+   P1 = last Message ID received + 1 (R5.1-3). The values go to the other members through the
+   ``SyncRequestSent`` event (R5.1-4) so a second failover never replays them (R2-1). The peer
+   answers with Message ID 0 and (P2, M2); the member accepts exactly one response carrying its
+   nonce (R5.1-8, R11-2) and adopts M2 as its next Message ID and P2 as the next one it expects
+   (R5.1-11). Until then it sends no other request; incoming requests are handled by the named
+   ``AfterFailover`` policy: inside the window it declared with P1 (R8.1-1) or not at all (R8.1-2).
+
+Which messages are sent depends on what was negotiated (section 5): both capabilities -> case 3
+(one Message ID 0 request with both notifies, R5-8); Message ID sync only -> case 1 (R5-6);
+replay counter sync only -> case 2, a normal INFORMATIONAL with the current Message ID (R5-7);
+neither -> case 4 (R5-9): only the local skip-forward.
+
+When to start (section 7) is the ``SyncTrigger`` policy: proactively at takeover (R7-3), lazily on
+the first packet to send (R7-2) or on the first packet outside the window (R7-1); lazy start
+spares a member with many peers a burst of exchanges (R7-6).
+
+The peer's side (``rfc6311_peer``) authenticates the request first (R9-1), drops a stale M1
+(R5.1-5) and answers with max() values (R5.1-6, R5.1-7). What "stale" means is ambiguous in the
+RFC (AMB-1), so hasim has both readings as the named ``SyncReading`` policy. STRICT is the
+default: it compares M1 against every Message ID the peer has received from the cluster, sync
+requests included. It is what section 5.1's text says ("the highest value it has seen from the
+cluster") and what section 11 asks for (a monotonic send counter), and it is what the one public
+implementation, strongSwan's ``ike_mid_sync.c``, does (it ignores a sync whose EXPECTED_SEND is
+below the Message ID it expects next). SYNC_ONLY compares M1 only against earlier sync requests:
+that is the reading under which Appendix A's examples A.2-A.4 work as printed (their M1 is below
+what the peer already received). hasim keeps both because they disagree exactly when a standby's
+state is stale, which is the case the simulator studies: under STRICT a stale member must push M1
+past everything the failed member used, or its sync is silently dropped and the SA dies after the
+retransmissions; under SYNC_ONLY any fresh M1 resynchronizes, at the price of weaker replay
+protection. The experiments compare SA survival under the two.
+
+Both roles live on one ``IkeSa``. In a simultaneous failover (two clusters, RA-4, R2-2) each side
+answers the other's request as the peer; once a side has answered while its own request is still
+out, the Message IDs are already synchronized by that exchange, so its own request is marked
+superseded: it no longer holds other requests back, a late response to it changes nothing, and if
+it is never answered (STRICT drops one of the two) the SA is kept and any replay delta is sent
+again as case 2. Unresolvable state after failover (a peer without Message ID sync sending
+requests ahead of our window, or a sync response violating R5.1-6/R5.1-7) tears the IKE SA down
+(R8.3-1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hasim.errors import ProtocolError
+from hasim.protocol.anti_replay import ReplayPolicy
+from hasim.protocol.events import (
+    CountersSkipped,
+    FailoverTakeover,
+    SyncCompleted,
+    SyncRequestSent,
+    SyncSuperseded,
+)
+from hasim.protocol.exchanges import Parsed
+from hasim.protocol.policy import AfterFailover, SkipKind, SyncTrigger
+from hasim.protocol.retransmit import PendingRequest
+from hasim.protocol.snapshot import SyncValues
+from hasim.wire import ExchangeType, Message, MessageIdSync, ReplayCounterSync
+
+if TYPE_CHECKING:
+    from hasim.protocol.ike_sa import IkeSa
+
+
+@dataclass
+class MemberState:
+    """Member-side RFC 6311 state of one IKE SA.
+
+    ``armed``: took over, sync not yet initiated (R7-5: cleared once initiated, only a new takeover
+    re-arms it). ``pending``: the Message ID 0 request in flight, with ``nonce``/``m1``/``p1``.
+    ``last_sync``: the values last sent by any member (imported from the snapshot, R5.1-4).
+    """
+
+    last_sync: SyncValues | None = None
+    failovers: int = 0
+    armed: bool = False
+    since_sync_s: float = 0.0
+    pending: PendingRequest | None = None
+    nonce: int = -1
+    m1: int = 0
+    p1: int = 0
+    superseded: bool = False
+    override: tuple[int | None, int | None] = (None, None)
+
+
+def takeover(sa: IkeSa, now: float, m1: int | None = None, p1: int | None = None) -> None:
+    """Become the active member for ``sa``: skip counters forward and arm (or start) the sync.
+
+    ``m1``/``p1`` override the policy's choice of M1 and P1 (to reproduce Appendix A exactly).
+    """
+    from hasim.protocol import ike_exchanges
+
+    if not sa.established:
+        raise ProtocolError("only an established IKE SA can be taken over")
+    m = sa.member
+    m.failovers += 1
+    m.armed = True
+    m.pending = None
+    m.superseded = False
+    m.override = (m1, p1)
+    m.since_sync_s = max(0.0, now - sa.snapshot_taken_at)
+    sa.counters["takeovers"] += 1
+    sa.emit(FailoverTakeover(now, m.since_sync_s))
+    requeue(sa, sa.requests.abandon_all())
+    policy = sa.config.member
+    for child in sa.children:  # R5.2-1: skip own outgoing counters forward
+        amount = policy.skip_out.estimate(child.out_rate_pps, m.since_sync_s)
+        new_seq = child.skip_outbound(amount)
+        sa.emit(CountersSkipped(now, child.spi_out, amount, new_seq))
+    if policy.skip_out.kind is SkipKind.LARGE and policy.rekey_after_large_skip:
+        for child in list(sa.children):  # R5.2-3: rekey soon after a very large jump
+            ike_exchanges.queue_create_child(sa, now, child)
+    if policy.trigger is SyncTrigger.PROACTIVE:
+        start_sync(sa, now)
+    sa.pump(now)
+
+
+def requeue(sa: IkeSa, abandoned: list[PendingRequest]) -> None:
+    """Put abandoned requests back at the front of the queue, to go out with new Message IDs."""
+    from hasim.protocol.ike_sa import QueuedRequest
+
+    sa.queue[:0] = [QueuedRequest(p.what, p.exchange, p.payloads, p.context) for p in abandoned]
+
+
+def trigger(sa: IkeSa, now: float, *, first_send: bool) -> None:
+    """A lazy trigger fired: the first packet to send (R7-2) or an out-of-window packet (R7-1)."""
+    t = sa.config.member.trigger
+    wanted = SyncTrigger.FIRST_SEND if first_send else SyncTrigger.OUT_OF_WINDOW
+    if sa.member.armed and t in (wanted, SyncTrigger.LAZY):
+        start_sync(sa, now)
+        sa.pump(now)
+
+
+def holds_requests(sa: IkeSa, now: float) -> bool:
+    """True while normal requests must wait (a sync of ours is out); may start a lazy sync (R7-2)."""
+    m = sa.member
+    if m.armed and sa.config.member.trigger in (SyncTrigger.FIRST_SEND, SyncTrigger.LAZY):
+        start_sync(sa, now)
+    return m.pending is not None and not m.superseded
+
+
+def rejects_request(sa: IkeSa, now: float) -> bool:
+    """STRICT after-failover policy (R8.1-2): drop every request until the sync completes."""
+    m = sa.member
+    if sa.config.member.after_failover is not AfterFailover.STRICT:
+        return False
+    if m.armed:
+        start_sync(sa, now)  # otherwise nothing would ever end the strict period
+    return m.pending is not None and not m.superseded
+
+
+def on_out_of_window(sa: IkeSa, now: float, mid: int) -> None:
+    """An IKE request outside the window: a sync trigger (R7-1), or a teardown (R8.3-1)."""
+    m = sa.member
+    if m.armed:
+        trigger(sa, now, first_send=False)
+    ahead = mid >= sa.responses.base + sa.responses.size
+    if m.failovers and ahead and not sa.caps.mid_sync and sa.config.teardown_on_inconsistency:
+        sa.delete_now(now, "inconsistent")
+
+
+def start_sync(sa: IkeSa, now: float) -> None:
+    """Initiate the counter synchronization for this failover (case 1, 2, 3 or 4 of section 5)."""
+    from hasim.protocol.ike_sa import QueuedRequest
+
+    m = sa.member
+    if not m.armed:  # R7-5: at most once per failover event
+        return
+    m.armed = False
+    policy = sa.config.member
+    esn = bool(sa.children) and sa.children[0].esn
+    delta: int | None = None
+    if sa.caps.replay_sync and sa.children:  # R5.2-4
+        limit = 2**64 - 1 if esn else 2**32 - 1
+        delta = min(limit, max(policy.skip_in.estimate(c.in_rate_pps, m.since_sync_s) for c in sa.children))
+    if sa.caps.mid_sync:
+        known = sa.requests.next_mid
+        if m.last_sync is not None and m.last_sync.m1 is not None:
+            known = max(known, m.last_sync.m1 + 1)  # R5.1-4: never replay a shared M1
+        m1 = known + sa.requests.size + policy.m1_margin  # R5.1-1, R5.1-2
+        p1 = max(sa.responses.base, sa.responses.highest + 1) + policy.p1_margin  # R5.1-3
+        m1 = m.override[0] if m.override[0] is not None else m1
+        p1 = m.override[1] if m.override[1] is not None else p1
+        nonce = int.from_bytes(sa.random_bytes(4), "big")
+        notifies = [MessageIdSync(nonce, m1, p1).to_notify()]
+        if delta is not None:
+            notifies.append(ReplayCounterSync(delta, esn).to_notify())
+        payloads = tuple(notifies)
+        data = sa.seal(sa.message(ExchangeType.INFORMATIONAL, 0, payloads, False))  # R5.1-10
+        pending = PendingRequest(0, ExchangeType.INFORMATIONAL, "mid_sync", data, now, now, payloads=payloads)
+        pending.start(now, sa.config.retransmit, sa.jitter_draw())
+        m.pending, m.nonce, m.m1, m.p1 = pending, nonce, m1, p1
+        sa.requests.next_mid = max(sa.requests.next_mid, m1)
+        sa.responses.reset(p1)  # R8.1-1: from now on only the declared window is accepted
+        m.last_sync = SyncValues(nonce, m1, p1, delta)
+        sa.send(data)
+        sent = SyncRequestSent(now, nonce, m1, p1, delta)
+    elif delta is not None:  # case 2 (R5-7): a normal INFORMATIONAL, sent before anything else
+        req = QueuedRequest(
+            "replay_sync", ExchangeType.INFORMATIONAL, (ReplayCounterSync(delta, esn).to_notify(),), {}
+        )
+        sa.queue.insert(0, req)
+        m.last_sync = SyncValues(None, None, None, delta)
+        sent = SyncRequestSent(now, None, None, None, delta)
+    else:  # case 4 (R5-9): nothing to negotiate, plain IKEv2
+        sa.counters["sync_unsupported"] += 1
+        return
+    if delta is not None:
+        strict = sa.config.inbound_after_failover is ReplayPolicy.STRICT
+        for child in sa.children:
+            child.advance_inbound(delta, strict)  # R8.2-1 policy for the window below the safe edge
+    sa.counters["sync_started"] += 1
+    sa.emit(sent)
+
+
+def on_sync_response(sa: IkeSa, msg: Message, parsed: Parsed, now: float) -> None:
+    """A response carrying IKEV2_MESSAGE_ID_SYNC: accept it once, with our nonce (R5.1-8, R11-2)."""
+    m = sa.member
+    ms = parsed.mid_sync
+    assert ms is not None
+
+    def dropped(reason: str) -> None:
+        sa.counters["sync_responses_dropped"] += 1
+        sa.drop(now, reason, msg.message_id, True)
+
+    if msg.message_id != 0:
+        return dropped("sync_nonzero_mid")  # R5.1-10
+    if m.pending is None or ms.nonce != m.nonce:
+        return dropped("sync_nonce")  # R5.1-8, R11-2
+    if parsed.others or parsed.replay_sync is not None:
+        return dropped("sync_extra_payload")  # R5.1-9 (and R6-6: 16423 never comes from the peer)
+    p2, m2 = ms.expected_send, ms.expected_recv
+    if m.superseded:
+        m.pending = None
+        sa.counters["sync_superseded_responses"] += 1
+        return None
+    if m2 < m.m1 or p2 < m.p1:  # the peer broke R5.1-6 / R5.1-7: nothing consistent to adopt
+        if sa.config.teardown_on_inconsistency:
+            sa.delete_now(now, "inconsistent")  # R8.3-1
+            return None
+        return dropped("sync_inconsistent")
+    m.pending = None
+    sa.requests.next_mid = m2  # R5.1-11
+    sa.responses.reset(p2)
+    sa.counters["sync_completed"] += 1
+    sa.emit(SyncCompleted(now, m2, p2))
+    return None
+
+
+def on_case2_response(sa: IkeSa, now: float) -> None:
+    """The empty response to a case-2 replay counter sync (R5-7)."""
+    sa.counters["sync_completed"] += 1
+    sa.emit(SyncCompleted(now, None, None))
+
+
+def on_answered_other_sync(sa: IkeSa, now: float) -> None:
+    """Simultaneous failover: we answered the other side's sync while ours was pending (RA-4)."""
+    m = sa.member
+    if m.pending is not None and not m.superseded:
+        m.superseded = True
+        sa.counters["sync_superseded"] += 1
+        sa.emit(SyncSuperseded(now, m.nonce))
+
+
+def sync_gave_up(sa: IkeSa, now: float) -> None:
+    """Our sync request ran out of retransmissions: the SA dies, unless it was superseded."""
+    from hasim.protocol.ike_sa import QueuedRequest
+
+    m = sa.member
+    if not m.superseded:
+        sa.delete_now(now, "timeout")
+        return
+    m.pending = None
+    delta = m.last_sync.delta if m.last_sync else None
+    if delta is not None and sa.caps.replay_sync:
+        esn = bool(sa.children) and sa.children[0].esn
+        req = QueuedRequest(
+            "replay_sync", ExchangeType.INFORMATIONAL, (ReplayCounterSync(delta, esn).to_notify(),), {}
+        )
+        sa.queue.insert(0, req)
