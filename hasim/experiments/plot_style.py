@@ -41,6 +41,20 @@ LABELS: dict[str, str] = {
     "sync_channel_bytes": "Sync channel traffic (bytes)",
     "sync_channel_messages": "Sync channel messages (count)",
     "wall_time_s": "Wall time per run (s)",
+    # config keys that sweeps commonly vary
+    "cluster.sync_interval_s": "Sync interval (s)",
+    "cluster.sync_loss": "Sync channel loss (probability)",
+    "cluster.members": "Cluster members (count)",
+    "policy.skip_packets": "Skip forward (packets)",
+    "policy.increment_margin": "Skip estimate margin (factor)",
+    "policy.mid_reading": "Peer reading of R5.1-5",
+    "policy.ipsec_after_failover": "ESP policy after failover",
+    "policy.ipsec_grace_s": "Lenient grace period (s)",
+    "policy.trigger": "Sync trigger",
+    "policy.replay_window": "Replay window (packets)",
+    "traffic.esp_out_pps": "ESP rate cluster to peer (packets/s)",
+    "traffic.esp_in_pps": "ESP rate peer to cluster (packets/s)",
+    "traffic.peers": "Peers (IKE SAs)",
 }
 _SUFFIX_UNITS = [
     ("_pps", "packets/s"),

@@ -37,8 +37,10 @@ def _summary() -> pd.DataFrame:
 
 
 def test_labels_carry_units() -> None:
-    assert label_for("cluster.sync_interval_s") == "Sync interval (s) [cluster]"
-    assert label_for("traffic.esp_out_pps") == "Esp out (packets/s) [traffic]"
+    assert label_for("cluster.sync_interval_s") == "Sync interval (s)"
+    assert label_for("links.cluster_to_peer.latency_s") == "Latency (s) [links.cluster_to_peer]"
+    assert label_for("traffic.liveness_interval_s") == "Liveness interval (s) [traffic]"
+    assert label_for("scale_ratio") == "Scale ratio"
     assert "(fraction)" in label_for("sa_survival")
     assert "(packets)" in label_for("esp_out_replay_drops")
 
@@ -50,7 +52,7 @@ def test_heatmap_one_panel_per_facet_with_shared_scale() -> None:
     assert isinstance(fig, Figure)
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
     assert len(panels) == 2
-    assert panels[0].get_xlabel() == "Sync interval (s) [cluster]"
+    assert panels[0].get_xlabel() == "Sync interval (s)"
     assert "site-to-site" in fig.get_suptitle()
     image = panels[0].images[0]
     assert image.get_cmap().name == "viridis"
