@@ -13,7 +13,15 @@ from typing import Any
 
 from hasim.wire.constants import ExchangeType, NotifyType, PayloadType, ProtocolId, enum_name
 from hasim.wire.message import Message
-from hasim.wire.payloads import Delete, EncryptedPayload, Nonce, Notify, OpaquePayload, Payload
+from hasim.wire.payloads import (
+    Delete,
+    EncryptedPayload,
+    Nonce,
+    Notify,
+    Payload,
+    delete_spi_size,
+    payload_type,
+)
 from hasim.wire.rfc6311 import MessageIdSync, ReplayCounterSync, from_notify
 
 
@@ -43,7 +51,7 @@ def payload_json(p: Payload) -> dict[str, Any]:
             "first_inner": enum_name(PayloadType, p.first_inner),
             "length": 4 + len(p.body),
         }
-    out: dict[str, Any] = {"type": enum_name(PayloadType, PayloadType.NOTIFY), "critical": p.critical}
+    out: dict[str, Any] = {"type": enum_name(PayloadType, payload_type(p)), "critical": p.critical}
     if isinstance(p, Notify):
         out.update(
             notify_type=p.notify_type,
@@ -55,16 +63,15 @@ def payload_json(p: Payload) -> dict[str, Any]:
         )
     elif isinstance(p, Delete):
         out.update(
-            type="DELETE",
             protocol_id=p.protocol_id,
             protocol=enum_name(ProtocolId, p.protocol_id),
-            spi_size=len(p.spis[0]) if p.spis else 0,
+            spi_size=delete_spi_size(p.protocol_id),
             spis=[s.hex() for s in p.spis],
         )
     elif isinstance(p, Nonce):
-        out.update(type="NONCE", length=len(p.data), data=p.data.hex())
-    elif isinstance(p, OpaquePayload):
-        out.update(type=enum_name(PayloadType, p.payload_type), length=len(p.body), body=p.body.hex())
+        out.update(length=len(p.data), data=p.data.hex())
+    else:
+        out.update(length=len(p.body), body=p.body.hex())
     return out
 
 
