@@ -217,6 +217,8 @@ class ReplayWindow:
 
         The edge moves to ``max(top, edge)``; afterwards only numbers above ``edge`` are accepted.
         """
+        if edge > (2**64 - 1 if self.esn else LOW_MASK):
+            raise ProtocolError(f"safe edge {edge} beyond the sequence space")
         if edge > self.top:
             self.top = edge
             self._words = [0xFFFFFFFFFFFFFFFF] * self._n
@@ -224,6 +226,8 @@ class ReplayWindow:
         if self._n == 0:
             return
         lo = max(self.bottom, 0)
+        if edge < lo:
+            return  # everything up to the edge is already too old
         for seq_block in range(lo >> 6, (edge >> 6) + 1):
             first, last = max(seq_block << 6, lo), min((seq_block << 6) | 63, edge)
             mask = ((1 << (last - first + 1)) - 1) << (first & 63)
