@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 
 from hasim.wire import Message, MessageIdSync, ReplayCounterSync, SkKeys, SkSuite, decode, encode, iv_size
 
@@ -33,8 +34,8 @@ def main() -> None:
         msg = Message(1, 2, 37, True, False, 0, payloads, protected=keys is not None)
         iv = bytes(iv_size(keys.suite)) if keys else None
         wire = encode(msg, keys, iv)
-        enc = _rate(lambda m=msg, k=keys, v=iv: encode(m, k, v))
-        dec = _rate(lambda w=wire, k=keys: decode(w, k))
+        enc = _rate(partial(encode, msg, keys, iv))
+        dec = _rate(partial(decode, wire, keys))
         print(
             f"bench wire form={form} encode_per_s={enc:.0f} decode_per_s={dec:.0f} octets={len(wire)}",
             flush=True,
