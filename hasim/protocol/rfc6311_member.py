@@ -135,11 +135,11 @@ def takeover(sa: IkeSa, now: float, m1: int | None = None, p1: int | None = None
         amount = policy.skip_out.estimate(child.out_rate_pps, m.since_sync_s)
         new_seq = child.skip_outbound(amount)
         sa.emit(CountersSkipped(now, child.spi_out, amount, new_seq))
-    if policy.skip_out.kind is SkipKind.LARGE and policy.rekey_after_large_skip:
-        for child in list(sa.children):  # R5.2-3: rekey soon after a very large jump
-            ike_exchanges.queue_create_child(sa, now, child)
     if policy.trigger is SyncTrigger.PROACTIVE:
         start_sync(sa, now)
+    if policy.skip_out.kind is SkipKind.LARGE and policy.rekey_after_large_skip:
+        for child in list(sa.children):  # R5.2-3: rekey soon after a very large jump (after the sync)
+            ike_exchanges.queue_create_child(sa, now, child)
     sa.pump(now)
 
 

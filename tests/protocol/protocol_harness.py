@@ -16,11 +16,28 @@ from hasim.protocol.child_sa import ChildSaSnapshot
 from hasim.protocol.ike_sa import IkeSa
 from hasim.protocol.policy import IkeConfig
 from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot
-from hasim.wire import Message, SkKeys, SkSuite, decode
+from hasim.wire import ExchangeType, Message, Payload, SkKeys, SkSuite, decode
 
 BOTH = Capabilities(True, True)
 KEYS = SkKeys(SkSuite.AES_GCM_16_128, bytes(range(20)), bytes(range(20, 40)))
 SPI_I, SPI_R = 0x1111222233334444, 0x5555666677778888
+
+
+CHILD = (ChildSaSnapshot(0x1000, 0x2000, False),)
+MIRROR = (ChildSaSnapshot(0x2000, 0x1000, False),)
+
+
+def forge(
+    sa: IkeSa,
+    mid: int,
+    payloads: tuple[Payload, ...] = (),
+    *,
+    response: bool = False,
+    exchange: int = ExchangeType.INFORMATIONAL,
+) -> bytes:
+    """An authentic message as ``sa``'s side would send it (keys known), built by hand."""
+    msg = Message(sa.spi_i, sa.spi_r, exchange, sa.original_initiator, response, mid, payloads, True)
+    return sa.seal(msg)
 
 
 def rng_bytes(seed: int) -> Callable[[int], bytes]:
@@ -92,7 +109,7 @@ def make_snapshot(
     next_recv: int = 0,
     window: int = 1,
     caps: Capabilities = BOTH,
-    children: tuple[ChildSaSnapshot, ...] = (ChildSaSnapshot(0x1000, 0x2000, False),),
+    children: tuple[ChildSaSnapshot, ...] = CHILD,
     highest_recv: int | None = None,
 ) -> IkeSaSnapshot:
     """A snapshot of an established SA as one side sees it."""
