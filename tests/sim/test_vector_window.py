@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -27,7 +29,7 @@ def _compare(state: WindowState, seqs: np.ndarray, cuts: list[int], wire: bool =
     """Feed ``seqs`` cut at ``cuts`` through both paths; outcomes and states must agree after every batch."""
     ref = state
     bounds = sorted({0, seqs.size, *(c % (seqs.size + 1) for c in cuts)})
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
+    for lo, hi in itertools.pairwise(bounds):
         got, state = check_batch(state, seqs[lo:hi], wire=wire)
         want, ref = check_batch_reference(ref, seqs[lo:hi], wire=wire)
         assert got.tolist() == want.tolist(), (lo, hi)
