@@ -5,7 +5,7 @@ A flow takes offered send times from its :class:`~hasim.sim.traffic.ArrivalProce
 receives (the anti-replay window of the inbound SA the packet's SPI names, at whatever node is
 active when it arrives), and pushes packets through its :class:`~hasim.sim.link.LinkChannel`.
 
-Two paths with identical outcomes:
+The Child SA owns its counter (``outbound``) and its window (``inbound``). Two paths, identical outcomes:
 
 - vectorized (``advance(t)``): all packets sent in [last, t) at once, then all arrivals before ``t``
   in arrival order through :func:`hasim.sim.esp_window.receive_batch`. The simulator calls
@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import numpy as np
 import simpy
 
-from hasim.protocol.anti_replay import ReplayOutcome, ReplayWindow
+from hasim.protocol.anti_replay import ReplayOutcome
 from hasim.protocol.child_sa import ChildSa
 from hasim.protocol.iv_reuse import IvUsageTracker
 from hasim.sim.esp_window import receive_batch
@@ -38,23 +38,14 @@ _MAX_BATCH_S = 1.0
 """Longest stretch of simulated time sent as one batch (bounds memory at high rates)."""
 
 
-@dataclass
-class RxState:
-    """One inbound SA at one node: its replay window (replaced by each batch) and its Child SA."""
-
-    window: ReplayWindow
-    child: ChildSa
-    node: str
-
-
 class FlowEnds(Protocol):
     """What a flow asks the nodes at its two ends, at the current simulated time."""
 
     def sender(self) -> ChildSa | None:
         """The sending node's Child SA for this slot, or None (node down, SA deleted)."""
 
-    def receiver(self, spi: int) -> RxState | None:
-        """The receiving node's inbound SA for ``spi``, or None (node down, SA unknown)."""
+    def receiver(self, spi: int) -> ChildSa | None:
+        """The receiving node's Child SA whose inbound SPI is ``spi``, or None (node down, SA unknown)."""
 
 
 @dataclass
@@ -76,6 +67,7 @@ class FlowStats:
     replayed_accepted: int = 0
     first_accept_after: float | None = None
     watch_from: float | None = None
+    max_space_used: float = 0.0
 
     @property
     def replay_drops(self) -> int:
@@ -144,12 +136,12 @@ class EspFlow:
         if child is None:
             st.outage += n
             return
-        m = min(n, child.max_seq - child.out_seq)
+        m = min(n, child.outbound.remaining)
         st.exhausted += n - m
         if m <= 0:
             return
-        first = child.out_seq + 1
-        child.out_seq += m
+        first, _ = child.outbound.take(m)
+        st.max_space_used = max(st.max_space_used, child.outbound.counter_space_used)
         st.sent += m
         self.ivs.use(child.spi_out, first, first + m - 1)
         seqs = np.arange(first, first + m, dtype=np.int64)
@@ -195,11 +187,9 @@ class EspFlow:
             if self.on_drop is not None:
                 self.on_drop(float(a[0]), "no_receiver", spi, a.shape[0])
             return
-        out, rx.window = receive_batch(rx.window, s)
+        out, rx.inbound = receive_batch(rx.inbound, s)
         counts = np.bincount(out, minlength=4)
         st.accepted += int(counts[0])
-        if counts[0]:
-            rx.child.in_highest = max(rx.child.in_highest, int(s[out == 0].max()))
         st.duplicate += int(counts[1])
         st.too_old += int(counts[2])
         st.unverifiable += int(counts[3])
@@ -234,11 +224,11 @@ class EspFlow:
             if child is None:
                 st.outage += 1
                 continue
-            if child.out_seq >= child.max_seq:
+            if child.outbound.exhausted:
                 st.exhausted += 1
                 continue
-            child.out_seq += 1
-            seq = child.out_seq
+            seq = child.outbound.next()
+            st.max_space_used = max(st.max_space_used, child.outbound.counter_space_used)
             st.sent += 1
             self.ivs.use(child.spi_out, seq, seq)
             if self.sample.budget > 0:
@@ -266,9 +256,8 @@ class EspFlow:
             if self.on_drop is not None:
                 self.on_drop(arrival, "no_receiver", spi, 1)
             return
-        outcome = rx.window.receive(seq)
+        outcome = rx.inbound.receive(seq)
         if outcome is ReplayOutcome.ACCEPTED:
-            rx.child.in_highest = max(rx.child.in_highest, seq)
             st.accepted += 1
             if st.watch_from is not None and st.first_accept_after is None and arrival >= st.watch_from:
                 st.first_accept_after = arrival
@@ -298,8 +287,7 @@ class EspFlow:
             rx = self.ends.receiver(spi)
             if rx is None:
                 continue
-            if rx.window.receive(seq) is ReplayOutcome.ACCEPTED:
-                rx.child.in_highest = max(rx.child.in_highest, seq)
+            if rx.inbound.receive(seq) is ReplayOutcome.ACCEPTED:
                 accepted += 1
         self.stats.replayed += len(packets)
         self.stats.replayed_accepted += accepted

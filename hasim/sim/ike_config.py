@@ -1,0 +1,63 @@
+"""From the scenario's policy section to the protocol core's per-SA configuration (``IkeConfig``).
+
+The scenario names policies the way users speak of them (``trigger = "eager"``); the protocol core
+has named enums (``SyncTrigger.PROACTIVE``). This module is the one translation between the two, so
+that every open choice of RFC 6311 stays an explicit option on both floors.
+"""
+
+from __future__ import annotations
+
+from hasim.protocol.anti_replay import ReplayPolicy
+from hasim.protocol.policy import (
+    AfterFailover,
+    IkeConfig,
+    MemberPolicy,
+    RetransmitSchedule,
+    SkipForward,
+    SkipKind,
+    SyncReading,
+    SyncTrigger,
+)
+from hasim.sim.config_sections import ScenarioConfig
+
+TRIGGERS = {
+    "eager": SyncTrigger.PROACTIVE,
+    "first_send": SyncTrigger.FIRST_SEND,
+    "on_trigger": SyncTrigger.OUT_OF_WINDOW,
+    "lazy": SyncTrigger.LAZY,
+}
+SKIPS = {"fixed": SkipKind.FIXED, "estimate": SkipKind.ESTIMATE, "huge": SkipKind.LARGE}
+READINGS = {"strict": SyncReading.STRICT, "sync_only": SyncReading.SYNC_ONLY}
+
+
+def ike_config_for(cfg: ScenarioConfig, *, cluster_side: bool) -> IkeConfig:
+    """The IkeConfig of one end: the cluster supports RFC 6311; the peer as ``[peer]`` says."""
+    pol = cfg.policy
+    t = cfg.traffic
+    kind = SKIPS[pol.skip_policy]
+    amount = pol.skip_packets if kind is not SkipKind.ESTIMATE else 0
+    member = MemberPolicy(
+        trigger=TRIGGERS[pol.trigger],
+        after_failover=AfterFailover.STRICT if pol.ike_after_failover == "strict" else AfterFailover.WINDOWED,
+        m1_margin=pol.m1_margin,
+        p1_margin=pol.p1_margin,
+        skip_out=SkipForward(
+            kind, amount, pol.increment_margin, t.esp_out_pps if cluster_side else t.esp_in_pps
+        ),
+        skip_in=SkipForward(
+            kind, amount, pol.increment_margin, t.esp_in_pps if cluster_side else t.esp_out_pps
+        ),
+    )
+    return IkeConfig(
+        window_size=cfg.peer.ike_window_size,
+        retransmit=RetransmitSchedule(pol.retransmit_timeout_s, pol.retransmit_base, pol.retransmit_tries),
+        mid_sync=True if cluster_side else cfg.peer.message_id_sync,
+        replay_sync=True if cluster_side else cfg.peer.replay_counter_sync,
+        reading=READINGS[pol.mid_reading],
+        member=member,
+        esn=pol.esn,
+        replay_window=pol.replay_window,
+        inbound_after_failover=ReplayPolicy.LENIENT
+        if pol.ipsec_after_failover == "lenient"
+        else ReplayPolicy.STRICT,
+    )

@@ -1,0 +1,105 @@
+"""The run's result row: the metric names of CONTRACT.md / issue 5, from flows, probes and sites.
+
+Definitions (all counts over the whole run):
+- ``ike_sas_survived``: IKE SAs alive at the end on the peer and on the cluster's serving member;
+  ``sa_survival`` = survived / ike_sas. ``ike_sas_deleted_timeout``: SAs that some end gave up after
+  its retransmissions (RFC 7296 2.1); ``ike_sas_deleted_other``: SAs lost otherwise (teardown on
+  inconsistency R8.3-1, Delete, or a standby that never received the SA).
+- ``esp_out_*``: cluster -> peer; ``esp_out_lost`` = lost on the link or arriving where no SA takes it;
+  ``esp_out_replay_drops``: duplicate + too old (+ unverifiable with ESN) at the peer;
+  ``esp_in_replay_drops``: the same at the cluster. ``*_outage``: offered while no member served.
+- ``iv_reuse_events``: sequence numbers (counter-mode IVs) sent twice under one SA (R3.4-1).
+- ``counter_space_used``: the largest fraction of a sequence space used or skipped by any Child SA.
+- ``detection_time_s``: first crash -> its detection; ``recovery_time_s``: last takeover -> both
+  directions of every Child SA deliver again (NaN when there was no takeover or no recovery).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hasim.sim.esp_flows import EspFlow
+    from hasim.sim.world import World
+
+
+def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
+    """Every metric of one finished run."""
+    cfg = world.cfg
+    c = world.probes.counts
+    n = cfg.traffic.peers
+    survived = 0
+    for i in range(n):
+        if world.peer.sa(i) is not None and world.cluster.sa(i) is not None:
+            survived += 1
+    timeout = other = 0
+    for i in range(n):
+        reasons = [r for _, _, r in world.probes.deletions.get(i, [])]
+        if "timeout" in reasons:
+            timeout += 1
+        elif (
+            reasons
+            or i in world.probes.lost_unknown
+            or (world.cluster.sa(i) is None and world.cluster.serving() is not None)
+        ):
+            other += 1
+    out_flows = [f for fl in world.flows.values() for f in fl if f.name.startswith("cluster_to_peer")]
+    in_flows = [f for fl in world.flows.values() for f in fl if f.name.startswith("peer_to_cluster")]
+
+    def total(flows: list[EspFlow], attr: str) -> int:
+        return int(sum(getattr(f.stats, attr) for f in flows))
+
+    all_flows = out_flows + in_flows
+    detection = math.nan
+    if world.detections:
+        _, crash_t, det_t = world.detections[0]
+        detection = det_t - crash_t
+    recovery = math.nan
+    takeovers = [t for s in (world.cluster, world.peer) for t in s.takeover_times]
+    if takeovers:
+        last = max(takeovers)
+        firsts = [f.stats.first_accept_after for f in all_flows if f.stats.watch_from is not None]
+        if firsts and all(x is not None for x in firsts):
+            recovery = max(x for x in firsts if x is not None) - last
+    sync_ch = list(world.sync.values())
+    return {
+        "ike_sas": n,
+        "ike_sas_survived": survived,
+        "sa_survival": survived / n if n else math.nan,
+        "ike_sas_deleted_timeout": timeout,
+        "ike_sas_deleted_other": other,
+        "ike_retransmissions": c["ike_retransmissions"],
+        "ike_out_of_window_drops": c["ike_out_of_window_drops"],
+        "ike_messages": c["ike_messages"],
+        "sync_exchanges_started": c["sync_exchanges_started"],
+        "sync_exchanges_completed": c["sync_exchanges_completed"],
+        "sync_requests_dropped_stale": c["sync_requests_dropped_stale"],
+        "sync_responses_dropped": c["sync_responses_dropped"],
+        "esp_out_sent": total(out_flows, "sent"),
+        "esp_out_lost": total(out_flows, "lost") + total(out_flows, "no_receiver"),
+        "esp_out_outage": total(out_flows, "outage") + total(out_flows, "exhausted"),
+        "esp_out_accepted": total(out_flows, "accepted"),
+        "esp_out_replay_drops": total(out_flows, "duplicate")
+        + total(out_flows, "too_old")
+        + total(out_flows, "unverifiable"),
+        "esp_in_sent": total(in_flows, "sent"),
+        "esp_in_lost": total(in_flows, "lost") + total(in_flows, "no_receiver"),
+        "esp_in_outage": total(in_flows, "outage") + total(in_flows, "exhausted"),
+        "esp_in_accepted": total(in_flows, "accepted"),
+        "esp_in_replay_drops": total(in_flows, "duplicate")
+        + total(in_flows, "too_old")
+        + total(in_flows, "unverifiable"),
+        "replayed_packets": total(all_flows, "replayed"),
+        "replayed_packets_accepted": total(all_flows, "replayed_accepted"),
+        "iv_reuse_events": int(world.ivs.reused_ivs),
+        "counter_space_used": max((f.stats.max_space_used for f in all_flows), default=0.0),
+        "rekeys": c["rekeys"],
+        "failovers": len(takeovers),
+        "detection_time_s": detection,
+        "recovery_time_s": recovery,
+        "sync_channel_bytes": sum(s.bytes for s in sync_ch),
+        "sync_channel_messages": sum(s.messages for s in sync_ch),
+        "sync_channel_lost": sum(s.lost for s in sync_ch),
+        "wall_time_s": wall_time_s,
+    }

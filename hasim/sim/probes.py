@@ -1,0 +1,193 @@
+"""Probes: counters every run keeps, and flat per-event records kept only on request.
+
+Counters come from the protocol's events (``hasim.protocol.events``): retransmissions, drops by
+reason, sync requests sent and completed, rekeys, deletions. Records are lists of flat dicts, one
+per event, ready for ``pandas.DataFrame``: ``ike_messages`` (time, src, dst, sa, exchange, Message ID,
+response flag, notifies with their values), ``sync_exchanges``, ``drops`` and ``timeline``. Raw IKE
+datagrams and their keys are kept for the pcap writer.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from hasim.errors import DecodeError
+from hasim.protocol.events import (
+    ChildSaCreated,
+    Event,
+    IkeSaDeleted,
+    MessageDropped,
+    Retransmitted,
+    SyncAnswered,
+    SyncCompleted,
+    SyncRequestSent,
+)
+from hasim.wire import Delete, ExchangeType, Notify, NotifyType, SkKeys, decode, from_notify
+from hasim.wire.constants import enum_name
+from hasim.wire.rfc6311 import MessageIdSync, ReplayCounterSync
+
+RECORD_KINDS = ("ike_messages", "sync_exchanges", "drops", "timeline")
+
+
+def describe_notify(n: Notify) -> str:
+    """``NAME`` or ``NAME(field=value, ...)`` for the RFC 6311 notifies with values."""
+    name = enum_name(NotifyType, n.notify_type)
+    try:
+        typed = from_notify(n)
+    except DecodeError:
+        return f"{name}(malformed)"
+    if isinstance(typed, MessageIdSync):
+        return f"{name}(nonce={typed.nonce:#010x}, send={typed.expected_send}, recv={typed.expected_recv})"
+    if isinstance(typed, ReplayCounterSync):
+        return f"{name}(delta={typed.delta})"
+    return name
+
+
+class Probes:
+    """Counters (always) and records (when ``enabled``) of one run."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.counts: Counter[str] = Counter()
+        self.records: dict[str, list[dict[str, Any]]] = {k: [] for k in RECORD_KINDS}
+        self.ike_raw: list[tuple[float, str, str, int, bytes, SkKeys]] = []
+        self.deletions: dict[int, list[tuple[float, str, str]]] = {}
+        self.lost_unknown: set[int] = set()
+
+    # --------------------------------------------------------------------------- protocol events
+    def protocol_event(self, site: str, node: str, sa: int, ev: Event) -> None:
+        """Count one protocol event and, with records on, keep it as a timeline row."""
+        c = self.counts
+        if isinstance(ev, Retransmitted):
+            c["ike_retransmissions"] += 1
+        elif isinstance(ev, MessageDropped):
+            c[f"ike_drop.{ev.reason}"] += 1
+            if ev.reason == "out_of_window":
+                c["ike_out_of_window_drops"] += 1
+            elif ev.reason == "stale_sync":
+                c["sync_requests_dropped_stale"] += 1
+            elif ev.response and ev.reason.startswith("sync_"):
+                c["sync_responses_dropped"] += 1
+            if self.enabled:
+                self.records["drops"].append(
+                    {
+                        "time": ev.time,
+                        "node": node,
+                        "sa": sa,
+                        "what": "ike",
+                        "reason": ev.reason,
+                        "count": 1,
+                        "message_id": ev.message_id,
+                    }
+                )
+        elif isinstance(ev, SyncRequestSent):
+            c["sync_exchanges_started"] += 1
+        elif isinstance(ev, SyncCompleted):
+            c["sync_exchanges_completed"] += 1
+        elif isinstance(ev, IkeSaDeleted):
+            self.deletions.setdefault(sa, []).append((ev.time, node, ev.reason))
+        elif isinstance(ev, ChildSaCreated) and ev.rekeyed_spi_in is not None and site == "cluster":
+            c["rekeys"] += 1
+        if self.enabled:
+            row = {k: v for k, v in vars(ev).items() if k != "time"}
+            value = ";".join(f"{k}={v}" for k, v in row.items())
+            self.timeline(ev.time, node, ev.kind, value, sa)
+            if isinstance(ev, (SyncRequestSent, SyncCompleted, SyncAnswered)):
+                self.records["sync_exchanges"].append(
+                    {"time": ev.time, "node": node, "sa": sa, "kind": ev.kind, **row}
+                )
+
+    # ------------------------------------------------------------------------------- messages
+    def ike_message(
+        self, t: float, src: str, dst: str, sa: int, data: bytes, keys: SkKeys, *, lost: bool
+    ) -> None:
+        """An IKE datagram put on the peer link (decoded for the ladder when records are on)."""
+        self.counts["ike_messages"] += 1
+        if not self.enabled:
+            return
+        self.ike_raw.append((t, src, dst, sa, data, keys))
+        try:
+            msg = decode(data, keys)
+        except DecodeError:
+            self.records["ike_messages"].append(
+                {
+                    "time": t,
+                    "src": src,
+                    "dst": dst,
+                    "sa": sa,
+                    "exchange": "?",
+                    "message_id": -1,
+                    "response": False,
+                    "notifies": "",
+                    "bytes": len(data),
+                    "lost": lost,
+                }
+            )
+            return
+        parts = []
+        for p in msg.payloads:
+            if isinstance(p, Notify):
+                parts.append(describe_notify(p))
+            elif isinstance(p, Delete):
+                parts.append("DELETE")
+        self.records["ike_messages"].append(
+            {
+                "time": t,
+                "src": src,
+                "dst": dst,
+                "sa": sa,
+                "exchange": enum_name(ExchangeType, msg.exchange),
+                "message_id": msg.message_id,
+                "response": msg.response,
+                "notifies": " ".join(parts),
+                "bytes": len(data),
+                "lost": lost,
+            }
+        )
+
+    def drop(self, t: float, node: str, reason: str, sa: int, count: int) -> None:
+        """A packet dropped by the simulator itself (nobody serving the address)."""
+        self.counts[f"drop.{reason}"] += count
+        if self.enabled:
+            self.records["drops"].append(
+                {
+                    "time": t,
+                    "node": node,
+                    "sa": sa,
+                    "what": "ike",
+                    "reason": reason,
+                    "count": count,
+                    "message_id": -1,
+                }
+            )
+
+    def esp_drop_recorder(self, direction: str, sa: int) -> Callable[[float, str, int, int], None] | None:
+        """A callback for an ESP flow's drops (None when records are off: no per-batch cost)."""
+        if not self.enabled:
+            return None
+        rows = self.records["drops"]
+        node = "peer" if direction == "cluster_to_peer" else "cluster"
+
+        def record(t: float, reason: str, spi: int, count: int) -> None:
+            rows.append(
+                {
+                    "time": t,
+                    "node": node,
+                    "sa": sa,
+                    "what": f"esp:{spi:#010x}",
+                    "reason": reason,
+                    "count": count,
+                    "message_id": -1,
+                }
+            )
+
+        return record
+
+    def timeline(self, t: float, node: str, kind: str, value: Any, sa: int = -1) -> None:
+        """One timeline row (faults, detection, takeover, counters); kept only with records on."""
+        if self.enabled:
+            self.records["timeline"].append(
+                {"time": t, "node": node, "kind": kind, "value": str(value), "sa": sa}
+            )

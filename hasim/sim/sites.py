@@ -1,0 +1,175 @@
+"""The two ends of the tunnel as SimPy adapters: a site is N members behind one address.
+
+The cluster is a :class:`Site` with N members (one active, N-1 standby). The peer is a site too:
+one member normally, or a cluster of its own for simultaneous failover (R2-2), so both ends share
+this code. A member's live state is one :class:`hasim.protocol.ike_sa.IkeSa` per IKE SA it serves;
+a standby holds only the :class:`~hasim.protocol.snapshot.IkeSaSnapshot` the sync channel delivered.
+
+Each IKE SA is driven the sans-IO way: before any call into it the ESP flows of that SA are brought
+up to ``env.now`` (the protocol may read or change counters), then the call, then :meth:`Site.flush`
+puts its datagrams on the link, hands its events to the world and sleeps until ``next_timer()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import simpy
+
+from hasim.protocol.child_sa import ChildSa, SpiAllocator
+from hasim.protocol.ike_sa import IkeSa
+from hasim.protocol.policy import IkeConfig
+from hasim.protocol.snapshot import IkeSaSnapshot
+from hasim.sim.detection import HeartbeatDetector
+
+if TYPE_CHECKING:
+    from hasim.sim.world import World
+
+_TIMER_SLACK = 1e-9
+
+
+class Member:
+    """One member of a site: alive or crashed, its live IKE SAs, its standby snapshots, its capacity."""
+
+    def __init__(self, site: Site, index: int, env: simpy.Environment, spis: SpiAllocator) -> None:
+        self.site = site
+        self.index = index
+        self.name = f"{site.name}.m{index}" if len(site.members_cfg) > 1 else site.name
+        self.alive = True
+        self.sas: dict[int, IkeSa] = {}
+        self.snaps: dict[int, IkeSaSnapshot | None] = {}
+        self.ready: set[int] = set()
+        self.slots: dict[int, list[int]] = {}
+        self.rekeying: set[int] = set()
+        self.spis = spis
+        self.capacity = simpy.Resource(env, capacity=1)
+        """Sync exchanges this member starts one at a time, each taking 1/sync_capacity_per_s (RFC 6311 7)."""
+
+    def install(self, i: int, sa: IkeSa) -> None:
+        """Serve IKE SA ``i`` from now on; Child SA slots follow the SA's order of Child SAs."""
+        self.sas[i] = sa
+        self.slots[i] = [c.spi_in for c in sa.children]
+        self.ready.add(i)
+
+
+class Site:
+    """N members behind one virtual address, with a heartbeat failure detector (RFC 5798)."""
+
+    def __init__(
+        self,
+        world: World,
+        name: str,
+        members: int,
+        ike_config: IkeConfig,
+        detector: HeartbeatDetector,
+        random_bytes: Callable[[str], Callable[[int], bytes]],
+    ) -> None:
+        self.world = world
+        self.env = world.env
+        self.name = name
+        self.members_cfg = list(range(members))
+        self.ike_config = ike_config
+        self.detector = detector
+        self._random_bytes = random_bytes
+        self.members = [
+            Member(self, k, world.env, SpiAllocator(k, random_bytes(f"spi.m{k}"))) for k in range(members)
+        ]
+        self.active: int | None = 0
+        self.takeover_times: list[float] = []
+        self._timers: dict[int, float] = {}
+
+    # ------------------------------------------------------------------------------ lookups
+    def serving(self) -> Member | None:
+        """The member answering on the virtual address now (None while the active one is down)."""
+        if self.active is None:
+            return None
+        m = self.members[self.active]
+        return m if m.alive else None
+
+    def sa(self, i: int) -> IkeSa | None:
+        """IKE SA ``i`` as served now, or None (site down, SA not yet taken over, or deleted)."""
+        m = self.serving()
+        if m is None or i not in m.ready:
+            return None
+        sa = m.sas.get(i)
+        return None if sa is None or sa.deleted else sa
+
+    def child_for_slot(self, i: int, j: int) -> ChildSa | None:
+        """The sending Child SA of slot ``j`` of IKE SA ``i`` (the flow's sender), if served."""
+        sa = self.sa(i)
+        if sa is None:
+            return None
+        m = self.members[self.active] if self.active is not None else None
+        slots = m.slots.get(i) if m is not None else None
+        if not slots or j >= len(slots):
+            return None
+        return sa.child_by_spi_in(slots[j])
+
+    def child_by_spi_in(self, i: int, spi: int) -> ChildSa | None:
+        """The receiving Child SA of IKE SA ``i`` whose inbound SPI is ``spi``, if served."""
+        sa = self.sa(i)
+        return None if sa is None else sa.child_by_spi_in(spi)
+
+    def random_bytes(self, what: str) -> Callable[[int], bytes]:
+        """A byte source from this site's own stream ``what`` (IVs, nonces, SPIs)."""
+        return self._random_bytes(what)
+
+    # ------------------------------------------------------------------------------ driving
+    def drive(self, m: Member, i: int, action: Callable[[IkeSa], None]) -> None:
+        """Bring SA ``i``'s ESP up to now, run ``action`` on member ``m``'s SA, then flush."""
+        sa = m.sas.get(i)
+        if sa is None or not m.alive:
+            return
+        self.world.advance_sa(i)
+        action(sa)
+        self.flush(m, i)
+
+    def flush(self, m: Member, i: int) -> None:
+        """Send what the SA wants to send, hand over its events, and arm its next timer."""
+        sa = m.sas.get(i)
+        if sa is None:
+            return
+        now = self.env.now
+        for _ in range(64):
+            out = sa.messages_to_send(now)
+            events = sa.events()
+            if not out and not events:
+                break
+            for data in out:
+                self.world.send_ike(self, m, i, data)
+            for event in events:
+                self.world.on_event(self, m, i, event)
+        due = sa.next_timer()
+        if due is None:
+            return
+        key = id(sa)
+        if self._timers.get(key) == due:
+            return
+        self._timers[key] = due
+        ev = self.env.timeout(max(due - now, 0.0))
+        ev.callbacks.append(self._timer_cb(m, i, sa, due))
+
+    def _timer_cb(self, m: Member, i: int, sa: IkeSa, due: float) -> Callable[[simpy.Event], None]:
+        def cb(_: simpy.Event) -> None:
+            if self._timers.get(id(sa)) == due:
+                del self._timers[id(sa)]
+            if not m.alive or m.sas.get(i) is not sa or sa.deleted:
+                return
+            nxt = sa.next_timer()
+            if nxt is None:
+                return
+            if nxt > self.env.now + _TIMER_SLACK:
+                self.flush(m, i)
+                return
+            self.drive(m, i, lambda s: s.handle_timer(max(self.env.now, nxt)))
+
+        return cb
+
+    def deliver_ike(self, i: int, data: bytes) -> bool:
+        """An IKE datagram reached the virtual address; False when nobody could take it."""
+        m = self.serving()
+        if m is None or i not in m.ready or m.sas.get(i) is None:
+            return False
+        self.drive(m, i, lambda s: s.receive(data, self.env.now))
+        return True

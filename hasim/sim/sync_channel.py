@@ -1,0 +1,91 @@
+"""The cluster's sync channel: what a standby knows at failover is exactly what arrived here.
+
+The active member sends the full state of an IKE SA (an ``IkeSaSnapshot``) when the SA is set up or
+a Child SA is created or rekeyed, whenever it sends or completes an RFC 6311 sync (so that a later
+member never replays its values, R5.1-4), and the counters of every SA each ``sync_interval_s``.
+Each copy crosses a lossy link (``sync_latency_s``, ``sync_loss``; nothing passes during a
+partition fault) to each live standby, which keeps the newest snapshot per SA. A deleted SA is
+announced as ``None``. Message sizes are an estimate of an encoding (documented in ``snapshot_bytes``)
+for the ``sync_channel_bytes`` metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from hasim.protocol.anti_replay import n_words
+from hasim.protocol.snapshot import IkeSaSnapshot
+
+if TYPE_CHECKING:
+    from hasim.sim.sites import Member, Site
+    from hasim.sim.world import World
+
+
+def snapshot_bytes(snap: IkeSaSnapshot | None, replay_window: int, *, full: bool) -> int:
+    """Octets of one sync message: 8 header + 64 IKE SA counters and sync values (+ 96 keys when full),
+    + per Child SA 40 (SPIs, counters, rates) + the replay bitmap."""
+    if snap is None:
+        return 24
+    per_child = 40 + 8 * n_words(replay_window)
+    return 8 + 64 + (96 if full else 0) + per_child * len(snap.children)
+
+
+class SyncChannel:
+    """Active member -> standbys of one site."""
+
+    def __init__(self, world: World, site: Site) -> None:
+        self.world = world
+        self.site = site
+        self.env = world.env
+        self.partitions: list[tuple[float, float]] = []
+        self.messages = 0
+        self.bytes = 0
+        self.lost = 0
+        self._rng = world.streams.get("sync", site.name, "loss")
+
+    def partitioned(self, t: float) -> bool:
+        """Whether a partition fault cuts the channel at ``t``."""
+        return any(a <= t < b for a, b in self.partitions)
+
+    def share(self, m: Member, i: int, *, full: bool = False) -> None:
+        """Send SA ``i``'s current state from member ``m`` to every live standby."""
+        sa = m.sas.get(i)
+        now = self.env.now
+        snap = None if sa is None or sa.deleted else sa.snapshot(now)
+        cfg = self.world.cfg.cluster
+        size = snapshot_bytes(snap, self.world.cfg.policy.replay_window, full=full)
+        for k in self.site.members:
+            if k is m or not k.alive:
+                continue
+            self.messages += 1
+            self.bytes += size
+            if self.partitioned(now) or (cfg.sync_loss > 0 and float(self._rng.random()) < cfg.sync_loss):
+                self.lost += 1
+                continue
+            ev = self.env.timeout(cfg.sync_latency_s)
+            ev.callbacks.append(self._arrive(k, i, snap))
+
+    def _arrive(self, k: Member, i: int, snap: IkeSaSnapshot | None) -> Callable[[simpy.Event], None]:
+        def cb(_: simpy.Event) -> None:
+            if not k.alive or (self.site.active == k.index and i in k.ready):
+                return
+            old = k.snaps.get(i)
+            if snap is None or old is None or old.taken_at <= snap.taken_at:
+                k.snaps[i] = snap
+
+        return cb
+
+    def periodic(self) -> Generator[simpy.Event, Any, None]:
+        """Every ``sync_interval_s``: the serving member shares the counters of all its SAs."""
+        interval = self.world.cfg.cluster.sync_interval_s
+        while True:
+            yield self.env.timeout(interval)
+            m = self.site.serving()
+            if m is None:
+                continue
+            self.world.advance_all()
+            for i in sorted(m.ready):
+                self.share(m, i)

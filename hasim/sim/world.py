@@ -1,0 +1,456 @@
+"""The simulated world of one run: both sites, their IKE SAs and ESP flows, links, sync, faults.
+
+Assembly: :class:`World` sets up ``traffic.peers`` established IKE SAs (the handshake is not
+simulated: both ends start from the same snapshot, mirrored, with the negotiated RFC 6311
+capabilities, R5-1..R5-4), each with ``traffic.child_sas`` Child SAs and one ESP flow per Child SA
+and direction. SimPy processes: the periodic sync of each multi-member site (the standby learns
+only what arrives, ``hasim.sim.sync_channel``), liveness checks and rekeys per SA, the faults, and
+the takeover after a detected crash. Metrics and records are gathered by
+:mod:`hasim.sim.metrics`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+import simpy
+
+from hasim.protocol.anti_replay import ReplayPolicy
+from hasim.protocol.child_sa import ChildSa, ChildSaSnapshot
+from hasim.protocol.events import ChildSaCreated, ChildSaDeleted, Event, SyncCompleted, SyncRequestSent
+from hasim.protocol.ike_sa import IkeSa
+from hasim.protocol.iv_reuse import IvUsageTracker
+from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot
+from hasim.sim.config_sections import ScenarioConfig
+from hasim.sim.detection import HeartbeatDetector
+from hasim.sim.esp_flows import EspFlow
+from hasim.sim.ike_config import ike_config_for
+from hasim.sim.link import LinkChannel, LossBursts
+from hasim.sim.probes import Probes
+from hasim.sim.streams import RandomStreams
+from hasim.sim.sync_channel import SyncChannel
+from hasim.sim.traffic import ArrivalProcess
+from hasim.wire import SkKeys, SkSuite
+
+_ANOMALY_POLL_S = 0.01
+_ANOMALY_WATCH_S = 10.0
+
+
+class _Ends:
+    """The two ends of one ESP flow: sender site/slot and receiver site."""
+
+    __slots__ = ("i", "j", "rx", "tx")
+
+    def __init__(self, tx: Any, rx: Any, i: int, j: int) -> None:
+        self.tx, self.rx, self.i, self.j = tx, rx, i, j
+
+    def sender(self) -> ChildSa | None:
+        return self.tx.child_for_slot(self.i, self.j)
+
+    def receiver(self, spi: int) -> ChildSa | None:
+        return self.rx.child_by_spi_in(self.i, spi)
+
+
+class World:
+    """Everything of one run; ``run()`` executes it and leaves the results in ``probes``."""
+
+    def __init__(
+        self, cfg: ScenarioConfig, seed: int, *, records: bool, esp_path: str = "vectorized"
+    ) -> None:
+        from hasim.sim.sites import Site
+
+        if esp_path not in ("vectorized", "reference"):
+            raise ValueError(f"esp_path must be 'vectorized' or 'reference', got {esp_path!r}")
+        self.cfg = cfg
+        self.env = simpy.Environment()
+        self.streams = RandomStreams(seed)
+        self.vectorized = esp_path == "vectorized"
+        self.probes = Probes(records)
+        self.ivs = IvUsageTracker()
+        n_peer = cfg.peer.members if cfg.peer.is_cluster else 1
+        self.cluster = Site(
+            self,
+            "cluster",
+            cfg.cluster.members,
+            ike_config_for(cfg, cluster_side=True),
+            HeartbeatDetector.from_config(cfg.cluster),
+            self._bytes_for("cluster"),
+        )
+        self.peer = Site(
+            self,
+            "peer",
+            n_peer,
+            ike_config_for(cfg, cluster_side=False),
+            HeartbeatDetector.from_config(cfg.cluster),
+            self._bytes_for("peer"),
+        )
+        self.bursts = {"cluster_to_peer": LossBursts(), "peer_to_cluster": LossBursts()}
+        self.sync = {s.name: SyncChannel(self, s) for s in (self.cluster, self.peer)}
+        self.flows: dict[int, list[EspFlow]] = {}
+        self.ike_links: dict[tuple[str, int], LinkChannel] = {}
+        self.crash_times: list[tuple[str, float]] = []
+        self.detections: list[tuple[str, float, float]] = []
+
+    def _bytes_for(self, site: str) -> Callable[[str], Callable[[int], bytes]]:
+        def make(what: str) -> Callable[[int], bytes]:
+            return self.streams.random_bytes("nonces", site, what)
+
+        return make
+
+    def other(self, site: Any) -> Any:
+        """The site at the other end."""
+        return self.peer if site is self.cluster else self.cluster
+
+    # ------------------------------------------------------------------------------- set-up
+    def build(self) -> None:
+        """Create the IKE SAs, flows and processes; schedule the faults."""
+        cfg = self.cfg
+        keys_rng = self.streams.get("keys", "ike")
+        for i in range(cfg.traffic.peers):
+            self._setup_sa(i, keys_rng)
+        for site in (self.cluster, self.peer):
+            if len(site.members) > 1:
+                self.env.process(self.sync[site.name].periodic())
+        if cfg.traffic.liveness_interval_s > 0:
+            for i in range(cfg.traffic.peers):
+                for site in (self.cluster, self.peer):
+                    self.env.process(self._liveness(site, i))
+        if cfg.traffic.rekey_interval_s > 0:
+            for i in range(cfg.traffic.peers):
+                self.env.process(self._rekeys(i))
+        self.env.process(self._counter_watch())
+        self._schedule_faults()
+        if not self.vectorized:
+            for flows in self.flows.values():
+                for f in flows:
+                    f.start_reference(self.env, cfg.scenario.duration_s)
+
+    def _setup_sa(self, i: int, keys_rng: np.random.Generator) -> None:
+        cfg = self.cfg
+        keys = SkKeys(
+            SkSuite.AES_CBC_128_HMAC_SHA2_256_128,
+            keys_rng.bytes(16),
+            keys_rng.bytes(16),
+            keys_rng.bytes(32),
+            keys_rng.bytes(32),
+        )
+        spi_i = int.from_bytes(keys_rng.bytes(8), "big") | 1
+        spi_r = int.from_bytes(keys_rng.bytes(8), "big") | 1
+        kids = []
+        for _ in range(cfg.traffic.child_sas):
+            c_in = self.cluster.members[0].spis.allocate()
+            p_in = self.peer.members[0].spis.allocate()
+            kids.append(
+                ChildSaSnapshot(
+                    c_in,
+                    p_in,
+                    cfg.policy.esn,
+                    out_rate_pps=cfg.traffic.esp_out_pps,
+                    in_rate_pps=cfg.traffic.esp_in_pps,
+                )
+            )
+        caps = Capabilities(cfg.peer.message_id_sync, cfg.peer.replay_counter_sync)
+        w = cfg.peer.ike_window_size
+        # the peer initiated: IKE_SA_INIT and IKE_AUTH used its Message IDs 0 and 1
+        csnap = IkeSaSnapshot(
+            spi_i,
+            spi_r,
+            False,
+            keys,
+            next_send_mid=0,
+            next_recv_mid=2,
+            highest_recv_mid=1,
+            send_window=w,
+            recv_window=w,
+            capabilities=caps,
+            children=tuple(kids),
+        )
+        psnap = csnap.mirrored()
+        for site, snap in ((self.cluster, csnap), (self.peer, psnap)):
+            m0 = site.members[0]
+            sa = IkeSa.from_snapshot(
+                snap,
+                site.ike_config,
+                site.random_bytes(f"m0.sa{i}"),
+                spi_allocator=m0.spis,
+                name=f"{m0.name}/{i}",
+            )
+            m0.install(i, sa)
+            for m in site.members[1:]:
+                m.snaps[i] = None
+            if len(site.members) > 1:
+                self.sync[site.name].share(m0, i, full=True)
+        flows = []
+        t = cfg.traffic
+        for j in range(t.child_sas):
+            for tx, rx, rate, direction in (
+                (self.cluster, self.peer, t.esp_out_pps, "cluster_to_peer"),
+                (self.peer, self.cluster, t.esp_in_pps, "peer_to_cluster"),
+            ):
+                name = f"{direction}/{i}/{j}"
+                arrivals = ArrivalProcess(
+                    t.model, rate, self.streams.get("traffic", "esp", name), on_s=t.on_s, off_s=t.off_s
+                )
+                link_cfg = getattr(cfg.links, direction)
+                link = LinkChannel(link_cfg, self.streams, ("esp", name), self.bursts[direction])
+                flow = EspFlow(
+                    name,
+                    arrivals,
+                    link,
+                    _Ends(tx, rx, i, j),
+                    self.ivs,
+                    src=tx.name,
+                    dst=rx.name,
+                    record=cfg.attacker.record_packets if cfg.attacker.enabled else 0,
+                    on_drop=self.probes.esp_drop_recorder(direction, i),
+                )
+                flow.sample.budget = 8 if self.probes.enabled else 0
+                flows.append(flow)
+        self.flows[i] = flows
+        for direction, src in (("cluster_to_peer", "cluster"), ("peer_to_cluster", "peer")):
+            link_cfg = getattr(cfg.links, direction)
+            self.ike_links[(src, i)] = LinkChannel(
+                link_cfg, self.streams, ("ike", direction, str(i)), self.bursts[direction]
+            )
+
+    def _schedule_faults(self) -> None:
+        rng = self.streams.get("faults", "times")
+        for k, f in enumerate(self.cfg.faults):
+            at = f.at_s + (f.jitter_s * float(rng.random()) if f.jitter_s > 0 else 0.0)
+            if f.kind == "loss_burst":
+                dirs = ["cluster_to_peer", "peer_to_cluster"] if f.direction == "both" else [f.direction]
+                for d in dirs:
+                    self.bursts[d].add(at, at + f.duration_s)
+                self.probes.timeline(at, "link", "loss_burst", f.duration_s)
+            elif f.kind == "sync_partition":
+                for ch in self.sync.values():
+                    ch.partitions.append((at, at + f.duration_s))
+                self.probes.timeline(at, "sync", "partition", f.duration_s)
+            else:
+                site = self.cluster if f.target == "cluster" else self.peer
+                self.env.process(self._crash_at(site, at, k))
+
+    # ---------------------------------------------------------------------------- ESP batches
+    def advance_sa(self, i: int) -> None:
+        """Bring the ESP flows of IKE SA ``i`` up to now (vectorized path only)."""
+        if self.vectorized:
+            now = self.env.now
+            for f in self.flows.get(i, ()):
+                f.advance(now)
+
+    def advance_all(self) -> None:
+        """Bring every ESP flow up to now."""
+        if self.vectorized:
+            now = self.env.now
+            for flows in self.flows.values():
+                for f in flows:
+                    f.advance(now)
+
+    # ---------------------------------------------------------------------------- IKE traffic
+    def send_ike(self, site: Any, m: Any, i: int, data: bytes) -> None:
+        """Put an IKE datagram from ``site`` on the link; it reaches whoever serves the other end."""
+        dst = self.other(site)
+        copies = self.ike_links[(site.name, i)].transmit_one(self.env.now)
+        self.probes.ike_message(self.env.now, m.name, dst.name, i, data, m.sas[i].keys, lost=not copies)
+        for arrival in copies:
+            ev = self.env.timeout(max(arrival - self.env.now, 0.0))
+            ev.callbacks.append(self._ike_arrival(dst, i, data))
+
+    def _ike_arrival(self, dst: Any, i: int, data: bytes) -> Callable[[simpy.Event], None]:
+        def cb(_: simpy.Event) -> None:
+            if not dst.deliver_ike(i, data):
+                self.probes.drop(self.env.now, dst.name, "ike_no_receiver", i, 1)
+
+        return cb
+
+    def on_event(self, site: Any, m: Any, i: int, ev: Event) -> None:
+        """A protocol event: count it, record it, and react where the simulator must."""
+        self.probes.protocol_event(site.name, m.name, i, ev)
+        if isinstance(ev, ChildSaCreated):
+            slots = m.slots.setdefault(i, [])
+            if ev.rekeyed_spi_in is not None and ev.rekeyed_spi_in in slots:
+                slots[slots.index(ev.rekeyed_spi_in)] = ev.spi_in
+            elif ev.spi_in not in slots:
+                slots.append(ev.spi_in)
+            if len(site.members) > 1:
+                self.sync[site.name].share(m, i, full=True)
+        elif isinstance(ev, ChildSaDeleted):
+            pass
+        elif isinstance(ev, (SyncRequestSent, SyncCompleted)) and len(site.members) > 1:
+            self.sync[site.name].share(m, i, full=True)  # R5.1-4: the values reach the other members
+
+    # -------------------------------------------------------------------------- IKE schedules
+    def _liveness(self, site: Any, i: int) -> Generator[simpy.Event, Any, None]:
+        interval = self.cfg.traffic.liveness_interval_s
+        phase = float(self.streams.get("traffic", "liveness", site.name, str(i)).random()) * interval
+        yield self.env.timeout(phase)
+        while True:
+            sa = site.sa(i)
+            if sa is not None and not sa.requests.outstanding and not sa.queue:
+                m = site.serving()
+                site.drive(m, i, lambda s: s.start_liveness_check(self.env.now))
+            yield self.env.timeout(interval)
+
+    def _rekeys(self, i: int) -> Generator[simpy.Event, Any, None]:
+        interval = self.cfg.traffic.rekey_interval_s
+        while True:
+            yield self.env.timeout(interval)
+            m = self.cluster.serving()
+            sa = self.cluster.sa(i)
+            if m is None or sa is None:
+                continue
+            for spi in list(m.slots.get(i, [])):
+                if sa.child_by_spi_in(spi) is not None:
+                    site = self.cluster
+                    site.drive(m, i, self._rekey_action(spi))
+
+    def _rekey_action(self, spi: int) -> Callable[[IkeSa], None]:
+        def act(sa: IkeSa) -> None:
+            if sa.child_by_spi_in(spi) is not None:
+                sa.rekey_child(self.env.now, spi)
+
+        return act
+
+    def check_counter_rekeys(self, site: Any, m: Any, i: int) -> None:
+        """Rekey a Child SA whose outgoing counter used ``rekey_counter_fraction`` of its space."""
+        sa = m.sas.get(i)
+        if sa is None or sa.deleted or site is not self.cluster:
+            return
+        frac = self.cfg.traffic.rekey_counter_fraction
+        for child in sa.children:
+            if child.outbound.counter_space_used >= frac and child.spi_in not in m.rekeying:
+                m.rekeying.add(child.spi_in)
+                site.drive(m, i, self._rekey_action(child.spi_in))
+
+    def _counter_watch(self) -> Generator[simpy.Event, Any, None]:
+        while True:
+            yield self.env.timeout(self.cfg.cluster.sync_interval_s)
+            m = self.cluster.serving()
+            if m is None:
+                continue
+            self.advance_all()
+            for i in sorted(m.ready):
+                self.check_counter_rekeys(self.cluster, m, i)
+
+    # ----------------------------------------------------------------------- faults, takeover
+    def _crash_at(self, site: Any, at: float, k: int) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(at)
+        self.advance_all()
+        victim = site.members[site.active] if site.active is not None else None
+        if victim is None or not victim.alive:
+            victim = self._next_in_line(site, exclude=None)
+        if victim is None:
+            return
+        victim.alive = False
+        self.crash_times.append((site.name, self.env.now))
+        self.probes.timeline(self.env.now, victim.name, "crash", k)
+        if site.active == victim.index:
+            successor = self._next_in_line(site, exclude=victim.index)
+            if successor is None:
+                return
+            detect = site.detector.detection_time(self.env.now)
+            self.env.process(self._detect_and_take_over(site, detect, self.env.now))
+
+    def _next_in_line(self, site: Any, exclude: int | None) -> Any:
+        for m in site.members:
+            if m.alive and m.index != exclude and m.index != site.active:
+                return m
+        return None
+
+    def _detect_and_take_over(
+        self, site: Any, detect: float, crash_t: float
+    ) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(max(detect - self.env.now, 0.0))
+        m = self._next_in_line(site, exclude=None)
+        if m is None:
+            return
+        self.advance_all()
+        site.active = m.index
+        site.detector.new_master(self.env.now)
+        site.takeover_times.append(self.env.now)
+        self.detections.append((site.name, crash_t, self.env.now))
+        self.probes.timeline(self.env.now, m.name, "takeover", len(m.snaps))
+        cap = self.cfg.cluster.sync_capacity_per_s
+        for i in sorted(m.snaps):
+            with m.capacity.request() as req:
+                yield req
+                if not m.alive or site.active != m.index:
+                    return
+                self._take_over_sa(site, m, i)
+                yield self.env.timeout(1.0 / cap)
+
+    def _take_over_sa(self, site: Any, m: Any, i: int) -> None:
+        snap = m.snaps.get(i)
+        if snap is None:
+            self.probes.timeline(self.env.now, m.name, "sa_unknown", i)
+            return
+        self.advance_sa(i)
+        sa = IkeSa.from_snapshot(
+            snap,
+            site.ike_config,
+            site.random_bytes(f"m{m.index}.sa{i}.f{len(site.takeover_times)}"),
+            spi_allocator=m.spis,
+            name=f"{m.name}/{i}",
+        )
+        m.install(i, sa)
+        sa.failover_takeover(self.env.now)
+        site.flush(m, i)
+        now = self.env.now
+        for f in self.flows.get(i, ()):
+            f.watch_recovery(now)
+        if site.ike_config.inbound_after_failover is ReplayPolicy.LENIENT:
+            self._at(now + self.cfg.policy.ipsec_grace_s, lambda: self._end_grace(m, i, sa))
+        trig = self.cfg.policy.trigger
+        if trig in ("first_send", "lazy"):
+            out = [f for f in self.flows.get(i, ()) if f.ends.tx is site]  # type: ignore[attr-defined]
+            first = min((f.arrivals.next_time() for f in out), default=float("inf"))
+            if first < self.cfg.scenario.duration_s:
+                self._at(max(first, now), lambda: self._if_current(m, i, sa, "on_outbound_traffic"))
+        if trig in ("on_trigger", "lazy"):
+            self.env.process(self._watch_anomalies(site, m, i, sa))
+        if self.cfg.attacker.enabled:
+            self._at(now + self.cfg.attacker.replay_after_s, lambda: self._attack(i))
+
+    def _at(self, t: float, fn: Callable[[], None]) -> None:
+        ev = self.env.timeout(max(t - self.env.now, 0.0))
+        ev.callbacks.append(lambda _: fn())
+
+    def _if_current(self, m: Any, i: int, sa: IkeSa, method: str) -> None:
+        if m.alive and m.sas.get(i) is sa and not sa.deleted and sa.member.armed:
+            m.site.drive(m, i, lambda s: getattr(s, method)(self.env.now))
+
+    def _end_grace(self, m: Any, i: int, sa: IkeSa) -> None:
+        if not m.alive or m.sas.get(i) is not sa:
+            return
+        self.advance_sa(i)
+        for child in sa.children:
+            if child.safe_edge is not None:
+                child.inbound.mark_received_through(child.safe_edge)  # R8.2-1 lenient: grace over
+        self.probes.timeline(self.env.now, m.name, "grace_end", i)
+
+    def _watch_anomalies(self, site: Any, m: Any, i: int, sa: IkeSa) -> Generator[simpy.Event, Any, None]:
+        flows = [f for f in self.flows.get(i, ()) if f.ends.rx is site]  # type: ignore[attr-defined]
+        base = sum(f.stats.replay_drops for f in flows)
+        end = self.env.now + _ANOMALY_WATCH_S
+        while self.env.now < end and m.alive and m.sas.get(i) is sa and sa.member.armed:
+            yield self.env.timeout(_ANOMALY_POLL_S)
+            self.advance_sa(i)
+            if sum(f.stats.replay_drops for f in flows) > base:
+                self._if_current(m, i, sa, "on_inbound_anomaly")
+                return
+
+    def _attack(self, i: int) -> None:
+        self.advance_sa(i)
+        for f in self.flows.get(i, ()):
+            n = f.replay(f.recorded_packets())
+            if n:
+                self.probes.timeline(self.env.now, "attacker", "replay_accepted", n)
+
+    # ----------------------------------------------------------------------------------- run
+    def run(self) -> None:
+        """Build and run to ``scenario.duration_s``; the ESP flows end exactly there."""
+        self.build()
+        self.env.run(until=self.cfg.scenario.duration_s)
+        self.advance_all()
