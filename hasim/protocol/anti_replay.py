@@ -220,8 +220,12 @@ class ReplayWindow:
         if edge > (2**64 - 1 if self.esn else LOW_MASK):
             raise ProtocolError(f"safe edge {edge} beyond the sequence space")
         if edge > self.top:
+            # every slot holds a block wholly at or below the edge, except the edge's own block,
+            # whose bits above the edge must stay clear for the numbers still to come
             self.top = edge
             self._words = [0xFFFFFFFFFFFFFFFF] * self._n
+            if self._n:
+                self._words[(edge >> 6) % self._n] = (1 << ((edge & 63) + 1)) - 1
             return
         if self._n == 0:
             return

@@ -21,8 +21,6 @@ from numpy.typing import NDArray
 from hasim.errors import ProtocolError
 from hasim.protocol.anti_replay import ReplayWindow, check_size, n_words
 
-ALL_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
-
 
 @dataclass(frozen=True, eq=False)
 class WindowState:
@@ -106,8 +104,6 @@ class WindowState:
 
         Same result as ``ReplayWindow.mark_received_through``.
         """
-        if edge > self.top:
-            return WindowState(self.size, self.esn, edge, np.full(self.words.size, ALL_ONES, dtype=np.uint64))
         window = self.to_window()
         window.mark_received_through(edge)
         return WindowState.from_window(window)
