@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from hasim.errors import ProtocolError
 from hasim.protocol.anti_replay import ReplayOutcome, ReplayWindow
-from hasim.sim.dataplane import WindowState, check_batch, check_batch_reference, check_each, count_outcomes
+from hasim.sim.dataplane import (
+    WindowState,
+    check_batch,
+    check_batch_reference,
+    check_each,
+    count_outcomes,
+    receive_batch,
+)
 
 S = 2**32
 A, D, OLD, U = (int(o) for o in ReplayOutcome)
@@ -176,3 +183,13 @@ def test_state_conversions_and_received_numbers() -> None:
     assert state.seen_mask(np.array([5, 69, 70], dtype=np.uint64)).tolist() == [False, False, True]
     strict = state.mark_received_through(100)
     assert strict.top == 100 and strict.received_numbers().tolist() == list(range(37, 101))
+
+
+def test_receive_batch_on_a_reference_window() -> None:
+    # drop-in form for callers holding a ReplayWindow; includes an ESN jump too far (U) that must
+    # not move the edge: 1001 is then still accepted
+    window = ReplayWindow(64, esn=True)
+    window.receive(1000)
+    out, after = receive_batch(window, [1000 + S - 10, 1001, 1001])
+    assert out.tolist() == [U, A, D]
+    assert after.top == 1001 and window.top == 1000

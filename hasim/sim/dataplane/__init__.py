@@ -8,7 +8,13 @@ can replay after a failover under the strict and lenient policies of RFC 6311 se
 from __future__ import annotations
 
 from hasim.sim.dataplane.replay_exposure import ReplayExposure, replay_exposure
-from hasim.sim.dataplane.vector_window import check_batch, check_batch_reference, check_each, count_outcomes
+from hasim.sim.dataplane.vector_window import (
+    check_batch,
+    check_batch_reference,
+    check_each,
+    count_outcomes,
+    receive_batch,
+)
 from hasim.sim.dataplane.window_state import WindowState
 
 __all__ = [
@@ -18,5 +24,6 @@ __all__ = [
     "check_batch_reference",
     "check_each",
     "count_outcomes",
+    "receive_batch",
     "replay_exposure",
 ]

@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from hasim.errors import ProtocolError
-from hasim.protocol.anti_replay import LOW_MASK, OFF_INFERENCE_WINDOW, ReplayOutcome
+from hasim.protocol.anti_replay import LOW_MASK, OFF_INFERENCE_WINDOW, ReplayOutcome, ReplayWindow
 from hasim.sim.dataplane.window_state import WindowState
 
 OUTCOME_DTYPE = np.int8
@@ -85,13 +85,20 @@ def check_batch(
     return _run_true(state, s)
 
 
+def receive_batch(window: ReplayWindow, seqs: ArrayLike) -> tuple[NDArray[np.int8], ReplayWindow]:
+    """``check_batch`` for callers that keep a reference ``ReplayWindow``: outcomes and a new window."""
+    out, state = check_batch(WindowState.from_window(window), seqs)
+    return out, state.to_window()
+
+
 def check_batch_reference(
     state: WindowState, seqs: ArrayLike, *, wire: bool = False
 ) -> tuple[NDArray[np.int8], WindowState]:
     """The same as ``check_batch`` through the per-packet reference window (for tests and benchmarks)."""
     window = state.to_window()
     receive = window.receive
-    out = np.array([receive(int(x), wire=wire) for x in np.asarray(seqs).reshape(-1)], dtype=OUTCOME_DTYPE)
+    seq_list = np.asarray(seqs).reshape(-1).tolist()
+    out = np.array([receive(x, wire=wire) for x in seq_list], dtype=OUTCOME_DTYPE)
     return out, WindowState.from_window(window)
 
 
