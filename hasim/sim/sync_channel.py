@@ -79,8 +79,12 @@ class SyncChannel:
         return cb
 
     def periodic(self) -> Generator[simpy.Event, Any, None]:
-        """Every ``sync_interval_s``: the serving member shares the counters of all its SAs."""
+        """Every ``sync_interval_s`` (the cluster at k x interval, a peer cluster half an interval later):
+        the serving member shares the counters of all its SAs."""
         interval = self.world.cfg.cluster.sync_interval_s
+        if self.site.name != "cluster":
+            # an independent peer cluster syncs on its own clock: half an interval out of phase
+            yield self.env.timeout(interval / 2)
         while True:
             yield self.env.timeout(interval)
             m = self.site.serving()

@@ -400,6 +400,8 @@ class World:
         now = self.env.now
         for f in self.flows.get(i, ()):
             f.watch_recovery(now)
+            if self.probes.enabled:
+                f.sample.budget += 8
         if site.ike_config.inbound_after_failover is ReplayPolicy.LENIENT:
             self._at(now + self.cfg.policy.ipsec_grace_s, lambda: self._end_grace(m, i, sa))
         trig = self.cfg.policy.trigger
