@@ -8,7 +8,7 @@ active when it arrives), and pushes packets through its :class:`~hasim.sim.link.
 The Child SA owns its counter (``outbound``) and its window (``inbound``). Two paths, identical outcomes:
 
 - vectorized (``advance(t)``): all packets sent in [last, t) at once, then all arrivals before ``t``
-  in arrival order through :func:`hasim.sim.esp_window.receive_batch`. The simulator calls
+  in arrival order through the data plane's ``receive_batch`` (exact). The simulator calls
   ``advance(env.now)`` before every control event that reads or changes ESP state (sync snapshot,
   crash, takeover, counter skip or delta, rekey, attack), so every batch sees constant state;
 - packet by packet (``start_reference``): one SimPy timeout per packet sent and per copy delivered,
@@ -30,7 +30,7 @@ import simpy
 from hasim.protocol.anti_replay import ReplayOutcome
 from hasim.protocol.child_sa import ChildSa
 from hasim.protocol.iv_reuse import IvUsageTracker
-from hasim.sim.esp_window import receive_batch
+from hasim.sim.dataplane.vector_window import receive_batch
 from hasim.sim.link import LinkChannel
 from hasim.sim.traffic import ArrivalProcess
 
