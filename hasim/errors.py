@@ -16,6 +16,16 @@ class IntegrityError(DecodeError):
     """An SK payload or ESP packet whose integrity check value does not verify (RFC 7296 3.14)."""
 
 
+class UnsupportedCriticalPayload(DecodeError):
+    """A payload of a type the recipient does not understand with its critical bit set: the whole
+    message is rejected (RFC 7296 3.2), and a responder answers UNSUPPORTED_CRITICAL_PAYLOAD (3.10.1)
+    carrying ``payload_type`` as its one-octet data."""
+
+    def __init__(self, offset: int, reason: str, payload_type: int = 0) -> None:
+        super().__init__(offset, reason)
+        self.payload_type = payload_type
+
+
 class ProtocolError(RuntimeError):
     """A state machine used wrongly by its caller (not a misbehaving remote party)."""
 

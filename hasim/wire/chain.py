@@ -7,6 +7,12 @@
 Each payload's Next Payload field names the type of the one after it; the IKE header's Next
 Payload names the first. The SK payload is always last and its Next Payload names the first
 payload *inside* it (RFC 7296 3.14). The walk consumes at least 4 octets per step, so it ends.
+
+Critical bit (RFC 7296 3.2): a recipient MUST ignore it for payload types it understands (every
+type of :class:`PayloadType`; hasim keeps the bit so that the octets round-trip), and MUST reject
+the whole message when it does not understand a payload type whose critical bit is set
+(:class:`UnsupportedCriticalPayload`); an unknown type without the bit is carried opaquely.
+The 7 RESERVED bits are ignored on receipt too, and kept for the round trip.
 """
 
 from __future__ import annotations
@@ -14,17 +20,23 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
-from hasim.errors import DecodeError
-from hasim.wire.constants import CRITICAL_BIT, GENERIC_HEADER_LEN, PayloadType, enum_name
+from hasim.errors import DecodeError, UnsupportedCriticalPayload
+from hasim.wire.constants import CRITICAL_BIT, GENERIC_HEADER_LEN, RESERVED_BITS, PayloadType, enum_name
 from hasim.wire.payloads import EncryptedPayload, Notify, Payload, decode_body, encode_body, payload_type
 from hasim.wire.rfc6311 import from_notify
 
 _GENERIC = struct.Struct("!BBH")
 
 
-def generic_header(next_payload: int, critical: bool, length: int) -> bytes:
+_UNDERSTOOD = frozenset(PayloadType) - {PayloadType.NONE}
+"""Payload types an RFC 7296 implementation understands (hasim carries some of them opaquely)."""
+
+
+def generic_header(next_payload: int, critical: bool, length: int, reserved: int = 0) -> bytes:
     """The 4-octet generic payload header; ``length`` includes these 4 octets."""
-    return _GENERIC.pack(next_payload, CRITICAL_BIT if critical else 0, length)
+    if not 0 <= reserved <= RESERVED_BITS:
+        raise ValueError(f"generic header reserved bits {reserved} do not fit in 7 bits")
+    return _GENERIC.pack(next_payload, (CRITICAL_BIT if critical else 0) | reserved, length)
 
 
 def encode_chain(payloads: Sequence[Payload], *, allow_sk: bool = True) -> tuple[int, bytes]:
@@ -42,7 +54,7 @@ def encode_chain(payloads: Sequence[Payload], *, allow_sk: bool = True) -> tuple
         else:
             nxt = payload_type(payloads[i + 1]) if i + 1 < len(payloads) else PayloadType.NONE
         body = encode_body(p)
-        parts.append(generic_header(nxt, p.critical, GENERIC_HEADER_LEN + len(body)) + body)
+        parts.append(generic_header(nxt, p.critical, GENERIC_HEADER_LEN + len(body), p.reserved) + body)
     first = payload_type(payloads[0]) if payloads else PayloadType.NONE
     return first, b"".join(parts)
 
@@ -63,8 +75,6 @@ def decode_chain(data: bytes, first_type: int, base: int, *, allow_sk: bool = Tr
                 at, f"truncated: {name} payload announced but only {len(data) - pos} octets left"
             )
         nxt, flags, length = _GENERIC.unpack_from(data, pos)
-        if flags & ~CRITICAL_BIT:
-            raise DecodeError(at + 1, f"{name} payload has reserved bits set (0x{flags:02x})")
         if length < GENERIC_HEADER_LEN:
             raise DecodeError(at + 2, f"{name} payload length {length} is shorter than its 4-octet header")
         if pos + length > len(data):
@@ -73,7 +83,14 @@ def decode_chain(data: bytes, first_type: int, base: int, *, allow_sk: bool = Tr
                 f"{name} payload length {length} overruns the message by {pos + length - len(data)} octets",
             )
         body = data[pos + GENERIC_HEADER_LEN : pos + length]
-        critical = bool(flags & CRITICAL_BIT)
+        critical, reserved = bool(flags & CRITICAL_BIT), flags & RESERVED_BITS
+        if critical and ptype not in _UNDERSTOOD:
+            raise UnsupportedCriticalPayload(
+                at,
+                f"payload type {ptype} is not understood and its critical bit is set: the message "
+                "must be rejected (RFC 7296 3.2)",
+                ptype,
+            )
         if ptype == PayloadType.SK:
             if not allow_sk:
                 raise DecodeError(at, "SK payload nested inside an SK payload")
@@ -81,9 +98,9 @@ def decode_chain(data: bytes, first_type: int, base: int, *, allow_sk: bool = Tr
                 raise DecodeError(
                     at + length, "data after the SK payload, which must be last (RFC 7296 3.14)"
                 )
-            payloads.append(EncryptedPayload(nxt, body, critical))
+            payloads.append(EncryptedPayload(nxt, body, critical, reserved))
             return payloads
-        p = decode_body(ptype, critical, body, at + GENERIC_HEADER_LEN)
+        p = decode_body(ptype, critical, body, at + GENERIC_HEADER_LEN, reserved)
         if isinstance(p, Notify):
             from_notify(p, at)
         payloads.append(p)

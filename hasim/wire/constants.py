@@ -25,6 +25,12 @@ FLAG_RESPONSE = 0x20
 CRITICAL_BIT = 0x80
 """Critical bit in the second octet of the generic payload header (RFC 7296 3.2)."""
 
+RESERVED_BITS = 0x7F
+"""The 7 RESERVED bits after the critical bit: sent as zero, ignored on receipt (RFC 7296 3.2)."""
+
+OTHER_FLAGS = 0xFF & ~(FLAG_INITIATOR | FLAG_RESPONSE)
+"""Flags bits other than I and R (the V flag and the X bits): a recipient MUST ignore them (RFC 7296 3.1)."""
+
 
 class ExchangeType(IntEnum):
     """Exchange types (RFC 7296 3.1)."""

@@ -5,8 +5,9 @@
     SPIi (8) | SPIr (8) | Next Payload (1) | MjVer|MnVer (1) | Exchange Type (1) | Flags (1)
     | Message ID (4) | Length (4)
 
-hasim decodes strictly so that ``encode(decode(b)) == b``: the version must be 2.0 and only the I and
-R flags may be set (hasim never sends the V flag or reserved bits, RFC 7296 3.1 "MUST be cleared").
+The major version must be 2 (a higher one is dropped, RFC 7296 3.1 and 2.5). What a recipient MUST
+ignore - the minor version, the V flag and the X bits - is accepted and kept, so that
+``encode(decode(b)) == b``; hasim itself sends minor version 0 and only the I and R flags.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import struct
 from dataclasses import dataclass
 
 from hasim.errors import DecodeError
-from hasim.wire.constants import FLAG_INITIATOR, FLAG_RESPONSE, IKE_HEADER_LEN, IKE_VERSION
+from hasim.wire.constants import FLAG_INITIATOR, FLAG_RESPONSE, IKE_HEADER_LEN, IKE_VERSION, OTHER_FLAGS
 
 _HEADER = struct.Struct("!QQBBBBII")
 _U64 = (1 << 64) - 1
@@ -34,6 +35,8 @@ class IkeHeader:
     response: bool
     message_id: int
     length: int
+    minor_version: int = 0
+    other_flags: int = 0
 
     def encode(self) -> bytes:
         """The 28 header octets; ValueError if a field does not fit its width."""
@@ -44,17 +47,20 @@ class IkeHeader:
             ("exchange", self.exchange, 255),
             ("message_id", self.message_id, _U32),
             ("length", self.length, _U32),
+            ("minor_version", self.minor_version, 0x0F),
         ):
             if not 0 <= value <= top:
                 raise ValueError(f"IKE header {name}={value} does not fit in its field (0..{top})")
+        if self.other_flags & ~OTHER_FLAGS or self.other_flags < 0:
+            raise ValueError(f"IKE header other_flags 0x{self.other_flags:x} must not hold I or R")
         flags = (FLAG_INITIATOR if self.initiator else 0) | (FLAG_RESPONSE if self.response else 0)
         return _HEADER.pack(
             self.spi_i,
             self.spi_r,
             self.next_payload,
-            IKE_VERSION,
+            IKE_VERSION | self.minor_version,
             self.exchange,
-            flags,
+            flags | self.other_flags,
             self.message_id,
             self.length,
         )
@@ -65,10 +71,8 @@ def decode_header(data: bytes) -> IkeHeader:
     if len(data) < IKE_HEADER_LEN:
         raise DecodeError(len(data), f"truncated IKE header: {len(data)} of {IKE_HEADER_LEN} octets")
     spi_i, spi_r, next_payload, version, exchange, flags, message_id, length = _HEADER.unpack_from(data)
-    if version != IKE_VERSION:
-        raise DecodeError(17, f"unsupported IKE version {version >> 4}.{version & 0xF} (expected 2.0)")
-    if flags & ~(FLAG_INITIATOR | FLAG_RESPONSE):
-        raise DecodeError(19, f"flags 0x{flags:02x} set a bit other than I (0x08) and R (0x20)")
+    if version >> 4 != IKE_VERSION >> 4:
+        raise DecodeError(17, f"unsupported IKE major version {version >> 4} (expected 2)")
     if length != len(data):
         raise DecodeError(24, f"length field says {length} octets but the message has {len(data)}")
     return IkeHeader(
@@ -80,4 +84,6 @@ def decode_header(data: bytes) -> IkeHeader:
         response=bool(flags & FLAG_RESPONSE),
         message_id=message_id,
         length=length,
+        minor_version=version & 0x0F,
+        other_flags=flags & OTHER_FLAGS,
     )

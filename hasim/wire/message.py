@@ -24,6 +24,9 @@ class Message:
     """An IKEv2 message (RFC 7296 3.1); ``protected`` means the payloads travel inside an SK payload.
 
     ``initiator`` is the I flag (sender is the IKE SA's original initiator), ``response`` the R flag.
+    ``minor_version`` and ``other_flags`` (the V flag and X bits of the Flags octet) are what a
+    recipient MUST ignore (RFC 7296 3.1); hasim sends 0 and keeps received values only so that the
+    octets round-trip.
     """
 
     spi_i: int
@@ -34,6 +37,8 @@ class Message:
     message_id: int
     payloads: tuple[Payload, ...] = ()
     protected: bool = False
+    minor_version: int = 0
+    other_flags: int = 0
 
 
 def encode(msg: Message, keys: SkKeys | None = None, iv: bytes | None = None) -> bytes:
@@ -49,6 +54,8 @@ def encode(msg: Message, keys: SkKeys | None = None, iv: bytes | None = None) ->
             msg.response,
             msg.message_id,
             length,
+            msg.minor_version,
+            msg.other_flags,
         ).encode()
 
     if not msg.protected:
@@ -74,13 +81,20 @@ def decode(data: bytes, keys: SkKeys | None = None) -> Message:
         sk = payloads[-1]
         if len(payloads) > 1:
             raise DecodeError(IKE_HEADER_LEN, "unencrypted payloads before the SK payload are not supported")
-        if sk.critical:
-            raise DecodeError(
-                IKE_HEADER_LEN + 1, "SK payload has its critical bit set (RFC 7296 3.2: must be 0)"
-            )
+        # The SK payload's critical and RESERVED bits are ignored (RFC 7296 3.2: SK is understood);
+        # the ICV covers them, so a changed bit is still caught.
         plain = open_sk(keys, h.initiator, data[:_SK_BODY_AT], sk.body, _SK_BODY_AT)
         payloads = decode_chain(plain, sk.first_inner, _SK_BODY_AT + iv_size(keys.suite), allow_sk=False)
         protected = True
     return Message(
-        h.spi_i, h.spi_r, h.exchange, h.initiator, h.response, h.message_id, tuple(payloads), protected
+        h.spi_i,
+        h.spi_r,
+        h.exchange,
+        h.initiator,
+        h.response,
+        h.message_id,
+        tuple(payloads),
+        protected,
+        h.minor_version,
+        h.other_flags,
     )

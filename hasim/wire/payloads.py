@@ -1,7 +1,9 @@
 """Payload values and their bodies (RFC 7296 3.9 Nonce, 3.10 Notify, 3.11 Delete, 3.14 SK).
 
-A payload here is its body plus the critical bit; the generic header (Next Payload, C bit,
-Payload Length) belongs to the chain (see :mod:`hasim.wire.chain`). Every payload type hasim does
+A payload here is its body plus the critical bit and the 7 RESERVED bits of its generic header
+(``reserved``: always 0 when sent; a recipient ignores them, RFC 7296 3.2, and hasim keeps them only
+so that ``encode(decode(b)) == b``); the rest of the generic header (Next Payload, Payload Length)
+belongs to the chain (see :mod:`hasim.wire.chain`). Every payload type hasim does
 not interpret travels as an :class:`OpaquePayload`, unchanged.
 
 Encoding is permissive about field contents (a test may build a malformed RFC 6311 notify to see a
@@ -47,6 +49,7 @@ class Notify:
     spi: bytes = b""
     data: bytes = b""
     critical: bool = False
+    reserved: int = 0
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Delete:
     protocol_id: int
     spis: tuple[bytes, ...] = ()
     critical: bool = False
+    reserved: int = 0
 
     def __post_init__(self) -> None:
         size = delete_spi_size(self.protocol_id)
@@ -71,6 +75,7 @@ class Nonce:
 
     data: bytes
     critical: bool = False
+    reserved: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class OpaquePayload:
     payload_type: int
     body: bytes
     critical: bool = False
+    reserved: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.payload_type <= 255 or self.payload_type in _INTERPRETED:
@@ -96,6 +102,7 @@ class EncryptedPayload:
     first_inner: int
     body: bytes
     critical: bool = False
+    reserved: int = 0
 
 
 Payload = Notify | Delete | Nonce | OpaquePayload | EncryptedPayload
@@ -136,7 +143,7 @@ def encode_body(p: Payload) -> bytes:
     return body
 
 
-def decode_body(ptype: int, critical: bool, body: bytes, offset: int) -> Payload:
+def decode_body(ptype: int, critical: bool, body: bytes, offset: int, reserved: int = 0) -> Payload:
     """Parse a body of type ``ptype``; ``offset`` is where the body starts in the message (for errors).
 
     The SK payload is not handled here: the chain decides whether to decrypt it.
@@ -149,7 +156,9 @@ def decode_body(ptype: int, critical: bool, body: bytes, offset: int) -> Payload
             raise DecodeError(
                 offset + 1, f"Notify SPI size {spi_size} exceeds the {len(body) - 4} octets left"
             )
-        return Notify(notify_type, protocol_id, body[4 : 4 + spi_size], body[4 + spi_size :], critical)
+        return Notify(
+            notify_type, protocol_id, body[4 : 4 + spi_size], body[4 + spi_size :], critical, reserved
+        )
     if ptype == PayloadType.DELETE:
         if len(body) < _DELETE_FIXED.size:
             raise DecodeError(offset, f"Delete body of {len(body)} octets is shorter than its 4 fixed octets")
@@ -165,18 +174,18 @@ def decode_body(ptype: int, critical: bool, body: bytes, offset: int) -> Payload
         if expected == 0 and count != 0:
             raise DecodeError(offset + 2, f"Delete of the IKE SA lists {count} SPIs (expected 0)")
         if len(body) != 4 + count * spi_size:
-            raise DecodeError(
-                offset + 4,
+            raise DecodeError(  # the Num of SPIs field disagrees with the Payload Length
+                offset + 2,
                 f"Delete announces {count} SPIs of {spi_size} octets but has {len(body) - 4} octets of SPIs",
             )
         spis = tuple(body[4 + i * spi_size : 4 + (i + 1) * spi_size] for i in range(count))
-        return Delete(protocol_id, spis, critical)
+        return Delete(protocol_id, spis, critical, reserved)
     if ptype == PayloadType.NONCE:
         if not NONCE_MIN <= len(body) <= NONCE_MAX:
             raise DecodeError(
                 offset, f"Nonce of {len(body)} octets (RFC 7296 3.9: {NONCE_MIN} to {NONCE_MAX})"
             )
-        return Nonce(body, critical)
+        return Nonce(body, critical, reserved)
     if ptype == PayloadType.NONE:
         raise DecodeError(offset, "payload type 0 (NONE) cannot carry a payload")
-    return OpaquePayload(ptype, body, critical)
+    return OpaquePayload(ptype, body, critical, reserved)

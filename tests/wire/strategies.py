@@ -25,6 +25,10 @@ from hasim.wire.rfc6311 import RFC6311_TYPES
 u32 = st.integers(0, 2**32 - 1)
 u64 = st.integers(0, 2**64 - 1)
 critical = st.booleans()
+# The 7 RESERVED bits of a generic header: 0 from hasim, anything from others (ignored, RFC 7296 3.2).
+reserved = st.one_of(st.just(0), st.integers(0, 0x7F))
+minor_version = st.one_of(st.just(0), st.integers(0, 0xF))
+other_flags = st.one_of(st.just(0), st.integers(0, 0xFF).map(lambda f: f & ~0x28))
 
 rfc6311_notify = st.one_of(
     st.just(MessageIdSyncSupported()),
@@ -39,23 +43,34 @@ generic_notify = st.builds(
     spi=st.binary(max_size=8),
     data=st.binary(max_size=40),
     critical=critical,
+    reserved=reserved,
 )
 notify = st.one_of(rfc6311_notify.map(lambda t: t.to_notify()), generic_notify)
 delete = st.one_of(
-    st.builds(Delete, st.just(int(ProtocolId.IKE)), st.just(()), critical),
+    st.builds(Delete, st.just(int(ProtocolId.IKE)), st.just(()), critical, reserved),
     st.builds(
         Delete,
         st.sampled_from([int(ProtocolId.AH), int(ProtocolId.ESP)]),
         st.lists(st.binary(min_size=4, max_size=4), max_size=4).map(tuple),
         critical,
+        reserved,
     ),
 )
-nonce = st.builds(Nonce, st.binary(min_size=16, max_size=64), critical)
-opaque = st.builds(
-    OpaquePayload,
-    st.integers(1, 255).filter(lambda t: t not in (40, 41, 42, 46)),
-    st.binary(max_size=40),
-    critical,
+nonce = st.builds(Nonce, st.binary(min_size=16, max_size=64), critical, reserved)
+# An unknown payload type (not one of RFC 7296's 33..48) with the critical bit set makes the whole
+# message undecodable (RFC 7296 3.2), so opaque payloads of unknown types are generated non-critical.
+opaque = (
+    st.integers(1, 255)
+    .filter(lambda t: t not in (40, 41, 42, 46))
+    .flatmap(
+        lambda t: st.builds(
+            OpaquePayload,
+            st.just(t),
+            st.binary(max_size=40),
+            critical if 33 <= t <= 48 else st.just(False),
+            reserved,
+        )
+    )
 )
 payload: st.SearchStrategy[Payload] = st.one_of(notify, delete, nonce, opaque)
 payloads = st.lists(payload, max_size=5).map(tuple)
@@ -68,7 +83,9 @@ def plain_message(draw: st.DrawFn) -> Message:
     if draw(st.booleans()):
         body = (
             *body,
-            EncryptedPayload(draw(st.integers(0, 255)), draw(st.binary(max_size=64)), draw(critical)),
+            EncryptedPayload(
+                draw(st.integers(0, 255)), draw(st.binary(max_size=64)), draw(critical), draw(reserved)
+            ),
         )
     return Message(
         draw(u64),
@@ -78,6 +95,8 @@ def plain_message(draw: st.DrawFn) -> Message:
         draw(st.booleans()),
         draw(u32),
         body,
+        minor_version=draw(minor_version),
+        other_flags=draw(other_flags),
     )
 
 
@@ -93,6 +112,8 @@ def protected_message(draw: st.DrawFn) -> Message:
         draw(u32),
         draw(payloads),
         protected=True,
+        minor_version=draw(minor_version),
+        other_flags=draw(other_flags),
     )
 
 

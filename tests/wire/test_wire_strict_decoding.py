@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hasim.errors import DecodeError
-from hasim.wire import Delete, Notify, ProtocolId, decode, from_notify
+from hasim.wire import Delete, Notify, ProtocolId, decode, encode, from_notify
 
 # A valid base message: header (28) + one 16422 notify (20) = 48 octets.
 HEADER = "0000000000000001 0000000000000002 29 20 25 08 00000000 {length}"
@@ -40,10 +40,14 @@ def test_wrong_version() -> None:
     assert offset_of(bytes(data)) == 17
 
 
-def test_unknown_flag_bit() -> None:
+def test_v_flag_x_bits_and_minor_version_are_ignored_and_kept() -> None:
+    # RFC 7296 3.1: a recipient MUST ignore the V flag, the X bits and the minor version.
     data = bytearray(msg(N16422))
-    data[19] |= 0x10  # V flag
-    assert offset_of(bytes(data)) == 19
+    data[17] = 0x21  # version 2.1
+    data[19] |= 0x10 | 0x01  # V flag and an X bit
+    m = decode(bytes(data))
+    assert (m.initiator, m.response, m.minor_version, m.other_flags) == (True, False, 1, 0x11)
+    assert encode(m) == bytes(data)
 
 
 def test_length_field_disagrees_with_data() -> None:
@@ -60,8 +64,12 @@ def test_payload_length_below_generic_header() -> None:
     assert offset_of(msg("00 00 0003 00")) == 30
 
 
-def test_reserved_bits_in_generic_header() -> None:
-    assert offset_of(msg("00 40 0014 00 00 4026 00000001 00000002 00000003")) == 29
+def test_reserved_bits_in_generic_header_are_ignored_and_kept() -> None:
+    # RFC 7296 3.2: RESERVED "MUST be ignored on receipt".
+    data = msg("00 40 0014 00 00 4026 00000001 00000002 00000003")
+    [n] = decode(data).payloads
+    assert isinstance(n, Notify) and n.reserved == 0x40 and not n.critical
+    assert encode(decode(data)) == data
 
 
 def test_chain_announces_more_than_is_there() -> None:
@@ -118,7 +126,8 @@ def test_delete_layouts() -> None:
     assert decode(esp).payloads == (
         Delete(ProtocolId.ESP, (bytes.fromhex("aabbccdd"), bytes.fromhex("11223344"))),
     )
-    assert offset_of(msg("00 00 000c 03 04 0002 aabbccdd", next_payload="2a")) == 36
+    # Num of SPIs (at 28 + 6 = 34) says 2, the Payload Length leaves room for 1: the count is named.
+    assert offset_of(msg("00 00 000c 03 04 0002 aabbccdd", next_payload="2a")) == 34
     assert offset_of(msg("00 00 0008 03 00 0000", next_payload="2a")) == 33
     assert offset_of(msg("00 00 0008 07 00 0000", next_payload="2a")) == 32
 
