@@ -21,7 +21,9 @@ LINKTYPE_ETHERNET = 1
 IKE_PORT, NAT_T_PORT = 500, 4500
 NON_ESP_MARKER = bytes(4)
 IPPROTO_UDP, IPPROTO_ESP = 17, 50
-SNAPLEN = 65535
+SNAPLEN = 262144
+"""Larger than any frame written (14 + 65535 octets): a record's captured length must not exceed the
+file's snapshot length (draft-ietf-opsawg-pcap section 4); 262144 is tcpdump's and Wireshark's default."""
 
 _GLOBAL = struct.Struct("<IHHiIII")
 _RECORD = struct.Struct("<IIII")

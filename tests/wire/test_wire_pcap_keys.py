@@ -42,9 +42,10 @@ def test_global_header_and_ike_on_4500() -> None:
     w = PcapWriter(out)
     w.write_ike(1.25, b"\xaa" * 28, "192.0.2.1", "192.0.2.2", nat_t=True)
     data = out.getvalue()
-    # Global header (little-endian): magic a1b2c3d4, version 2.4, zone 0, sigfigs 0, snaplen 65535, Ethernet.
+    # Global header (little-endian): magic a1b2c3d4, version 2.4, zone 0, sigfigs 0,
+    # snaplen 262144 = 0x40000 (above the largest frame, 14 + 65535), Ethernet.
     assert data[:24] == bytes.fromhex(
-        "d4c3b2a1 0200 0400 00000000 00000000 ffff0000 01000000".replace(" ", "")
+        "d4c3b2a1 0200 0400 00000000 00000000 00000400 01000000".replace(" ", "")
     )
     # Record: 1 s + 250000 us; frame = 14 Ethernet + 20 IPv4 + 8 UDP + 4 marker + 28 message = 74 = 0x4a.
     assert data[24:40] == struct.pack("<IIII", 1, 250000, 74, 74)
