@@ -114,6 +114,8 @@ class EspFlow:
         self._p_spi = np.zeros(0, dtype=np.int64)
         self.recorded: deque[tuple[int, int]] = deque(maxlen=record) if record else deque(maxlen=0)
         self._record = record
+        self.frozen = False
+        """The attacker stops recording at the first crash: it replays what it saw before the failover."""
         self._rec_seq = np.zeros(0, dtype=np.int64)
         self._rec_spi = np.zeros(0, dtype=np.int64)
 
@@ -200,7 +202,7 @@ class EspFlow:
             ok = np.flatnonzero((out == 0) & (a >= st.watch_from))
             if ok.shape[0]:
                 st.first_accept_after = float(a[ok[0]])
-        if self._record:
+        if self._record and not self.frozen:
             self._rec_seq = np.concatenate((self._rec_seq, s))[-self._record :]
             self._rec_spi = np.concatenate((self._rec_spi, np.full(s.shape[0], spi, dtype=np.int64)))[
                 -self._record :
@@ -270,7 +272,7 @@ class EspFlow:
                 st.unverifiable += 1
             if self.on_drop is not None:
                 self.on_drop(arrival, "replay", spi, 1)
-        if self._record:
+        if self._record and not self.frozen:
             self.recorded.append((seq, spi))
 
     # ------------------------------------------------------------------------------- attacker

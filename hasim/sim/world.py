@@ -344,6 +344,9 @@ class World:
         if victim is None:
             return
         victim.alive = False
+        for flows in self.flows.values():
+            for f in flows:
+                f.frozen = True
         self.crash_times.append((site.name, self.env.now))
         self.probes.timeline(self.env.now, victim.name, "crash", k)
         if site.active == victim.index:

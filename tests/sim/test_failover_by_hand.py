@@ -1,0 +1,189 @@
+"""Small seeded failovers whose numbers are worked out by hand.
+
+Set-up for the ESP numbers: constant rate r = 1000 packets/s each way, loss-free 10 ms links, counter
+sync every T = 1 s (at 1, 2, ... s), crash of the active member at 10.5 s. The standby's last update
+is the snapshot taken at 10.0 s, so the dead member sent exactly r x 0.5 = 500 packets the standby
+does not know of (a constant-rate lattice puts exactly 500 points in any half-open 0.5 s interval).
+With a skip of s, the new member's numbers start at known + s + 1, so the peer drops as replays
+exactly max(0, 500 - s) of them, and exactly as many IVs repeat (R3.4-1).
+
+Detection (RFC 5798): the last advertisement before 10.5 s was sent at 10.0 s, arrives 0.5 ms later,
+and the master-down interval is 3 x 1 s + 0.609375 s: detection 3.109875 s after the crash.
+
+Retransmissions (strongSwan): waits 4 x 1.8^k for k = 0..5 sum to 4 x (1.8^6 - 1) / 0.8 = 165.06112 s.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hasim.sim import simulate
+
+from .scenarios import scenario
+
+
+@pytest.mark.rfc("R5.2-1")
+@pytest.mark.parametrize("skip", [0, 200, 499, 500, 1000])
+def test_peer_replay_drops_are_unknown_packets_minus_skip(skip: int) -> None:
+    cfg = scenario(faults=[{"at_s": 10.5}], policy={"skip_policy": "fixed", "skip_packets": skip})
+    m = simulate(cfg, 11).metrics
+    assert m["esp_out_replay_drops"] == max(0, 500 - skip)
+    assert m["iv_reuse_events"] == max(0, 500 - skip)
+    assert m["esp_out_lost"] == 0 and m["ike_sas_survived"] == 1
+
+
+@pytest.mark.rfc("R5.2-2")
+def test_estimated_skip_covers_the_gap() -> None:
+    # skip = ceil(r x (takeover - last snapshot) x 2) = ceil(1000 x 3.609875 x 2) = 7220 >= 500
+    cfg = scenario(faults=[{"at_s": 10.5}], policy={"skip_policy": "estimate", "increment_margin": 2.0})
+    r = simulate(cfg, 11, records=True)
+    assert r.metrics["esp_out_replay_drops"] == 0 and r.metrics["iv_reuse_events"] == 0
+    skipped = [row for row in r.records["timeline"] if row["kind"] == "counters_skipped"]
+    assert skipped and "amount=7220" in skipped[0]["value"]
+
+
+def test_detection_time_by_hand() -> None:
+    m = simulate(scenario(faults=[{"at_s": 10.5}]), 1).metrics
+    assert m["detection_time_s"] == pytest.approx(3.109875, abs=1e-9)
+    assert m["failovers"] == 1
+
+
+def test_traffic_to_the_virtual_address_is_lost_until_takeover() -> None:
+    # the peer keeps sending 1000/s; packets arriving in [10.5, 13.609875) meet a dead member
+    m = simulate(scenario(faults=[{"at_s": 10.5}]), 1).metrics
+    assert abs(m["esp_in_lost"] - 3110) <= 1
+    assert abs(m["esp_out_outage"] - 3110) <= 1
+
+
+@pytest.mark.rfc("R5-9")
+def test_legacy_peer_loses_the_ike_sa_at_the_retransmission_give_up_time() -> None:
+    cfg = scenario(
+        scenario={"duration_s": 200.0},
+        cluster={"sync_interval_s": 5.0},
+        peer={"message_id_sync": False, "replay_counter_sync": False},
+        traffic={"liveness_interval_s": 2.0, "esp_out_pps": 100.0, "esp_in_pps": 100.0},
+        faults=[{"at_s": 21.0}],
+    )
+    r = simulate(cfg, 3, records=True)
+    assert r.metrics["ike_sas_survived"] == 0 and r.metrics["sa_survival"] == 0.0
+    deleted = [row for row in r.records["timeline"] if row["kind"] == "deleted" and row["node"] == "peer"]
+    assert len(deleted) == 1 and "timeout" in deleted[0]["value"]
+    sends: dict[int, list[float]] = {}
+    for row in r.records["ike_messages"]:
+        if row["src"] == "peer" and not row["response"]:
+            sends.setdefault(row["message_id"], []).append(row["time"])
+    given_up = [times for times in sends.values() if len(times) == 6]  # first send + 5 retransmissions
+    assert len(given_up) == 1
+    first = given_up[0][0]
+    assert [round(t - first, 6) for t in given_up[0]] == [0.0, 4.0, 11.2, 24.16, 47.488, 89.4784]
+    assert deleted[0]["time"] - first == pytest.approx(165.06112, abs=1e-6)
+
+
+def test_rfc6311_keeps_the_same_sa_alive() -> None:
+    cfg = scenario(
+        scenario={"duration_s": 200.0},
+        cluster={"sync_interval_s": 5.0},
+        traffic={"liveness_interval_s": 2.0, "esp_out_pps": 100.0, "esp_in_pps": 100.0},
+        policy={"m1_margin": 8},
+        faults=[{"at_s": 21.0}],
+    )
+    m = simulate(cfg, 3).metrics
+    assert m["ike_sas_survived"] == 1
+    assert m["sync_exchanges_started"] == m["sync_exchanges_completed"] == 1
+
+
+def _multi(supported: bool) -> dict[str, float | int]:
+    # M1 crashes at 13 s; M2 takes over at 16.609875 s and sends its sync at once; it crashes at 16.62 s,
+    # before the response (20 ms round trip) arrives. M3 detects that 3.609875 s after M2's first
+    # advertisement and must start above the M1 that M2 shared (R5.1-4).
+    cfg = scenario(
+        scenario={"duration_s": 60.0},
+        cluster={"members": 3, "sync_interval_s": 5.0},
+        peer={"message_id_sync": supported, "replay_counter_sync": supported},
+        traffic={"liveness_interval_s": 1.0, "esp_out_pps": 100.0, "esp_in_pps": 100.0},
+        policy={"m1_margin": 8, "retransmit_tries": 2},
+        faults=[{"at_s": 13.0}, {"at_s": 16.62}],
+    )
+    return simulate(cfg, 5).metrics
+
+
+@pytest.mark.rfc("R2-1", "R5.1-4")
+def test_multiple_failover_survives_with_rfc6311() -> None:
+    m = _multi(True)
+    assert m["failovers"] == 2
+    assert m["ike_sas_survived"] == 1
+    assert m["sync_exchanges_started"] == 2 and m["sync_exchanges_completed"] == 1
+
+
+@pytest.mark.rfc("R2-1", "R5-9")
+def test_multiple_failover_loses_the_sa_without_rfc6311() -> None:
+    m = _multi(False)
+    assert m["failovers"] == 2 and m["ike_sas_survived"] == 0
+
+
+def _simultaneous(supported: bool) -> dict[str, float | int]:
+    cfg = scenario(
+        scenario={"duration_s": 60.0},
+        cluster={"sync_interval_s": 5.0},
+        peer={"is_cluster": True, "message_id_sync": supported, "replay_counter_sync": supported},
+        traffic={"liveness_interval_s": 1.0, "esp_out_pps": 100.0, "esp_in_pps": 100.0},
+        policy={"m1_margin": 8, "retransmit_tries": 2},
+        faults=[{"at_s": 13.0}, {"at_s": 13.0, "target": "peer"}],
+    )
+    return simulate(cfg, 5).metrics
+
+
+@pytest.mark.rfc("R2-2")
+def test_simultaneous_failover_survives_with_rfc6311() -> None:
+    m = _simultaneous(True)
+    assert m["failovers"] == 2 and m["ike_sas_survived"] == 1
+    assert m["sync_exchanges_started"] == 2
+
+
+@pytest.mark.rfc("R2-2", "R5-9")
+def test_simultaneous_failover_loses_the_sa_without_rfc6311() -> None:
+    m = _simultaneous(False)
+    assert m["failovers"] == 2 and m["ike_sas_survived"] == 0
+
+
+@pytest.mark.rfc("R8.2-1")
+@pytest.mark.parametrize(("policy", "accepted"), [("strict", 0), ("lenient", 64)])
+def test_attacker_replays_are_accepted_only_in_the_lenient_grace(policy: str, accepted: int) -> None:
+    # The attacker keeps the last 64 packets delivered each way before the crash and replays them the
+    # moment the new member takes over. Toward the peer they are duplicates. Toward the cluster all 64
+    # were sent after the 10.0 s snapshot: the strict window (stale edge + delta) drops them; the
+    # lenient one, still at the stale edge during its grace, accepts all 64. (Half a second later the
+    # peer's own new packets have moved a 32-packet window far past them: too old either way.)
+    cfg = scenario(
+        faults=[{"at_s": 10.5}],
+        policy={"ipsec_after_failover": policy, "ipsec_grace_s": 2.0},
+        attacker={"enabled": True, "record_packets": 64, "replay_after_s": 0.0},
+    )
+    m = simulate(cfg, 2).metrics
+    assert m["replayed_packets"] == 128
+    assert m["replayed_packets_accepted"] == accepted
+
+
+@pytest.mark.rfc("R7-2")
+def test_first_send_trigger_starts_sync_with_the_first_packet() -> None:
+    cfg = scenario(faults=[{"at_s": 10.5}], policy={"trigger": "first_send"})
+    r = simulate(cfg, 4, records=True)
+    takeover = next(row["time"] for row in r.records["timeline"] if row["kind"] == "takeover")
+    sent = [row["time"] for row in r.records["sync_exchanges"] if row["kind"] == "sync_sent"]
+    assert len(sent) == 1 and 0.0 <= sent[0] - takeover < 1.0 / 1000.0  # the next packet of a 1000/s flow
+
+
+def test_sync_capacity_spreads_takeovers() -> None:
+    # 20 IKE SAs, a member that starts 10 syncs per second: the k-th SA is taken over k/10 s later
+    cfg = scenario(
+        cluster={"sync_capacity_per_s": 10.0},
+        traffic={"peers": 20, "esp_out_pps": 10.0, "esp_in_pps": 10.0},
+        faults=[{"at_s": 10.5}],
+    )
+    r = simulate(cfg, 4, records=True)
+    times = sorted(
+        row["time"] for row in r.records["timeline"] if row["kind"] == "takeover" and row["sa"] >= 0
+    )
+    assert len(times) == 20
+    assert times[-1] - times[0] == pytest.approx(1.9)
+    assert r.metrics["sync_exchanges_completed"] == 20 and r.metrics["ike_sas_survived"] == 20
