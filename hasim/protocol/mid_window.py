@@ -95,8 +95,17 @@ class ResponseWindow:
             del self.cache[old]
 
     def reset(self, base: int) -> None:
-        """Adopt a synchronized expectation (RFC 6311 5.1): expect ``base`` next, forget the rest."""
+        """Adopt a synchronized expectation (RFC 6311 5.1, R9-3): expect ``base`` next.
+
+        The window only moves forward: requests already processed stay processed (and their cached
+        responses stay available for retransmissions); requests between the old and the new base
+        that never arrived are no longer expected.
+        """
+        if base <= self.base:
+            return
         self.base = base
-        self.received.clear()
-        self.cache.clear()
-        self.highest = max(self.highest, base - 1)
+        self.received = {m for m in self.received if m >= base}
+        while self.base in self.received:
+            self.received.discard(self.base)
+            self.base += 1
+        self.highest = max(self.highest, self.base - 1)
