@@ -24,7 +24,7 @@ pytest: $(STAMP)
 test: lint pytest
 
 conformance: $(STAMP)
-	$(BIN)/python -m hasim.conformance --output CONFORMANCE.md
+	$(BIN)/python -m hasim.conformance --output CONFORMANCE.md -- -n 2
 
 run: $(STAMP)
 	$(BIN)/hasim sweep experiments/sync_vs_skip/sweep.toml --workers 2
