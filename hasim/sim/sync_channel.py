@@ -93,3 +93,4 @@ class SyncChannel:
             self.world.advance_all()
             for i in sorted(m.ready):
                 self.share(m, i)
+                self.world.check_counter_rekeys(self.site, m, i)

@@ -120,7 +120,8 @@ class World:
         if cfg.traffic.rekey_interval_s > 0:
             for i in range(cfg.traffic.peers):
                 self.env.process(self._rekeys(i))
-        self.env.process(self._counter_watch())
+        if len(self.cluster.members) == 1:  # otherwise the cluster's periodic sync checks the counters
+            self.env.process(self._counter_watch())
         self._schedule_faults()
         if not self.vectorized:
             for flows in self.flows.values():

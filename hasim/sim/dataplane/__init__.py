@@ -15,11 +15,14 @@ from hasim.sim.dataplane.vector_window import (
     count_outcomes,
     receive_batch,
 )
+from hasim.sim.dataplane.window_bank import WindowBank, check_bank
 from hasim.sim.dataplane.window_state import WindowState
 
 __all__ = [
     "ReplayExposure",
+    "WindowBank",
     "WindowState",
+    "check_bank",
     "check_batch",
     "check_batch_reference",
     "check_each",

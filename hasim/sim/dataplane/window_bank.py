@@ -75,7 +75,10 @@ class WindowBank:
         if any(s.size != size or s.esn != esn for s in states):
             raise ProtocolError("all windows of a bank share size and ESN")
         tops = np.array([s.top for s in states], dtype=np.uint64)
-        words = np.stack([s.words for s in states]) if n_words(size) else np.zeros((len(states), 0), np.uint64)
+        if n_words(size):
+            words = np.stack([s.words for s in states])
+        else:
+            words = np.zeros((len(states), 0), dtype=np.uint64)
         return cls(size, esn, tops, words)
 
     @property
@@ -167,7 +170,7 @@ def _decide(
         far = ahead & (rel - edge > 2**32 - w_inf)
         if not far.any():
             break
-        break
+        removed |= far
     out[removed] = _UNV
     late = np.flatnonzero(~ahead & ~removed)
     rec_key = (base + rel + _SPAN)[ahead]  # sorted: by SA, then increasing within the SA
