@@ -79,7 +79,7 @@ def format_trace(records: dict[str, list[dict[str, Any]]]) -> str:
                 (r["time"], 2, f"{r['time']:10.4f}  == {r['node']} IKE SA {r['sa']} deleted ({r['value']})")
             )
     rows.sort(key=lambda x: (x[0], x[1]))
-    head = f"{'time_s':>10}  {'from':>11} -> {'to':<11} {'sa':<7} {'exchange':<15} {'mid':<9}"
+    head = f"{'time_s':>10}  {'from':>11} -> {'to':<11} {'sa':<6} {'exchange':<15} {'mid':<9}"
     head += f"{'kind':<5}notifies"
     return "\n".join([head, *(r[2] for r in rows)])
 

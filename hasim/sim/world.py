@@ -349,7 +349,7 @@ class World:
             for f in flows:
                 f.frozen = True
         self.crash_times.append((site.name, self.env.now))
-        self.probes.timeline(self.env.now, victim.name, "crash", k)
+        self.probes.timeline(self.env.now, victim.name, "crash", f"(fault {k})")
         if site.active == victim.index:
             successor = self._next_in_line(site, exclude=victim.index)
             if successor is None:
@@ -375,7 +375,12 @@ class World:
         site.detector.new_master(self.env.now)
         site.takeover_times.append(self.env.now)
         self.detections.append((site.name, crash_t, self.env.now))
-        self.probes.timeline(self.env.now, m.name, "takeover", len(m.snaps))
+        self.probes.timeline(
+            self.env.now,
+            m.name,
+            "takeover",
+            f"after {self.env.now - crash_t:.6f} s, {len(m.snaps)} IKE SA(s) known",
+        )
         cap = self.cfg.cluster.sync_capacity_per_s
         for i in sorted(m.snaps):
             with m.capacity.request() as req:
