@@ -122,7 +122,7 @@ def check_bank(bank: WindowBank, sa: ArrayLike, seqs: ArrayLike) -> tuple[NDArra
         raise ProtocolError("SA index outside the bank")
     if not bank.esn and int(s.max()) > LOW_MASK:
         raise ProtocolError("sequence numbers above 2**32 - 1 need ESN")
-    order = np.argsort(sa_arr, kind="stable")
+    order = _stable_order(sa_arr, bank.n_sa)
     g = sa_arr[order]
     v = s[order]
     t0 = bank.tops[g]
@@ -242,9 +242,12 @@ def _update_words(
     if av.size == 0:
         return
     cell = ag.astype(np.int64) * n + ((av >> np.uint64(6)) % np.uint64(n)).astype(np.int64)
-    bit = np.left_shift(np.uint64(1), av & np.uint64(63))
-    o = np.argsort(cell, kind="stable")
-    cell, bit = cell[o], bit[o]
-    starts = np.flatnonzero(np.append(True, cell[1:] != cell[:-1]))
-    flat = words.reshape(-1)
-    flat[cell[starts]] |= np.bitwise_or.reduceat(bit, starts)
+    np.bitwise_or.at(words.reshape(-1), cell, np.left_shift(np.uint64(1), av & np.uint64(63)))
+
+
+def _stable_order(sa: NDArray[np.intp], n_sa: int) -> NDArray[np.intp]:
+    """``argsort(sa, kind="stable")`` by 16-bit radix passes (NumPy radix-sorts 16-bit keys)."""
+    order = np.argsort((sa & 0xFFFF).astype(np.uint16), kind="stable")
+    for shift in range(16, max(n_sa - 1, 1).bit_length(), 16):
+        order = order[np.argsort((sa[order] >> shift).astype(np.uint16), kind="stable")]
+    return order
