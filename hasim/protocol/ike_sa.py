@@ -27,12 +27,13 @@ from hasim.protocol.events import Event, IkeSaDeleted, MessageDropped, Retransmi
 from hasim.protocol.exchanges import Parsed, parse_payloads
 from hasim.protocol.mid_window import RequestWindow, ResponseWindow
 from hasim.protocol.policy import IkeConfig
-from hasim.protocol.retransmit import PendingRequest, TimerAction
+from hasim.protocol.retransmit import PendingRequest, QueuedRequest, TimerAction
 from hasim.protocol.rfc6311_member import MemberState
 from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot
 from hasim.wire import ExchangeType, Message, Payload, SkKeys, decode, encode, iv_size
 
 RandomBytes = Callable[[int], bytes]
+__all__ = ["IkeSa", "QueuedRequest", "RandomBytes", "SaState"]
 
 
 class SaState(StrEnum):
@@ -44,18 +45,6 @@ class SaState(StrEnum):
     INIT_DONE = "init-done"
     ESTABLISHED = "established"
     DELETED = "deleted"
-
-
-class QueuedRequest:
-    """A request waiting for a Message ID and window space; its payloads are fixed when queued."""
-
-    __slots__ = ("context", "exchange", "payloads", "what")
-
-    def __init__(self, what: str, exchange: int, payloads: tuple[Payload, ...], context: dict[str, object]):
-        self.what = what
-        self.exchange = exchange
-        self.payloads = payloads
-        self.context = context
 
 
 class IkeSa:

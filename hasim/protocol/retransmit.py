@@ -55,3 +55,17 @@ class PendingRequest:
         self.attempt += 1
         self.deadline = now + schedule.wait(self.attempt, u)
         return TimerAction.RETRANSMIT
+
+
+class QueuedRequest:
+    """A request waiting for a Message ID and window space; its payloads are fixed when queued."""
+
+    __slots__ = ("context", "exchange", "payloads", "what")
+
+    def __init__(
+        self, what: str, exchange: int, payloads: tuple[Payload, ...], context: dict[str, object]
+    ) -> None:
+        self.what = what
+        self.exchange = exchange
+        self.payloads = payloads
+        self.context = context
