@@ -165,51 +165,66 @@ class ReplayWindow:
             return low & LOW_MASK
         return infer_esn(self.top, self.size, low & LOW_MASK)
 
-    def check(self, seq: int, *, wire: bool = False) -> ReplayOutcome:
-        """Outcome for ``seq`` against the current window, without changing it (RFC 4303 3.4.3)."""
+    def _full(self, seq: int, wire: bool) -> int | None:
+        """The full number the receiver works with, or None when the ICV cannot verify (A2.2)."""
         if self.esn:
-            n = infer_esn(self.top, self.size, seq & LOW_MASK)
-            if n is None or (not wire and n != seq):
-                return ReplayOutcome.UNVERIFIABLE
-            seq = n
-        elif wire:
-            seq &= LOW_MASK
-        elif not 0 <= seq <= LOW_MASK:
+            if wire:
+                return infer_esn(self.top, self.size, seq & LOW_MASK)
+            # A2.2 infers the one number with these low bits in [top - w + 1, top - w + 2**32]
+            # (see infer_esn); the sender's number verifies exactly when it lies in that range.
+            bottom = self.top - (self.size or OFF_INFERENCE_WINDOW) + 1
+            return seq if bottom <= seq < bottom + 2**32 and seq >= 0 else None
+        if wire:
+            return seq & LOW_MASK
+        if not 0 <= seq <= LOW_MASK:
             raise ProtocolError(f"sequence number {seq} needs ESN")
-        if seq > self.top or self.size == 0:
+        return seq
+
+    def _outcome(self, seq: int) -> ReplayOutcome:
+        top = self.top
+        if seq > top or self.size == 0:
             return ReplayOutcome.ACCEPTED
-        if self.top - seq >= self.size:
+        if top - seq >= self.size:
             return ReplayOutcome.TOO_OLD
         if (self._words[(seq >> 6) % self._n] >> (seq & 63)) & 1:
             return ReplayOutcome.DUPLICATE
         return ReplayOutcome.ACCEPTED
+
+    def check(self, seq: int, *, wire: bool = False) -> ReplayOutcome:
+        """Outcome for ``seq`` against the current window, without changing it (RFC 4303 3.4.3)."""
+        n = self._full(seq, wire)
+        return ReplayOutcome.UNVERIFIABLE if n is None else self._outcome(n)
 
     def update(self, seq: int) -> None:
         """Record the full number ``seq`` as received, after its ICV verified (RFC 4303 3.4.3).
 
         Advancing the edge clears the ring words that enter the window (RFC 6479).
         """
+        n = self._n
         if seq > self.top:
             if seq > (2**64 - 1 if self.esn else LOW_MASK):
                 raise ProtocolError(f"sequence number {seq} out of range")
-            if self._n:
+            if n:
                 old_block, new_block = self.top >> 6, seq >> 6
-                if new_block - old_block >= self._n:
-                    self._words = [0] * self._n
+                if new_block - old_block >= n:
+                    self._words = [0] * n
                 else:
                     for block in range(old_block + 1, new_block + 1):
-                        self._words[block % self._n] = 0
+                        self._words[block % n] = 0
             self.top = seq
         elif self.size and self.top - seq >= self.size:
             raise ProtocolError(f"sequence number {seq} is below the window (top {self.top})")
-        if self._n:
-            self._words[(seq >> 6) % self._n] |= 1 << (seq & 63)
+        if n:
+            self._words[(seq >> 6) % n] |= 1 << (seq & 63)
 
     def receive(self, seq: int, *, wire: bool = False) -> ReplayOutcome:
         """Check an authentic packet and record it if accepted; the per-packet reference path."""
-        outcome = self.check(seq, wire=wire)
+        full = self._full(seq, wire)
+        if full is None:
+            return ReplayOutcome.UNVERIFIABLE
+        outcome = self._outcome(full)
         if outcome is ReplayOutcome.ACCEPTED:
-            self.update(self.infer(seq) if wire else seq)  # type: ignore[arg-type]
+            self.update(full)
         return outcome
 
     def mark_received_through(self, edge: int) -> None:
