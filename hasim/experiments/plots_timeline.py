@@ -1,86 +1,74 @@
-"""The timeline of one failover: both sides' Message IDs and ESP counters, and the events between.
+"""The timeline of one failover: both sides' Message IDs, ESP drops, and the events between.
 
-Input: the flat ``timeline`` records of one run (``RunResult.records["timeline"]`` or the rows of
-``timelines.parquet``): columns ``time`` (s), ``node``, ``kind`` and ``value``. Rows with a numeric
-value are counter samples (one line per node and kind); rows without one are events (fault,
-detection, takeover, sync exchange...) drawn as vertical markers. Counters whose kind names a
-Message ID go to the top panel, ESP sequence numbers to the bottom one (RFC 6311 sections 4-5 sync
-exactly these two families), anything else to a third panel.
+Input: the per-event records of one run (``RunResult.records``, or the rows of ``timelines.parquet``
+for one timeline), as one DataFrame with a ``record`` column naming the record kind:
+
+- ``ike_messages`` (time, src, message_id, response, notifies, lost): the top panel steps through
+  the Message IDs of the requests each node sends (the peer's and each cluster member's); the
+  RFC 6311 sync request (INFORMATIONAL with Message ID 0, section 4.2) is a star; lost messages are
+  hollow; IKE messages dropped by a receiver (``drops`` with ``what = ike``) are crosses.
+- ``sync_exchanges``: M1 and P1 carried by the sync request (RFC 6311 5.1) as labelled markers.
+- ``drops`` (time, node, what, reason, count): ESP packets dropped per batch, by reason
+  (``no_receiver`` while no member is active, ``replay`` for stale counters), bottom panel, log scale.
+- ``timeline`` (time, node, kind, value): crash, takeover (= detection), sync sent/completed,
+  partitions, loss bursts, SA deletions: vertical lines across both panels.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from hasim.experiments.plot_style import OKABE_ITO, new_figure, style_cycle
+from hasim.experiments.plot_style import OKABE_ITO, new_figure
 
-_PANELS = [
-    ("IKE Message ID", ("message_id", "mid")),
-    ("ESP sequence number (packets)", ("esp", "seq", "replay", "counter")),
-]
-_EVENT_STYLE = {"fault": ":", "crash": ":", "detect": "--", "takeover": "-", "sync": "-."}
-
-
-def _panel_of(kind: str) -> int:
-    k = kind.lower()
-    for i, (_, needles) in enumerate(_PANELS):
-        if any(n in k for n in needles):
-            return i
-    return len(_PANELS)
+EVENT_KINDS = {
+    "crash": (":", "#D55E00"),
+    "takeover": ("-", "#009E73"),
+    "sync_sent": ("-.", "#0072B2"),
+    "sync_completed": ("--", "#0072B2"),
+    "deleted": ("-", "#000000"),
+    "partition": (":", "#CC79A7"),
+    "loss_burst": (":", "#E69F00"),
+    "grace_end": ("--", "#56B4E9"),
+}
 
 
-def _numeric(values: pd.Series) -> pd.Series:
-    return pd.to_numeric(values, errors="coerce")
+def _part(records: pd.DataFrame, kind: str) -> pd.DataFrame:
+    if "record" not in records.columns:
+        return records if kind == "timeline" else records.iloc[0:0]
+    return records[records["record"] == kind]
 
 
-def timeline(
+def _truthy(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: v is True or v == 1 or str(v).lower() == "true")
+
+
+def failover_timeline(
     records: pd.DataFrame,
     *,
     scenario: str = "",
-    kinds: Sequence[str] | None = None,
-    events: Sequence[str] | None = None,
     window: tuple[float, float] | None = None,
+    sa: int | None = 0,
+    events: Sequence[str] | None = None,
 ) -> Figure:
-    """Counters over time per node, one panel per counter family, events as labelled vertical lines.
+    """Message IDs of each node's requests (top) and ESP drops (bottom) around the failover events.
 
-    ``kinds`` limits the counter series, ``events`` the event kinds, ``window`` the time range (s).
+    ``window`` limits the time range (s); ``sa`` picks one IKE SA of a many-peer run (None: all).
     """
-    for col in ("time", "node", "kind"):
-        if col not in records.columns:
-            raise ValueError(f"timeline records need a {col!r} column; got {list(records.columns)}")
-    df = records.copy()
+    df = records
     if window is not None:
         df = df[(df["time"] >= window[0]) & (df["time"] <= window[1])]
-    values = _numeric(df["value"]) if "value" in df.columns else pd.Series(np.nan, index=df.index)
-    series = df[values.notna()].assign(value=values[values.notna()])
-    marks = df[values.isna()]
-    if kinds is not None:
-        series = series[series["kind"].isin(kinds)]
-    if events is not None:
-        marks = marks[marks["kind"].isin(events)]
-    used = sorted({_panel_of(k) for k in series["kind"]}) or [0]
-    fig = new_figure(width=8.0, height=2.6 * len(used) + 0.8)
-    axes = fig.subplots(len(used), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, panel in zip(axes, used, strict=True):
-        part = series[series["kind"].map(_panel_of) == panel]
-        styles = style_cycle()
-        for (node, kind), g in part.groupby(["node", "kind"], sort=True):
-            colour, _marker, dash = next(styles)
-            g = g.sort_values("time")
-            ax.step(
-                g["time"], g["value"], where="post", color=colour, linestyle=dash, label=f"{node}: {kind}"
-            )
-        ax.set_ylabel(_PANELS[panel][0] if panel < len(_PANELS) else "value")
-        ax.grid(True, alpha=0.3)
-        if not part.empty:
-            ax.legend(fontsize="x-small", loc="upper left")
-    _draw_events(list(axes), marks)
-    axes[-1].set_xlabel("Simulated time (s)")
+    if sa is not None and "sa" in df.columns:
+        df = df[(df["sa"].isna()) | (df["sa"] == sa) | (df["sa"] == -1)]
+    fig = new_figure(width=8.5, height=6.4)
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    _draw_message_ids(top, df)
+    _draw_esp_drops(bottom, df)
+    _draw_events([top, bottom], _part(df, "timeline"), events if events is not None else list(EVENT_KINDS))
+    bottom.set_xlabel("Simulated time (s)")
     title = "Failover timeline"
     if scenario:
         title += f" | scenario: {scenario}"
@@ -88,29 +76,103 @@ def timeline(
     return fig
 
 
-def _draw_events(axes: Sequence[Axes], marks: pd.DataFrame) -> None:
-    if marks.empty:
+def _draw_message_ids(ax: Axes, df: pd.DataFrame) -> None:
+    ike = _part(df, "ike_messages")
+    if not ike.empty:
+        requests = ike[~_truthy(ike["response"])]
+        if "notifies" in requests.columns:
+            is_sync = requests["notifies"].fillna("").astype(str).str.contains("MESSAGE_ID_SYNC")
+        else:
+            is_sync = pd.Series(False, index=requests.index)
+        if "lost" in requests.columns:
+            lost = _truthy(requests["lost"])
+        else:
+            lost = pd.Series(False, index=requests.index)
+        normal = requests[~is_sync]
+        for i, (src_key, group) in enumerate(normal.groupby("src", sort=True)):
+            src = str(src_key)
+            colour = OKABE_ITO[i % len(OKABE_ITO)]
+            g = pd.DataFrame(group).sort_values("time")
+            ax.step(g["time"], g["message_id"], where="post", color=colour, alpha=0.6)
+            ok, gone = g[~lost[g.index]], g[lost[g.index]]
+            ax.plot(ok["time"], ok["message_id"], "o", color=colour, label=f"requests sent by {src}")
+            if not gone.empty:
+                ax.plot(
+                    gone["time"], gone["message_id"], "o", mfc="none", color=colour, label=f"lost ({src})"
+                )
+        syncs = requests[is_sync]
+        if not syncs.empty:
+            ax.plot(
+                syncs["time"],
+                syncs["message_id"],
+                "*",
+                ms=12,
+                color="#0072B2",
+                label="RFC 6311 sync request (Message ID 0)",
+            )
+    sync = _part(df, "sync_exchanges")
+    if not sync.empty and "m1" in sync.columns:
+        sent = sync[(sync["kind"] == "sync_sent") & sync["m1"].notna()]
+        ax.plot(sent["time"], sent["m1"], "v", color="#D55E00", ms=8, label="M1 in sync (member's next send)")
+        ax.plot(
+            sent["time"], sent["p1"], "^", color="#009E73", ms=8, label="P1 in sync (member's next receive)"
+        )
+    drops = _part(df, "drops")
+    if not drops.empty:
+        ike_drops = drops[drops["what"] == "ike"]
+        for reason, g in ike_drops.groupby("reason", sort=True):
+            ax.plot(g["time"], g["message_id"], "x", color="#000000", label=f"IKE dropped: {reason}")
+    ax.set_ylabel("IKE Message ID")
+    ax.grid(True, alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="x-small", loc="upper left", ncol=2)
+
+
+def _draw_esp_drops(ax: Axes, df: pd.DataFrame) -> None:
+    drops = _part(df, "drops")
+    esp = drops[drops["what"].astype(str).str.startswith("esp")] if not drops.empty else drops
+    markers = ["s", "D", "^", "v", "o"]
+    for i, ((node, reason), g) in enumerate(esp.groupby(["node", "reason"], sort=True)):
+        colour = OKABE_ITO[(i + 1) % len(OKABE_ITO)]
+        direction = "to cluster" if str(node).startswith("cluster") else f"at {node}"
+        ax.vlines(g["time"], 0.8, g["count"], color=colour, alpha=0.5)
+        ax.plot(
+            g["time"],
+            g["count"],
+            markers[i % len(markers)],
+            color=colour,
+            ms=4,
+            label=f"ESP {direction}: {reason}",
+        )
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=0.8)
+    ax.set_ylabel("ESP packets dropped\nper batch (packets)")
+    ax.grid(True, alpha=0.3)
+    if not esp.empty:
+        ax.legend(fontsize="x-small", loc="upper right")
+
+
+def _draw_events(axes: Sequence[Axes], timeline: pd.DataFrame, kinds: Sequence[str]) -> None:
+    if timeline.empty:
         return
-    colours: dict[str, str] = {}
-    for kind in dict.fromkeys(marks["kind"]):
-        colours[kind] = OKABE_ITO[(len(colours) + 3) % len(OKABE_ITO)]
-    top = axes[0]
-    seen: set[str] = set()
+    marks = timeline[timeline["kind"].isin(kinds)]
+    if "sa" in marks.columns:  # a takeover is logged per node (sa = -1) and per SA: keep one line
+        marks = marks[~((marks["kind"] == "takeover") & (marks["sa"] != -1))]
+    seen: set[tuple[str, str]] = set()
     for _, row in marks.sort_values("time").iterrows():
-        kind = str(row["kind"])
-        style = next((s for key, s in _EVENT_STYLE.items() if key in kind.lower()), "-")
+        kind, node = str(row["kind"]), str(row["node"])
+        style, colour = EVENT_KINDS.get(kind, ("-", "#000000"))
         for ax in axes:
-            ax.axvline(float(row["time"]), color=colours[kind], linestyle=style, linewidth=1.2, alpha=0.9)
-        if kind not in seen:
-            seen.add(kind)
-            top.annotate(
-                f"{kind} ({row['node']})",
-                xy=(float(row["time"]), 1.0),
+            ax.axvline(float(row["time"]), color=colour, linestyle=style, linewidth=1.1, alpha=0.8)
+        if (kind, node) not in seen:
+            seen.add((kind, node))
+            axes[0].annotate(
+                f"{kind} {node}",
+                xy=(float(row["time"]), 0.0),
                 xycoords=("data", "axes fraction"),
-                xytext=(2, -2 - 10 * (len(seen) - 1)),
+                xytext=(2, 4 + 10 * ((len(seen) - 1) % 5)),
                 textcoords="offset points",
                 fontsize="x-small",
-                color=colours[kind],
-                va="top",
+                color=colour,
                 rotation=0,
             )

@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from hasim.errors import ConfigError
 from hasim.experiments.config_tree import flatten_overrides
 from hasim.experiments.plots_sweep import curves, heatmap
-from hasim.experiments.plots_timeline import timeline
+from hasim.experiments.plots_timeline import failover_timeline
 from hasim.experiments.results_store import ResultsDir
 
 _FIELDS = {
@@ -162,12 +162,14 @@ def make_figure(spec: dict[str, Any], res: LoadedResults) -> Figure:
         )
     tl = res.timelines
     name = spec.get("timeline", tl["timeline"].iloc[0])
-    rows = tl[(tl["timeline"] == name) & (tl["record"] == "timeline")]
+    rows = tl[tl["timeline"] == name]
     if rows.empty:
         raise ConfigError("report.figures", f"no timeline records named {name!r}")
     window = spec.get("window")
     title = f"{res.scenario} ({name})"
-    return timeline(rows, scenario=title, window=tuple(window) if window else None)
+    return failover_timeline(
+        rows, scenario=title, window=(float(window[0]), float(window[1])) if window else None
+    )
 
 
 def figure_caption(spec: dict[str, Any]) -> str:

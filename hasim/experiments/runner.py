@@ -126,6 +126,12 @@ def _base_manifest(spec: SweepSpec, model: Model, runs: list[RunSpec]) -> dict[s
     }
 
 
+def _as_text(value: Any) -> str | None:
+    if value is None or value != value:  # None or NaN
+        return None
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
 def _record_timelines(spec: SweepSpec, model: Model, runs: list[RunSpec], rd: ResultsDir) -> list[str]:
     """Rerun the runs named by ``[[timelines]]`` with records on and store their event rows."""
     if not spec.timelines or model.records is None:
@@ -151,14 +157,10 @@ def _record_timelines(spec: SweepSpec, model: Model, runs: list[RunSpec], rd: Re
     if frames:
         df = pd.concat(frames, ignore_index=True)
         for col in df.columns:
-            if df[col].dtype == object:
-                df[col] = df[col].map(
-                    lambda v: (
-                        v
-                        if v is None or isinstance(v, str | int | float | bool)
-                        else json.dumps(v, default=str)
-                    )
-                )
+            if df[col].dtype == object:  # mixed types (value: str or int) -> text, as parquet needs
+                kinds = {type(v) for v in df[col] if v is not None and v == v}
+                if len(kinds) > 1 or not kinds <= {str, int, float, bool}:
+                    df[col] = df[col].map(_as_text)
         tmp = rd.timelines_path.with_suffix(".parquet.tmp")
         df.to_parquet(tmp, index=False)
         os.replace(tmp, rd.timelines_path)

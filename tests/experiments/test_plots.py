@@ -11,7 +11,7 @@ from toy_model import records_toy
 
 from hasim.experiments.plot_style import OKABE_ITO, figure_png, label_for
 from hasim.experiments.plots_sweep import curves, heatmap
-from hasim.experiments.plots_timeline import timeline
+from hasim.experiments.plots_timeline import failover_timeline
 
 
 def _summary() -> pd.DataFrame:
@@ -88,12 +88,34 @@ def test_curves_one_line_per_group_with_bands_in_okabe_ito() -> None:
     assert ax.get_ylabel() == label_for("esp_out_replay_drops")
 
 
-def test_timeline_counters_and_events() -> None:
-    df = pd.DataFrame(records_toy({}, 0)["timeline"])
-    fig = timeline(df, scenario="toy")
-    ax = fig.axes[0]
-    assert len(ax.lines) == 3 + 2  # m1, m2, peer steps + fault and takeover markers
-    assert ax.get_ylabel().startswith("ESP sequence number")
-    assert fig.axes[-1].get_xlabel() == "Simulated time (s)"
-    texts = [t.get_text() for t in ax.texts]
-    assert "fault (m1)" in texts and "takeover (m2)" in texts
+def _records() -> pd.DataFrame:
+    frames = [pd.DataFrame(rows).assign(record=kind) for kind, rows in records_toy({}, 0).items()]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_timeline_message_ids_drops_and_events() -> None:
+    fig = failover_timeline(_records(), scenario="toy")
+    top, bottom = fig.axes
+    labels = top.get_legend_handles_labels()[1]
+    assert "requests sent by peer" in labels and "requests sent by cluster.m0" in labels
+    assert "RFC 6311 sync request (Message ID 0)" in labels
+    assert "IKE dropped: out_of_window" in labels
+    assert "M1 in sync (member's next send)" in labels
+    peer = next(line for line in top.lines if line.get_label() == "requests sent by peer")
+    assert list(peer.get_xdata()) == [1.0, 5.0, 9.0, 13.0] and list(peer.get_ydata()) == [0, 1, 2, 3]
+    assert bottom.get_yscale() == "log"
+    assert set(bottom.get_legend_handles_labels()[1]) == {
+        "ESP to cluster: no_receiver",
+        "ESP at peer: replay",
+    }
+    texts = [t.get_text() for t in top.texts]
+    # one takeover line although the takeover is logged per node and per SA
+    assert sorted(texts) == ["crash cluster.m0", "sync_sent cluster.m1", "takeover cluster.m1"]
+    assert bottom.get_xlabel() == "Simulated time (s)"
+    assert "toy" in fig.get_suptitle()
+
+
+def test_timeline_window_limits_time() -> None:
+    fig = failover_timeline(_records(), window=(3.0, 7.0))
+    peer = next(line for line in fig.axes[0].lines if line.get_label() == "requests sent by peer")
+    assert list(peer.get_xdata()) == [5.0]

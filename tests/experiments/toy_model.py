@@ -41,18 +41,79 @@ def run_toy(config: dict[str, Any], seed: int) -> dict[str, float | int]:
 
 
 def records_toy(config: dict[str, Any], seed: int) -> dict[str, list[dict[str, Any]]]:
-    """A tiny timeline: a counter per node over time and three events."""
-    rows: list[dict[str, Any]] = []
-    for t in range(10):
-        rows.append({"time": float(t), "node": "peer", "kind": "esp_seq_out", "value": 100 * t})
-        rows.append(
-            {"time": float(t), "node": "m1" if t < 5 else "m2", "kind": "esp_seq_out", "value": 100 * t}
-        )
-    rows += [
-        {"time": 4.0, "node": "m1", "kind": "fault", "value": None},
-        {"time": 6.0, "node": "m2", "kind": "takeover", "value": None},
+    """Records shaped like the simulator's: IKE requests, a sync exchange, drops and failover events."""
+    ike = [
+        {
+            "time": 1.0 + 4 * k,
+            "src": "peer",
+            "dst": "cluster",
+            "sa": 0,
+            "message_id": k,
+            "response": False,
+            "notifies": "",
+            "lost": False,
+        }
+        for k in range(4)
     ]
-    return {"timeline": rows}
+    ike += [
+        {
+            "time": 2.0,
+            "src": "cluster.m0",
+            "dst": "peer",
+            "sa": 0,
+            "message_id": 0,
+            "response": False,
+            "notifies": "",
+            "lost": False,
+        },
+        {
+            "time": 6.1,
+            "src": "cluster.m1",
+            "dst": "peer",
+            "sa": 0,
+            "message_id": 0,
+            "response": False,
+            "notifies": "IKEV2_MESSAGE_ID_SYNC(nonce=0x1, send=1, recv=2)",
+            "lost": False,
+        },
+    ]
+    sync = [{"time": 6.1, "node": "cluster.m1", "sa": 0, "kind": "sync_sent", "m1": 1, "p1": 2}]
+    drops = [
+        {
+            "time": 4.5,
+            "node": "cluster",
+            "sa": 0,
+            "what": "esp:0x1",
+            "reason": "no_receiver",
+            "count": 900,
+            "message_id": -1,
+        },
+        {
+            "time": 6.2,
+            "node": "peer",
+            "sa": 0,
+            "what": "esp:0x2",
+            "reason": "replay",
+            "count": 12,
+            "message_id": -1,
+        },
+        {
+            "time": 6.3,
+            "node": "cluster.m1",
+            "sa": 0,
+            "what": "ike",
+            "reason": "out_of_window",
+            "count": 1,
+            "message_id": 1,
+        },
+    ]
+    timeline = [
+        {"time": 4.0, "node": "cluster.m0", "kind": "crash", "value": 0, "sa": -1},
+        {"time": 6.1, "node": "cluster.m1", "kind": "takeover", "value": 1, "sa": -1},
+        {"time": 6.1, "node": "cluster.m1", "kind": "takeover", "value": "since_sync_s=0.6", "sa": 0},
+        {"time": 6.1, "node": "cluster.m1", "kind": "sync_sent", "value": "m1=1;p1=2", "sa": 0},
+    ]
+    return {"ike_messages": ike, "sync_exchanges": sync, "drops": drops, "timeline": timeline}
 
 
 TOY = Model(name="toy", run=run_toy, resolve=resolve_generic, records=records_toy)
