@@ -62,6 +62,8 @@ def test_lenient_accepts_replays_during_the_grace_period() -> None:
     assert quiet.exposure_s == 0.2  # without traffic the grace period is the whole exposure
     never = replay_exposure(OLD, STALE, policy=ReplayPolicy.STRICT, delta=50)
     assert never.exposure_s == math.inf  # nothing ever pushes 1051..1100 out
+    forever = replay_exposure(OLD, STALE, policy=ReplayPolicy.LENIENT, delta=0, grace_s=math.inf, rate_pps=10)
+    assert (forever.replayable, forever.exposure_s, forever.legit_dropped) == (100, 6.3, 0)
 
 
 @pytest.mark.rfc("R8.2-1")

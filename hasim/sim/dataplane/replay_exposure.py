@@ -85,11 +85,11 @@ def replay_exposure(
     replayable = old[check_each(window, old) == ReplayOutcome.ACCEPTED]
 
     k_sync = math.ceil(sync_s * rate_pps) if rate_pps and math.isfinite(sync_s) else math.inf
-    k_mark = math.ceil(grace_s * rate_pps) if lenient else 0
     # legitimate packets numbered <= edge, arriving after the mark and before the peer's skip
     below_edge = max(edge - peer_next + 1, 0)
     legit_dropped = 0
-    if rate_pps and (not lenient or math.isfinite(grace_s)):
+    if rate_pps and not (lenient and math.isinf(grace_s)):
+        k_mark = math.ceil(grace_s * rate_pps) if lenient else 0
         legit_dropped = int(max(min(k_sync, below_edge) - k_mark, 0))
 
     # The end time grows with the number, except that the grace mark cuts it for numbers <= edge:
