@@ -42,30 +42,45 @@ class ScenarioSection:
 class ClusterSection:
     """[cluster]: the hot-standby cluster (RFC 6311 section 2): N members behind one virtual address."""
 
-    members: int = knob(2, "members: one active, members-1 standby (inbound SPIs carry 4 member bits)",
-                        lo=1, hi=16)
+    members: int = knob(
+        2, "members: one active, members-1 standby (inbound SPIs carry 4 member bits)", lo=1, hi=16
+    )
     sync_interval_s: float = knob(
-        1.0, "period of the counter sync (Message IDs, ESP counters, replay windows) to the standbys",
-        unit="s", lo=0.0, lo_open=True,
+        1.0,
+        "period of the counter sync (Message IDs, ESP counters, replay windows) to the standbys",
+        unit="s",
+        lo=0.0,
+        lo_open=True,
     )
     sync_latency_s: float = knob(0.0005, "one-way latency of the sync channel", unit="s", lo=0.0)
     sync_loss: float = knob(0.0, "Bernoulli loss probability of each sync message", lo=0.0, hi=1.0)
     advertisement_interval_s: float = knob(
-        1.0, "heartbeat advertisement interval", unit="s",
+        1.0,
+        "heartbeat advertisement interval",
+        unit="s",
         source="RFC 5798 5.2.7 (VRRP Advertisement_Interval 100 cs); strongSwan HA heartbeat 1 s",
-        lo=0.0, lo_open=True,
+        lo=0.0,
+        lo_open=True,
     )
     master_down_multiplier: int = knob(
-        3, "missed advertisements before a standby declares the active member down",
-        source="RFC 5798 6.1 (Master_Down_Interval = 3 x Advertisement_Interval + Skew_Time)", lo=1,
+        3,
+        "missed advertisements before a standby declares the active member down",
+        source="RFC 5798 6.1 (Master_Down_Interval = 3 x Advertisement_Interval + Skew_Time)",
+        lo=1,
     )
     skew_s: float = knob(
-        0.609375, "skew added to the master-down interval", unit="s",
-        source="RFC 5798 6.1: Skew_Time = (256 - priority) x interval / 256 with priority 100", lo=0.0,
+        0.609375,
+        "skew added to the master-down interval",
+        unit="s",
+        source="RFC 5798 6.1: Skew_Time = (256 - priority) x interval / 256 with priority 100",
+        lo=0.0,
     )
     sync_capacity_per_s: float = knob(
-        1000.0, "RFC 6311 sync exchanges a member can start per second (RFC 6311 section 7 overload)",
-        unit="1/s", lo=0.0, lo_open=True,
+        1000.0,
+        "RFC 6311 sync exchanges a member can start per second (RFC 6311 section 7 overload)",
+        unit="1/s",
+        lo=0.0,
+        lo_open=True,
     )
 
 
@@ -96,16 +111,26 @@ class TrafficSection:
     on_s: float = knob(1.0, "mean burst of the onoff model (exponential)", unit="s", lo=0.0, lo_open=True)
     off_s: float = knob(1.0, "mean silence of the onoff model (exponential)", unit="s", lo=0.0, lo_open=True)
     liveness_interval_s: float = knob(
-        30.0, "interval of IKE liveness checks (empty INFORMATIONAL) by each end; 0 disables",
-        unit="s", source="strongSwan dpd_delay as commonly configured (30 s)", lo=0.0,
+        30.0,
+        "interval of IKE liveness checks (empty INFORMATIONAL) by each end; 0 disables",
+        unit="s",
+        source="strongSwan dpd_delay as commonly configured (30 s)",
+        lo=0.0,
     )
     rekey_interval_s: float = knob(
-        3600.0, "Child SA rekey interval (CREATE_CHILD_SA by the cluster); 0 disables", unit="s",
-        source="strongSwan rekey_time default 1 h", lo=0.0,
+        3600.0,
+        "Child SA rekey interval (CREATE_CHILD_SA by the cluster); 0 disables",
+        unit="s",
+        source="strongSwan rekey_time default 1 h",
+        lo=0.0,
     )
     rekey_counter_fraction: float = knob(
-        0.9, "rekey a Child SA once its outgoing counter used this fraction of the sequence space",
-        source="RFC 4303 3.3.3 (rekey before the counter cycles)", lo=0.0, hi=1.0, lo_open=True,
+        0.9,
+        "rekey a Child SA once its outgoing counter used this fraction of the sequence space",
+        source="RFC 4303 3.3.3 (rekey before the counter cycles)",
+        lo=0.0,
+        hi=1.0,
+        lo_open=True,
     )
 
 
@@ -149,8 +174,9 @@ class FaultSection:
 
     kind: str = knob("crash", "fault kind", choices=FAULT_KINDS)
     at_s: float = knob(10.0, "time of the fault", unit="s", lo=0.0)
-    jitter_s: float = knob(0.0, "the fault happens at at_s + U[0, jitter_s) drawn from the faults stream",
-                           unit="s", lo=0.0)
+    jitter_s: float = knob(
+        0.0, "the fault happens at at_s + U[0, jitter_s) drawn from the faults stream", unit="s", lo=0.0
+    )
     target: str = knob("cluster", "which end crashes (crash only)", choices=("cluster", "peer"))
     duration_s: float = knob(1.0, "length of a sync_partition or loss_burst", unit="s", lo=0.0)
     direction: str = knob(
@@ -163,13 +189,15 @@ class PolicySection:
     """[policy]: the choices RFC 6311 leaves open (sections 5.1, 5.2, 7, 8) and IKE/ESP parameters."""
 
     trigger: str = knob(
-        "eager", "when the new active member starts RFC 6311 sync: eager right after takeover (R7-3), "
+        "eager",
+        "when the new active member starts RFC 6311 sync: eager right after takeover (R7-3), "
         "first_send at its first packet to send (R7-2), on_trigger at an out-of-window packet (R7-1), "
         "lazy at whichever of those two comes first (R7-6)",
         choices=("eager", "lazy", "first_send", "on_trigger"),
     )
     skip_policy: str = knob(
-        "estimate", "outgoing ESP counter skip at takeover (R5.2-1/2): fixed skip_packets, estimate from "
+        "estimate",
+        "outgoing ESP counter skip at takeover (R5.2-1/2): fixed skip_packets, estimate from "
         "rate x time since the last sync x increment_margin, or huge 2**30 followed by a rekey (R5.2-3)",
         choices=("fixed", "estimate", "huge"),
     )
@@ -182,41 +210,60 @@ class PolicySection:
         0, "Message IDs added to P1 beyond last received + 1 (R5.1-3)", unit="messages", lo=0
     )
     mid_reading: str = knob(
-        "strict", "peer's reading of R5.1-5 (AMB-1): strict = highest Message ID seen from the cluster, "
+        "strict",
+        "peer's reading of R5.1-5 (AMB-1): strict = highest Message ID seen from the cluster, "
         "sync requests included; sync_only = highest M1 of earlier sync requests (Appendix A)",
-        source="strict: strongSwan ike_mid_sync.c", choices=("strict", "sync_only"),
+        source="strict: strongSwan ike_mid_sync.c",
+        choices=("strict", "sync_only"),
     )
     ike_after_failover: str = knob(
-        "windowed", "IKE before Message ID sync completes: windowed (R8.1-1) or strict reject (R8.1-2)",
+        "windowed",
+        "IKE before Message ID sync completes: windowed (R8.1-1) or strict reject (R8.1-2)",
         choices=("strict", "windowed"),
     )
     ipsec_after_failover: str = knob(
-        "strict", "ESP outside the synced replay window before counter sync: strict drop, or lenient accept "
-        "for ipsec_grace_s (R8.2-1)", choices=("strict", "lenient"),
+        "strict",
+        "ESP outside the synced replay window before counter sync: strict drop, or lenient accept "
+        "for ipsec_grace_s (R8.2-1)",
+        choices=("strict", "lenient"),
     )
     ipsec_grace_s: float = knob(2.0, "lenient grace period after takeover", unit="s", lo=0.0)
     replay_window: int = knob(
-        32, "ESP anti-replay window size (0 = off, else 32..65536)", unit="packets",
-        source="strongSwan replay_window 32 (iked 64, libreswan 128)", lo=0, hi=65536,
+        32,
+        "ESP anti-replay window size (0 = off, else 32..65536)",
+        unit="packets",
+        source="strongSwan replay_window 32 (iked 64, libreswan 128)",
+        lo=0,
+        hi=65536,
     )
     esn: bool = knob(False, "64-bit Extended Sequence Numbers (RFC 4303 2.2.1)")
     retransmit_timeout_s: float = knob(
-        4.0, "first IKE retransmission timeout", unit="s", source="strongSwan retransmit_timeout",
-        lo=0.0, lo_open=True,
+        4.0,
+        "first IKE retransmission timeout",
+        unit="s",
+        source="strongSwan retransmit_timeout",
+        lo=0.0,
+        lo_open=True,
     )
-    retransmit_base: float = knob(1.8, "IKE retransmission backoff base", source="strongSwan retransmit_base",
-                                  lo=1.0)
-    retransmit_tries: int = knob(5, "IKE retransmissions before the SA is given up",
-                                 source="strongSwan retransmit_tries", lo=0)
+    retransmit_base: float = knob(
+        1.8, "IKE retransmission backoff base", source="strongSwan retransmit_base", lo=1.0
+    )
+    retransmit_tries: int = knob(
+        5, "IKE retransmissions before the SA is given up", source="strongSwan retransmit_tries", lo=0
+    )
 
 
 @dataclass(frozen=True)
 class AttackerSection:
-    """[attacker]: an on-path attacker on the peer link that records ESP packets and replays them after
-    each takeover (RFC 6311 section 11); what the receivers accept is ``replayed_packets_accepted``."""
+    """[attacker]: an on-path attacker on the peer link that records ESP packets (both ways) and the
+    cluster's IKE requests, and replays them after each takeover (RFC 6311 section 11): ESP to the
+    current receivers, IKE requests to the peer. What they accept is ``replayed_packets_accepted``."""
 
     enabled: bool = knob(False, "record and replay")
-    record_packets: int = knob(64, "last delivered ESP packets kept per flow", unit="packets", lo=1)
+    record_packets: int = knob(
+        64, "last ESP packets delivered before the first crash, kept per flow", unit="packets", lo=1
+    )
+    record_ike: int = knob(8, "last IKE requests of the cluster kept per IKE SA", unit="messages", lo=0)
     replay_after_s: float = knob(0.5, "delay of the replay after each takeover", unit="s", lo=0.0)
 
 

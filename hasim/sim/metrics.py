@@ -90,8 +90,10 @@ def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
         "esp_in_replay_drops": total(in_flows, "duplicate")
         + total(in_flows, "too_old")
         + total(in_flows, "unverifiable"),
-        "replayed_packets": total(all_flows, "replayed"),
-        "replayed_packets_accepted": total(all_flows, "replayed_accepted"),
+        "replayed_packets": total(all_flows, "replayed") + world.ike_replayed,
+        "replayed_packets_accepted": total(all_flows, "replayed_accepted") + world.ike_replayed_accepted,
+        "replayed_esp_accepted": total(all_flows, "replayed_accepted"),
+        "replayed_ike_accepted": world.ike_replayed_accepted,
         "iv_reuse_events": int(world.ivs.reused_ivs),
         "counter_space_used": max((f.stats.max_space_used for f in all_flows), default=0.0),
         "rekeys": c["rekeys"],

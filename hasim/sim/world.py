@@ -91,6 +91,9 @@ class World:
         self.flows: dict[int, list[EspFlow]] = {}
         self.ike_links: dict[tuple[str, int], LinkChannel] = {}
         self.crash_times: list[tuple[str, float]] = []
+        self.ike_recorded: dict[int, list[bytes]] = {}
+        self.ike_replayed = 0
+        self.ike_replayed_accepted = 0
         self.detections: list[tuple[str, float, float]] = []
 
     def _bytes_for(self, site: str) -> Callable[[str], Callable[[int], bytes]]:
@@ -261,6 +264,10 @@ class World:
 
     def _ike_arrival(self, dst: Any, i: int, data: bytes) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:
+            if self.cfg.attacker.enabled and dst is self.peer and not data[19] & 0x20:
+                kept = self.ike_recorded.setdefault(i, [])  # cluster requests seen on the wire (R flag clear)
+                kept.append(data)
+                del kept[: -self.cfg.attacker.record_ike]
             if not dst.deliver_ike(i, data):
                 self.probes.drop(self.env.now, dst.name, "ike_no_receiver", i, 1)
 
@@ -457,7 +464,19 @@ class World:
         for f in self.flows.get(i, ()):
             n = f.replay(f.recorded_packets())
             if n:
-                self.probes.timeline(self.env.now, "attacker", "replay_accepted", n)
+                self.probes.timeline(self.env.now, "attacker", "replay_accepted", n, i)
+        # recorded IKE requests of the cluster, replayed to the peer: a new answer means the peer took
+        # a replay for a fresh request (R11-1 says a replayed sync request is silently dropped)
+        for data in list(self.ike_recorded.get(i, [])):
+            sa = self.peer.sa(i)
+            if sa is None:
+                break
+            before = sa.counters["sync_answered"] + sa.counters["requests_answered"]
+            self.peer.deliver_ike(i, data)
+            self.ike_replayed += 1
+            if sa.counters["sync_answered"] + sa.counters["requests_answered"] > before:
+                self.ike_replayed_accepted += 1
+                self.probes.timeline(self.env.now, "attacker", "ike_replay_accepted", len(data), i)
 
     # ----------------------------------------------------------------------------------- run
     def run(self) -> None:

@@ -160,8 +160,48 @@ def test_attacker_replays_are_accepted_only_in_the_lenient_grace(policy: str, ac
         attacker={"enabled": True, "record_packets": 64, "replay_after_s": 0.0},
     )
     m = simulate(cfg, 2).metrics
-    assert m["replayed_packets"] == 128
+    assert m["replayed_packets"] == 128  # no IKE request of the cluster has reached the peer yet
+    assert m["replayed_esp_accepted"] == accepted
+    assert m["replayed_ike_accepted"] == 0
     assert m["replayed_packets_accepted"] == accepted
+
+
+@pytest.mark.rfc("R11-1", "R5.1-4", "R2-1")
+@pytest.mark.parametrize("reading", ["strict", "sync_only"])
+def test_replayed_sync_request_of_the_first_member_is_dropped_after_the_second_failover(reading: str) -> None:
+    # After M1 -> M2 -> M3 the attacker replays the cluster's recorded requests, M2's sync request
+    # among them: its M1 is below M3's (R5.1-4), so the peer must drop it under either reading.
+    cfg = scenario(
+        scenario={"duration_s": 40.0},
+        cluster={"members": 3},
+        traffic={"liveness_interval_s": 1.0, "esp_out_pps": 100.0, "esp_in_pps": 100.0},
+        policy={"m1_margin": 8, "mid_reading": reading},
+        attacker={"enabled": True, "replay_after_s": 1.0},
+        faults=[{"at_s": 10.5}, {"at_s": 14.2}],
+    )
+    m = simulate(cfg, 6).metrics
+    assert m["failovers"] == 2 and m["ike_sas_survived"] == 1
+    assert m["replayed_packets"] > 0 and m["replayed_ike_accepted"] == 0
+
+
+def test_sync_partition_makes_the_standby_staler() -> None:
+    # The partition [4.5, 10.6) loses the snapshots of 5..10 s: the standby's last one is from 4.0 s, so
+    # the dead member sent 1000 x 6.5 = 6500 packets it does not know of; skip 1000 -> 5500 drops.
+    cfg = scenario(
+        scenario={"duration_s": 30.0},
+        faults=[{"at_s": 10.5}, {"kind": "sync_partition", "at_s": 4.5, "duration_s": 6.1}],
+        policy={"skip_policy": "fixed", "skip_packets": 1000},
+    )
+    m = simulate(cfg, 11).metrics
+    assert m["esp_out_replay_drops"] == 5500
+    assert m["sync_channel_lost"] == 6
+
+
+def test_loss_burst_drops_everything_sent_inside_it() -> None:
+    cfg = scenario(faults=[{"kind": "loss_burst", "at_s": 5.0, "duration_s": 0.3}])
+    m = simulate(cfg, 11).metrics
+    assert m["esp_out_lost"] == 300 and m["esp_in_lost"] == 300  # 1000/s x 0.3 s, both ways
+    assert m["esp_out_replay_drops"] == 0 and m["failovers"] == 0
 
 
 @pytest.mark.rfc("R7-2")
