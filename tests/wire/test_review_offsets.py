@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hasim.errors import DecodeError, IntegrityError
-from hasim.wire import decode
+from hasim.wire import Notify, decode
 from hasim.wire.rfc6311 import from_notify
 
 from .test_review_golden import (
@@ -172,8 +172,9 @@ def test_rfc6311_notify_errors_deep_in_the_chain() -> None:
 
 def test_from_notify_offsets_follow_the_payload() -> None:
     [*_, n7, _] = decode(PLAIN).payloads
+    assert isinstance(n7, Notify)
     assert from_notify(n7, offset=112) is not None
-    bad = type(n7)(16422, data=b"\x00" * 13)
+    bad = Notify(16422, data=b"\x00" * 13)
     with pytest.raises(DecodeError) as info:
         from_notify(bad, offset=112)
     assert info.value.offset == 120
