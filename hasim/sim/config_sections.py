@@ -92,7 +92,9 @@ class PeerSection:
     replay_counter_sync: bool = knob(
         True, "peer announces IPSEC_REPLAY_COUNTER_SYNC_SUPPORTED", source="RFC 6311 5"
     )
-    is_cluster: bool = knob(False, "the peer is itself a hot-standby cluster (simultaneous failover, R2-2)")
+    is_cluster: bool = knob(
+        False, "the peer is itself a hot-standby cluster (R2-2), with the [cluster] heartbeat/sync settings"
+    )
     members: int = knob(2, "members of the peer cluster when is_cluster", lo=1, hi=16)
     ike_window_size: int = knob(
         1, "IKE window size of both ends (SET_WINDOW_SIZE)", source="RFC 7296 2.3 (default window 1)", lo=1
