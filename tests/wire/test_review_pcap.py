@@ -1,0 +1,138 @@
+"""The pcap framing written out by hand: Ethernet (RFC 894), IPv4 (RFC 791) with its header checksum
+(RFC 1071), UDP (RFC 768) length and checksum over the pseudo-header, the record header, and the
+reader on hand-made captures in the other byte order, with nanoseconds, SLL and 802.1Q."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import pytest
+
+from hasim.errors import DecodeError
+from hasim.wire.esp import EspHeader
+from hasim.wire.pcap import PcapWriter
+from hasim.wire.pcap_read import read_pcap
+
+# A bare INFORMATIONAL request (header only): Length 28 = 0x1c.
+BARE = bytes.fromhex("0000000000000001 0000000000000002 00 20 25 08 00000000 0000001c".replace(" ", ""))
+
+
+def fold(words: list[int]) -> int:
+    s = sum(words)
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+
+
+def test_ike_on_udp_500_byte_for_byte() -> None:
+    out = io.BytesIO()
+    PcapWriter(out).write_ike(3.000001, BARE, "198.51.100.7", "203.0.113.9")
+    data = out.getvalue()
+    # Record header: 3 s, 1 us; frame 14 + 20 + 8 + 28 = 70 octets, captured whole.
+    assert data[24:40] == struct.pack("<IIII", 3, 1, 70, 70)
+    frame = data[40:]
+    assert len(frame) == 70
+    # Ethernet: destination MAC 02:00 + 203.0.113.9, source 02:00 + 198.51.100.7, type IPv4.
+    assert frame[:14] == bytes.fromhex("0200cb007109 0200c6336407 0800".replace(" ", ""))
+    # IPv4: version 4 / IHL 5, TOS 0, total 20 + 8 + 28 = 56 = 0x38, ident 1 (first packet), no
+    # fragment, TTL 64, UDP (17). Header checksum by hand (RFC 1071), 16-bit words:
+    # 4500 + 0038 + 0001 + 0000 + 4011 + c633 + 6407 + cb00 + 7109 = 0x2eb8d -> 0xeb8d + 2 = 0xeb8f,
+    # complemented 0x1470.
+    assert frame[14:34] == bytes.fromhex("4500 0038 0001 0000 4011 1470 c6336407 cb007109".replace(" ", ""))
+    # UDP: ports 500 (0x01f4), length 8 + 28 = 36 = 0x24. Checksum by hand over the pseudo-header
+    # (c633 6407 cb00 7109 0011 0024), the UDP header (01f4 01f4 0024 0000) and the message words
+    # (0001, 0002, 0020, 2508, 001c, zeros): sum 0x28fcb -> 0x8fcb + 2 = 0x8fcd, complemented 0x7032.
+    assert frame[34:42] == bytes.fromhex("01f4 01f4 0024 7032".replace(" ", ""))
+    assert frame[42:] == BARE
+
+
+def test_odd_length_payloads_and_the_ident_counter() -> None:
+    out = io.BytesIO()
+    w = PcapWriter(out)
+    odd = BARE + b"\xab"  # 29 octets: the checksum pads a zero octet (RFC 768)
+    w.write_ike(0.0, odd, "10.9.8.7", "10.1.2.3", nat_t=True)
+    w.write_esp(0.5, EspHeader(0xDEADBEEF, 2**40 + 5), "10.9.8.7", "10.1.2.3", b"\x01\x02\x03")
+    data = out.getvalue()
+    packets = list(read_pcap(data))
+    assert [p.kind for p in packets] == ["ike", "esp"]
+    # First frame: IPv4 total 20 + 8 + 4 (non-ESP marker) + 29 = 61; UDP length 41.
+    f1 = data[40 : 40 + 14 + 61]
+    ip, udp = f1[14:34], f1[34:]
+    assert int.from_bytes(ip[2:4], "big") == 61 and int.from_bytes(ip[4:6], "big") == 1
+    assert fold(list(struct.unpack("!10H", ip))) == 0xFFFF
+    assert udp[:6] == bytes.fromhex("1194 1194 0029".replace(" ", ""))  # 4500, 4500, 41
+    pseudo = ip[12:20] + bytes([0, 17]) + (41).to_bytes(2, "big")
+    padded = pseudo + udp + b"\x00"
+    assert fold(list(struct.unpack(f"!{len(padded) // 2}H", padded))) == 0xFFFF
+    assert udp[8:12] == bytes(4) and udp[12:] == odd
+    # Second frame: ESP as IP protocol 50, ident 2, total 20 + 8 + 3 = 31; low 32 bits of the sequence.
+    at = 40 + 14 + 61 + 16
+    ip2 = data[at + 14 : at + 34]
+    assert ip2[9] == 50 and int.from_bytes(ip2[2:4], "big") == 31 and int.from_bytes(ip2[4:6], "big") == 2
+    assert fold(list(struct.unpack("!10H", ip2))) == 0xFFFF
+    assert data[at + 34 :] == bytes.fromhex("deadbeef 00000005 010203".replace(" ", ""))
+
+
+def test_timestamps_round_to_the_microsecond() -> None:
+    out = io.BytesIO()
+    w = PcapWriter(out)
+    w.write_ike(0.9999996, BARE, "10.0.0.1", "10.0.0.2")  # rounds up to 1 s, 0 us
+    w.write_ike(86400.25, BARE, "10.0.0.1", "10.0.0.2")
+    assert [p.time_ns for p in read_pcap(out.getvalue())] == [1_000_000_000, 86_400_250_000_000]
+    with pytest.raises(ValueError):
+        w.write_ike(-0.5, BARE, "10.0.0.1", "10.0.0.2")
+
+
+def _ipv4_udp(sport: int, dport: int, payload: bytes, *, frag: int = 0) -> bytes:
+    """An IPv4/UDP packet with zero checksums (the reader does not check them)."""
+    udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, frag, 64, 17, 0, bytes([10, 0, 0, 1]),
+                       bytes([10, 0, 0, 2])) + udp  # fmt: skip
+
+
+def test_reader_big_endian_nanoseconds_sll_and_vlan() -> None:
+    ip = _ipv4_udp(500, 500, BARE)
+    # Big-endian, nanosecond magic a1b23c4d, link type 113 (Linux cooked: 16-octet header, protocol
+    # 0x0800 at octets 14..15). Record: 7 s + 123456789 ns.
+    sll = bytes(14) + b"\x08\x00" + ip
+    be = struct.pack(">IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 262144, 113)
+    be += struct.pack(">IIII", 7, 123456789, len(sll), len(sll)) + sll
+    [p] = read_pcap(be)
+    assert (p.kind, p.time_ns, p.payload, p.src, p.dst) == (
+        "ike",
+        7_123_456_789,
+        BARE,
+        "10.0.0.1",
+        "10.0.0.2",
+    )
+    assert p.file_offset == 24 + 16 + 16 + 20 + 8
+    # Little-endian microseconds, Ethernet with one 802.1Q tag (0x8100, TCI) before 0x0800, then an
+    # IP fragment (MF set: skipped), a NAT keepalive on 4500 (one 0xff octet: skipped), and a record
+    # cut by the snap length (caplen < origlen: skipped).
+    eth = bytes(12) + b"\x81\x00\x00\x05" + b"\x08\x00" + ip
+    frag = bytes(12) + b"\x08\x00" + _ipv4_udp(500, 500, BARE, frag=0x2000)
+    keepalive = bytes(12) + b"\x08\x00" + _ipv4_udp(4500, 4500, b"\xff")
+    le = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1)
+    for i, f in enumerate([eth, frag, keepalive]):
+        le += struct.pack("<IIII", i, 0, len(f), len(f)) + f
+    le += struct.pack("<IIII", 9, 0, 20, 100) + eth[:20]
+    packets = list(read_pcap(le))
+    assert [(p.frame, p.kind, p.payload) for p in packets] == [(1, "ike", BARE)]
+
+
+@pytest.mark.parametrize(
+    ("cut", "at"),
+    [
+        (0, 0),  # empty file: the global header is missing
+        (23, 23),
+        (24 + 15, 24),  # a record header cut short: named where the record starts
+        (24 + 16 + 69, 24 + 8),  # the frame cut short: named at the record's captured length
+    ],
+)
+def test_truncated_files(cut: int, at: int) -> None:
+    out = io.BytesIO()
+    PcapWriter(out).write_ike(0.0, BARE, "10.0.0.1", "10.0.0.2")
+    with pytest.raises(DecodeError) as info:
+        list(read_pcap(out.getvalue()[:cut]))
+    assert info.value.offset == at
