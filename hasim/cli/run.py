@@ -98,7 +98,8 @@ def write_pcap(path: Path, result: Any) -> Path:
         items.append((t, 0, ("ike", data, s, d)))
         keys[(int.from_bytes(data[0:8], "big"), int.from_bytes(data[8:16], "big"))] = k
     for r in result.records.get("esp_sample", []):
-        items.append((r["time"], 1, ("esp", EspHeader(r["spi"], r["seq"] & 0xFFFFFFFF), r["src"], r["dst"])))
+        header = EspHeader(r["spi"], r["seq"] & 0xFFFFFFFF)
+        items.append((r["time"], 1, ("esp", header, r["src"], r["dst"], r["sa"])))
     items.sort(key=lambda x: (x[0], x[1]))
     with path.open("wb") as fh:
         w = PcapWriter(fh)
@@ -106,8 +107,8 @@ def write_pcap(path: Path, result: Any) -> Path:
             if item[0] == "ike":
                 w.write_ike(t, item[1], item[2], item[3])
             else:
-                src = CLUSTER_ADDR if item[2].startswith("cluster") else peer_addr(0)
-                dst = CLUSTER_ADDR if item[3].startswith("cluster") else peer_addr(0)
+                src = CLUSTER_ADDR if item[2].startswith("cluster") else peer_addr(item[4])
+                dst = CLUSTER_ADDR if item[3].startswith("cluster") else peer_addr(item[4])
                 w.write_esp(t, item[1], src, dst)
     keys_path = path.with_name(path.name + ".keys")
     write_keys_file(keys_path, keys)

@@ -39,8 +39,8 @@ def simulate(
         return RunResult(metrics)
     recs = dict(world.probes.records)
     recs["esp_sample"] = [
-        {"time": t, "src": s, "dst": d, "spi": spi, "seq": seq}
-        for fl in world.flows.values()
+        {"time": t, "src": s, "dst": d, "sa": i, "spi": spi, "seq": seq}
+        for i, fl in world.flows.items()
         for f in fl
         for (t, s, d, spi, seq) in f.sample.rows
     ]

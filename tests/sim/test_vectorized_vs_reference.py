@@ -4,13 +4,21 @@ deterministic per seed."""
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hasim.sim import simulate
 
 from .scenarios import scenario
+
+S2S = Path(__file__).resolve().parents[2] / "experiments" / "scenarios" / "site_to_site.toml"
 
 CASES: dict[str, dict[str, Any]] = {
     "clean": {},
@@ -64,3 +72,53 @@ def test_same_seed_same_row_other_seed_other_row() -> None:
     a, b, c = simulate(cfg, 1).metrics, simulate(cfg, 1).metrics, simulate(cfg, 2).metrics
     assert _same(a, b) == {}
     assert _same(a, c) != {}
+
+
+@settings(max_examples=8, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    loss=st.sampled_from([0.0, 0.02, 0.2]),
+    jitter=st.sampled_from([0.0, 0.004]),
+    reorder=st.sampled_from([0.0, 0.1]),
+    duplicate=st.sampled_from([0.0, 0.05]),
+    crash=st.floats(6.0, 12.0),
+    skip=st.integers(0, 400),
+    model=st.sampled_from(["constant", "poisson", "onoff"]),
+)
+def test_property_vectorized_equals_reference(
+    seed: int,
+    loss: float,
+    jitter: float,
+    reorder: float,
+    duplicate: float,
+    crash: float,
+    skip: int,
+    model: str,
+) -> None:
+    cfg = scenario(
+        scenario={"duration_s": 15.0},
+        traffic={"esp_out_pps": 150.0, "esp_in_pps": 90.0, "model": model, "liveness_interval_s": 3.0},
+        links={"loss": loss, "jitter_s": jitter, "reorder": reorder, "duplicate": duplicate},
+        policy={"skip_policy": "fixed", "skip_packets": skip},
+        faults=[{"at_s": crash}],
+    )
+    assert _same(simulate(cfg, seed).metrics, simulate(cfg, seed, esp_path="reference").metrics) == {}
+
+
+def test_same_row_in_another_process() -> None:
+    code = (
+        "import json; from hasim.sim import simulate, load_scenario;"
+        f"m = simulate(load_scenario({str(S2S)!r}), 5).metrics; m.pop('wall_time_s');"
+        "print(json.dumps(m, sort_keys=True))"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(h)},
+        ).stdout
+        for h in (1, 2)
+    }
+    assert len(outs) == 1
