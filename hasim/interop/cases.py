@@ -1,0 +1,162 @@
+"""The interop cases: hasim as a newly active cluster member, charon as the RFC 6311 peer.
+
+Every case starts a fresh IKE SA (charon initiates, hasim answers for real), runs a few normal
+INFORMATIONAL exchanges both ways - hasim's requests with Message IDs 0, 1, 2 and one DPD request
+of charon's (Message ID 2) - and keeps the member's snapshot after the first one: the standby's
+state, stale by two requests and one received request. Then the standby takes over
+(``failover_takeover``) and sends the sync with M1 = stale next Message ID + window (1) + margin,
+P1 = stale next expected (R5.1-1..3). The margin chooses the case:
+
+=================  ======  ==================================================================
+case               margin  what is checked
+=================  ======  ==================================================================
+fresh              2       M1 = 4 > 3 (charon's next expected): answered with (P2, M2) = (3, 4)
+boundary           1       M1 = 3 = charon's next expected, i.e. just above the highest seen
+stale              0       M1 = 2 <= 2 (highest seen): silently dropped (R5.1-5)
+replay             2       the same request again, at once and after one more exchange (R11-1)
+wrong nonce        2       a request whose nonce is not the member's, then the genuine one
+=================  ======  ==================================================================
+
+After the sync, the next Message IDs are checked in both directions: a request from the member
+(M2 if it synchronized) and charon's Delete when the case ends (``swanctl --terminate``), whose
+Message ID must be P2. A "wrong nonce" makes sense only for a response (R5.1-8: the peer cannot
+know which nonce the member chose, it echoes whatever the request carries), so the case sends a
+request whose nonce differs from the one the member recorded - as a stale member, or another
+standby, would - and checks that charon echoes it, that the member drops the response, and what
+happens when the member then retransmits its genuine request with the same M1.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hasim.interop.charon import Charon
+from hasim.interop.session import Session, Step
+from hasim.protocol.ike_sa import IkeSa
+from hasim.protocol.policy import IkeConfig, MemberPolicy
+from hasim.protocol.snapshot import IkeSaSnapshot
+from hasim.wire import Message, MessageIdSync, Notify, decode, from_notify
+
+FINDINGS: dict[str, str] = {
+    "F1": (
+        "strongSwan accepts a second sync request whose M1 equals the M1 of the sync it last answered "
+        "(ike_mid_sync.c drops only M1 < next expected Message ID, and after a sync that is M1 itself); "
+        "the strict reading of R5.1-5 ('lower than or equal to the highest value it has seen from the "
+        "cluster ... includes any previous received synchronization messages') drops it."
+    ),
+    "F2": (
+        "hasim's peer keeps the response to the last sync request and resends it for a byte-identical "
+        "copy even after newer requests were answered; charon drops such a replay as stale (R11-1)."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """One case: its name, the member's M1 margin and the script run after the failover."""
+
+    name: str
+    margin: int
+    script: Callable[[Session, IkeSa, IkeSa, bytes], None]
+
+
+def normal_phase(ses: Session, dpd_wait: float) -> IkeSaSnapshot:
+    """Three requests of hasim's and one DPD of charon's; returns the snapshot after the first."""
+    member = ses.member
+    assert member is not None
+    ses.member_request(member, "hasim request, normal")
+    stale = member.snapshot(ses.now())
+    ses.member_request(member, "hasim request, normal")
+    if ses.wait_charon_request(dpd_wait) is None:
+        raise OSError(f"charon sent no DPD request within {dpd_wait} s")
+    ses.member_request(member, "hasim request, normal")
+    return stale
+
+
+def take_over(ses: Session, stale: IkeSaSnapshot, margin: int) -> tuple[IkeSa, bytes]:
+    """The standby becomes active from ``stale`` and produces its sync request (R5.1-1..3)."""
+    config = IkeConfig(member=MemberPolicy(m1_margin=margin))
+    new = IkeSa.from_snapshot(stale, config, ses.random_bytes, name="new-member")
+    now = ses.now()
+    new.failover_takeover(now)
+    out = new.messages_to_send(now)
+    ses.member = new
+    return new, out[0]
+
+
+def _after_sync(ses: Session, old: IkeSa, new: IkeSa) -> None:
+    if new.member.pending is None:
+        ses.member_request(new, "new member's next request (M2)")
+    else:  # the sync was not answered: probe charon with the failed member's true next Message ID
+        ses.member_request(old, "request with the failed member's next Message ID")
+
+
+def fresh(ses: Session, old: IkeSa, new: IkeSa, sync: bytes) -> None:
+    """M1 above anything charon has seen: answered, both sides adopt (M2, P2) (R5.1-6, -7, -11)."""
+    ses.send_request(sync, "sync request")
+    _after_sync(ses, old, new)
+
+
+def stale(ses: Session, old: IkeSa, new: IkeSa, sync: bytes) -> None:
+    """M1 at or below the highest Message ID charon has seen: silently dropped (R5.1-5)."""
+    ses.send_request(sync, "sync request")
+    _after_sync(ses, old, new)
+
+
+def replay(ses: Session, old: IkeSa, new: IkeSa, sync: bytes) -> None:
+    """The same request bytes again: at once, then after one more exchange (R11-1)."""
+    ses.send_request(sync, "sync request")
+    ses.send_request(sync, "same request replayed at once")
+    _after_sync(ses, old, new)
+    ses.send_request(sync, "same request replayed after a newer request", finding="F2")
+
+
+def wrong_nonce(ses: Session, old: IkeSa, new: IkeSa, sync: bytes) -> None:
+    """A request carrying a nonce the member did not record, then the member's genuine request."""
+    assert ses.keys is not None
+    msg = decode(sync, ses.keys)
+    ms = from_notify(next(p for p in msg.payloads if isinstance(p, Notify)))
+    assert isinstance(ms, MessageIdSync)
+    other = MessageIdSync(ms.nonce ^ 0xFFFFFFFF, ms.expected_send, ms.expected_recv)
+    crafted = Message(msg.spi_i, msg.spi_r, msg.exchange, msg.initiator, False, 0, (other.to_notify(),), True)
+    dropped_before = new.counters["sync_responses_dropped"]
+    step = ses.send_request(ses.sealed(crafted), "sync request with a nonce the member did not send")
+    if new.counters["sync_responses_dropped"] > dropped_before:
+        step.what += " (member drops the echo: nonce mismatch, R5.1-8)"
+    due = new.next_timer()
+    assert due is not None
+    new.handle_timer(due)
+    again = new.messages_to_send(due)
+    ses.send_request(again[0], "member retransmits its genuine request (same M1)", finding="F1")
+    _after_sync(ses, old, new)
+
+
+CASES: tuple[CaseSpec, ...] = (
+    CaseSpec("fresh M1", 2, fresh),
+    CaseSpec("M1 = next expected", 1, fresh),
+    CaseSpec("stale M1", 0, stale),
+    CaseSpec("replayed request", 2, replay),
+    CaseSpec("wrong nonce", 2, wrong_nonce),
+)
+
+
+def run_case(
+    spec: CaseSpec,
+    sock: socket.socket,
+    charon: Charon,
+    *,
+    random_bytes: Callable[[int], bytes] = os.urandom,
+) -> list[Step]:
+    """Establish an IKE SA, run the normal phase, fail over with ``spec`` and end the SA."""
+    ses = Session(sock, charon, spec.name, random_bytes=random_bytes)
+    ses.establish()
+    old = ses.member
+    assert old is not None
+    snap = normal_phase(ses, dpd_wait=charon.s.dpd_delay_s + 2.0)
+    new, sync = take_over(ses, snap, spec.margin)
+    spec.script(ses, old, new, sync)
+    ses.terminate()
+    return ses.steps
