@@ -259,3 +259,25 @@ def test_tshark_names_no_malformed_packet(
     for fr, text in zip(frames, per_frame, strict=True):
         if not fr.tampered:
             assert "Malformed" not in text and "Expert Info (Error" not in text
+
+
+def test_keys_file_works_as_wireshark_profile_file(tmp_path: Path) -> None:
+    # The file itself (not only the -o form) is a valid ikev2_decryption_table UAT: placed in the
+    # personal configuration directory, tshark decrypts both suites with it.
+    assert TSHARK is not None
+    frames = [fr for fr in _frames() if fr.keys is not None and not fr.tampered]
+    pcap = tmp_path / "p.pcap"
+    with pcap.open("wb") as f:
+        w = PcapWriter(f)
+        for i, fr in enumerate(frames):
+            w.write_ike(float(i), fr.wire, "192.0.2.1", "192.0.2.2", nat_t=fr.nat_t)
+    conf = tmp_path / "config" / "wireshark"
+    conf.mkdir(parents=True)
+    write_keys_file(conf / "ikev2_decryption_table", {(SPI_I, SPI_R): CBC, GCM_SPIS: GCM})
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [TSHARK, "-n", "-r", str(pcap), "-V"], capture_output=True, text=True, timeout=60, check=True, env=env
+    ).stdout
+    verdicts = [line for line in out.splitlines() if "Integrity Checksum Data:" in line]
+    assert len(verdicts) == len(frames) and all("[correct]" in v for v in verdicts)
+    assert out.count("Decrypted Data") == len(frames)
