@@ -57,6 +57,8 @@ def ipv4_packet(src: str, dst: str, proto: int, payload: bytes, ident: int = 0) 
 def udp_datagram(src: str, dst: str, sport: int, dport: int, payload: bytes) -> bytes:
     """A UDP header and payload (RFC 768) with its checksum over the IPv4 pseudo-header."""
     length = 8 + len(payload)
+    if length > 0xFFFF:
+        raise ValueError(f"UDP datagram of {length} octets exceeds 65535")
     pseudo = _ip(src) + _ip(dst) + struct.pack("!BBH", 0, IPPROTO_UDP, length)
     csum = _checksum(pseudo + _UDP.pack(sport, dport, length, 0) + payload) or 0xFFFF
     return _UDP.pack(sport, dport, length, csum) + payload

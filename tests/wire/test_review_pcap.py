@@ -136,3 +136,12 @@ def test_truncated_files(cut: int, at: int) -> None:
     with pytest.raises(DecodeError) as info:
         list(read_pcap(out.getvalue()[:cut]))
     assert info.value.offset == at
+
+
+def test_oversized_messages_are_a_value_error() -> None:
+    # IPv4 total length is 16 bits: 20 + 8 + 65507 = 65535 is the largest IKE message on UDP 500.
+    w = PcapWriter(io.BytesIO())
+    w.write_ike(0.0, bytes(65507), "10.0.0.1", "10.0.0.2")
+    for n in (65508, 65528, 70000):  # 65528 and up overflow the UDP length field itself
+        with pytest.raises(ValueError):
+            w.write_ike(0.0, bytes(n), "10.0.0.1", "10.0.0.2")
