@@ -204,6 +204,29 @@ def test_loss_burst_drops_everything_sent_inside_it() -> None:
     assert m["esp_out_replay_drops"] == 0 and m["failovers"] == 0
 
 
+@pytest.mark.rfc("R7-1", "R8.1-1")
+def test_on_trigger_starts_sync_at_the_first_request_outside_the_window() -> None:
+    # Sync every 5 s, liveness every 2 s, crash at 13 s: the standby's snapshot (10 s) predates two
+    # requests of the peer that the dead member answered, so the peer's next request is ahead of the
+    # new member's window: the member drops it (R8.1-1) and that arrival starts the sync (R7-1).
+    cfg = scenario(
+        cluster={"sync_interval_s": 5.0},
+        traffic={"liveness_interval_s": 2.0},
+        policy={"trigger": "on_trigger", "m1_margin": 8},
+        faults=[{"at_s": 13.0}],
+    )
+    r = simulate(cfg, 4, records=True)
+    takeover = next(row["time"] for row in r.records["timeline"] if row["kind"] == "takeover")
+    first = min(
+        row["time"] + 0.01  # loss-free 10 ms link
+        for row in r.records["ike_messages"]
+        if row["src"] == "peer" and not row["response"] and row["time"] + 0.01 > takeover
+    )
+    sent = [row["time"] for row in r.records["sync_exchanges"] if row["kind"] == "sync_sent"]
+    assert sent == [pytest.approx(first, abs=1e-9)]
+    assert r.metrics["ike_out_of_window_drops"] >= 1 and r.metrics["ike_sas_survived"] == 1
+
+
 @pytest.mark.rfc("R7-2")
 def test_first_send_trigger_starts_sync_with_the_first_packet() -> None:
     cfg = scenario(faults=[{"at_s": 10.5}], policy={"trigger": "first_send"})
