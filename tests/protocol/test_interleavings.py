@@ -25,7 +25,7 @@ from protocol_harness import KEYS, make_snapshot, rng_bytes
 
 from hasim.protocol.events import RequestAnswered, SyncAnswered
 from hasim.protocol.ike_sa import IkeSa
-from hasim.protocol.policy import IkeConfig, MemberPolicy, SyncReading, SyncTrigger
+from hasim.protocol.policy import AfterFailover, IkeConfig, MemberPolicy, SyncReading, SyncTrigger
 from hasim.protocol.snapshot import IkeSaSnapshot
 from hasim.wire import ExchangeType, decode
 
@@ -130,8 +130,16 @@ class World:
         raise AssertionError("did not settle")
 
 
-def build(reading: SyncReading, window: int) -> World:
-    cfg = IkeConfig(window_size=window, reading=reading, member=MemberPolicy(trigger=SyncTrigger.PROACTIVE))
+POLICIES = [
+    MemberPolicy(trigger=SyncTrigger.PROACTIVE),
+    MemberPolicy(trigger=SyncTrigger.LAZY),
+    MemberPolicy(trigger=SyncTrigger.PROACTIVE, after_failover=AfterFailover.STRICT),
+    MemberPolicy(trigger=SyncTrigger.FIRST_SEND, after_failover=AfterFailover.STRICT, m1_margin=2),
+]
+
+
+def build(reading: SyncReading, window: int, member: MemberPolicy | None = None) -> World:
+    cfg = IkeConfig(window_size=window, reading=reading, member=member or POLICIES[0])
     ms = make_snapshot(next_send=2, next_recv=3, window=window)
     ps = ms.mirrored()
     sides = [
@@ -146,11 +154,15 @@ def build(reading: SyncReading, window: int) -> World:
     ops=OPS,
     reading=st.sampled_from([SyncReading.STRICT, SyncReading.SYNC_ONLY]),
     window=st.sampled_from([1, 3]),
+    member=st.sampled_from(POLICIES),
 )
 def test_random_interleavings_keep_the_invariants(
-    ops: list[tuple], reading: SyncReading, window: int
-) -> None:  # type: ignore[type-arg]
-    w = build(reading, window)
+    ops: list[tuple],  # type: ignore[type-arg]
+    reading: SyncReading,
+    window: int,
+    member: MemberPolicy,
+) -> None:
+    w = build(reading, window, member)
     for op in ops:
         kind = op[0]
         if kind == "req":
