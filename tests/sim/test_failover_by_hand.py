@@ -92,6 +92,28 @@ def test_rfc6311_keeps_the_same_sa_alive() -> None:
     assert m["sync_exchanges_started"] == m["sync_exchanges_completed"] == 1
 
 
+@pytest.mark.rfc("AMB-1", "R5.1-5", "R5.1-2")
+@pytest.mark.parametrize(("reading", "survives"), [("strict", 0), ("sync_only", 1)])
+def test_the_two_readings_of_r5_1_5_with_stale_message_ids(reading: str, survives: int) -> None:
+    # The cluster sends a liveness check every second and syncs every 5 s; the crash at 13 s leaves the
+    # standby about 3 Message IDs behind. M1 = known + window (1) stays below what the peer has seen:
+    # the strict reading drops the sync until the retransmissions run out; sync-only accepts it.
+    cfg = scenario(
+        scenario={"duration_s": 200.0},
+        cluster={"sync_interval_s": 5.0},
+        traffic={"liveness_interval_s": 1.0, "esp_out_pps": 100.0, "esp_in_pps": 100.0},
+        policy={"mid_reading": reading},
+        faults=[{"at_s": 13.0}],
+    )
+    m = simulate(cfg, 2).metrics
+    assert m["ike_sas_survived"] == survives
+    if reading == "strict":
+        assert m["sync_requests_dropped_stale"] == 6  # the request and its 5 retransmissions
+        assert m["ike_sas_deleted_timeout"] == 1
+    else:
+        assert m["sync_requests_dropped_stale"] == 0 and m["sync_exchanges_completed"] == 1
+
+
 def _multi(supported: bool) -> dict[str, float | int]:
     # M1 crashes at 13 s; M2 takes over at 16.609875 s and sends its sync at once; it crashes at 16.62 s,
     # before the response (20 ms round trip) arrives. M3 detects that 3.609875 s after M2's first
