@@ -166,3 +166,27 @@ def test_cluster_members_never_allocate_the_same_inbound_spi() -> None:
         members[1].reserve(s)
     fresh = [members[1].allocate() for _ in range(20)]
     assert not set(fresh) & set(spis)
+
+
+@pytest.mark.parametrize("lost", [ExchangeType.IKE_SA_INIT, ExchangeType.IKE_AUTH])
+def test_handshake_survives_a_lost_response(lost: int) -> None:
+    common = {"spi_i": SPI_I, "spi_r": SPI_R, "keys": KEYS}
+    i = IkeSa(IkeConfig(), original_initiator=True, random_bytes=rng_bytes(7), name="I", **common)  # type: ignore[arg-type]
+    r = IkeSa(IkeConfig(), original_initiator=False, random_bytes=rng_bytes(8), name="R", **common)  # type: ignore[arg-type]
+    link = Link(i, r)
+    gone: list[int] = []
+
+    def drop(s: object) -> bool:
+        msg = s.msg  # type: ignore[attr-defined]
+        if msg.response and msg.exchange == lost and not gone:
+            gone.append(1)
+            return True
+        return False
+
+    link.drop = drop  # type: ignore[assignment]
+    i.connect(0.0)
+    link.run_until(5.0)
+    assert i.established and r.established
+    assert r.counters["requests_answered"] == 2  # the retransmission was answered from the cache
+    responses = [s.data for s in link.sent_by("R") if s.msg.exchange == lost]
+    assert len(responses) == 2 and responses[0] == responses[1]
