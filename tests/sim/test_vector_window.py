@@ -193,3 +193,14 @@ def test_receive_batch_on_a_reference_window() -> None:
     out, after = receive_batch(window, [1000 + S - 10, 1001, 1001])
     assert out.tolist() == [U, A, D]
     assert after.top == 1001 and window.top == 1000
+
+
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 400])
+def test_receive_batch_small_and_large_batches_agree(n: int) -> None:
+    rng = np.random.default_rng(n)
+    window = ReplayWindow(64, esn=True, top=S - 10)
+    seqs = (S - 10 + rng.integers(-70, 40, n)).astype(np.uint64)
+    out, after = receive_batch(window, seqs)
+    want, ref = check_batch_reference(WindowState.from_window(window), seqs)
+    assert out.tolist() == want.tolist() and WindowState.from_window(after) == ref
+    assert window.top == S - 10

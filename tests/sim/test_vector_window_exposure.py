@@ -139,7 +139,14 @@ def test_closed_form_equals_the_timeline(
     old = np.setdiff1d(np.arange(1, stale_top + extra + 1), gaps).astype(np.uint64)
     peer_next = stale_top + extra + 1
     got = replay_exposure(
-        old, stale, policy=policy, delta=delta, grace_s=grace / 1024, rate_pps=1024, sync_s=sync / 1024
+        old,
+        stale,
+        policy=policy,
+        delta=delta,
+        grace_s=grace / 1024,
+        rate_pps=1024,
+        sync_s=sync / 1024,
+        peer_next=peer_next,
     )
     replayable, exposure, dropped = _timeline(old, stale, policy, delta, grace, sync, peer_next)
     assert (got.replayable, got.exposure_s, got.legit_dropped) == (replayable, exposure, dropped)
