@@ -88,7 +88,11 @@ def apply_delta(sa: IkeSa, delta: int, now: float) -> None:
 
 
 def on_sync_request(sa: IkeSa, msg: Message, parsed: Parsed, data: bytes, now: float) -> None:
-    """Process an (already authenticated, R9-1) request carrying IKEV2_MESSAGE_ID_SYNC."""
+    """Process an (already authenticated, R9-1) request carrying IKEV2_MESSAGE_ID_SYNC.
+
+    Any such request from the newly active member is answered unless a rule of section 5.1 drops
+    it (R5-5); no other state (pending exchanges, windows) stands in the way.
+    """
     from hasim.protocol import rfc6311_member
 
     ms = parsed.mid_sync
