@@ -22,6 +22,11 @@ class SyncReading(StrEnum):
     STRICT (default, strongSwan ``ike_mid_sync.c``): the highest Message ID of any request received
     from the cluster, sync requests' M1 included. SYNC_ONLY: only the M1 of earlier sync requests, so
     that Appendix A's examples RA-2, RA-3 and RA-4 hold as printed.
+
+    strongSwan ignores a sync whose M1 is below the Message ID it expects next, which after a sync
+    is M2; so it answers a repeat of the last request again when M1 == M2. hasim answers a
+    byte-identical retransmission of the last accepted sync from its cache (RFC 7296 2.1) and drops
+    every other repeat, which is the text of R5.1-5 ("lower than or equal to").
     """
 
     STRICT = "strict"
