@@ -3,7 +3,8 @@
 Counters come from the protocol's events (``hasim.protocol.events``): retransmissions, drops by
 reason, sync requests sent and completed, rekeys, deletions. Records are lists of flat dicts, one
 per event, ready for ``pandas.DataFrame``: ``ike_messages`` (time, src, dst, sa, exchange, Message ID,
-response flag, notifies with their values), ``sync_exchanges``, ``drops`` and ``timeline``. Raw IKE
+response flag, notifies with their values), ``sync_exchanges``, ``drops``, ``timeline`` and
+``counters`` (Message IDs and ESP counters over time, live and as the standby knows them). Raw IKE
 datagrams and their keys are kept for the pcap writer.
 """
 
@@ -28,7 +29,9 @@ from hasim.wire import Delete, ExchangeType, Notify, NotifyType, SkKeys, decode,
 from hasim.wire.constants import enum_name
 from hasim.wire.rfc6311 import MessageIdSync, ReplayCounterSync
 
-RECORD_KINDS = ("ike_messages", "sync_exchanges", "drops", "timeline")
+RECORD_KINDS = ("ike_messages", "sync_exchanges", "drops", "timeline", "counters")
+COUNTER_SAS = 8
+"""Counter samples are kept for the first IKE SAs only (enough for a timeline figure)."""
 
 
 def describe_notify(n: Notify) -> str:
@@ -184,6 +187,33 @@ class Probes:
             )
 
         return record
+
+    def counters(self, t: float, node: str, sa: int, view: str, state: Any) -> None:
+        """One sample of an SA's counters as ``node`` holds them: ``view`` live (an active member or the
+        peer) or standby (a snapshot that just arrived). ``state`` is an IkeSa or an IkeSaSnapshot."""
+        if not self.enabled or sa >= COUNTER_SAS or state is None:
+            return
+        if hasattr(state, "requests"):
+            send, recv = state.requests.next_mid, state.responses.base
+            kids = state.children
+            out_seq = kids[0].out_seq if kids else 0
+            in_top = kids[0].in_highest if kids else 0
+        else:
+            send, recv = state.next_send_mid, state.next_recv_mid
+            out_seq = state.children[0].out_seq if state.children else 0
+            in_top = state.children[0].in_highest if state.children else 0
+        self.records["counters"].append(
+            {
+                "time": t,
+                "node": node,
+                "sa": sa,
+                "view": view,
+                "next_send_mid": send,
+                "next_recv_mid": recv,
+                "esp_out_seq": out_seq,
+                "esp_in_top": in_top,
+            }
+        )
 
     def timeline(self, t: float, node: str, kind: str, value: Any, sa: int = -1) -> None:
         """One timeline row (faults, detection, takeover, counters); kept only with records on."""

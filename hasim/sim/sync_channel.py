@@ -75,6 +75,7 @@ class SyncChannel:
             old = k.snaps.get(i)
             if snap is None or old is None or old.taken_at <= snap.taken_at:
                 k.snaps[i] = snap
+                self.world.probes.counters(self.env.now, k.name, i, "standby", snap)
 
         return cb
 

@@ -126,6 +126,8 @@ class World:
         if len(self.cluster.members) == 1:  # otherwise the cluster's periodic sync checks the counters
             self.env.process(self._counter_watch())
         self._schedule_faults()
+        if self.probes.enabled:
+            self.env.process(self._sample_counters())
         if not self.vectorized:
             for flows in self.flows.values():
                 for f in flows:
@@ -342,6 +344,18 @@ class World:
             for i in sorted(m.ready):
                 self.check_counter_rekeys(self.cluster, m, i)
 
+    def _sample_counters(self) -> Generator[simpy.Event, Any, None]:
+        """Records only: live counters of both ends every half sync interval (at most 0.5 s)."""
+        step = min(0.5, self.cfg.cluster.sync_interval_s / 2)
+        while True:
+            self.advance_all()
+            for site in (self.cluster, self.peer):
+                m = site.serving()
+                if m is not None:
+                    for i in sorted(m.ready)[:8]:
+                        self.probes.counters(self.env.now, m.name, i, "live", m.sas.get(i))
+            yield self.env.timeout(step)
+
     # ----------------------------------------------------------------------- faults, takeover
     def _crash_at(self, site: Any, at: float, k: int) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(at)
@@ -351,6 +365,8 @@ class World:
             victim = self._next_in_line(site, exclude=None)
         if victim is None:
             return
+        for i in sorted(victim.ready)[:8]:
+            self.probes.counters(self.env.now, victim.name, i, "live", victim.sas.get(i))
         victim.alive = False
         for flows in self.flows.values():
             for f in flows:
@@ -411,8 +427,10 @@ class World:
             name=f"{m.name}/{i}",
         )
         m.install(i, sa)
+        self.probes.counters(self.env.now, m.name, i, "imported", sa)
         sa.failover_takeover(self.env.now)
         site.flush(m, i)
+        self.probes.counters(self.env.now, m.name, i, "live", sa)
         now = self.env.now
         for f in self.flows.get(i, ()):
             f.watch_recovery(now)
