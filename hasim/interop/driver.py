@@ -28,6 +28,7 @@ class InteropResult:
     steps: list[Step] = field(default_factory=list)
     charon_pid: int | None = None
     charon_status: int | None = None
+    netns: str = ""
     log: list[str] = field(default_factory=list)
 
     @property
@@ -53,7 +54,7 @@ def run_interop(
     ns = netns_mod.NetNamespace(f"hasim-interop-{os.getpid()}")
     settings = CharonSettings(workdir=wd, dpd_delay_s=dpd_delay_s)
     charon = Charon(settings, ns)
-    result = InteropResult()
+    result = InteropResult(netns=ns.name)
     sock = None
     try:
         ns.create()
@@ -73,6 +74,22 @@ def run_interop(
                 f.unlink()
             wd.rmdir()
     return result
+
+
+def step_records(steps: Sequence[Step]) -> list[dict[str, object]]:
+    """The steps as JSON-able dicts (for a run in another process, e.g. under sudo)."""
+    return [
+        {
+            "case": s.case,
+            "what": s.what,
+            "predicted": s.predicted,
+            "observed": s.observed,
+            "agree": s.agree,
+            "finding": s.finding,
+            "log": s.log,
+        }
+        for s in steps
+    ]
 
 
 def table_rows(steps: Sequence[Step]) -> list[tuple[str, str, str, str, str]]:
