@@ -131,3 +131,25 @@ def test_a4_simultaneous_failover(reading: SyncReading) -> None:
     link.flush()
     assert x.counters["drop.out_of_window"] == 0 and y.counters["drop.out_of_window"] == 0
     assert not x.requests.outstanding and not y.requests.outstanding
+
+
+@pytest.mark.rfc("AMB-1", "R5.1-2", "R5.1-5")
+@pytest.mark.parametrize("reading", [STRICT, SYNC_ONLY])
+@pytest.mark.parametrize(("window", "margin"), [(1, 0), (3, 0), (1, 2)])
+def test_stale_standby_survives_by_reading(reading: SyncReading, window: int, margin: int) -> None:
+    # The failed member sent k requests after the standby's snapshot (next Message ID s), all
+    # received by the peer. M1 = s + window + margin; the strict peer accepts iff M1 > s + k - 1,
+    # i.e. k <= window + margin; the sync-only peer accepts any first sync. Worked out from 5.1.
+    s = 4
+    for k in range(0, 7):
+        cfg = IkeConfig(window_size=window, reading=reading, member=MemberPolicy(m1_margin=margin))
+        true = make_snapshot(next_send=s + k, next_recv=3, window=window, children=CHILD)
+        m = IkeSa.from_snapshot(true.with_changes(next_send_mid=s), cfg, rng_bytes(30 + k), name="M")
+        p = IkeSa.from_snapshot(true.mirrored(), cfg, rng_bytes(40 + k), name="P")
+        link = Link(m, p, now=1.0)
+        m.failover_takeover(1.0)
+        link.run_until(400.0)
+        survives = reading is SYNC_ONLY or k <= window + margin
+        assert m.deleted is not survives, (k, window, margin)
+        if survives:
+            assert m.requests.next_mid == p.responses.base == max(s + window + margin, s + k)
