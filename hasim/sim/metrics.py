@@ -1,4 +1,4 @@
-"""The run's result row: the metric names of CONTRACT.md / issue 5, from flows, probes and sites.
+"""The run's result row: the metric names of CONTRACT.md / issue 5, from flows, probes, sites and the failover machinery.
 
 Definitions (all counts over the whole run):
 - ``ike_sas_survived``: IKE SAs alive at the end on the peer and on the cluster's serving member;
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
     """Every metric of one finished run."""
     cfg = world.cfg
+    fo = world.failover
     c = world.probes.counts
     n = cfg.traffic.peers
     survived = 0
@@ -52,8 +53,8 @@ def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
 
     all_flows = out_flows + in_flows
     detection = math.nan
-    if world.detections:
-        _, crash_t, det_t = world.detections[0]
+    if fo.detections:
+        _, crash_t, det_t = fo.detections[0]
         detection = det_t - crash_t
     recovery = math.nan
     takeovers = [t for s in (world.cluster, world.peer) for t in s.takeover_times]
@@ -90,10 +91,10 @@ def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
         "esp_in_replay_drops": total(in_flows, "duplicate")
         + total(in_flows, "too_old")
         + total(in_flows, "unverifiable"),
-        "replayed_packets": total(all_flows, "replayed") + world.ike_replayed,
-        "replayed_packets_accepted": total(all_flows, "replayed_accepted") + world.ike_replayed_accepted,
+        "replayed_packets": total(all_flows, "replayed") + fo.ike_replayed,
+        "replayed_packets_accepted": total(all_flows, "replayed_accepted") + fo.ike_replayed_accepted,
         "replayed_esp_accepted": total(all_flows, "replayed_accepted"),
-        "replayed_ike_accepted": world.ike_replayed_accepted,
+        "replayed_ike_accepted": fo.ike_replayed_accepted,
         "iv_reuse_events": int(world.ivs.reused_ivs),
         "counter_space_used": max((f.stats.max_space_used for f in all_flows), default=0.0),
         "rekeys": c["rekeys"],

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import simpy
 
-from hasim.protocol.anti_replay import ReplayPolicy
 from hasim.protocol.child_sa import ChildSa, ChildSaSnapshot
 from hasim.protocol.events import ChildSaCreated, ChildSaDeleted, Event, SyncCompleted, SyncRequestSent
 from hasim.protocol.ike_sa import IkeSa
@@ -26,6 +25,7 @@ from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot
 from hasim.sim.config_sections import ScenarioConfig
 from hasim.sim.detection import HeartbeatDetector
 from hasim.sim.esp_flows import EspFlow
+from hasim.sim.failover import Failover
 from hasim.sim.ike_config import ike_config_for
 from hasim.sim.link import LinkChannel, LossBursts
 from hasim.sim.probes import Probes
@@ -33,9 +33,6 @@ from hasim.sim.streams import RandomStreams
 from hasim.sim.sync_channel import SyncChannel
 from hasim.sim.traffic import ArrivalProcess
 from hasim.wire import SkKeys, SkSuite
-
-_ANOMALY_POLL_S = 0.01
-_ANOMALY_WATCH_S = 10.0
 
 
 class _Ends:
@@ -90,11 +87,7 @@ class World:
         self.sync = {s.name: SyncChannel(self, s) for s in (self.cluster, self.peer)}
         self.flows: dict[int, list[EspFlow]] = {}
         self.ike_links: dict[tuple[str, int], LinkChannel] = {}
-        self.crash_times: list[tuple[str, float]] = []
-        self.ike_recorded: dict[int, list[bytes]] = {}
-        self.ike_replayed = 0
-        self.ike_replayed_accepted = 0
-        self.detections: list[tuple[str, float, float]] = []
+        self.failover = Failover(self)
 
     def _bytes_for(self, site: str) -> Callable[[str], Callable[[int], bytes]]:
         def make(what: str) -> Callable[[int], bytes]:
@@ -125,7 +118,7 @@ class World:
                 self.env.process(self._rekeys(i))
         if len(self.cluster.members) == 1:  # otherwise the cluster's periodic sync checks the counters
             self.env.process(self._counter_watch())
-        self._schedule_faults()
+        self.failover.schedule_faults()
         if self.probes.enabled:
             self.env.process(self._sample_counters())
         if not self.vectorized:
@@ -221,23 +214,6 @@ class World:
                 link_cfg, self.streams, ("ike", direction, str(i)), self.bursts[direction]
             )
 
-    def _schedule_faults(self) -> None:
-        rng = self.streams.get("faults", "times")
-        for k, f in enumerate(self.cfg.faults):
-            at = f.at_s + (f.jitter_s * float(rng.random()) if f.jitter_s > 0 else 0.0)
-            if f.kind == "loss_burst":
-                dirs = ["cluster_to_peer", "peer_to_cluster"] if f.direction == "both" else [f.direction]
-                for d in dirs:
-                    self.bursts[d].add(at, at + f.duration_s)
-                self.probes.timeline(at, "link", "loss_burst", f.duration_s)
-            elif f.kind == "sync_partition":
-                for ch in self.sync.values():
-                    ch.partitions.append((at, at + f.duration_s))
-                self.probes.timeline(at, "sync", "partition", f.duration_s)
-            else:
-                site = self.cluster if f.target == "cluster" else self.peer
-                self.env.process(self._crash_at(site, at, k))
-
     # ---------------------------------------------------------------------------- ESP batches
     def advance_sa(self, i: int) -> None:
         """Bring the ESP flows of IKE SA ``i`` up to now (vectorized path only)."""
@@ -267,7 +243,9 @@ class World:
     def _ike_arrival(self, dst: Any, i: int, data: bytes) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:
             if self.cfg.attacker.enabled and dst is self.peer and not data[19] & 0x20:
-                kept = self.ike_recorded.setdefault(i, [])  # cluster requests seen on the wire (R flag clear)
+                kept = self.failover.ike_recorded.setdefault(
+                    i, []
+                )  # cluster requests seen on the wire (R flag clear)
                 kept.append(data)
                 del kept[: -self.cfg.attacker.record_ike]
             if not dst.deliver_ike(i, data):
@@ -355,146 +333,6 @@ class World:
                     for i in sorted(m.ready)[:8]:
                         self.probes.counters(self.env.now, m.name, i, "live", m.sas.get(i))
             yield self.env.timeout(step)
-
-    # ----------------------------------------------------------------------- faults, takeover
-    def _crash_at(self, site: Any, at: float, k: int) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(at)
-        self.advance_all()
-        victim = site.members[site.active] if site.active is not None else None
-        if victim is None or not victim.alive:
-            victim = self._next_in_line(site, exclude=None)
-        if victim is None:
-            return
-        for i in sorted(victim.ready)[:8]:
-            self.probes.counters(self.env.now, victim.name, i, "live", victim.sas.get(i))
-        victim.alive = False
-        for flows in self.flows.values():
-            for f in flows:
-                f.frozen = True
-        self.crash_times.append((site.name, self.env.now))
-        self.probes.timeline(self.env.now, victim.name, "crash", f"(fault {k})")
-        if site.active == victim.index:
-            successor = self._next_in_line(site, exclude=victim.index)
-            if successor is None:
-                return
-            detect = site.detector.detection_time(self.env.now)
-            self.env.process(self._detect_and_take_over(site, detect, self.env.now))
-
-    def _next_in_line(self, site: Any, exclude: int | None) -> Any:
-        for m in site.members:
-            if m.alive and m.index != exclude and m.index != site.active:
-                return m
-        return None
-
-    def _detect_and_take_over(
-        self, site: Any, detect: float, crash_t: float
-    ) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(max(detect - self.env.now, 0.0))
-        m = self._next_in_line(site, exclude=None)
-        if m is None:
-            return
-        self.advance_all()
-        site.active = m.index
-        site.detector.new_master(self.env.now)
-        site.takeover_times.append(self.env.now)
-        self.detections.append((site.name, crash_t, self.env.now))
-        self.probes.timeline(
-            self.env.now,
-            m.name,
-            "takeover",
-            f"after {self.env.now - crash_t:.6f} s, {len(m.snaps)} IKE SA(s) known",
-        )
-        cap = self.cfg.cluster.sync_capacity_per_s
-        for i in sorted(m.snaps):
-            with m.capacity.request() as req:
-                yield req
-                if not m.alive or site.active != m.index:
-                    return
-                self._take_over_sa(site, m, i)
-                yield self.env.timeout(1.0 / cap)
-
-    def _take_over_sa(self, site: Any, m: Any, i: int) -> None:
-        snap = m.snaps.get(i)
-        if snap is None:
-            self.probes.timeline(self.env.now, m.name, "sa_unknown", i)
-            return
-        self.advance_sa(i)
-        sa = IkeSa.from_snapshot(
-            snap,
-            site.ike_config,
-            site.random_bytes(f"m{m.index}.sa{i}.f{len(site.takeover_times)}"),
-            spi_allocator=m.spis,
-            name=f"{m.name}/{i}",
-        )
-        m.install(i, sa)
-        self.probes.counters(self.env.now, m.name, i, "imported", sa)
-        sa.failover_takeover(self.env.now)
-        site.flush(m, i)
-        self.probes.counters(self.env.now, m.name, i, "live", sa)
-        now = self.env.now
-        for f in self.flows.get(i, ()):
-            f.watch_recovery(now)
-            if self.probes.enabled:
-                f.sample.budget += 8
-        if site.ike_config.inbound_after_failover is ReplayPolicy.LENIENT:
-            self._at(now + self.cfg.policy.ipsec_grace_s, lambda: self._end_grace(m, i, sa))
-        trig = self.cfg.policy.trigger
-        if trig in ("first_send", "lazy"):
-            out = [f for f in self.flows.get(i, ()) if f.ends.tx is site]  # type: ignore[attr-defined]
-            first = min((f.arrivals.next_time() for f in out), default=float("inf"))
-            if first < self.cfg.scenario.duration_s:
-                self._at(max(first, now), lambda: self._if_current(m, i, sa, "on_outbound_traffic"))
-        if trig in ("on_trigger", "lazy"):
-            self.env.process(self._watch_anomalies(site, m, i, sa))
-        if self.cfg.attacker.enabled:
-            self._at(now + self.cfg.attacker.replay_after_s, lambda: self._attack(i))
-
-    def _at(self, t: float, fn: Callable[[], None]) -> None:
-        ev = self.env.timeout(max(t - self.env.now, 0.0))
-        ev.callbacks.append(lambda _: fn())
-
-    def _if_current(self, m: Any, i: int, sa: IkeSa, method: str) -> None:
-        if m.alive and m.sas.get(i) is sa and not sa.deleted and sa.member.armed:
-            m.site.drive(m, i, lambda s: getattr(s, method)(self.env.now))
-
-    def _end_grace(self, m: Any, i: int, sa: IkeSa) -> None:
-        if not m.alive or m.sas.get(i) is not sa:
-            return
-        self.advance_sa(i)
-        for child in sa.children:
-            if child.safe_edge is not None:
-                child.inbound.mark_received_through(child.safe_edge)  # R8.2-1 lenient: grace over
-        self.probes.timeline(self.env.now, m.name, "grace_end", i)
-
-    def _watch_anomalies(self, site: Any, m: Any, i: int, sa: IkeSa) -> Generator[simpy.Event, Any, None]:
-        flows = [f for f in self.flows.get(i, ()) if f.ends.rx is site]  # type: ignore[attr-defined]
-        base = sum(f.stats.replay_drops for f in flows)
-        end = self.env.now + _ANOMALY_WATCH_S
-        while self.env.now < end and m.alive and m.sas.get(i) is sa and sa.member.armed:
-            yield self.env.timeout(_ANOMALY_POLL_S)
-            self.advance_sa(i)
-            if sum(f.stats.replay_drops for f in flows) > base:
-                self._if_current(m, i, sa, "on_inbound_anomaly")
-                return
-
-    def _attack(self, i: int) -> None:
-        self.advance_sa(i)
-        for f in self.flows.get(i, ()):
-            n = f.replay(f.recorded_packets())
-            if n:
-                self.probes.timeline(self.env.now, "attacker", "replay_accepted", n, i)
-        # recorded IKE requests of the cluster, replayed to the peer: a new answer means the peer took
-        # a replay for a fresh request (R11-1 says a replayed sync request is silently dropped)
-        for data in list(self.ike_recorded.get(i, [])):
-            sa = self.peer.sa(i)
-            if sa is None:
-                break
-            before = sa.counters["sync_answered"] + sa.counters["requests_answered"]
-            self.peer.deliver_ike(i, data)
-            self.ike_replayed += 1
-            if sa.counters["sync_answered"] + sa.counters["requests_answered"] > before:
-                self.ike_replayed_accepted += 1
-                self.probes.timeline(self.env.now, "attacker", "ike_replay_accepted", len(data), i)
 
     # ----------------------------------------------------------------------------------- run
     def run(self) -> None:

@@ -1,0 +1,202 @@
+"""Faults and failover: crashes, detection, the takeover of each IKE SA, and the attacker.
+
+A crash stops the active member of a site (the cluster, or a peer that is a cluster). The next
+member in line detects it at the heartbeat detector's time (RFC 5798 master-down), becomes active
+and takes over the IKE SAs its standby view knows, one per 1/sync_capacity_per_s through the
+member's SimPy Resource (RFC 6311 section 7: a member can only run so many sync exchanges): each
+SA is rebuilt from its last snapshot and ``failover_takeover`` runs RFC 6311 (or plain IKEv2 when
+the peer lacks support). The simulator supplies what the protocol cannot see itself: the lazy
+triggers (first packet to send, R7-2; first ESP packet outside the window, R7-1), the end of the
+lenient grace period (R8.2-1), and the on-path attacker's replays after each takeover (section 11).
+Loss bursts and sync partitions are scheduled here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from hasim.protocol.anti_replay import ReplayPolicy
+from hasim.protocol.ike_sa import IkeSa
+
+if TYPE_CHECKING:
+    from hasim.sim.world import World
+
+_ANOMALY_POLL_S = 0.01
+"""How often the ESP out-of-window trigger (R7-1) looks at the new member's replay drops."""
+_ANOMALY_WATCH_S = 10.0
+"""How long after a takeover that trigger keeps looking."""
+
+
+class Failover:
+    """The fault schedule and the failover machinery of one run."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.env = world.env
+        self.cfg = world.cfg
+        self.probes = world.probes
+        self.crash_times: list[tuple[str, float]] = []
+        self.detections: list[tuple[str, float, float]] = []
+        """(site, crash time, detection time) per detected crash."""
+        self.ike_recorded: dict[int, list[bytes]] = {}
+        self.ike_replayed = 0
+        self.ike_replayed_accepted = 0
+
+    def schedule_faults(self) -> None:
+        rng = self.world.streams.get("faults", "times")
+        for k, f in enumerate(self.cfg.faults):
+            at = f.at_s + (f.jitter_s * float(rng.random()) if f.jitter_s > 0 else 0.0)
+            if f.kind == "loss_burst":
+                dirs = ["cluster_to_peer", "peer_to_cluster"] if f.direction == "both" else [f.direction]
+                for d in dirs:
+                    self.world.bursts[d].add(at, at + f.duration_s)
+                self.probes.timeline(at, "link", "loss_burst", f.duration_s)
+            elif f.kind == "sync_partition":
+                for ch in self.world.sync.values():
+                    ch.partitions.append((at, at + f.duration_s))
+                self.probes.timeline(at, "sync", "partition", f.duration_s)
+            else:
+                site = self.world.cluster if f.target == "cluster" else self.world.peer
+                self.env.process(self._crash_at(site, at, k))
+
+    def _crash_at(self, site: Any, at: float, k: int) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(at)
+        self.world.advance_all()
+        victim = site.members[site.active] if site.active is not None else None
+        if victim is None or not victim.alive:
+            victim = self._next_in_line(site, exclude=None)
+        if victim is None:
+            return
+        for i in sorted(victim.ready)[:8]:
+            self.probes.counters(self.env.now, victim.name, i, "live", victim.sas.get(i))
+        victim.alive = False
+        for flows in self.world.flows.values():
+            for f in flows:
+                f.frozen = True
+        self.crash_times.append((site.name, self.env.now))
+        self.probes.timeline(self.env.now, victim.name, "crash", f"(fault {k})")
+        if site.active == victim.index:
+            successor = self._next_in_line(site, exclude=victim.index)
+            if successor is None:
+                return
+            detect = site.detector.detection_time(self.env.now)
+            self.env.process(self._detect_and_take_over(site, detect, self.env.now))
+
+    def _next_in_line(self, site: Any, exclude: int | None) -> Any:
+        for m in site.members:
+            if m.alive and m.index != exclude and m.index != site.active:
+                return m
+        return None
+
+    def _detect_and_take_over(
+        self, site: Any, detect: float, crash_t: float
+    ) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(max(detect - self.env.now, 0.0))
+        m = self._next_in_line(site, exclude=None)
+        if m is None:
+            return
+        self.world.advance_all()
+        site.active = m.index
+        site.detector.new_master(self.env.now)
+        site.takeover_times.append(self.env.now)
+        self.detections.append((site.name, crash_t, self.env.now))
+        self.probes.timeline(
+            self.env.now,
+            m.name,
+            "takeover",
+            f"after {self.env.now - crash_t:.6f} s, {len(m.snaps)} IKE SA(s) known",
+        )
+        cap = self.cfg.cluster.sync_capacity_per_s
+        for i in sorted(m.snaps):
+            with m.capacity.request() as req:
+                yield req
+                if not m.alive or site.active != m.index:
+                    return
+                self._take_over_sa(site, m, i)
+                yield self.env.timeout(1.0 / cap)
+
+    def _take_over_sa(self, site: Any, m: Any, i: int) -> None:
+        snap = m.snaps.get(i)
+        if snap is None:
+            self.probes.timeline(self.env.now, m.name, "sa_unknown", i)
+            return
+        self.world.advance_sa(i)
+        sa = IkeSa.from_snapshot(
+            snap,
+            site.ike_config,
+            site.random_bytes(f"m{m.index}.sa{i}.f{len(site.takeover_times)}"),
+            spi_allocator=m.spis,
+            name=f"{m.name}/{i}",
+        )
+        m.install(i, sa)
+        self.probes.counters(self.env.now, m.name, i, "imported", sa)
+        sa.failover_takeover(self.env.now)
+        site.flush(m, i)
+        self.probes.counters(self.env.now, m.name, i, "live", sa)
+        now = self.env.now
+        for f in self.world.flows.get(i, ()):
+            f.watch_recovery(now)
+            if self.probes.enabled:
+                f.sample.budget += 8
+        if site.ike_config.inbound_after_failover is ReplayPolicy.LENIENT:
+            self._at(now + self.cfg.policy.ipsec_grace_s, lambda: self._end_grace(m, i, sa))
+        trig = self.cfg.policy.trigger
+        if trig in ("first_send", "lazy"):
+            out = [f for f in self.world.flows.get(i, ()) if f.ends.tx is site]  # type: ignore[attr-defined]
+            first = min((f.arrivals.next_time() for f in out), default=float("inf"))
+            if first < self.cfg.scenario.duration_s:
+                self._at(max(first, now), lambda: self._if_current(m, i, sa, "on_outbound_traffic"))
+        if trig in ("on_trigger", "lazy"):
+            self.env.process(self._watch_anomalies(site, m, i, sa))
+        if self.cfg.attacker.enabled:
+            self._at(now + self.cfg.attacker.replay_after_s, lambda: self._attack(i))
+
+    def _at(self, t: float, fn: Callable[[], None]) -> None:
+        ev = self.env.timeout(max(t - self.env.now, 0.0))
+        ev.callbacks.append(lambda _: fn())
+
+    def _if_current(self, m: Any, i: int, sa: IkeSa, method: str) -> None:
+        if m.alive and m.sas.get(i) is sa and not sa.deleted and sa.member.armed:
+            m.site.drive(m, i, lambda s: getattr(s, method)(self.env.now))
+
+    def _end_grace(self, m: Any, i: int, sa: IkeSa) -> None:
+        if not m.alive or m.sas.get(i) is not sa:
+            return
+        self.world.advance_sa(i)
+        for child in sa.children:
+            if child.safe_edge is not None:
+                child.inbound.mark_received_through(child.safe_edge)  # R8.2-1 lenient: grace over
+        self.probes.timeline(self.env.now, m.name, "grace_end", i)
+
+    def _watch_anomalies(self, site: Any, m: Any, i: int, sa: IkeSa) -> Generator[simpy.Event, Any, None]:
+        flows = [f for f in self.world.flows.get(i, ()) if f.ends.rx is site]  # type: ignore[attr-defined]
+        base = sum(f.stats.replay_drops for f in flows)
+        end = self.env.now + _ANOMALY_WATCH_S
+        while self.env.now < end and m.alive and m.sas.get(i) is sa and sa.member.armed:
+            yield self.env.timeout(_ANOMALY_POLL_S)
+            self.world.advance_sa(i)
+            if sum(f.stats.replay_drops for f in flows) > base:
+                self._if_current(m, i, sa, "on_inbound_anomaly")
+                return
+
+    def _attack(self, i: int) -> None:
+        self.world.advance_sa(i)
+        for f in self.world.flows.get(i, ()):
+            n = f.replay(f.recorded_packets())
+            if n:
+                self.probes.timeline(self.env.now, "attacker", "replay_accepted", n, i)
+        # recorded IKE requests of the cluster, replayed to the peer: a new answer means the peer took
+        # a replay for a fresh request (R11-1 says a replayed sync request is silently dropped)
+        for data in list(self.ike_recorded.get(i, [])):
+            sa = self.world.peer.sa(i)
+            if sa is None:
+                break
+            before = sa.counters["sync_answered"] + sa.counters["requests_answered"]
+            self.world.peer.deliver_ike(i, data)
+            self.ike_replayed += 1
+            if sa.counters["sync_answered"] + sa.counters["requests_answered"] > before:
+                self.ike_replayed_accepted += 1
+                self.probes.timeline(self.env.now, "attacker", "ike_replay_accepted", len(data), i)
