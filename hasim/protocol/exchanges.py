@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from hasim.errors import DecodeError
 from hasim.wire import (
+    Delete,
     MessageIdSync,
     MessageIdSyncSupported,
     Notify,
@@ -152,8 +153,6 @@ class Parsed:
 
 def parse_payloads(payloads: tuple[Payload, ...]) -> Parsed:
     """Interpret the payloads the IKE SA acts on; DecodeError for malformed RFC 6311 notifies."""
-    from hasim.wire import Delete
-
     fields: dict[str, object] = {}
     others = 0
     sync_notifies = 0
