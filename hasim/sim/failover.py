@@ -46,6 +46,7 @@ class Failover:
         self.ike_replayed_accepted = 0
 
     def schedule_faults(self) -> None:
+        """Register loss bursts and sync partitions, start one process per crash (times drawn now)."""
         rng = self.world.streams.get("faults", "times")
         for k, f in enumerate(self.cfg.faults):
             at = f.at_s + (f.jitter_s * float(rng.random()) if f.jitter_s > 0 else 0.0)

@@ -1,4 +1,4 @@
-"""The run's result row: the metric names of CONTRACT.md / issue 5, from flows, probes, sites and the failover machinery.
+"""The run's result row: every metric of a run, from its flows, probes, sites and failovers.
 
 Definitions (all counts over the whole run):
 - ``ike_sas_survived``: IKE SAs alive at the end on the peer and on the cluster's serving member;

@@ -4,9 +4,9 @@ Assembly: :class:`World` sets up ``traffic.peers`` established IKE SAs (the hand
 simulated: both ends start from the same snapshot, mirrored, with the negotiated RFC 6311
 capabilities, R5-1..R5-4), each with ``traffic.child_sas`` Child SAs and one ESP flow per Child SA
 and direction. SimPy processes: the periodic sync of each multi-member site (the standby learns
-only what arrives, ``hasim.sim.sync_channel``), liveness checks and rekeys per SA, the faults, and
-the takeover after a detected crash. Metrics and records are gathered by
-:mod:`hasim.sim.metrics`.
+only what arrives, ``hasim.sim.sync_channel``), liveness checks and rekeys per SA; faults and the
+takeover after a detected crash live in :mod:`hasim.sim.failover`. Metrics and records are
+gathered by :mod:`hasim.sim.metrics`.
 """
 
 from __future__ import annotations
