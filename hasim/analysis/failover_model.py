@@ -41,8 +41,10 @@ advertisement + skew, e.g. VRRP 3 x 1 s + skew).
 3. Stale Message IDs (RFC 6311 section 5.1, R5.1-5). IKE requests the cluster initiates (DPD,
    rekeys) form a Poisson process of rate lambda. The standby's Message IDs are stale iff one
    happened during A: P(stale) = 1 - E[exp(-lambda A)] (Laplace transform of the mixture).
-   With K ~ Poisson(lambda A) such requests (numbers n0 .. n0+K-1 after the snapshot's next ID
-   n0) and the sync request sent with M1 = n0 + i (R5.1-2: i >= the IKE window):
+   (Periodic liveness checks with a random phase count like constant-rate packets instead:
+   K = floor(lambda A + V), ``ike_process="constant"``.) With K such requests (numbers
+   n0 .. n0+K-1 after the snapshot's next ID n0) and the sync request sent with M1 = n0 + i
+   (R5.1-2: i >= the IKE window; hasim's member uses i = window + policy.m1_margin):
    * strict reading (highest value seen = any request from the cluster): the peer drops the sync
      iff M1 <= n0 + K - 1, so the IKE SA survives iff K <= i: P = P(K <= i), and the minimal
      increment for a target p is Q_K(p);
@@ -119,6 +121,7 @@ class FailoverParams:
     in_flight: InFlight = "delivered"
     inbound_rate: float | None = None
     ike_rate: float = 0.0
+    ike_process: Traffic = "poisson"
     ike_window: int = 1
     replay_window: int = 32
     esn: bool = False
@@ -161,6 +164,11 @@ class FailoverParams:
             "ike_rate",
             _finite(self.ike_rate) and self.ike_rate >= 0,
             f"must be >= 0 per s, got {self.ike_rate}",
+        )
+        _check(
+            "ike_process",
+            self.ike_process in ("constant", "poisson"),
+            f"must be constant (periodic) or poisson, got {self.ike_process!r}",
         )
         _check("ike_window", self.ike_window >= 1, f"must be >= 1, got {self.ike_window}")
         _check("replay_window", self.replay_window >= 1, f"must be >= 1, got {self.replay_window}")
@@ -243,12 +251,18 @@ def max_sync_interval(params: FailoverParams, skip: int, target: float) -> float
 
 
 def mid_stale_probability(params: FailoverParams) -> float:
-    """1 - E[exp(-lambda A)]: a cluster-initiated IKE exchange happened after the last update (R5.1-1)."""
-    return 1.0 - staleness(params).laplace(params.ike_rate)
+    """P(K >= 1): a cluster-initiated IKE exchange happened after the last update (R5.1-1).
+
+    Poisson exchanges: 1 - E[exp(-lambda A)]; periodic ones (liveness checks every 1/lambda s with a
+    random phase): 1 - P(floor(lambda A + V) = 0).
+    """
+    if params.ike_process == "poisson":
+        return 1.0 - staleness(params).laplace(params.ike_rate)
+    return 1.0 - _ike_count(params).cdf(0)
 
 
 def _ike_count(params: FailoverParams) -> PacketCount:
-    return PacketCount(params.ike_rate, staleness(params), "poisson")
+    return PacketCount(params.ike_rate, staleness(params), params.ike_process)
 
 
 def strict_sync_survival(params: FailoverParams, increment: int | None = None) -> float:

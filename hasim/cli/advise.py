@@ -84,7 +84,8 @@ def render(advice: Advice) -> str:
         f"counter space: {_fmt(advice.counter_fraction)} of the sequence space per failover; "
         f"{_fmt(advice.failovers_until_rekey)} failovers until a rekey is forced "
         f"(RFC 6311 fallback 2**30: {_fmt(advice.rfc_fallback_failovers)})",
-        f"Message IDs (cluster IKE exchanges {_fmt(p.ike_rate)}/s): "
+        f"Message IDs ({'periodic' if p.ike_process == 'constant' else 'Poisson'} cluster IKE requests "
+        f"{_fmt(p.ike_rate)}/s): "
         f"P(stale) = {_fmt(advice.mid_stale_probability)}; "
         f"strict R5.1-5: P(sync accepted, M1 + {p.ike_window}) = {_fmt(advice.strict_survival_at_window)}, "
         f"minimal M1 increment {advice.strict_min_mid_increment}; "
@@ -134,6 +135,13 @@ def _required(name: str, value: float | None) -> float:
 @click.option(
     "--ike-rate", type=_FLOAT, default=0.0, show_default=True, help="Cluster-initiated IKE exchanges/s."
 )
+@click.option(
+    "--ike-process",
+    type=_Choice("poisson", "periodic"),
+    default="poisson",
+    show_default=True,
+    help="Cluster IKE requests: a Poisson process, or periodic liveness checks every 1/--ike-rate s.",
+)
 @click.option("--ike-window", type=_INT, default=1, show_default=True, help="IKE sender window (R5.1-2).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def advise(
@@ -150,6 +158,7 @@ def advise(
     skip: int | None,
     inbound_rate: float | None,
     ike_rate: float,
+    ike_process: str,
     ike_window: int,
     as_json: bool,
 ) -> None:
@@ -164,6 +173,7 @@ def advise(
         in_flight="lost" if in_flight == "lost" else "delivered",
         inbound_rate=inbound_rate,
         ike_rate=ike_rate,
+        ike_process="constant" if ike_process == "periodic" else "poisson",
         ike_window=ike_window,
         replay_window=window,
         esn=esn,

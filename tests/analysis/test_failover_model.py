@@ -159,3 +159,14 @@ def test_bad_parameters_name_their_key(field: str, value: float) -> None:
 def test_bad_target() -> None:
     with pytest.raises(ConfigError):
         min_skip_forward(BASE, 1.0)
+
+
+def test_periodic_liveness_checks() -> None:
+    # Liveness every 0.5 s (lambda = 2/s, random phase), T = 2 s, lag 0: lambda A ~ U[0, 4),
+    # K = floor(lambda A + V). P(K = 0) = H(1) - H(0) = 1/8, so P(stale) = 0.875.
+    # Strict, M1 = known + 1: P(K <= 1) = H(2) - H(1) = 4/8 - 1/8 = 0.375.
+    # P(K <= 3) = H(4) - H(3) = (4 - 2) - 9/8 = 0.875 < 0.999 <= P(K <= 4) = 1: minimal increment 4.
+    params = FailoverParams(rate=1.0, sync_interval=2.0, detection=3.0, ike_rate=2.0, ike_process="constant")
+    assert mid_stale_probability(params) == pytest.approx(0.875)
+    assert strict_sync_survival(params) == pytest.approx(0.375)
+    assert min_mid_increment(params, 0.999) == 4
