@@ -169,6 +169,12 @@ def test_input_validation() -> None:
         check_batch(WindowState.initial(32), [S])  # 33 bits without ESN
     with pytest.raises(ProtocolError):
         check_batch(WindowState.initial(32), np.array([-1]))
+    with pytest.raises(ProtocolError):
+        check_batch(WindowState.initial(32, esn=True), [2**64, 1])
+    with pytest.raises(ProtocolError):
+        check_batch(WindowState.initial(32, esn=True), [2**64 - 1, -1])
+    out, _ = check_batch(WindowState.initial(32, esn=True), [2**63 + 1, 2**64 - 1])  # beyond int64: fine
+    assert out.tolist() == [U, U]  # both far more than 2**32 - 32 ahead of edge 0
     out, _ = check_batch(WindowState.initial(32), np.array([S + 5]), wire=True)  # wire keeps low bits
     assert out.tolist() == [A]
 

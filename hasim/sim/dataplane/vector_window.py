@@ -60,7 +60,10 @@ def _as_u64(seqs: ArrayLike) -> NDArray[np.uint64]:
     if arr.dtype.kind in "ub" or arr.size == 0:
         return arr.astype(np.uint64)
     if arr.dtype == object:
-        return np.array([int(x) for x in arr], dtype=np.uint64)
+        ints = [int(x) for x in arr]
+        if min(ints) < 0 or max(ints) > 2**64 - 1:
+            raise ProtocolError("sequence numbers must lie in 0..2**64 - 1")
+        return np.array(ints, dtype=np.uint64)
     raise ProtocolError(f"sequence numbers must be integers, got dtype {arr.dtype}")
 
 
