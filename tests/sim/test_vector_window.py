@@ -210,3 +210,21 @@ def test_receive_batch_small_and_large_batches_agree(n: int) -> None:
     want, ref = check_batch_reference(WindowState.from_window(window), seqs)
     assert out.tolist() == want.tolist() and WindowState.from_window(after) == ref
     assert window.top == S - 10
+
+
+def test_low_32_bit_wrap_by_hand_true_and_wire() -> None:
+    # RFC 4303 A2.2 across the wrap, W = 64, start edge 2**32 - 2 (received).
+    window = ReplayWindow(64, esn=True, top=S - 2)
+    window.update(S - 2)
+    state = WindowState.from_window(window)
+    true = [S, S - 1, S - 1, S + 1, S - 2, S - 62, S - 63]
+    # S: Case A (Tl = S - 2 >= 63), Bl = S - 65, low 0 < Bl -> Seqh 1: ahead, edge S.
+    # S - 1: Case B (Tl = 0), Bl = S - 63, low S - 1 >= Bl -> Seqh 0: 1 behind, new; then again: dup.
+    # S + 1: low 1 < Bl -> Seqh 1: ahead, edge S + 1 (Bl = S - 62).
+    # S - 2: Seqh 0, 3 behind, received before: dup. S - 62: 63 behind, new.
+    # S - 63: low < Bl -> inferred 2**33 - 63, not the sender's number: U.
+    out, after = check_batch(state, np.array(true, dtype=np.uint64))
+    assert out.tolist() == [A, A, D, A, D, A, U] and after.top == S + 1
+    # The same packets seen only on the wire: the last one is taken as 2**33 - 63, far ahead.
+    out, after = check_batch(state, np.array(true, dtype=np.uint64) & np.uint64(S - 1), wire=True)
+    assert out.tolist() == [A, A, D, A, D, A, A] and after.top == 2 * S - 63
