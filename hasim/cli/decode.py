@@ -92,13 +92,13 @@ def _frame_header(p: CapturedPacket) -> str:
 @click.option(
     "--pcap",
     "pcap_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # a directory fails on reading: one error line
     help="Decode every IKE message (and list ESP packets) of a classic pcap file.",
 )
 @click.option(
     "--keys",
     "keys_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),  # a directory fails on reading: one error line
     help="Wireshark ikev2_decryption_table file: verify and decrypt SK payloads of those IKE SAs.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per message (JSON Lines).")

@@ -99,6 +99,8 @@ def _pcap(tmp_path: Path, wire: bytes = PLAIN) -> Path:
 
 def test_pcap_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert "No such file" in one_line_exit_2(capsys, "decode", "--pcap", str(tmp_path / "missing.pcap"))
+    assert "Is a directory" in one_line_exit_2(capsys, "decode", "--pcap", str(tmp_path))
+    assert "Is a directory" in one_line_exit_2(capsys, "decode", "--keys", str(tmp_path), PLAIN.hex())
     good = _pcap(tmp_path).read_bytes()
     empty = tmp_path / "empty.pcap"
     empty.write_bytes(b"")
