@@ -112,6 +112,10 @@ def test_thousands_of_sas_interleaved() -> None:
     _assert_same(bank, sa, seqs)
     out, _ = check_bank(after, sa[:100], seqs[:100])
     assert (out == ReplayOutcome.DUPLICATE).all()
+    grouped = np.argsort(sa, kind="stable")  # per-SA arrays concatenated: the order between SAs is free
+    out_grouped, after_grouped = check_bank(bank, sa[grouped], seqs[grouped])
+    assert out_grouped.tolist() == check_bank(bank, sa, seqs)[0][grouped].tolist()
+    assert after_grouped == after
 
 
 def test_bank_validation() -> None:
