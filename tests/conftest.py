@@ -11,6 +11,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Shared machines are busy: never fail a property on wall time, only on behaviour.
+settings.register_profile(
+    "hasim", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("hasim")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
