@@ -51,6 +51,13 @@ FINDINGS: dict[str, str] = {
         "hasim's peer keeps the response to the last sync request and resends it for a byte-identical "
         "copy even after newer requests were answered; charon drops such a replay as stale (R11-1)."
     ),
+    "F3": (
+        "strongSwan 5.9.8 answers P2 = its next Message ID even while a request of its own with that "
+        "Message ID is still unanswered (here its DPD, Message ID 3: P2 = 3, not 4 as R5.1-7 requires: "
+        "'one more than the highest sender value used by the peer'), and then sends Message ID 3 again "
+        "instead of abandoning it (R9-2). The newer ike_mid_sync.c source adds one when a task is active "
+        "(has_active_tasks); the Debian 12 package does not."
+    ),
 }
 
 
@@ -134,12 +141,31 @@ def wrong_nonce(ses: Session, old: IkeSa, new: IkeSa, sync: bytes) -> None:
     _after_sync(ses, old, new)
 
 
+def pending_request(ses: Session, old: IkeSa, new: IkeSa, sync: bytes) -> None:
+    """charon has a request of its own out (a DPD nobody answered) when the sync arrives (R9-2).
+
+    P2 must count the pending request (one more than the highest Message ID charon used), and the
+    peer should stop waiting for its response: hasim's model re-sends the request with a new
+    Message ID from P2, and the new member answers that.
+    """
+    if (
+        ses.wait_charon_request(ses.charon.s.dpd_delay_s + 2.0, "charon's DPD, left unanswered", answer=False)
+        is None
+    ):
+        raise OSError("charon sent no second DPD request")
+    ses.send_request(sync, "sync request", finding="F3")
+    _after_sync(ses, old, new)
+    ses.wait_charon_request(ses.charon.s.dpd_delay_s + 2.0, "charon's request after the sync", finding="F3")
+    ses.recording = False  # from here on the model's state differs from charon's (F3)
+
+
 CASES: tuple[CaseSpec, ...] = (
     CaseSpec("fresh M1", 2, fresh),
     CaseSpec("M1 = next expected", 1, fresh),
     CaseSpec("stale M1", 0, stale),
     CaseSpec("replayed request", 2, replay),
     CaseSpec("wrong nonce", 2, wrong_nonce),
+    CaseSpec("charon request pending", 2, pending_request),
 )
 
 
@@ -158,5 +184,5 @@ def run_case(
     snap = normal_phase(ses, dpd_wait=charon.s.dpd_delay_s + 2.0)
     new, sync = take_over(ses, snap, spec.margin)
     spec.script(ses, old, new, sync)
-    ses.terminate()
+    ses.terminate(record=ses.recording)
     return ses.steps

@@ -35,6 +35,7 @@ class CharonSettings:
     hasim_id: str = "member.hasim.test"
     psk: str = "hasim interop pre-shared key"
     dpd_delay_s: int = 2
+    log_level: int = 1
 
     @property
     def vici_uri(self) -> str:
@@ -64,7 +65,7 @@ def strongswan_conf(s: CharonSettings) -> str:
   filelog {{
     hasim {{
       path = {s.log_path}
-      default = 1
+      default = {s.log_level}
       flush_line = yes
       time_format = %H:%M:%S
     }}

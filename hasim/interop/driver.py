@@ -127,4 +127,10 @@ def findings_text(steps: Sequence[Step]) -> str:
         for s in hit:
             out.append(f"  [{s.case}] {s.what}")
             out += [f"    charon: {ln}" for ln in s.log]
+    odd = [s for s in steps if not s.agree and not s.finding]
+    if odd:
+        out.append("Disagreements without a documented finding:")
+        for s in odd:
+            out.append(f"  [{s.case}] {s.what}: predicted {s.predicted}, observed {s.observed}")
+            out += [f"    charon: {ln}" for ln in s.log]
     return "\n".join(out)

@@ -102,8 +102,8 @@ class Session:
         *,
         random_bytes: Callable[[int], bytes] = os.urandom,
         reading: SyncReading = SyncReading.STRICT,
-        reply_timeout: float = 1.0,
-        silence: float = 0.4,
+        reply_timeout: float = 3.0,
+        silence: float = 0.8,
     ) -> None:
         self.sock = sock
         self.charon = charon
@@ -119,6 +119,8 @@ class Session:
         self.model: IkeSa | None = None
         self.keys: SkKeys | None = None
         self.handshake_snapshot: IkeSaSnapshot | None = None
+        self.model_requests: list[bytes] = []
+        self.recording = True
         self._log_mark = len(charon.log_lines())
 
     def now(self) -> float:
@@ -151,12 +153,18 @@ class Session:
 
     # --------------------------------------------------------------------------- transport
     def _recv(self, timeout: float) -> bytes | None:
-        self.sock.settimeout(max(0.001, timeout))
-        try:
-            data, _ = self.sock.recvfrom(65535)
-        except TimeoutError:
-            return None
-        return data
+        """The next datagram from charon for this IKE SA (others, e.g. late ones of an earlier
+        case's SA, are skipped), or None after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.sock.settimeout(max(0.001, deadline - time.monotonic()))
+            try:
+                data, _ = self.sock.recvfrom(65535)
+            except TimeoutError:
+                return None
+            snap = self.handshake_snapshot
+            if snap is None or data[:16] == snap.spi_i.to_bytes(8, "big") + snap.spi_r.to_bytes(8, "big"):
+                return data
 
     def _new_log(self) -> list[str]:
         lines = self.charon.log_lines()
@@ -177,7 +185,7 @@ class Session:
         assert self.model is not None
         now = self.now()
         self.model.receive(data, now)
-        predicted = self.model.messages_to_send(now)
+        predicted = self._split(self.model.messages_to_send(now))
         self.sock.sendto(data, self.charon_addr)
         responses = self._collect(expect=bool(predicted))
         step = Step(
@@ -192,6 +200,12 @@ class Session:
         for r in responses:
             self._to_member(r)
         return step
+
+    def _split(self, out: list[bytes]) -> list[bytes]:
+        """Keep the model peer's responses; its own requests (e.g. one it re-sends with a new Message
+        ID after a sync, R9-2) are the prediction of charon's next request."""
+        self.model_requests += [m for m in out if not decode(m).response]
+        return [m for m in out if decode(m).response]
 
     def _collect(self, *, expect: bool) -> list[bytes]:
         """charon's responses within the reply timeout (or a short silence when none is predicted)."""
@@ -215,17 +229,33 @@ class Session:
         self.member.receive(data, now)
         return self.member.messages_to_send(now)
 
-    def charon_request(self, data: bytes, what: str = "") -> Step:
-        """A request charon sent: predict its Message ID with the model peer, answer it as the member."""
+    def charon_request(
+        self, data: bytes, what: str = "", *, answer: bool = True, finding: str = ""
+    ) -> Step | None:
+        """A request charon sent: predict its Message ID with the model peer, answer it as the member.
+
+        The prediction is the request the model peer already has out (re-sent after a sync), or else
+        the same kind of request (Delete or empty INFORMATIONAL) asked of the model peer now.
+        ``answer=False`` leaves charon's request unanswered (to have one pending at the sync). Once
+        ``recording`` is off (the model's state has diverged from charon's after a finding), charon's
+        requests are only answered by the member.
+        """
         assert self.model is not None
+        if not self.recording:
+            for reply in self._to_member(data):
+                self.sock.sendto(reply, self.charon_addr)
+            return None
         now = self.now()
         msg = decode(data, self.keys)
         deleting = any(isinstance(p, Delete) for p in msg.payloads)
-        if deleting:
-            self.model.delete(now)
-        else:
-            self.model.start_liveness_check(now)
-        predicted = self.model.messages_to_send(now)
+        if not self.model_requests:
+            if deleting:
+                self.model.delete(now)
+            else:
+                self.model.start_liveness_check(now)
+            self.model_requests += self.model.messages_to_send(now)
+        predicted = self.model_requests[:1]
+        del self.model_requests[:1]
         label = what or ("charon's Delete (swanctl --terminate)" if deleting else "charon's DPD request")
         step = Step(
             self.case,
@@ -233,21 +263,26 @@ class Session:
             self._describe(predicted[0] if predicted else None),
             self._describe(data),
             self._new_log(),
+            finding,
         )
         self.steps.append(step)
+        if not answer:
+            return step
         for reply in self._to_member(data):
             self.sock.sendto(reply, self.charon_addr)
             self.model.receive(reply, self.now())
-            self.model.messages_to_send(self.now())
+            self._split(self.model.messages_to_send(self.now()))
         return step
 
-    def wait_charon_request(self, timeout: float, what: str = "") -> Step | None:
+    def wait_charon_request(
+        self, timeout: float, what: str = "", *, answer: bool = True, finding: str = ""
+    ) -> Step | None:
         """Wait for charon's next request (a DPD after ``dpd_delay`` of silence) and handle it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             got = self._recv(deadline - time.monotonic())
             if got is not None and not decode(got).response:
-                return self.charon_request(got, what)
+                return self.charon_request(got, what, answer=answer, finding=finding)
         return None
 
     def member_request(self, member: IkeSa, what: str, finding: str = "") -> Step | None:
@@ -266,8 +301,9 @@ class Session:
         assert self.keys is not None
         return encode(msg, self.keys, self.random_bytes(iv_size(self.keys.suite)))
 
-    def terminate(self) -> None:
+    def terminate(self, *, record: bool = True) -> None:
         """``swanctl --terminate --force``: charon sends its Delete (one step) and drops the SA."""
+        self.recording = record
         proc = self.charon.swanctl_background("--terminate", "--ike", "hasim", "--force", "--timeout", "2")
         self.wait_charon_request(3.0)
         proc.communicate(timeout=10)

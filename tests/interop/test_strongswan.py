@@ -63,7 +63,14 @@ def every_step_agrees_or_is_a_documented_finding(interop: dict[str, Any]) -> Non
     bad = [s for s in interop["steps"] if not s["agree"] and not s["finding"]]
     assert not bad, json.dumps(bad, indent=1)
     cases = {s["case"] for s in interop["steps"]}
-    assert cases == {"fresh M1", "M1 = next expected", "stale M1", "replayed request", "wrong nonce"}
+    assert cases == {
+        "fresh M1",
+        "M1 = next expected",
+        "stale M1",
+        "replayed request",
+        "wrong nonce",
+        "charon request pending",
+    }
 
 
 def fresh_sync_is_answered_with_p2_m2_and_the_nonce(interop: dict[str, Any]) -> None:
