@@ -219,8 +219,8 @@ class Session:
                 out.append(got)
                 if expect:
                     break
-            else:
-                self.charon_request(got)
+            else:  # e.g. a DPD: its own step, but the log lines stay with the step being collected
+                self.charon_request(got, take_log=False)
         return out
 
     def _to_member(self, data: bytes) -> list[bytes]:
@@ -230,7 +230,7 @@ class Session:
         return self.member.messages_to_send(now)
 
     def charon_request(
-        self, data: bytes, what: str = "", *, answer: bool = True, finding: str = ""
+        self, data: bytes, what: str = "", *, answer: bool = True, finding: str = "", take_log: bool = True
     ) -> Step | None:
         """A request charon sent: predict its Message ID with the model peer, answer it as the member.
 
@@ -262,7 +262,7 @@ class Session:
             label,
             self._describe(predicted[0] if predicted else None),
             self._describe(data),
-            self._new_log(),
+            self._new_log() if take_log else [],
             finding,
         )
         self.steps.append(step)
