@@ -8,6 +8,7 @@ All callables must be module-level functions: they are pickled to worker process
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -40,10 +41,17 @@ def resolve_generic(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> di
 
 
 def resolve_scenario(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate through the simulator's config: ConfigError names the dotted key; returns the full config."""
+    """Validate through the simulator's config: ConfigError names the dotted key; returns the full config.
+
+    A top-level list section given whole (``faults = [{...}, {...}]``) replaces the base's list, so a
+    sweep can vary the fault schedule; everything else goes through ``hasim.sim.with_overrides``.
+    """
     from hasim.sim import scenario_from_dict, with_overrides
 
-    return dict(scenario_from_dict(with_overrides(base, overrides)).to_dict())
+    whole = {k: v for k, v in overrides.items() if "." not in k and isinstance(v, list)}
+    dotted = {k: v for k, v in overrides.items() if k not in whole}
+    merged = {**copy.deepcopy(dict(base)), **copy.deepcopy(whole)}
+    return dict(scenario_from_dict(with_overrides(merged, dotted)).to_dict())
 
 
 def simulate_metrics(config: dict[str, Any], seed: int) -> Metrics:

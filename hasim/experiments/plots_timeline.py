@@ -119,7 +119,7 @@ def _draw_message_ids(ax: Axes, df: pd.DataFrame) -> None:
         )
     drops = _part(df, "drops")
     if not drops.empty:
-        ike_drops = drops[drops["what"] == "ike"]
+        ike_drops = drops[(drops["what"] == "ike") & (pd.to_numeric(drops["message_id"]) >= 0)]
         for reason, g in ike_drops.groupby("reason", sort=True):
             ax.plot(g["time"], g["message_id"], "x", color="#000000", label=f"IKE dropped: {reason}")
     ax.set_ylabel("IKE Message ID")

@@ -174,6 +174,11 @@ def parse_sweep(text: str, path: Path) -> SweepSpec:
     axes = tuple(parse_axis(t, f"axes[{i}]") for i, t in enumerate(raw_axes))
     seen: dict[str, str] = {k: "fixed" for k in fixed}
     for i, axis in enumerate(axes):
+        clash = set(axis.columns if axis.kind == "list" else ()) & axis.keys()
+        if clash:
+            raise ConfigError(
+                f"axes[{i}].name", f"label column {sorted(clash)[0]!r} is also a config key it sets"
+            )
         for key in sorted(axis.keys()) + list(axis.columns if axis.kind == "list" else ()):
             if key in seen:
                 raise ConfigError(f"axes[{i}]", f"key {key!r} is already set by {seen[key]}")
@@ -251,6 +256,13 @@ def _matches(where: Mapping[str, Any], env: Mapping[str, Any]) -> bool:
     return True
 
 
+def _scalar(value: Any) -> Any:
+    """Result columns hold scalars: a list or table value (e.g. a fault schedule) becomes JSON text."""
+    if isinstance(value, list | dict):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
 def expand(spec: SweepSpec, model: Model) -> list[RunSpec]:
     """All runs of the sweep, in a fixed order: points in axis order (first axis slowest), then replications.
 
@@ -270,7 +282,7 @@ def expand(spec: SweepSpec, model: Model) -> list[RunSpec]:
         env = {**flatten(config), **labels}
         if any(c.evaluate(env) for c in spec.constraints) or any(_matches(ex, env) for ex in spec.excludes):
             continue
-        params = {c: env.get(c, overrides.get(c)) for c in columns}
+        params = {c: _scalar(env.get(c, overrides.get(c))) for c in columns}
         ident = json.dumps({"labels": labels, "overrides": overrides}, sort_keys=True, default=str)
         for rep in range(spec.replications):
             index = len(runs)
@@ -284,6 +296,7 @@ def expand(spec: SweepSpec, model: Model) -> list[RunSpec]:
 def select_run(runs: list[RunSpec], where: Mapping[str, Any]) -> RunSpec | None:
     """The first run whose parameters (or resolved config) match ``where``."""
     for run in runs:
-        if _matches(where, {**flatten(run.config), **run.params}):
+        env = {**flatten(run.config), **run.params, "replication": run.replication, "index": run.index}
+        if _matches(where, env):
             return run
     return None
