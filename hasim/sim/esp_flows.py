@@ -155,12 +155,20 @@ class EspFlow:
             self.sample.budget -= k
         idx, arr = self.link.transmit(times[:m])
         copies = idx.shape[0]
-        distinct = int(np.count_nonzero(np.diff(idx))) + 1 if copies else 0
+        if copies and self.link.cfg.duplicate > 0.0:
+            distinct = int(np.count_nonzero(np.diff(idx))) + 1
+        else:
+            distinct = copies
         st.lost += m - distinct
         if copies:
-            self._p_arr = np.concatenate((self._p_arr, arr))
-            self._p_seq = np.concatenate((self._p_seq, seqs[idx]))
-            self._p_spi = np.concatenate((self._p_spi, np.full(copies, child.spi_out, dtype=np.int64)))
+            sent = seqs if distinct == m == copies else seqs[idx]  # nothing lost, nothing doubled
+            spis = np.full(copies, child.spi_out, dtype=np.int64)
+            if self._p_arr.shape[0]:
+                self._p_arr = np.concatenate((self._p_arr, arr))
+                self._p_seq = np.concatenate((self._p_seq, sent))
+                self._p_spi = np.concatenate((self._p_spi, spis))
+            else:
+                self._p_arr, self._p_seq, self._p_spi = arr, sent, spis
 
     def _deliver_batch(self, t: float) -> None:
         arr = self._p_arr
@@ -175,9 +183,11 @@ class EspFlow:
             return
         a, s, p = arr[:k], self._p_seq[:k], self._p_spi[:k]
         self._p_arr, self._p_seq, self._p_spi = arr[k:], self._p_seq[k:], self._p_spi[k:]
-        spis = np.unique(p)
-        for spi in spis.tolist():
-            sel = slice(None) if spis.shape[0] == 1 else (p == spi)
+        if p[0] == p[-1] and bool(np.all(p == p[0])):
+            self._receive_vector(a, s, int(p[0]))
+            return
+        for spi in np.unique(p).tolist():
+            sel = p == spi
             self._receive_vector(a[sel], s[sel], int(spi))
 
     def _receive_vector(self, a: np.ndarray, s: np.ndarray, spi: int) -> None:
