@@ -30,8 +30,17 @@ def interop() -> None:
 @click.option(
     "--dpd-delay", type=click.IntRange(1, 30), default=2, show_default=True, help="charon's DPD delay, s."
 )
+@click.option(
+    "--stale",
+    type=click.IntRange(2, 50),
+    default=2,
+    show_default=True,
+    help="Requests the failed member sent after the standby's last snapshot.",
+)
 @click.option("--case", "case_names", multiple=True, help="Run only these cases (by name; repeatable).")
-def strongswan(markdown: bool, workdir: Path | None, dpd_delay: int, case_names: tuple[str, ...]) -> None:
+def strongswan(
+    markdown: bool, workdir: Path | None, dpd_delay: int, stale: int, case_names: tuple[str, ...]
+) -> None:
     """Run the RFC 6311 cases against charon in a network namespace and print the table."""
     from hasim.errors import ConfigError
     from hasim.interop.cases import CASES
@@ -46,7 +55,7 @@ def strongswan(markdown: bool, workdir: Path | None, dpd_delay: int, case_names:
         cases = tuple(known[n] for n in case_names)
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
-    result = run_interop(cases, workdir=workdir, dpd_delay_s=dpd_delay)
+    result = run_interop(cases, workdir=workdir, dpd_delay_s=dpd_delay, stale_requests=stale)
     click.echo(format_table(result.steps, markdown=markdown))
     found = findings_text(result.steps)
     if found:

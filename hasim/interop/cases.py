@@ -7,15 +7,20 @@ state, stale by two requests and one received request. Then the standby takes ov
 (``failover_takeover``) and sends the sync with M1 = stale next Message ID + window (1) + margin,
 P1 = stale next expected (R5.1-1..3). The margin chooses the case:
 
-=================  ======  ==================================================================
-case               margin  what is checked
-=================  ======  ==================================================================
-fresh              2       M1 = 4 > 3 (charon's next expected): answered with (P2, M2) = (3, 4)
-boundary           1       M1 = 3 = charon's next expected, i.e. just above the highest seen
-stale              0       M1 = 2 <= 2 (highest seen): silently dropped (R5.1-5)
-replay             2       the same request again, at once and after one more exchange (R11-1)
-wrong nonce        2       a request whose nonce is not the member's, then the genuine one
-=================  ======  ==================================================================
+======================  ======  =============================================================
+case                    margin  what is checked (numbers for the default staleness of 2)
+======================  ======  =============================================================
+fresh M1                2       M1 = 4 > 3 (charon's next expected): answered (P2, M2) = (3, 4)
+M1 = next expected      1       M1 = 3, just above the highest seen (2): answered (3, 3)
+stale M1                0       M1 = 2 <= 2 (highest seen): silently dropped (R5.1-5)
+replayed request        2       the same request again, at once and after one more exchange
+wrong nonce             2       a request whose nonce is not the member's, then the genuine one
+charon request pending  2       charon's own DPD (Message ID 3) unanswered at the sync (R9-2)
+======================  ======  =============================================================
+
+``stale_requests`` (the chosen staleness, default 2) is how many requests the failed member sent
+after the standby's snapshot; the margins above scale with it so that each case keeps its place
+relative to charon's next expected Message ID (the stale case keeps the policy's own M1).
 
 After the sync, the next Message IDs are checked in both directions: a request from the member
 (M2 if it synchronized) and charon's Delete when the case ends (``swanctl --terminate``), whose
@@ -63,15 +68,28 @@ FINDINGS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class CaseSpec:
-    """One case: its name, the member's M1 margin and the script run after the failover."""
+    """One case: its name, where M1 lands and the script run after the failover.
+
+    ``ahead`` is M1 minus charon's next expected Message ID; None keeps the member policy's own M1
+    (stale next ID + window, margin 0), which is stale once the failed member sent two requests
+    after the last snapshot.
+    """
 
     name: str
-    margin: int
+    ahead: int | None
     script: Callable[[Session, IkeSa, IkeSa, bytes], None]
 
+    def margin(self, stale_requests: int) -> int:
+        """The member's ``m1_margin``: M1 = stale next ID + window (1) + margin, charon expects
+        stale next ID + ``stale_requests``."""
+        return 0 if self.ahead is None else stale_requests + self.ahead - 1
 
-def normal_phase(ses: Session, dpd_wait: float) -> IkeSaSnapshot:
-    """Three requests of hasim's and one DPD of charon's; returns the snapshot after the first."""
+
+def normal_phase(ses: Session, dpd_wait: float, stale_requests: int = 2) -> IkeSaSnapshot:
+    """hasim's requests and one DPD of charon's; returns the member's snapshot after its first
+    request: the standby's state, stale by ``stale_requests`` requests and the DPD."""
+    if stale_requests < 1:
+        raise ValueError("the failed member sends at least one request after the snapshot")
     member = ses.member
     assert member is not None
     ses.member_request(member, "hasim request, normal")
@@ -79,7 +97,8 @@ def normal_phase(ses: Session, dpd_wait: float) -> IkeSaSnapshot:
     ses.member_request(member, "hasim request, normal")
     if ses.wait_charon_request(dpd_wait) is None:
         raise OSError(f"charon sent no DPD request within {dpd_wait} s")
-    ses.member_request(member, "hasim request, normal")
+    for _ in range(stale_requests - 1):
+        ses.member_request(member, "hasim request, normal")
     return stale
 
 
@@ -160,12 +179,12 @@ def pending_request(ses: Session, old: IkeSa, new: IkeSa, sync: bytes) -> None:
 
 
 CASES: tuple[CaseSpec, ...] = (
-    CaseSpec("fresh M1", 2, fresh),
-    CaseSpec("M1 = next expected", 1, fresh),
-    CaseSpec("stale M1", 0, stale),
-    CaseSpec("replayed request", 2, replay),
-    CaseSpec("wrong nonce", 2, wrong_nonce),
-    CaseSpec("charon request pending", 2, pending_request),
+    CaseSpec("fresh M1", 1, fresh),
+    CaseSpec("M1 = next expected", 0, fresh),
+    CaseSpec("stale M1", None, stale),
+    CaseSpec("replayed request", 1, replay),
+    CaseSpec("wrong nonce", 1, wrong_nonce),
+    CaseSpec("charon request pending", 1, pending_request),
 )
 
 
@@ -175,14 +194,15 @@ def run_case(
     charon: Charon,
     *,
     random_bytes: Callable[[int], bytes] = os.urandom,
+    stale_requests: int = 2,
 ) -> list[Step]:
     """Establish an IKE SA, run the normal phase, fail over with ``spec`` and end the SA."""
     ses = Session(sock, charon, spec.name, random_bytes=random_bytes)
     ses.establish()
     old = ses.member
     assert old is not None
-    snap = normal_phase(ses, dpd_wait=charon.s.dpd_delay_s + 2.0)
-    new, sync = take_over(ses, snap, spec.margin)
+    snap = normal_phase(ses, charon.s.dpd_delay_s + 2.0, stale_requests)
+    new, sync = take_over(ses, snap, spec.margin(stale_requests))
     spec.script(ses, old, new, sync)
     ses.terminate(record=ses.recording)
     return ses.steps

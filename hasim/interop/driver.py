@@ -43,7 +43,11 @@ def unavailable_reason() -> str | None:
 
 
 def run_interop(
-    cases: Sequence[CaseSpec] = CASES, *, workdir: Path | None = None, dpd_delay_s: int = 2
+    cases: Sequence[CaseSpec] = CASES,
+    *,
+    workdir: Path | None = None,
+    dpd_delay_s: int = 2,
+    stale_requests: int = 2,
 ) -> InteropResult:
     """Run ``cases`` against a fresh charon; always stops charon and removes the namespace."""
     reason = unavailable_reason()
@@ -62,7 +66,7 @@ def run_interop(
         result.charon_pid = charon.pid
         sock = ns.udp_socket(settings.address, settings.hasim_port)
         for spec in cases:
-            result.steps.extend(run_case(spec, sock, charon))
+            result.steps.extend(run_case(spec, sock, charon, stale_requests=stale_requests))
     finally:
         if sock is not None:
             sock.close()

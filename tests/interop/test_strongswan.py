@@ -88,6 +88,11 @@ def both_sides_use_the_synchronized_message_ids_afterwards(interop: dict[str, An
     assert delete["agree"] and delete["observed"] == "INFORMATIONAL request 3 [D(IKE)]"
 
 
+def member_drops_an_echo_of_a_foreign_nonce(interop: dict[str, Any]) -> None:
+    s = _step(interop, "wrong nonce", "sync request with a nonce the member did not send")
+    assert s["agree"] and "member drops the echo" in s["what"]  # R5.1-8, R11-2
+
+
 def stale_sync_is_silently_dropped_and_changes_nothing(interop: dict[str, Any]) -> None:
     s = _step(interop, "stale M1", "sync request")
     assert s["agree"] and s["observed"] == "no message"
@@ -113,4 +118,5 @@ def test_charon_does_what_hasims_peer_model_predicts() -> None:
     fresh_sync_is_answered_with_p2_m2_and_the_nonce(interop)
     both_sides_use_the_synchronized_message_ids_afterwards(interop)
     stale_sync_is_silently_dropped_and_changes_nothing(interop)
+    member_drops_an_echo_of_a_foreign_nonce(interop)
     charon_stopped_and_namespace_removed(interop)
