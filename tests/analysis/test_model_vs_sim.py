@@ -38,6 +38,7 @@ def run_cell(overrides: dict[str, Any]) -> tuple[list[float], list[float]]:
 
 
 @pytest.mark.slow
+@pytest.mark.rfc("R5.2-1", "R5.1-5")
 @pytest.mark.parametrize(
     ("traffic", "interval", "skip"),
     [("constant", 1.0, 0), ("constant", 2.0, 700), ("poisson", 0.5, 100)],
