@@ -45,6 +45,9 @@ class _Choice(click.ParamType):
     def __init__(self, *choices: str) -> None:
         self.choices = choices
 
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str | None:
+        return "[" + "|".join(self.choices) + "]"
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if value in self.choices:
             return value
