@@ -126,6 +126,26 @@ class TrafficSection:
         source="strongSwan rekey_time default 1 h",
         lo=0.0,
     )
+    child_sas_max: int = knob(
+        0,
+        "when above child_sas: each IKE SA gets a uniform number of Child SAs in child_sas..child_sas_max "
+        "(drawn once per SA from the traffic/sa_mix stream); 0 = exactly child_sas",
+        lo=0,
+    )
+    rate_spread: float = knob(
+        1.0,
+        "per-IKE-SA rate factor, log-uniform in [1/rate_spread, rate_spread], applied to esp_out_pps "
+        "and esp_in_pps (drawn once per SA; 1 = every SA at the nominal rates)",
+        lo=1.0,
+    )
+    rekey_jitter_s: float = knob(
+        0.0,
+        "staggered rekeys: each IKE SA's first rekey comes at rekey_interval_s - U[0, rekey_jitter_s), "
+        "then every rekey_interval_s (drawn once per SA)",
+        unit="s",
+        source="strongSwan rand_time (rekey_time minus a random share)",
+        lo=0.0,
+    )
     rekey_counter_fraction: float = knob(
         0.9,
         "rekey a Child SA once its outgoing counter used this fraction of the sequence space",

@@ -78,11 +78,20 @@ class LinkChannel:
     ) -> None:
         self.cfg = cfg
         self.bursts = bursts if bursts is not None else LossBursts()
-        self._rng = {k: streams.get("links", *path, k) for k in ("loss", "state", "jitter", "reorder", "dup")}
+        self._streams, self._path = streams, path
+        self._rngs: dict[str, np.random.Generator] = {}
         self.ge_bad = False
 
+    def rng(self, name: str) -> np.random.Generator:
+        """The stream of one feature (loss, state, jitter, reorder, dup), created on first use: a stream
+        depends only on its name, so creating it late changes no draw, and unused ones cost nothing."""
+        gen = self._rngs.get(name)
+        if gen is None:
+            gen = self._rngs[name] = self._streams.get("links", *self._path, name)
+        return gen
+
     def _uniforms(self, name: str, n: int) -> np.ndarray:
-        return self._rng[name].random(n)
+        return self.rng(name).random(n)
 
     def transmit(self, send: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Vectorized: (index into ``send`` of each delivered copy, its arrival time), in send order."""
@@ -117,25 +126,25 @@ class LinkChannel:
         """Scalar: the arrival times of the copies of one packet sent at ``t`` (empty when lost)."""
         cfg = self.cfg
         if cfg.loss_model == "gilbert_elliott":
-            u = float(self._rng["state"].random())
+            u = float(self.rng("state").random())
             if self.ge_bad and u < cfg.ge_bad_to_good:
                 self.ge_bad = False
             elif not self.ge_bad and u < cfg.ge_good_to_bad:
                 self.ge_bad = True
             p = cfg.ge_loss_bad if self.ge_bad else cfg.ge_loss_good
-            lost = float(self._rng["loss"].random()) < p
+            lost = float(self.rng("loss").random()) < p
         elif cfg.loss > 0.0:
-            lost = float(self._rng["loss"].random()) < cfg.loss
+            lost = float(self.rng("loss").random()) < cfg.loss
         else:
             lost = False
         if self.bursts.contains(t):
             lost = True
         arrival = t + cfg.latency_s
         if cfg.jitter_s > 0.0:
-            arrival = arrival + cfg.jitter_s * float(self._rng["jitter"].random())
-        if cfg.reorder > 0.0 and float(self._rng["reorder"].random()) < cfg.reorder:
+            arrival = arrival + cfg.jitter_s * float(self.rng("jitter").random())
+        if cfg.reorder > 0.0 and float(self.rng("reorder").random()) < cfg.reorder:
             arrival += cfg.reorder_delay_s
         copies = 1
-        if cfg.duplicate > 0.0 and float(self._rng["dup"].random()) < cfg.duplicate:
+        if cfg.duplicate > 0.0 and float(self.rng("dup").random()) < cfg.duplicate:
             copies = 2
         return [] if lost else [arrival] * copies

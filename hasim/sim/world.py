@@ -2,11 +2,11 @@
 
 Assembly: :class:`World` sets up ``traffic.peers`` established IKE SAs (the handshake is not
 simulated: both ends start from the same snapshot, mirrored, with the negotiated RFC 6311
-capabilities, R5-1..R5-4), each with ``traffic.child_sas`` Child SAs and one ESP flow per Child SA
-and direction. SimPy processes: the periodic sync of each multi-member site (the standby learns
-only what arrives, ``hasim.sim.sync_channel``), liveness checks and rekeys per SA; faults and the
-takeover after a detected crash live in :mod:`hasim.sim.failover`. Metrics and records are
-gathered by :mod:`hasim.sim.metrics`.
+capabilities, R5-1..R5-4), each with ``traffic.child_sas`` Child SAs (or a per-SA mix,
+:mod:`hasim.sim.sa_mix`) and one ESP flow per Child SA and direction. SimPy processes: the periodic
+sync of each multi-member site (the standby learns only what arrives, ``hasim.sim.sync_channel``),
+liveness checks and rekeys per SA; faults and the takeover after a detected crash live in
+:mod:`hasim.sim.failover`. Metrics and records are gathered by :mod:`hasim.sim.metrics`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from hasim.sim.failover import Failover
 from hasim.sim.ike_config import ike_config_for
 from hasim.sim.link import LinkChannel, LossBursts
 from hasim.sim.probes import Probes
+from hasim.sim.sa_mix import SaMix
 from hasim.sim.streams import RandomStreams
 from hasim.sim.sync_channel import SyncChannel
 from hasim.sim.traffic import ArrivalProcess
@@ -104,6 +105,7 @@ class World:
         """Create the IKE SAs, flows and processes; schedule the faults."""
         cfg = self.cfg
         keys_rng = self.streams.get("keys", "ike")
+        self.mix = SaMix.draw(cfg.traffic, self.streams)
         for i in range(cfg.traffic.peers):
             self._setup_sa(i, keys_rng)
         for site in (self.cluster, self.peer):
@@ -138,7 +140,8 @@ class World:
         spi_i = int.from_bytes(keys_rng.bytes(8), "big") | 1
         spi_r = int.from_bytes(keys_rng.bytes(8), "big") | 1
         kids = []
-        for _ in range(cfg.traffic.child_sas):
+        out_pps, in_pps = self.mix.out_pps[i], self.mix.in_pps[i]
+        for _ in range(self.mix.children[i]):
             c_in = self.cluster.members[0].spis.allocate()
             p_in = self.peer.members[0].spis.allocate()
             kids.append(
@@ -146,8 +149,8 @@ class World:
                     c_in,
                     p_in,
                     cfg.policy.esn,
-                    out_rate_pps=cfg.traffic.esp_out_pps,
-                    in_rate_pps=cfg.traffic.esp_in_pps,
+                    out_rate_pps=out_pps,
+                    in_rate_pps=in_pps,
                 )
             )
         caps = Capabilities(cfg.peer.message_id_sync, cfg.peer.replay_counter_sync)
@@ -183,10 +186,10 @@ class World:
                 self.sync[site.name].share(m0, i, full=True)
         flows = []
         t = cfg.traffic
-        for j in range(t.child_sas):
+        for j in range(self.mix.children[i]):
             for tx, rx, rate, direction in (
-                (self.cluster, self.peer, t.esp_out_pps, "cluster_to_peer"),
-                (self.peer, self.cluster, t.esp_in_pps, "peer_to_cluster"),
+                (self.cluster, self.peer, out_pps, "cluster_to_peer"),
+                (self.peer, self.cluster, in_pps, "peer_to_cluster"),
             ):
                 name = f"{direction}/{i}/{j}"
                 arrivals = ArrivalProcess(
@@ -283,8 +286,10 @@ class World:
 
     def _rekeys(self, i: int) -> Generator[simpy.Event, Any, None]:
         interval = self.cfg.traffic.rekey_interval_s
+        wait = self.mix.first_rekey_s[i]  # staggered (rekey_jitter_s) or exactly the interval
         while True:
-            yield self.env.timeout(interval)
+            yield self.env.timeout(wait)
+            wait = interval
             m = self.cluster.serving()
             sa = self.cluster.sa(i)
             if m is None or sa is None:
