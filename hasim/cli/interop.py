@@ -37,9 +37,20 @@ def interop() -> None:
     show_default=True,
     help="Requests the failed member sent after the standby's last snapshot.",
 )
+@click.option(
+    "--pcap",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write every datagram here, and the SK keys to <pcap>.keys (Wireshark ikev2_decryption_table).",
+)
 @click.option("--case", "case_names", multiple=True, help="Run only these cases (by name; repeatable).")
 def strongswan(
-    markdown: bool, workdir: Path | None, dpd_delay: int, stale: int, case_names: tuple[str, ...]
+    markdown: bool,
+    workdir: Path | None,
+    dpd_delay: int,
+    stale: int,
+    pcap: Path | None,
+    case_names: tuple[str, ...],
 ) -> None:
     """Run the RFC 6311 cases against charon in a network namespace and print the table."""
     from hasim.errors import ConfigError
@@ -55,7 +66,7 @@ def strongswan(
         cases = tuple(known[n] for n in case_names)
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
-    result = run_interop(cases, workdir=workdir, dpd_delay_s=dpd_delay, stale_requests=stale)
+    result = run_interop(cases, workdir=workdir, dpd_delay_s=dpd_delay, stale_requests=stale, pcap=pcap)
     click.echo(format_table(result.steps, markdown=markdown))
     found = findings_text(result.steps)
     if found:
@@ -67,6 +78,8 @@ def strongswan(
         f"{agree}/{len(result.steps)} steps agree; charon pid {result.charon_pid} stopped "
         f"(exit status {result.charon_status}); namespace removed"
     )
+    if pcap is not None:
+        click.echo(f"capture: {pcap}, keys: {pcap}.keys")
     if result.unexplained:
         click.echo(
             f"{len(result.unexplained)} disagreement(s) not explained by a documented finding", err=True

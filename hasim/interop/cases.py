@@ -39,11 +39,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hasim.interop.charon import Charon
-from hasim.interop.session import Session, Step
+from hasim.interop.session import CapturedDatagram, Session, Step
 from hasim.protocol.ike_sa import IkeSa
 from hasim.protocol.policy import IkeConfig, MemberPolicy
 from hasim.protocol.snapshot import IkeSaSnapshot
-from hasim.wire import Message, MessageIdSync, Notify, decode, from_notify
+from hasim.wire import Message, MessageIdSync, Notify, SkKeys, decode, from_notify
 
 FINDINGS: dict[str, str] = {
     "F1": (
@@ -195,10 +195,17 @@ def run_case(
     *,
     random_bytes: Callable[[int], bytes] = os.urandom,
     stale_requests: int = 2,
+    capture: list[CapturedDatagram] | None = None,
+    keys: dict[tuple[int, int], SkKeys] | None = None,
 ) -> list[Step]:
-    """Establish an IKE SA, run the normal phase, fail over with ``spec`` and end the SA."""
-    ses = Session(sock, charon, spec.name, random_bytes=random_bytes)
+    """Establish an IKE SA, run the normal phase, fail over with ``spec`` and end the SA.
+
+    ``capture`` collects every datagram, ``keys`` the SA's SK keys by SPIs (for a pcap)."""
+    ses = Session(sock, charon, spec.name, random_bytes=random_bytes, capture=capture)
     ses.establish()
+    snap0 = ses.handshake_snapshot
+    if keys is not None and snap0 is not None:
+        keys[(snap0.spi_i, snap0.spi_r)] = snap0.keys
     old = ses.member
     assert old is not None
     snap = normal_phase(ses, charon.s.dpd_delay_s + 2.0, stale_requests)

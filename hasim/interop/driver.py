@@ -18,7 +18,10 @@ from hasim.interop import charon as charon_mod
 from hasim.interop import netns as netns_mod
 from hasim.interop.cases import CASES, FINDINGS, CaseSpec, run_case
 from hasim.interop.charon import Charon, CharonSettings
-from hasim.interop.session import Step
+from hasim.interop.session import CapturedDatagram, Step
+from hasim.wire import SkKeys
+from hasim.wire.keysfile import write_keys_file
+from hasim.wire.pcap import PcapWriter
 
 
 @dataclass
@@ -48,8 +51,12 @@ def run_interop(
     workdir: Path | None = None,
     dpd_delay_s: int = 2,
     stale_requests: int = 2,
+    pcap: Path | None = None,
 ) -> InteropResult:
-    """Run ``cases`` against a fresh charon; always stops charon and removes the namespace."""
+    """Run ``cases`` against a fresh charon; always stops charon and removes the namespace.
+
+    With ``pcap``, every datagram is written there and the SAs' keys beside it (``<pcap>.keys``,
+    Wireshark's ikev2_decryption_table), so that Wireshark decrypts both sides' messages."""
     reason = unavailable_reason()
     if reason is not None:
         raise OSError(reason)
@@ -59,6 +66,8 @@ def run_interop(
     settings = CharonSettings(workdir=wd, dpd_delay_s=dpd_delay_s)
     charon = Charon(settings, ns)
     result = InteropResult(netns=ns.name)
+    capture: list[CapturedDatagram] | None = [] if pcap is not None else None
+    keys: dict[tuple[int, int], SkKeys] = {}
     sock = None
     try:
         ns.create()
@@ -66,18 +75,35 @@ def run_interop(
         result.charon_pid = charon.pid
         sock = ns.udp_socket(settings.address, settings.hasim_port)
         for spec in cases:
-            result.steps.extend(run_case(spec, sock, charon, stale_requests=stale_requests))
+            result.steps.extend(
+                run_case(spec, sock, charon, stale_requests=stale_requests, capture=capture, keys=keys)
+            )
     finally:
         if sock is not None:
             sock.close()
         result.charon_status = charon.stop()
         result.log = charon.log_lines()
         ns.remove()
+        if pcap is not None and capture is not None:
+            write_capture(pcap, capture, keys, settings.address)
         if own_dir:
             for f in sorted(wd.iterdir()):
                 f.unlink()
             wd.rmdir()
     return result
+
+
+def write_capture(
+    pcap: Path, capture: Sequence[CapturedDatagram], keys: dict[tuple[int, int], SkKeys], address: str
+) -> Path:
+    """Write the datagrams as a pcap (IKE on UDP 500) and the keys file beside it; returns the latter."""
+    with pcap.open("wb") as f:
+        w = PcapWriter(f)
+        for d in capture:
+            w.write_ike(d.time, d.data, address, address)
+    keys_path = pcap.with_name(pcap.name + ".keys")
+    write_keys_file(keys_path, keys)
+    return keys_path
 
 
 def step_records(steps: Sequence[Step]) -> list[dict[str, object]]:

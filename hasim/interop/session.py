@@ -75,6 +75,15 @@ def describe(data: bytes | None, keys: SkKeys) -> str:
     return f"{kind} {role} {msg.message_id} [{' '.join(parts)}]"
 
 
+@dataclass(frozen=True)
+class CapturedDatagram:
+    """One datagram between hasim and charon, for a pcap: wall time, octets, direction."""
+
+    time: float
+    data: bytes
+    from_hasim: bool
+
+
 @dataclass
 class Step:
     """One exchange-level comparison: what hasim's model predicted, what charon did, charon's log."""
@@ -104,6 +113,7 @@ class Session:
         reading: SyncReading = SyncReading.STRICT,
         reply_timeout: float = 3.0,
         silence: float = 0.8,
+        capture: list[CapturedDatagram] | None = None,
     ) -> None:
         self.sock = sock
         self.charon = charon
@@ -114,6 +124,7 @@ class Session:
         self.silence = silence
         self.t0 = time.monotonic()
         self.steps: list[Step] = []
+        self.capture = capture
         self.charon_addr = (charon.s.address, charon.s.charon_port)
         self.member: IkeSa | None = None
         self.model: IkeSa | None = None
@@ -138,7 +149,7 @@ class Session:
             if got is not None:
                 out = hs.receive(got)
                 if out is not None:
-                    self.sock.sendto(out, self.charon_addr)
+                    self._send(out)
         out_text = proc.communicate(timeout=15)[0]
         if hs.established is None or proc.returncode != 0:
             raise OSError(f"IKE SA with charon not established: {hs.failure or out_text.strip()[-300:]}")
@@ -162,9 +173,16 @@ class Session:
                 data, _ = self.sock.recvfrom(65535)
             except TimeoutError:
                 return None
+            if self.capture is not None:
+                self.capture.append(CapturedDatagram(time.time(), data, False))
             snap = self.handshake_snapshot
             if snap is None or data[:16] == snap.spi_i.to_bytes(8, "big") + snap.spi_r.to_bytes(8, "big"):
                 return data
+
+    def _send(self, data: bytes) -> None:
+        self.sock.sendto(data, self.charon_addr)
+        if self.capture is not None:
+            self.capture.append(CapturedDatagram(time.time(), data, True))
 
     def _new_log(self) -> list[str]:
         lines = self.charon.log_lines()
@@ -186,7 +204,7 @@ class Session:
         now = self.now()
         self.model.receive(data, now)
         predicted = self._split(self.model.messages_to_send(now))
-        self.sock.sendto(data, self.charon_addr)
+        self._send(data)
         responses = self._collect(expect=bool(predicted))
         step = Step(
             self.case,
@@ -243,7 +261,7 @@ class Session:
         assert self.model is not None
         if not self.recording:
             for reply in self._to_member(data):
-                self.sock.sendto(reply, self.charon_addr)
+                self._send(reply)
             return None
         now = self.now()
         msg = decode(data, self.keys)
@@ -269,7 +287,7 @@ class Session:
         if not answer:
             return step
         for reply in self._to_member(data):
-            self.sock.sendto(reply, self.charon_addr)
+            self._send(reply)
             self.model.receive(reply, self.now())
             self._split(self.model.messages_to_send(self.now()))
         return step

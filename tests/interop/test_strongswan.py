@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,14 +21,15 @@ import pytest
 from hasim.interop.charon import unavailable_reason as charon_missing
 
 _CHILD = (
-    "import json\n"
+    "import json, sys\n"
+    "from pathlib import Path\n"
     "from hasim.interop.driver import run_interop, step_records\n"
-    "r = run_interop()\n"
+    "r = run_interop(pcap=Path(sys.argv[1]))\n"
     "print(json.dumps({'steps': step_records(r.steps), 'status': r.charon_status, 'netns': r.netns}))\n"
 )
 
 
-def _run() -> dict[str, Any]:
+def _run(pcap: Path) -> dict[str, Any]:
     """Run the interop cases, in this process when root, else as root through ``sudo -n``."""
     missing = charon_missing()
     if missing:
@@ -38,13 +40,13 @@ def _run() -> dict[str, Any]:
         reason = unavailable_reason()
         if reason:
             pytest.skip(f"strongSwan interop cannot run here: {reason}")
-        r = run_interop()
+        r = run_interop(pcap=pcap)
         return {"steps": step_records(r.steps), "status": r.charon_status, "netns": r.netns}
     sudo = shutil.which("sudo")
     if sudo is None or subprocess.run([sudo, "-n", "true"], capture_output=True, check=False).returncode:
         pytest.skip("strongSwan interop needs root (ip netns, charon): not root and no passwordless sudo")
     done = subprocess.run(
-        [sudo, "-n", sys.executable, "-c", _CHILD],
+        [sudo, "-n", sys.executable, "-c", _CHILD, str(pcap)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -109,14 +111,43 @@ def charon_stopped_and_namespace_removed(interop: dict[str, Any]) -> None:
     assert interop["netns"] not in listed
 
 
-@pytest.mark.rfc("R5.1-5", "R5.1-6", "R5.1-7", "R5.1-8", "R5.1-10", "R5.1-11", "R11-1")
-def test_charon_does_what_hasims_peer_model_predicts() -> None:
+def wireshark_reads_both_sides(pcap: Path) -> None:
+    """tshark decrypts the capture with hasim's keys: charon announced the capability in IKE_AUTH
+    (R5-1), and every sync response it sent carries the request's nonce at Message ID 0."""
+    tshark = shutil.which("tshark")
+    if tshark is None:
+        return
+    opts: list[str] = []
+    for line in Path(f"{pcap}.keys").read_text().splitlines():
+        opts += ["-o", f"uat:ikev2_decryption_table:{line}"]
+    fields = ["isakmp.exchangetype", "isakmp.flag_r", "isakmp.messageid", "isakmp.notify.msgtype"]
+    fields += ["isakmp.notify.data.ha.nonce_data"]
+    out = subprocess.run(
+        [tshark, "-n", "-r", str(pcap), *opts, "-T", "fields", *(a for f in fields for a in ("-e", f))],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    rows = [line.split("\t") for line in out.splitlines()]
+    auth_requests = [r for r in rows if r[0] == "35" and r[1] == "0"]
+    assert auth_requests and all("16420" in r[3].split(",") for r in auth_requests)
+    sync_requests = {r[4] for r in rows if r[3] == "16422" and r[1] == "0"}
+    sync_responses = [r for r in rows if r[3] == "16422" and r[1] == "1"]
+    assert sync_responses
+    assert all(r[2] == "0x00000000" and r[4] in sync_requests for r in sync_responses)
+
+
+@pytest.mark.rfc("R5-1", "R5.1-5", "R5.1-6", "R5.1-7", "R5.1-8", "R5.1-10", "R5.1-11", "R11-1")
+def test_charon_does_what_hasims_peer_model_predicts(tmp_path: Path) -> None:
     # One test for one run of charon (about 15 s): under pytest-xdist, tests of a module may land on
     # different workers, and a module fixture would then start charon once per worker.
-    interop = _run()
+    pcap = tmp_path / "interop.pcap"
+    interop = _run(pcap)
     every_step_agrees_or_is_a_documented_finding(interop)
     fresh_sync_is_answered_with_p2_m2_and_the_nonce(interop)
     both_sides_use_the_synchronized_message_ids_afterwards(interop)
     stale_sync_is_silently_dropped_and_changes_nothing(interop)
     member_drops_an_echo_of_a_foreign_nonce(interop)
     charon_stopped_and_namespace_removed(interop)
+    wireshark_reads_both_sides(pcap)
