@@ -12,6 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 _CHUNK = 4096
+_CHUNK_S = 4.0
+"""A chunk holds at most _CHUNK times, and about _CHUNK_S seconds of them (at least 64): memory per flow
+follows its rate, not a fixed 32 KiB (10,000 peers have tens of thousands of flows)."""
 
 
 class ArrivalProcess:
@@ -24,6 +27,7 @@ class ArrivalProcess:
         self.rate = float(rate)
         self._rng = rng
         self._on_s, self._off_s = on_s, off_s
+        self._chunk = max(64, min(_CHUNK, int(np.ceil(self.rate * _CHUNK_S))))
         self._buf = np.zeros(0)
         self._pos = 0
         self._k = 0
@@ -37,11 +41,11 @@ class ArrivalProcess:
         """Append the next chunk of times to the buffer (values independent of the request pattern)."""
         rest = self._buf[self._pos :]
         if self.model == "constant":
-            ks = np.arange(self._k, self._k + _CHUNK, dtype=np.float64)
+            ks = np.arange(self._k, self._k + self._chunk, dtype=np.float64)
             new = self._phase + ks / self.rate
-            self._k += _CHUNK
+            self._k += self._chunk
         elif self.model == "poisson":
-            gaps = self._rng.exponential(1.0 / self.rate, _CHUNK)
+            gaps = self._rng.exponential(1.0 / self.rate, self._chunk)
             new = np.cumsum(np.concatenate(([self._last], gaps)))[1:]
             self._last = float(new[-1])
         else:
@@ -52,7 +56,7 @@ class ArrivalProcess:
     def _onoff_chunk(self) -> np.ndarray:
         out: list[np.ndarray] = []
         total = 0
-        while total < _CHUNK:
+        while total < self._chunk:
             if not self._on:
                 self._period_start = self._period_end
                 self._period_end = self._period_start + float(self._rng.exponential(self._off_s))
@@ -61,7 +65,7 @@ class ArrivalProcess:
                 self._period_end = self._period_start + float(self._rng.exponential(self._on_s))
                 self._k = 0
             n_total = int(np.ceil((self._period_end - self._period_start) * self.rate))
-            n = min(n_total - self._k, _CHUNK)
+            n = min(n_total - self._k, self._chunk)
             ks = np.arange(self._k, self._k + n, dtype=np.float64)
             times = self._period_start + ks / self.rate
             times = times[times < self._period_end]
