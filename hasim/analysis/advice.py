@@ -26,6 +26,7 @@ from hasim.analysis.failover_model import (
     staleness,
     strict_sync_survival,
 )
+from hasim.analysis.skip_policies import estimate_policy
 from hasim.errors import ConfigError
 
 __all__ = ["FORMULAS", "RFC_FALLBACK_SKIP", "Advice", "advise"]
@@ -42,6 +43,7 @@ FORMULAS: dict[str, str] = {
     "mid_stale": "P(stale) = 1 - E[exp(-lambda*A)]; strict R5.1-5: K <= M1 increment, K ~ Poisson(lambda*A)",
     "inbound": "N_in ~ packets at r_in in A + D; delta* = min{n : P(N_in <= n) >= target}",
     "counter_space": "failovers until rekey = (2^32 - 1 - used) // s (2^64 - 1 with ESN)",
+    "estimate_policy": "s = ceil(f*r*(A + D)); cost E[s] = f*r*(E[A] + D)",
 }
 
 
@@ -72,6 +74,10 @@ class Advice:
     inbound_expected_unseen: float
     inbound_min_delta: int
     inbound_strict_replayable: float
+    estimate_factor: float
+    estimate_expected_skip: float
+    estimate_p_drop: float
+    estimate_failovers_until_rekey: float
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict: parameters nested under "params", infinities as null, plus the formulas."""
@@ -84,8 +90,13 @@ class Advice:
         return out
 
 
-def advise(params: FailoverParams, target: float, skip: int | None = None) -> Advice:
-    """Compute the advice for ``params`` at survival target ``target``; ``skip`` defaults to s*."""
+def advise(
+    params: FailoverParams, target: float, skip: int | None = None, estimate_factor: float = 2.0
+) -> Advice:
+    """Compute the advice for ``params`` at survival target ``target``; ``skip`` defaults to s*.
+
+    ``estimate_factor`` is the safety factor of the rate x time-since-sync policy set beside it.
+    """
     s_min = min_skip_forward(params, target)
     if skip is not None and skip < 0:
         raise ConfigError("skip", f"must be >= 0, got {skip}")
@@ -94,6 +105,8 @@ def advise(params: FailoverParams, target: float, skip: int | None = None) -> Ad
     a_mean = staleness(params).mean()
     duplicate, too_old = drop_breakdown(params, s)
     delta = min_replay_delta(params, target)
+    estimate = estimate_policy(params, estimate_factor)
+    estimate_skip = math.ceil(estimate.expected_skip)
     return Advice(
         params=params,
         target_survival=target,
@@ -118,4 +131,8 @@ def advise(params: FailoverParams, target: float, skip: int | None = None) -> Ad
         inbound_expected_unseen=inbound_count(params).mean(),
         inbound_min_delta=delta,
         inbound_strict_replayable=inbound_exposure(params, delta).strict_replayable,
+        estimate_factor=estimate_factor,
+        estimate_expected_skip=estimate.expected_skip,
+        estimate_p_drop=estimate.p_drop,
+        estimate_failovers_until_rekey=failovers_until_rekey(estimate_skip, 0, params.esn),
     )

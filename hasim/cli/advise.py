@@ -17,6 +17,7 @@ import click
 from hasim.analysis.advice import FORMULAS, Advice
 from hasim.analysis.advice import advise as compute_advice
 from hasim.analysis.failover_model import FailoverParams
+from hasim.analysis.skip_policies import master_down_interval
 from hasim.errors import ConfigError
 
 
@@ -96,6 +97,9 @@ def render(advice: Advice) -> str:
         f"inbound ({_fmt(p.rate_in)} pps): E[N_in] = {_fmt(advice.inbound_expected_unseen)} unseen packets "
         f"(lenient: replayable during the grace period); minimal IPSEC_REPLAY_COUNTER_SYNC delta "
         f"{advice.inbound_min_delta}",
+        f"estimate policy (skip = rate x time since last sync x {_fmt(advice.estimate_factor)}): "
+        f"E[skip] = {_fmt(advice.estimate_expected_skip)}, P(replay drop) = {_fmt(advice.estimate_p_drop)}, "
+        f"{_fmt(advice.estimate_failovers_until_rekey)} failovers until a rekey is forced",
         "formulas:",
         *(f"  {name}: {text}" for name, text in FORMULAS.items()),
     ]
@@ -104,14 +108,28 @@ def render(advice: Advice) -> str:
 
 def _required(name: str, value: float | None) -> float:
     if value is None:
-        raise ConfigError(name, "required")
+        hint = " (or give --advertisement)" if name == "detection" else ""
+        raise ConfigError(name, "required" + hint)
     return value
 
 
 @click.command(name="advise")
 @click.option("--rate", type=_FLOAT, default=None, help="Outgoing ESP packets/s per Child SA (required).")
 @click.option("--sync-interval", type=_FLOAT, default=None, help="Seconds between sync updates (required).")
-@click.option("--detection", type=_FLOAT, default=None, help="Failure detection time in s (required).")
+@click.option(
+    "--detection",
+    type=_FLOAT,
+    default=None,
+    help="Failure detection time in s (required unless --advertisement is given).",
+)
+@click.option(
+    "--advertisement",
+    type=_FLOAT,
+    default=None,
+    help="VRRP advertisement interval in s: detection = multiplier x it + skew (RFC 5798 6.1).",
+)
+@click.option("--multiplier", type=_INT, default=3, show_default=True, help="VRRP master-down multiplier.")
+@click.option("--priority", type=_INT, default=100, show_default=True, help="VRRP priority (for the skew).")
 @click.option(
     "--target-survival", type=_FLOAT, default=0.999, show_default=True, help="P(no replay drop) target."
 )
@@ -146,11 +164,21 @@ def _required(name: str, value: float | None) -> float:
     help="Cluster IKE requests: a Poisson process, or periodic liveness checks every 1/--ike-rate s.",
 )
 @click.option("--ike-window", type=_INT, default=1, show_default=True, help="IKE sender window (R5.1-2).")
+@click.option(
+    "--estimate-factor",
+    type=_FLOAT,
+    default=2.0,
+    show_default=True,
+    help="Safety factor of the rate x time-since-sync skip policy shown for comparison.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def advise(
     rate: float | None,
     sync_interval: float | None,
     detection: float | None,
+    advertisement: float | None,
+    multiplier: int,
+    priority: int,
     target_survival: float,
     window: int,
     esn: bool,
@@ -163,9 +191,12 @@ def advise(
     ike_rate: float,
     ike_process: str,
     ike_window: int,
+    estimate_factor: float,
     as_json: bool,
 ) -> None:
     """Recommend the skip forward and sync interval for a replay-drop survival target (RFC 6311 5.2)."""
+    if detection is None and advertisement is not None:
+        detection = master_down_interval(advertisement, multiplier, priority)
     params = FailoverParams(
         rate=_required("rate", rate),
         sync_interval=_required("sync_interval", sync_interval),
@@ -181,7 +212,7 @@ def advise(
         replay_window=window,
         esn=esn,
     )
-    result = compute_advice(params, target_survival, skip)
+    result = compute_advice(params, target_survival, skip, estimate_factor)
     if as_json:
         click.echo(json.dumps(result.to_dict(), sort_keys=True))
     else:

@@ -47,6 +47,8 @@ def test_json_is_one_object_with_the_keys(capsys: pytest.CaptureFixture[str]) ->
         "mid_stale_probability",
         "strict_survival_at_window",
         "inbound_min_delta",
+        "estimate_expected_skip",
+        "estimate_p_drop",
         "formulas",
         "params",
     ):
@@ -64,6 +66,14 @@ def test_json_is_one_object_with_the_keys(capsys: pytest.CaptureFixture[str]) ->
     assert data["max_sync_interval_s"] == pytest.approx(4001 / 1998, rel=1e-6)
 
 
+def test_detection_from_vrrp_advertisement(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["advise", "--rate", "1000", "--sync-interval", "1", "--advertisement", "1", "--json"]
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    # 3 x 1 s + 156/256 s (RFC 5798 6.1, priority 100)
+    assert json.loads(out)["params"]["detection"] == pytest.approx(3.609375)
+
+
 @pytest.mark.parametrize(
     ("argv", "key"),
     [
@@ -74,6 +84,8 @@ def test_json_is_one_object_with_the_keys(capsys: pytest.CaptureFixture[str]) ->
         ([*ARGS, "--sync-loss", "-0.1"], "sync_loss"),
         (["advise", "--rate", "1", "--sync-interval", "0", "--detection", "3"], "sync_interval"),
         ([*ARGS, "--skip", "-5"], "skip"),
+        (["advise", "--rate", "1", "--sync-interval", "1"], "detection"),
+        (["advise", "--rate", "1", "--sync-interval", "1", "--advertisement", "-1"], "advertisement"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(argv: list[str], key: str, capsys: pytest.CaptureFixture[str]) -> None:
