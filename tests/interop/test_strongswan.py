@@ -72,6 +72,7 @@ def every_step_agrees_or_is_a_documented_finding(interop: dict[str, Any]) -> Non
         "replayed request",
         "wrong nonce",
         "charon request pending",
+        "charon request pending, M1 = next expected",
     }
 
 
@@ -88,6 +89,16 @@ def both_sides_use_the_synchronized_message_ids_afterwards(interop: dict[str, An
     assert nxt["agree"] and nxt["observed"] == "INFORMATIONAL response 4 []"
     delete = _step(interop, "fresh M1", "charon's Delete")
     assert delete["agree"] and delete["observed"] == "INFORMATIONAL request 3 [D(IKE)]"
+
+
+def pending_request_counts_in_p2_without_a_reset(interop: dict[str, Any]) -> None:
+    # R5.1-7, R9-2: with M1 = charon's next expected ID, P2 = 4 counts the pending DPD (Message ID 3),
+    # which charon then re-sends as 4 - both as hasim's model predicts.
+    case = "charon request pending, M1 = next expected"
+    s = _step(interop, case, "sync request")
+    assert s["agree"] and s["observed"].endswith("send=4 recv=3]")
+    after = _step(interop, case, "charon's request after the sync")
+    assert after["agree"] and after["observed"] == "INFORMATIONAL request 4 []"
 
 
 def member_drops_an_echo_of_a_foreign_nonce(interop: dict[str, Any]) -> None:
@@ -138,7 +149,7 @@ def wireshark_reads_both_sides(pcap: Path) -> None:
     assert all(r[2] == "0x00000000" and r[4] in sync_requests for r in sync_responses)
 
 
-@pytest.mark.rfc("R5-1", "R5.1-5", "R5.1-6", "R5.1-7", "R5.1-8", "R5.1-10", "R5.1-11", "R11-1")
+@pytest.mark.rfc("R5-1", "R5.1-5", "R5.1-6", "R5.1-7", "R5.1-8", "R5.1-10", "R5.1-11", "R9-2", "R11-1")
 def test_charon_does_what_hasims_peer_model_predicts(tmp_path: Path) -> None:
     # One test for one run of charon (about 15 s): under pytest-xdist, tests of a module may land on
     # different workers, and a module fixture would then start charon once per worker.
@@ -149,5 +160,6 @@ def test_charon_does_what_hasims_peer_model_predicts(tmp_path: Path) -> None:
     both_sides_use_the_synchronized_message_ids_afterwards(interop)
     stale_sync_is_silently_dropped_and_changes_nothing(interop)
     member_drops_an_echo_of_a_foreign_nonce(interop)
+    pending_request_counts_in_p2_without_a_reset(interop)
     charon_stopped_and_namespace_removed(interop)
     wireshark_reads_both_sides(pcap)
