@@ -81,6 +81,16 @@ def label_for(key: str) -> str:
     return words + (f" [{section}]" if section else "")
 
 
+def value_label(key: str, value: Any) -> str:
+    """``Sync interval = 0.5 s``: a parameter and its value with the unit, for legends and panel titles."""
+    label = label_for(key)
+    name, _, rest = label.partition(" (")
+    unit = rest.split(")")[0] if rest else ""
+    if unit in ("fraction", "count", "factor", "probability") or not isinstance(value, int | float):
+        unit = ""
+    return f"{name} = {format_value(value)}" + (f" {unit}" if unit else "")
+
+
 def style_cycle() -> Any:
     """An endless iterator of (colour, marker, dash) triples for one line per group."""
     return cycle(zip(OKABE_ITO, MARKERS, [DASHES[i % len(DASHES)] for i in range(len(MARKERS))], strict=True))

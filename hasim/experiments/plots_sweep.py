@@ -8,6 +8,7 @@ global state; callers (CLI, report, notebooks) decide where figures go.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,7 +16,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hasim.experiments.plot_style import HEATMAP_CMAP, format_value, label_for, new_figure, style_cycle
+from hasim.experiments.plot_style import (
+    HEATMAP_CMAP,
+    format_value,
+    label_for,
+    new_figure,
+    style_cycle,
+    value_label,
+)
 
 
 def _filter(df: pd.DataFrame, where: Mapping[str, Any] | None) -> pd.DataFrame:
@@ -38,11 +46,11 @@ def _check_unique(df: pd.DataFrame, keys: Sequence[str], what: str) -> None:
 
 
 def _ordered(values: pd.Series) -> list[Any]:
+    """Numbers in increasing order; labels (variants, schedules) in the order the sweep lists them."""
     uniq = list(dict.fromkeys(values.tolist()))
-    try:
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in uniq):
         return sorted(uniq)
-    except TypeError:
-        return uniq
+    return uniq
 
 
 def heatmap(
@@ -90,7 +98,7 @@ def heatmap(
         ax.set_xlabel(label_for(x))
         ax.set_ylabel(label_for(y))
         if fval is not None:
-            ax.set_title(f"{facet} = {format_value(fval)}", fontsize="medium")
+            ax.set_title(value_label(facet or "", fval), fontsize="medium")
         if annotate and len(xs) * len(ys) <= 80:
             for (i, j), v in np.ndenumerate(grid):
                 if math.isfinite(v):
@@ -106,7 +114,7 @@ def heatmap(
                     )
     if image is not None:
         fig.colorbar(image, ax=list(axes), label=label_for(metric), shrink=0.9)
-    fig.suptitle(_title(label_for(metric).split(" (")[0], scenario, where))
+    fig.suptitle(_title(label_for(metric).split(" (")[0], scenario, where), fontsize="medium")
     return fig
 
 
@@ -144,9 +152,7 @@ def curves(
             g = g.sort_values(x)
             if g.empty:
                 continue
-            label = (
-                None if gval is None else f"{label_for(group or '').split(' (')[0]} = {format_value(gval)}"
-            )
+            label = None if gval is None else value_label(group or "", gval)
             ax.plot(g[x], g[mean], color=colour, marker=marker, linestyle=dash, label=label)
             if low in g.columns and g[low].notna().any():
                 ax.fill_between(
@@ -158,12 +164,14 @@ def curves(
         if logy:
             ax.set_yscale("symlog", linthresh=1.0)
         if fval is not None:
-            ax.set_title(f"{facet} = {format_value(fval)}", fontsize="medium")
+            ax.set_title(value_label(facet or "", fval), fontsize="medium")
         ax.grid(True, alpha=0.3)
         if group:
             ax.legend(fontsize="small")
     axes[0].set_ylabel(label_for(metric))
-    fig.suptitle(_title(f"{label_for(metric).split(' (')[0]} (mean, 95% CI)", scenario, where))
+    fig.suptitle(
+        _title(f"{label_for(metric).split(' (')[0]} (mean, 95% CI)", scenario, where), fontsize="medium"
+    )
     return fig
 
 
@@ -172,5 +180,5 @@ def _title(what: str, scenario: str, where: Mapping[str, Any] | None) -> str:
     if scenario:
         parts.append(f"scenario: {scenario}")
     if where:
-        parts.append(", ".join(f"{k.rsplit('.', 1)[-1]}={format_value(v)}" for k, v in where.items()))
-    return " | ".join(parts)
+        parts.append(", ".join(value_label(k, v) for k, v in where.items()))
+    return textwrap.fill(" | ".join(parts), width=90)

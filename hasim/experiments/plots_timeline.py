@@ -16,6 +16,7 @@ for one timeline), as one DataFrame with a ``record`` column naming the record k
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import pandas as pd
@@ -72,7 +73,7 @@ def failover_timeline(
     title = "Failover timeline"
     if scenario:
         title += f" | scenario: {scenario}"
-    fig.suptitle(title)
+    fig.suptitle(textwrap.fill(title, width=90), fontsize="medium")
     return fig
 
 
@@ -125,7 +126,7 @@ def _draw_message_ids(ax: Axes, df: pd.DataFrame) -> None:
     ax.set_ylabel("IKE Message ID")
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize="x-small", loc="upper left", ncol=2)
+        ax.legend(fontsize="x-small", loc="best", ncol=2)
 
 
 def _draw_esp_drops(ax: Axes, df: pd.DataFrame) -> None:

@@ -84,7 +84,8 @@ def test_curves_one_line_per_group_with_bands_in_okabe_ito() -> None:
     assert len(ax.collections) == 3  # the confidence bands
     xs, ys = ax.lines[0].get_data()
     assert list(xs) == [0, 100, 1000] and list(ys) == [500.0, 400.0, -500.0]
-    assert "variant=rfc6311" in fig.get_suptitle()
+    assert "Variant = rfc6311" in fig.get_suptitle()
+    assert ax.get_legend_handles_labels()[1][0] == "Sync interval = 0.5 s"
     assert ax.get_ylabel() == label_for("esp_out_replay_drops")
 
 
