@@ -43,6 +43,13 @@ def interop() -> None:
     default=None,
     help="Write every datagram here, and the SK keys to <pcap>.keys (Wireshark ikev2_decryption_table).",
 )
+@click.option(
+    "--reading",
+    type=click.Choice(["strict", "sync-only"]),
+    default="strict",
+    show_default=True,
+    help="The R5.1-5 reading of hasim's model peer (AMB-1); findings are documented for strict.",
+)
 @click.option("--case", "case_names", multiple=True, help="Run only these cases (by name; repeatable).")
 def strongswan(
     markdown: bool,
@@ -50,12 +57,14 @@ def strongswan(
     dpd_delay: int,
     stale: int,
     pcap: Path | None,
+    reading: str,
     case_names: tuple[str, ...],
 ) -> None:
     """Run the RFC 6311 cases against charon in a network namespace and print the table."""
     from hasim.errors import ConfigError
     from hasim.interop.cases import CASES
     from hasim.interop.driver import findings_text, format_table, run_interop
+    from hasim.protocol.policy import SyncReading
 
     cases = CASES
     if case_names:
@@ -66,7 +75,14 @@ def strongswan(
         cases = tuple(known[n] for n in case_names)
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
-    result = run_interop(cases, workdir=workdir, dpd_delay_s=dpd_delay, stale_requests=stale, pcap=pcap)
+    result = run_interop(
+        cases,
+        workdir=workdir,
+        dpd_delay_s=dpd_delay,
+        stale_requests=stale,
+        pcap=pcap,
+        reading=SyncReading(reading),
+    )
     click.echo(format_table(result.steps, markdown=markdown))
     found = findings_text(result.steps)
     if found:

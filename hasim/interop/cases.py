@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from hasim.interop.charon import Charon
 from hasim.interop.session import CapturedDatagram, Session, Step
 from hasim.protocol.ike_sa import IkeSa
-from hasim.protocol.policy import IkeConfig, MemberPolicy
+from hasim.protocol.policy import IkeConfig, MemberPolicy, SyncReading
 from hasim.protocol.snapshot import IkeSaSnapshot
 from hasim.wire import Message, MessageIdSync, Notify, SkKeys, decode, from_notify
 
@@ -202,11 +202,12 @@ def run_case(
     stale_requests: int = 2,
     capture: list[CapturedDatagram] | None = None,
     keys: dict[tuple[int, int], SkKeys] | None = None,
+    reading: SyncReading = SyncReading.STRICT,
 ) -> list[Step]:
     """Establish an IKE SA, run the normal phase, fail over with ``spec`` and end the SA.
 
     ``capture`` collects every datagram, ``keys`` the SA's SK keys by SPIs (for a pcap)."""
-    ses = Session(sock, charon, spec.name, random_bytes=random_bytes, capture=capture)
+    ses = Session(sock, charon, spec.name, random_bytes=random_bytes, capture=capture, reading=reading)
     ses.establish()
     snap0 = ses.handshake_snapshot
     if keys is not None and snap0 is not None:

@@ -19,6 +19,7 @@ from hasim.interop import netns as netns_mod
 from hasim.interop.cases import CASES, FINDINGS, CaseSpec, run_case
 from hasim.interop.charon import Charon, CharonSettings
 from hasim.interop.session import CapturedDatagram, Step
+from hasim.protocol.policy import SyncReading
 from hasim.wire import SkKeys
 from hasim.wire.keysfile import write_keys_file
 from hasim.wire.pcap import PcapWriter
@@ -52,11 +53,13 @@ def run_interop(
     dpd_delay_s: int = 2,
     stale_requests: int = 2,
     pcap: Path | None = None,
+    reading: SyncReading = SyncReading.STRICT,
 ) -> InteropResult:
     """Run ``cases`` against a fresh charon; always stops charon and removes the namespace.
 
     With ``pcap``, every datagram is written there and the SAs' keys beside it (``<pcap>.keys``,
-    Wireshark's ikev2_decryption_table), so that Wireshark decrypts both sides' messages."""
+    Wireshark's ikev2_decryption_table), so that Wireshark decrypts both sides' messages. ``reading``
+    is the R5.1-5 reading of the model peer (AMB-1); the findings are written for STRICT."""
     reason = unavailable_reason()
     if reason is not None:
         raise OSError(reason)
@@ -76,7 +79,15 @@ def run_interop(
         sock = ns.udp_socket(settings.address, settings.hasim_port)
         for spec in cases:
             result.steps.extend(
-                run_case(spec, sock, charon, stale_requests=stale_requests, capture=capture, keys=keys)
+                run_case(
+                    spec,
+                    sock,
+                    charon,
+                    stale_requests=stale_requests,
+                    capture=capture,
+                    keys=keys,
+                    reading=reading,
+                )
             )
     finally:
         if sock is not None:
