@@ -27,7 +27,7 @@ conformance: $(STAMP)
 	$(BIN)/python -m hasim.conformance --output CONFORMANCE.md -- -n 2
 
 run: $(STAMP)
-	$(BIN)/hasim sweep experiments/sync_vs_skip/sweep.toml --workers 2
+	$(BIN)/hasim sweep experiments/sync_vs_skip/sweep.toml --workers 2 --force
 	$(BIN)/hasim report results/sync_vs_skip
 
 bench: $(STAMP)
