@@ -55,7 +55,8 @@ def failover_timeline(
     sa: int | None = 0,
     events: Sequence[str] | None = None,
 ) -> Figure:
-    """Message IDs of each node's requests (top) and ESP drops (bottom) around the failover events.
+    """Message IDs of each node's requests (top), ESP counters (middle, when ``counters`` records are
+    present) and ESP drops (bottom) around the failover events.
 
     ``window`` limits the time range (s); ``sa`` picks one IKE SA of a many-peer run (None: all).
     """
@@ -64,11 +65,19 @@ def failover_timeline(
         df = df[(df["time"] >= window[0]) & (df["time"] <= window[1])]
     if sa is not None and "sa" in df.columns:
         df = df[(df["sa"].isna()) | (df["sa"] == sa) | (df["sa"] == -1)]
-    fig = new_figure(width=8.5, height=6.4)
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    counters = _part(df, "counters")
+    if counters.empty:
+        fig = new_figure(width=8.5, height=6.4)
+        top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+        panels = [top, bottom]
+    else:
+        fig = new_figure(width=8.5, height=8.6)
+        top, middle, bottom = fig.subplots(3, 1, sharex=True, height_ratios=[3, 3, 2])
+        _draw_esp_counters(middle, counters)
+        panels = [top, middle, bottom]
     _draw_message_ids(top, df)
     _draw_esp_drops(bottom, df)
-    _draw_events([top, bottom], _part(df, "timeline"), events if events is not None else list(EVENT_KINDS))
+    _draw_events(panels, _part(df, "timeline"), events if events is not None else list(EVENT_KINDS))
     bottom.set_xlabel("Simulated time (s)")
     title = "Failover timeline"
     if scenario:
@@ -127,6 +136,59 @@ def _draw_message_ids(ax: Axes, df: pd.DataFrame) -> None:
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="x-small", loc="best", ncol=2)
+
+
+def _draw_esp_counters(ax: Axes, counters: pd.DataFrame) -> None:
+    """Cluster -> peer ESP sequence numbers: each member's live counter, the standby's synced copy,
+    the value imported at takeover, and the highest number the peer has accepted (its window top).
+    Where a new active member resumes below the peer's top, the peer drops its packets as replays
+    until the counter passes it (RFC 6311 5.2: the skip forward avoids exactly that)."""
+    c = counters.copy()
+    for col in ("esp_out_seq", "esp_in_top"):
+        if col in c.columns:
+            c[col] = pd.to_numeric(c[col], errors="coerce")
+    members = sorted(n for n in c["node"].astype(str).unique() if n.startswith("cluster"))
+    for i, node in enumerate(members):
+        colour = OKABE_ITO[i % len(OKABE_ITO)]
+        mine = c[c["node"] == node]
+        live = mine[mine["view"] == "live"].sort_values("time")
+        if not live.empty:
+            ax.plot(live["time"], live["esp_out_seq"], "-", color=colour, label=f"{node}: outbound counter")
+        standby = mine[mine["view"] == "standby"].sort_values("time")
+        if not standby.empty:
+            ax.step(
+                standby["time"],
+                standby["esp_out_seq"],
+                where="post",
+                color=colour,
+                linestyle=":",
+                marker=".",
+                label=f"{node}: synced copy (standby)",
+            )
+        imported = mine[mine["view"] == "imported"]
+        if not imported.empty:
+            ax.plot(
+                imported["time"],
+                imported["esp_out_seq"],
+                "X",
+                ms=9,
+                color=colour,
+                label=f"{node}: counter at takeover",
+            )
+    peer = c[(c["node"].astype(str).str.startswith("peer")) & (c["view"] == "live")].sort_values("time")
+    if not peer.empty and "esp_in_top" in peer.columns:
+        ax.step(
+            peer["time"],
+            peer["esp_in_top"],
+            where="post",
+            color="#000000",
+            linestyle="--",
+            label="peer: highest number accepted",
+        )
+    ax.set_ylabel("ESP sequence number,\ncluster to peer")
+    ax.grid(True, alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="x-small", loc="upper left")
 
 
 def _draw_esp_drops(ax: Axes, df: pd.DataFrame) -> None:

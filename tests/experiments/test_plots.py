@@ -95,7 +95,8 @@ def _records() -> pd.DataFrame:
 
 
 def test_timeline_message_ids_drops_and_events() -> None:
-    fig = failover_timeline(_records(), scenario="toy")
+    records = _records()
+    fig = failover_timeline(records[records["record"] != "counters"], scenario="toy")
     top, bottom = fig.axes
     labels = top.get_legend_handles_labels()[1]
     assert "requests sent by peer" in labels and "requests sent by cluster.m0" in labels
@@ -120,3 +121,21 @@ def test_timeline_window_limits_time() -> None:
     fig = failover_timeline(_records(), window=(3.0, 7.0))
     peer = next(line for line in fig.axes[0].lines if line.get_label() == "requests sent by peer")
     assert list(peer.get_xdata()) == [5.0]
+
+
+def test_timeline_esp_counter_panel_from_counters_records() -> None:
+    fig = failover_timeline(_records())
+    assert len(fig.axes) == 3
+    middle = fig.axes[1]
+    labels = middle.get_legend_handles_labels()[1]
+    assert labels == [
+        "cluster.m0: outbound counter",
+        "cluster.m1: outbound counter",
+        "cluster.m1: synced copy (standby)",
+        "cluster.m1: counter at takeover",
+        "peer: highest number accepted",
+    ]
+    imported = next(line for line in middle.lines if line.get_label() == "cluster.m1: counter at takeover")
+    assert list(imported.get_ydata()) == [2500]
+    peer = next(line for line in middle.lines if line.get_label() == "peer: highest number accepted")
+    assert list(peer.get_ydata()) == [2998]

@@ -189,5 +189,5 @@ def test_timelines_are_recorded_for_selected_runs(toy_dir: Path) -> None:
     tl = pd.read_parquet(toy_dir / "res" / "timelines.parquet")
     assert set(tl["timeline"]) == {"high"}
     assert set(tl["run_id"]) == {"00003-" + tl["run_id"].iloc[0].split("-")[1]}
-    assert set(tl["record"]) == {"ike_messages", "sync_exchanges", "drops", "timeline"}
+    assert set(tl["record"]) == {"ike_messages", "sync_exchanges", "drops", "timeline", "counters"}
     assert {"time", "node", "kind", "value", "src", "message_id"} <= set(tl.columns)

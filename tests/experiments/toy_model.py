@@ -113,7 +113,34 @@ def records_toy(config: dict[str, Any], seed: int) -> dict[str, list[dict[str, A
         {"time": 6.1, "node": "cluster.m1", "kind": "takeover", "value": "since_sync_s=0.6", "sa": 0},
         {"time": 6.1, "node": "cluster.m1", "kind": "sync_sent", "value": "m1=1;p1=2", "sa": 0},
     ]
-    return {"ike_messages": ike, "sync_exchanges": sync, "drops": drops, "timeline": timeline}
+    counters = [
+        {"time": 3.0, "node": "cluster.m0", "sa": 0, "view": "live", "esp_out_seq": 3000, "esp_in_top": 2990},
+        {
+            "time": 3.0,
+            "node": "cluster.m1",
+            "sa": 0,
+            "view": "standby",
+            "esp_out_seq": 2500,
+            "esp_in_top": 2490,
+        },
+        {"time": 3.0, "node": "peer", "sa": 0, "view": "live", "esp_out_seq": 2995, "esp_in_top": 2998},
+        {
+            "time": 6.1,
+            "node": "cluster.m1",
+            "sa": 0,
+            "view": "imported",
+            "esp_out_seq": 2500,
+            "esp_in_top": 2490,
+        },
+        {"time": 6.1, "node": "cluster.m1", "sa": 0, "view": "live", "esp_out_seq": 3600, "esp_in_top": 3590},
+    ]
+    return {
+        "ike_messages": ike,
+        "sync_exchanges": sync,
+        "drops": drops,
+        "timeline": timeline,
+        "counters": counters,
+    }
 
 
 TOY = Model(name="toy", run=run_toy, resolve=resolve_generic, records=records_toy)
