@@ -58,8 +58,11 @@ def open_executor(workers: int, dask: str | None = None) -> Iterator[tuple[Execu
         if workers == 1:
             yield InlineExecutor(), ExecutorInfo("inline", 1)
             return
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers)
+        try:
             yield pool, ExecutorInfo("process-pool", workers)
+        finally:  # on Ctrl-C or an error, drop the queued runs instead of running them first
+            pool.shutdown(wait=True, cancel_futures=True)
         return
     from distributed import Client, LocalCluster
 

@@ -18,7 +18,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Executor, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -271,7 +271,9 @@ def _execute(
                 run = pending.pop(fut)
                 try:
                     result = fut.result()
-                except Exception as exc:  # the worker itself died (e.g. BrokenProcessPool)
+                except BrokenExecutor:
+                    raise
+                except Exception as exc:  # e.g. the result could not be unpickled
                     result = {"error": f"{type(exc).__name__}: {exc}", "run_wall_s": float("nan")}
                 row = _row(run, result)
                 rd.write_part(row)
@@ -291,6 +293,13 @@ def _execute(
                 manifest["executor"] = _info_dict(info)
                 rd.write_manifest(manifest)
                 drain(pool, max(4, 4 * info.workers))
+    except BrokenExecutor as exc:
+        # A worker process died (killed, out of memory, crashed in C): that is no run's own result,
+        # so nothing is recorded for the runs in flight and --resume runs them again.
+        raise ChildProcessError(
+            f"a worker process died ({type(exc).__name__}); finished runs are kept, "
+            "run the sweep again with --resume"
+        ) from exc
     finally:
         bar.close()
     return failed

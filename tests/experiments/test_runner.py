@@ -191,3 +191,17 @@ def test_timelines_are_recorded_for_selected_runs(toy_dir: Path) -> None:
     assert set(tl["run_id"]) == {"00003-" + tl["run_id"].iloc[0].split("-")[1]}
     assert set(tl["record"]) == {"ike_messages", "sync_exchanges", "drops", "timeline", "counters"}
     assert {"time", "node", "kind", "value", "src", "message_id"} <= set(tl.columns)
+
+
+def test_a_dead_worker_stops_the_sweep_and_keeps_finished_runs(toy_dir: Path) -> None:
+    text = (toy_dir / "sweep.toml").read_text()
+    text = text.replace(
+        '{ label = "high", set = { "model.b" = 10.0 } }',
+        '{ label = "high", set = { "model.b" = 10.0, "model.label" = "die" } }',
+    )
+    (toy_dir / "sweep.toml").write_text(text)
+    spec = load_sweep(toy_dir / "sweep.toml")
+    with pytest.raises(ChildProcessError, match="--resume"):
+        run_sweep(spec, toy_dir / "res", model=TOY, workers=2, progress=False)
+    parts = [json.loads(p.read_text()) for p in (toy_dir / "res" / "parts").glob("*.json")]
+    assert all(p["error"] is None and p["variant"] == "low" for p in parts)  # no run blamed for the crash

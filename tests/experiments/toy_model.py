@@ -6,6 +6,7 @@ that the runner, statistics and plots can be checked against values worked out b
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -35,6 +36,8 @@ def run_toy(config: dict[str, Any], seed: int) -> dict[str, float | int]:
         time.sleep(m["sleep_s"])
     if m["a"] == m["fail_when_a"]:
         raise RuntimeError(f"toy model refuses a={m['a']}")
+    if m["label"] == "die":  # the whole worker process dies, as on SIGKILL or a crash in C
+        os._exit(3)
     rng = np.random.default_rng(seed)
     y = m["a"] * m["b"] + m["noise"] * float(rng.normal())
     return {"y": y, "count": int(rng.integers(0, 100)), "frac": float(rng.random()), "wall_time_s": 0.001}
