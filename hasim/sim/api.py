@@ -32,7 +32,15 @@ def simulate(
     from hasim.sim.world import World
 
     start = time.perf_counter()
-    world = World(config, seed, records=records, esp_path=esp_path)
+    world: World
+    if esp_path == "scaled" or (esp_path == "auto" and _scaled_ok(config, records)):
+        from hasim.sim.scale_world import ScaledWorld
+
+        world = ScaledWorld(config, seed, records=records)
+    else:
+        world = World(
+            config, seed, records=records, esp_path="vectorized" if esp_path == "auto" else esp_path
+        )
     world.run()
     metrics = collect(world, time.perf_counter() - start)
     if not records:
@@ -46,3 +54,9 @@ def simulate(
     ]
     recs["esp_sample"].sort(key=lambda r: r["time"])
     return RunResult(metrics, recs, list(world.probes.ike_raw))
+
+
+def _scaled_ok(config: ScenarioConfig, records: bool) -> bool:
+    from hasim.sim.scale_world import scaled_supported
+
+    return scaled_supported(config, records=records)

@@ -1,0 +1,494 @@
+"""The ESP flows of a whole run as one bank of arrays: batches vectorized across flows and time.
+
+At 10,000 IKE SAs a run has some 30,000 ESP flows; stepping each one through its own NumPy calls at
+every control event costs far more in call overhead than in work. :class:`FlowBank` holds what the
+per-flow path (:class:`hasim.sim.esp_flows.EspFlow`) keeps per flow in arrays over all flows, and
+moves any set of flows up to a time in one pass: offered times, sender counters, link draws,
+packets in flight, the receivers' replay windows (``hasim.sim.dataplane.window_bank``) and the
+statistics. The results are those of the per-flow path, packet for packet:
+
+- *Same draws.* Each flow keeps its own ``ArrivalProcess`` and ``LinkChannel`` streams. An epoch of
+  offered times (a few seconds) is fetched per flow and laid out flow-major; link uniforms are drawn
+  per flow as many as packets offered, and those not used (outage, exhausted counter) are carried
+  over, so every packet meets the same uniform as on the per-flow path.
+- *Same state.* The sender's counter and the receiver's window of each flow are loaded from the
+  protocol's ``ChildSa`` objects when the flow is *bound* and written back when it is *released*
+  (see :mod:`hasim.sim.scale_world` for when that happens); in between the bank owns them.
+- *Same order.* Packets of one flow are sent in offered order and received in (arrival time,
+  send order), the order of the per-flow path's stable sort. Packets in flight carry their SPI; one
+  whose SPI is not the flow's bound receiver (sent before a rekey) goes to the receiver that SPI
+  names through the scalar-state path, as before.
+
+The bank stores no packet beyond the current epoch and the packets in flight: memory follows flows,
+window sizes and rates, not the length of the run.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hasim.protocol.anti_replay import ReplayWindow
+from hasim.protocol.esp_counter import counter_limit
+from hasim.sim.dataplane.vector_window import receive_batch
+from hasim.sim.dataplane.window_bank import WindowBank, check_bank
+from hasim.sim.esp_flows import EspFlow
+from hasim.sim.link import LossBursts
+
+if TYPE_CHECKING:
+    from hasim.protocol.child_sa import ChildSa
+    from hasim.protocol.iv_reuse import IvUsageTracker
+
+FEATURES = ("loss", "jitter", "reorder", "dup")
+"""Link features drawing one uniform per packet sent, in the per-flow path's order of streams."""
+
+STAT_FIELDS = (
+    "offered",
+    "sent",
+    "outage",
+    "exhausted",
+    "lost",
+    "delivered",
+    "accepted",
+    "duplicate",
+    "too_old",
+    "unverifiable",
+    "no_receiver",
+)
+
+
+def bank_supports(flow: EspFlow) -> bool:
+    """Whether the bank reproduces this flow exactly (Gilbert-Elliott loss and attacker recording
+    keep the per-flow path)."""
+    return flow.link.cfg.loss_model == "bernoulli" and not flow._record and flow.on_drop is None
+
+
+class FlowBank:
+    """All ESP flows of a run (see the module docstring). Flow ``f`` is ``flows[f]``."""
+
+    def __init__(
+        self,
+        flows: list[EspFlow],
+        sa_of: list[int],
+        bursts: dict[str, LossBursts],
+        ivs: IvUsageTracker,
+        *,
+        replay_window: int,
+        esn: bool,
+        epoch_s: float,
+    ) -> None:
+        n = len(flows)
+        self.flows = flows
+        self.n = n
+        self.sa_of = np.asarray(sa_of, dtype=np.int64)
+        self.ivs = ivs
+        self.size, self.esn = replay_window, esn
+        self.limit = counter_limit(esn)
+        self.epoch_s = epoch_s
+        cfgs = [f.link.cfg for f in flows]
+        self.lat = np.array([c.latency_s for c in cfgs])
+        self.jit = np.array([c.jitter_s for c in cfgs])
+        self.loss = np.array([c.loss for c in cfgs])
+        self.reo = np.array([c.reorder for c in cfgs])
+        self.reo_delay = np.array([c.reorder_delay_s for c in cfgs])
+        self.dup = np.array([c.duplicate for c in cfgs])
+        self.uses = {
+            "loss": self.loss > 0.0,
+            "jitter": self.jit > 0.0,
+            "reorder": self.reo > 0.0,
+            "dup": self.dup > 0.0,
+        }
+        self.feats = tuple(k for k in FEATURES if bool(self.uses[k].any()))
+        dirs = sorted({f.name.split("/", 1)[0] for f in flows})
+        self.dir_names = dirs
+        self.dirn = np.array([dirs.index(f.name.split("/", 1)[0]) for f in flows], dtype=np.int64)
+        self.bursts = [bursts.get(d, LossBursts()) for d in dirs]
+        # epoch of offered times, flow-major
+        self.epoch_end = 0.0
+        self.t_off = np.zeros(0)
+        self.t_flow = np.zeros(0, dtype=np.int64)
+        self.t_seg = np.zeros(n + 1, dtype=np.int64)
+        self.t_pos = np.zeros(n, dtype=np.int64)
+        # link uniforms per feature, flow-major, with carry-over of unused ones
+        self.u: dict[str, NDArray[np.float64]] = {k: np.zeros(0) for k in self.feats}
+        self.u_seg = {k: np.zeros(n + 1, dtype=np.int64) for k in self.feats}
+        self.u_pos = {k: np.zeros(n, dtype=np.int64) for k in self.feats}
+        # sender and receiver bound to each flow
+        self.bound = np.zeros(n, dtype=bool)
+        self.tx: list[ChildSa | None] = [None] * n
+        self.rx: list[ChildSa | None] = [None] * n
+        self.has_tx = np.zeros(n, dtype=bool)
+        self.last_seq = np.zeros(n, dtype=np.uint64)
+        self.spi = np.full(n, -1, dtype=np.int64)
+        self.rx_ok = np.zeros(n, dtype=bool)
+        self.windows = WindowBank.initial(n, replay_window, esn=esn)
+        self.foreign = np.zeros(n, dtype=np.int64)
+        """Packets in flight whose SPI is not the bound one (sent before a rekey)."""
+        # statistics
+        self.stats = {k: np.zeros(n, dtype=np.int64) for k in STAT_FIELDS}
+        self.max_space = np.zeros(n)
+        self.watch_from = np.full(n, math.nan)
+        self.first_acc = np.full(n, math.nan)
+        # IVs used: one open range per flow, handed to the tracker when it stops being contiguous
+        self.iv_open = np.zeros(n, dtype=bool)
+        self.iv_spi = np.zeros(n, dtype=np.int64)
+        self.iv_lo = np.zeros(n, dtype=np.uint64)
+        self.iv_hi = np.zeros(n, dtype=np.uint64)
+        # packets in flight, in send order
+        self.p_arr = np.zeros(0)
+        self.p_seq = np.zeros(0, dtype=np.uint64)
+        self.p_spi = np.zeros(0, dtype=np.int64)
+        self.p_flow = np.zeros(0, dtype=np.int64)
+        self.done = np.zeros(n)
+        """Time each flow has been moved up to."""
+
+    # ------------------------------------------------------------------------------ epochs
+    def load_epoch(self, end: float) -> None:
+        """Fetch every flow's offered times up to ``end``, after those of the last epoch not yet sent."""
+        n = self.n
+        old, pos, seg = self.t_off, self.t_pos.tolist(), self.t_seg.tolist()
+        parts = []
+        for f, flow in enumerate(self.flows):
+            new = flow.arrivals.until(end)
+            rest = old[pos[f] : seg[f + 1]]
+            parts.append(np.concatenate((rest, new)) if rest.shape[0] else new)
+        counts = np.fromiter((p.shape[0] for p in parts), dtype=np.int64, count=n)
+        self.t_off = np.concatenate(parts) if n else np.zeros(0)
+        self.t_seg = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.t_seg[1:])
+        self.t_flow = np.repeat(np.arange(n, dtype=np.int64), counts)
+        self.t_pos = self.t_seg[:-1].copy()
+        for k in self.feats:
+            self._refill_uniforms(k, counts)
+        self.epoch_end = end
+
+    def _refill_uniforms(self, k: str, need: NDArray[np.int64]) -> None:
+        """Per flow using feature ``k``: the unused uniforms of the last epoch, then fresh ones up to
+        ``need`` (the packets it may send this epoch)."""
+        old, seg, pos = self.u[k], self.u_seg[k], self.u_pos[k]
+        uses = self.uses[k]
+        parts: list[NDArray[np.float64]] = []
+        lens = np.zeros(self.n, dtype=np.int64)
+        for f in np.flatnonzero(uses).tolist():
+            carry = old[pos[f] : seg[f + 1]]
+            extra = int(need[f]) - carry.shape[0]
+            if extra > 0:
+                fresh = self.flows[f].link.rng(k).random(extra)
+                carry = np.concatenate((carry, fresh)) if carry.shape[0] else fresh
+            parts.append(carry)
+            lens[f] = carry.shape[0]
+        self.u[k] = np.concatenate(parts) if parts else np.zeros(0)
+        self.u_seg[k] = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(lens, out=self.u_seg[k][1:])
+        self.u_pos[k] = self.u_seg[k][:-1].copy()
+
+    def next_offered(self, f: int, after: float) -> float:
+        """The first offered time of flow ``f`` at or after ``after`` (the lazy trigger's R7-2 time)."""
+        lo, hi = int(self.t_pos[f]), int(self.t_seg[f + 1])
+        seg = self.t_off[lo:hi]
+        j = int(np.searchsorted(seg, after, side="left"))
+        if j < seg.shape[0]:
+            return float(seg[j])
+        nxt = self.flows[f].arrivals.next_time()
+        return nxt
+
+    # ------------------------------------------------------------------------------ binding
+    def bind(self, f: int, tx: ChildSa | None, rx: ChildSa | None, spi: int) -> None:
+        """Take flow ``f``'s sender counter and receiver window from the protocol objects."""
+        self.tx[f], self.rx[f] = tx, rx
+        self.has_tx[f] = tx is not None
+        if spi != self.spi[f]:
+            self.spi[f] = spi
+            mine = self.p_flow == f
+            self.foreign[f] = int(np.count_nonzero(mine & (self.p_spi != spi))) if mine.any() else 0
+        if tx is not None:
+            self.last_seq[f] = tx.outbound.last
+        self.rx_ok[f] = rx is not None
+        w = self.windows
+        if rx is not None:
+            win = rx.inbound
+            w.tops[f] = win.top
+            if w.words.shape[1]:
+                w.words[f] = np.array(win.words, dtype=np.uint64)
+        self.bound[f] = True
+
+    def release(self, f: int) -> None:
+        """Write flow ``f``'s counter and window back into the protocol objects (they own them again)."""
+        if not self.bound[f]:
+            return
+        tx, rx = self.tx[f], self.rx[f]
+        if tx is not None:
+            tx.outbound.last = int(self.last_seq[f])
+        if rx is not None:
+            w = self.windows
+            words = tuple(int(x) for x in w.words[f]) if w.words.shape[1] else None
+            rx.inbound = ReplayWindow(self.size, esn=self.esn, top=int(w.tops[f]), words=words)
+        self.bound[f] = False
+
+    # ------------------------------------------------------------------------------ moving
+    def advance(self, t: float, flows: list[int] | None = None) -> None:
+        """Send every packet offered before ``t`` and deliver every copy arriving before ``t``, for all
+        flows (``flows`` None) or the given ones; every flow moved must be bound."""
+        if t > self.epoch_end + 1e-12:
+            raise RuntimeError(f"bank epoch ends at {self.epoch_end}, asked for {t}")
+        if flows is None:
+            sel = np.flatnonzero(self.t_off < t)
+            sel = sel[sel >= self.t_pos[self.t_flow[sel]]]
+            self.done[:] = np.maximum(self.done, t)
+            in_set = None
+        else:
+            chunks = []
+            for f in sorted(flows):
+                lo, hi = int(self.t_pos[f]), int(self.t_seg[f + 1])
+                k = lo + int(np.searchsorted(self.t_off[lo:hi], t, side="left"))
+                if k > lo:
+                    chunks.append(np.arange(lo, k, dtype=np.int64))
+                if self.done[f] < t:
+                    self.done[f] = t
+            sel = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+            in_set = np.zeros(self.n, dtype=bool)
+            in_set[flows] = True
+        if sel.shape[0]:
+            self._send(sel)
+        self._deliver(t, in_set)
+
+    def _send(self, sel: NDArray[np.int64]) -> None:
+        fl_all = self.t_flow[sel]  # non-decreasing: the selection is flow-major
+        ufl, counts = runs(fl_all)
+        first_of = self.t_pos[ufl]
+        self.t_pos[ufl] += counts
+        st = self.stats
+        st["offered"][ufl] += counts
+        grp = np.repeat(np.arange(ufl.shape[0]), counts)
+        rank = sel - first_of[grp]
+        has_tx = self.has_tx[ufl]
+        st["outage"][ufl] += np.where(has_tx, 0, counts)
+        last = self.last_seq[ufl]
+        remaining = np.where(has_tx, np.uint64(self.limit) - last, np.uint64(0))
+        m = np.minimum(counts.astype(np.uint64), remaining).astype(np.int64)
+        st["exhausted"][ufl] += np.where(has_tx, counts - m, 0)
+        sent = rank < m[grp]
+        times = self.t_off[sel]
+        if not sent.all():
+            grp, times, rank = grp[sent], times[sent], rank[sent]
+        if grp.shape[0] == 0:
+            return
+        fl = ufl[grp]
+        seqs = last[grp] + np.uint64(1) + rank.astype(np.uint64)
+        went = np.flatnonzero(m > 0)
+        new_last = last + m.astype(np.uint64)
+        self.last_seq[ufl] = new_last
+        st["sent"][ufl] += m
+        self._space_used(ufl[went])
+        self._ivs(ufl[went], last[went] + np.uint64(1), new_last[went])
+        # the link: one uniform per packet sent from each stream the flow's link uses
+        u = {}
+        for k in self.feats:
+            uses = self.uses[k][ufl]
+            idx = self.u_pos[k][ufl][grp] + rank
+            use = uses[grp]
+            val = np.zeros(grp.shape[0])
+            val[use] = self.u[k][idx[use]]
+            u[k] = val
+            self.u_pos[k][ufl] += np.where(uses, m, 0)
+        lost = u["loss"] < self.loss[fl] if "loss" in u else np.zeros(fl.shape[0], dtype=bool)
+        dirn = self.dirn[fl]
+        for d, b in enumerate(self.bursts):
+            if b.intervals:
+                lost |= (dirn == d) & b.mask(times)
+        arrival = times + self.lat[fl]
+        if "jitter" in u:
+            jit = self.jit[fl]
+            arrival = np.where(jit > 0.0, arrival + jit * u["jitter"], arrival)
+        if "reorder" in u:
+            arrival = arrival + np.where(u["reorder"] < self.reo[fl], self.reo_delay[fl], 0.0)
+        keep = ~lost
+        copies = keep.astype(np.int64)
+        if "dup" in u:
+            copies += (u["dup"] < self.dup[fl]) & keep
+        st["lost"][ufl] += m - np.bincount(grp[keep], minlength=ufl.shape[0])
+        idx = np.repeat(np.arange(fl.shape[0]), copies)
+        self._in_flight(arrival[idx], seqs[idx], self.spi[fl[idx]], fl[idx])
+
+    def _space_used(self, went: NDArray[np.int64]) -> None:
+        if went.shape[0] == 0:
+            return
+        if self.esn:  # Python's exact int / int, as OutboundCounter.counter_space_used
+            for f in went.tolist():
+                self.max_space[f] = max(self.max_space[f], int(self.last_seq[f]) / self.limit)
+        else:
+            used = self.last_seq[went].astype(np.float64) / float(self.limit)
+            self.max_space[went] = np.maximum(self.max_space[went], used)
+
+    def _ivs(self, went: NDArray[np.int64], firsts: NDArray[np.uint64], lasts: NDArray[np.uint64]) -> None:
+        spis = self.spi[went]
+        contig = (
+            self.iv_open[went] & (self.iv_spi[went] == spis) & (self.iv_hi[went] + np.uint64(1) == firsts)
+        )
+        for j in np.flatnonzero(~contig).tolist():
+            f = int(went[j])
+            self.flush_iv(f)
+            self.iv_open[f] = True
+            self.iv_spi[f] = spis[j]
+            self.iv_lo[f] = firsts[j]
+        self.iv_hi[went] = lasts
+
+    def flush_iv(self, f: int) -> None:
+        """Hand flow ``f``'s open range of used sequence numbers to the IV tracker (R3.4-1)."""
+        if self.iv_open[f]:
+            self.ivs.use(int(self.iv_spi[f]), int(self.iv_lo[f]), int(self.iv_hi[f]))
+            self.iv_open[f] = False
+
+    def _in_flight(
+        self, arr: NDArray[np.float64], seq: NDArray[np.uint64], spi: NDArray[np.int64], fl: NDArray[np.int64]
+    ) -> None:
+        foreign = spi != self.spi[fl]
+        if foreign.any():
+            self.foreign += np.bincount(fl[foreign], minlength=self.n)
+        self.p_arr = np.concatenate((self.p_arr, arr))
+        self.p_seq = np.concatenate((self.p_seq, seq))
+        self.p_spi = np.concatenate((self.p_spi, spi))
+        self.p_flow = np.concatenate((self.p_flow, fl))
+
+    def _deliver(self, t: float, in_set: NDArray[np.bool_] | None) -> None:
+        due = self.p_arr < t
+        if in_set is not None:
+            due &= in_set[self.p_flow]
+        pick = np.flatnonzero(due)
+        if pick.shape[0] == 0:
+            return
+        keep = np.flatnonzero(~due)
+        arr, seq, spi, fl = self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick]
+        self.p_arr, self.p_seq = self.p_arr[keep], self.p_seq[keep]
+        self.p_spi, self.p_flow = self.p_spi[keep], self.p_flow[keep]
+        order = np.lexsort((pick, arr, fl))  # per flow by arrival, ties in send order (stable)
+        arr, seq, spi, fl = arr[order], seq[order], spi[order], fl[order]
+        st = self.stats
+        ufl, counts = runs(fl)
+        st["delivered"][ufl] += counts
+        own = spi == self.spi[fl]
+        if not own.all():
+            self._deliver_foreign(arr[~own], seq[~own], spi[~own], fl[~own])
+            arr, seq, fl = arr[own], seq[own], fl[own]
+        ok = self.rx_ok[fl]
+        if not ok.all():
+            nf, nc = runs(fl[~ok])
+            st["no_receiver"][nf] += nc
+            arr, seq, fl = arr[ok], seq[ok], fl[ok]
+        if fl.shape[0] == 0:
+            return
+        ufl, counts = runs(fl)
+        if ufl.shape[0] == self.n:
+            out, self.windows = check_bank(self.windows, fl, seq)
+        else:  # only the flows concerned: a small bank, written back
+            w = self.windows
+            sub = WindowBank(w.size, w.esn, w.tops[ufl], w.words[ufl])
+            grp = np.repeat(np.arange(ufl.shape[0]), counts)
+            out, sub = check_bank(sub, grp, seq)
+            w.tops[ufl] = sub.tops
+            w.words[ufl] = sub.words
+        self._count(out, arr, fl, ufl, counts)
+
+    def _count(
+        self,
+        out: NDArray[np.int8],
+        arr: NDArray[np.float64],
+        fl: NDArray[np.int64],
+        ufl: NDArray[np.int64],
+        counts: NDArray[np.int64],
+    ) -> None:
+        k = ufl.shape[0]
+        grp = np.repeat(np.arange(k), counts)
+        c = np.bincount(grp * 4 + out.astype(np.int64), minlength=4 * k).reshape(k, 4)
+        st = self.stats
+        st["accepted"][ufl] += c[:, 0]
+        st["duplicate"][ufl] += c[:, 1]
+        st["too_old"][ufl] += c[:, 2]
+        st["unverifiable"][ufl] += c[:, 3]
+        watch = self.watch_from[fl]
+        cand = (out == 0) & (arr >= watch) & np.isnan(self.first_acc[fl])
+        if cand.any():
+            cf, ca = fl[cand], arr[cand]
+            starts = np.flatnonzero(np.concatenate(([True], cf[1:] != cf[:-1])))
+            self.first_acc[cf[starts]] = ca[starts]  # sorted by arrival within each flow
+
+    def _deliver_foreign(
+        self, arr: NDArray[np.float64], seq: NDArray[np.uint64], spi: NDArray[np.int64], fl: NDArray[np.int64]
+    ) -> None:
+        """Copies whose SPI is not the flow's bound receiver: to whoever that SPI names, one SA at a time."""
+        st = self.stats
+        self.foreign -= np.bincount(fl, minlength=self.n)
+        keys = np.unique(np.stack((fl, spi)), axis=1)
+        for f, s in keys.T.tolist():
+            mine = (fl == f) & (spi == s)
+            a, q = arr[mine], seq[mine]
+            rx = self.flows[f].ends.receiver(s)
+            if rx is None:
+                st["no_receiver"][f] += a.shape[0]
+                continue
+            # the window of an SPI other than the bound one is the object's own: bypass any binding hook
+            state = rx.__dict__
+            out, state["inbound"] = receive_batch(state["inbound"], q)
+            c = np.bincount(out, minlength=4)
+            st["accepted"][f] += int(c[0])
+            st["duplicate"][f] += int(c[1])
+            st["too_old"][f] += int(c[2])
+            st["unverifiable"][f] += int(c[3])
+            w = self.watch_from[f]
+            if not math.isnan(w) and math.isnan(self.first_acc[f]):
+                good = np.flatnonzero((out == 0) & (a >= w))
+                if good.shape[0]:
+                    self.first_acc[f] = float(a[good[0]])
+
+    # ------------------------------------------------------------------------------ results
+    def watch_recovery(self, f: int, t: float) -> None:
+        """Record flow ``f``'s first packet accepted at or after ``t`` (recovery after a takeover)."""
+        self.watch_from[f] = t
+        self.first_acc[f] = math.nan
+
+    def write_stats(self) -> None:
+        """Copy the counters into each flow's ``FlowStats`` (what the metrics read); flush IV ranges."""
+        cols = {k: v.tolist() for k, v in self.stats.items()}
+        space = self.max_space.tolist()
+        watch = self.watch_from.tolist()
+        first = self.first_acc.tolist()
+        for f, flow in enumerate(self.flows):
+            st = flow.stats
+            for k, col in cols.items():
+                setattr(st, k, col[f])
+            st.max_space_used = space[f]
+            st.watch_from = None if math.isnan(watch[f]) else watch[f]
+            st.first_accept_after = None if math.isnan(first[f]) else first[f]
+        for f in np.flatnonzero(self.iv_open).tolist():
+            self.flush_iv(f)
+
+    def replay_drops(self, flows: list[int]) -> int:
+        """Replay drops (duplicate, too old, unverifiable) of some flows so far."""
+        st = self.stats
+        return int(sum(int(st["duplicate"][f] + st["too_old"][f] + st["unverifiable"][f]) for f in flows))
+
+    def memory_bytes(self) -> int:
+        """Bytes held in the bank's arrays (the memory test watches this stay flat)."""
+        total = 0
+        for v in vars(self).values():
+            if isinstance(v, np.ndarray):
+                total += v.nbytes
+            elif isinstance(v, dict):
+                total += sum(x.nbytes for x in v.values() if isinstance(x, np.ndarray))
+        return total + self.windows.tops.nbytes + self.windows.words.nbytes
+
+    def summary(self) -> dict[str, Any]:
+        """Sizes for the benchmark (flows, in flight, epoch length)."""
+        return {"flows": self.n, "in_flight": int(self.p_arr.shape[0]), "epoch": int(self.t_off.shape[0])}
+
+
+def runs(fl: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The distinct values of a non-decreasing array and how many times each occurs."""
+    if fl.shape[0] == 0:
+        return fl, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], fl[1:] != fl[:-1])))
+    counts = np.diff(np.append(starts, fl.shape[0]))
+    return fl[starts], counts

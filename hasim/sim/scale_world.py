@@ -1,0 +1,589 @@
+"""The world of a large run: the same model as :class:`hasim.sim.world.World`, with ESP in one bank.
+
+:class:`ScaledWorld` keeps every IKE SA, timer, message and fault of the per-SA world, and replaces
+the three things whose cost grows with SAs x events:
+
+1. **ESP flows** move in :class:`hasim.sim.scale_flows.FlowBank` passes over all flows instead of one
+   NumPy batch per flow per control event.
+2. **Checkpoints instead of per-SA batches.** The per-SA world brings SA ``i``'s flows up to now before
+   every call into it (``advance_sa``). Here ``advance_sa(i)`` only checks whether the previous call
+   changed who sends or receives each flow (a rekey, a takeover, a deletion): if so, the flows run up
+   to that call's time with the old ends, then bind the new ones. Calls that read or change ESP state
+   are caught where they touch it: a bound ``ChildSa`` gets the class :class:`_BoundChildSa`, whose
+   ``outbound``/``inbound`` first bring the SA's flows up to now and hand the state back to the
+   objects. The protocol code is unchanged, and sees exactly the state it saw before.
+3. **Periodic sync as arrays.** Every ``sync_interval_s`` the per-SA world builds an ``IkeSaSnapshot``
+   per SA for the standby. Here the counters and windows of all flows are copied once into a
+   :class:`_Batch`, and each SA's Message ID state is kept as a small tuple refreshed only when the SA
+   was touched. A standby's ``snaps`` (a :class:`LazySnaps`) builds the real snapshot of an SA only when
+   it is read, i.e. at takeover. Messages, bytes and losses of the channel are counted as before.
+
+Same (config, seed) -> the same metrics as the per-SA world (tests/sim/test_scale_equivalence.py);
+:func:`scaled_supported` names what keeps the per-SA path (records, attacker, Gilbert-Elliott loss).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Iterator, MutableMapping
+from typing import Any
+
+import numpy as np
+import simpy
+
+from hasim.protocol.child_sa import ChildSa, ChildSaSnapshot
+from hasim.protocol.ike_sa import IkeSa
+from hasim.protocol.snapshot import IkeSaSnapshot
+from hasim.sim.config_sections import ScenarioConfig
+from hasim.sim.failover import _ANOMALY_POLL_S, _ANOMALY_WATCH_S, Failover
+from hasim.sim.scale_flows import FlowBank, bank_supports
+from hasim.sim.sync_channel import SyncChannel, snapshot_bytes
+from hasim.sim.world import World
+
+_EPOCH_PACKETS = 3_000_000
+"""Offered packets fetched per epoch at most (memory), unless that is under two sync intervals."""
+
+
+def scaled_supported(cfg: ScenarioConfig, *, records: bool) -> bool:
+    """Whether :class:`ScaledWorld` reproduces this scenario exactly (else use the per-SA world)."""
+    links = (cfg.links.cluster_to_peer, cfg.links.peer_to_cluster)
+    return not records and not cfg.attacker.enabled and all(lk.loss_model == "bernoulli" for lk in links)
+
+
+class _BoundChildSa(ChildSa):
+    """A Child SA whose counter and window the bank holds: touching them hands them back first."""
+
+    @property
+    def outbound(self) -> Any:
+        self.__dict__["_scale"].release_sa(self.__dict__["_scale_sa"])
+        return self.__dict__["outbound"]
+
+    @outbound.setter
+    def outbound(self, value: Any) -> None:
+        self.__dict__["_scale"].release_sa(self.__dict__["_scale_sa"])
+        self.__dict__["outbound"] = value
+
+    @property
+    def inbound(self) -> Any:
+        self.__dict__["_scale"].release_sa(self.__dict__["_scale_sa"])
+        return self.__dict__["inbound"]
+
+    @inbound.setter
+    def inbound(self, value: Any) -> None:
+        self.__dict__["_scale"].release_sa(self.__dict__["_scale_sa"])
+        self.__dict__["inbound"] = value
+
+
+class _Arrivals:
+    """A flow's arrival process as the failover sees it: the next offered time after now (R7-2)."""
+
+    def __init__(self, world: ScaledWorld, f: int, real: Any) -> None:
+        self.world, self.f, self.real = world, f, real
+
+    def next_time(self) -> float:
+        return self.world.bank.next_offered(self.f, self.world.env.now)
+
+    def until(self, t: float) -> np.ndarray:
+        return self.real.until(t)
+
+
+class ScaledWorld(World):
+    """:class:`World` with ESP in a :class:`FlowBank` (see the module docstring)."""
+
+    def __init__(self, cfg: ScenarioConfig, seed: int, *, records: bool = False) -> None:
+        super().__init__(cfg, seed, records=records, esp_path="vectorized")
+        self.sync = {s.name: ScaledSyncChannel(self, s) for s in (self.cluster, self.peer)}
+        self.failover = ScaledFailover(self)
+        self.bank: FlowBank = None  # type: ignore[assignment]
+        self.flows_of: list[list[int]] = []
+        self.ends_now: list[tuple[Any, ...]] = []
+        self.cp_time = np.zeros(0)
+        self.global_cp = 0.0
+        self.released: set[int] = set()
+        self.touched: set[int] = set()
+        """SAs called into since the last global pass (their ends may have changed)."""
+        self.ike_dirty: set[int] = set()
+        """SAs called into since the last periodic sync (their Message ID tuple is stale)."""
+        self._sig: tuple[Any, ...] = ()
+
+    # ------------------------------------------------------------------------------ set-up
+    def build(self) -> None:
+        """The per-SA world's build, then the bank over all flows, bound to the initial Child SAs."""
+        for site in (self.cluster, self.peer):
+            for m in site.members[1:]:
+                m.snaps = LazySnaps(self.cfg.traffic.peers)  # type: ignore[assignment]
+        super().build()
+        flows: list[Any] = []
+        sa_of: list[int] = []
+        for i in range(self.cfg.traffic.peers):
+            ids = []
+            for fl in self.flows.get(i, ()):
+                if not bank_supports(fl):
+                    raise ValueError(f"flow {fl.name} needs the per-SA world")
+                ids.append(len(flows))
+                flows.append(fl)
+                sa_of.append(i)
+            self.flows_of.append(ids)
+        rate = sum(fl.arrivals.rate for fl in flows)
+        interval = self.cfg.cluster.sync_interval_s
+        epoch = max(2.0 * interval, min(30.0, _EPOCH_PACKETS / rate if rate > 0 else 30.0))
+        self.bank = FlowBank(
+            flows,
+            sa_of,
+            self.bursts,
+            self.ivs,
+            replay_window=self.cfg.policy.replay_window,
+            esn=self.cfg.policy.esn,
+            epoch_s=epoch,
+        )
+        for f, fl in enumerate(flows):
+            fl.arrivals = _Arrivals(self, f, fl.arrivals)
+            fl.watch_recovery = self._watcher(f)
+        n = self.cfg.traffic.peers
+        self.cp_time = np.zeros(n)
+        self.ends_now = [() for _ in range(n)]
+        for i in range(n):
+            self._bind_sa(i, self._ends(i))
+        self._sig = self._signature()
+        self.bank.load_epoch(min(epoch, self.cfg.scenario.duration_s + 1.0))
+        self.env.process(self._epochs())
+
+    def _watcher(self, f: int) -> Any:
+        def watch(t: float) -> None:
+            self.bank.watch_recovery(f, t)
+
+        return watch
+
+    def _epochs(self) -> Generator[simpy.Event, Any, None]:
+        """Moves every flow and fetches the next epoch before the current one runs out."""
+        step = self.bank.epoch_s / 2
+        while True:
+            yield self.env.timeout(step)
+            self.advance_all()
+
+    # ---------------------------------------------------------------------------- binding
+    def _ends(self, i: int) -> tuple[Any, ...]:
+        """Who sends and who receives each flow of SA ``i`` now: (sender, receiver, SPI) per flow."""
+        bank = self.bank
+        out: list[Any] = []
+        for f in self.flows_of[i]:
+            ends = bank.flows[f].ends
+            tx = ends.sender()
+            spi = tx.spi_out if tx is not None else int(bank.spi[f])
+            out.append((tx, ends.receiver(spi) if spi >= 0 else None, spi))
+        return tuple(out)
+
+    def _bind_sa(self, i: int, ends: tuple[Any, ...]) -> None:
+        bank = self.bank
+        for f, (tx, rx, spi) in zip(self.flows_of[i], ends, strict=True):
+            bank.bind(f, tx, rx, spi)
+        for tx, rx, _ in ends:  # after reading every state: the cluster's Child SA both sends and receives
+            for obj in (tx, rx):
+                if obj is not None and type(obj) is ChildSa:
+                    obj.__dict__["_scale"] = self
+                    obj.__dict__["_scale_sa"] = i
+                    obj.__class__ = _BoundChildSa
+        self.ends_now[i] = ends
+        self.released.discard(i)
+
+    def _unbind_sa(self, i: int) -> None:
+        for tx, rx, _ in self.ends_now[i]:
+            for obj in (tx, rx):
+                if obj is not None and type(obj) is _BoundChildSa:
+                    obj.__class__ = ChildSa  # type: ignore[assignment]
+        for f in self.flows_of[i]:
+            self.bank.release(f)
+
+    def release_sa(self, i: int) -> None:
+        """The protocol touches SA ``i``'s ESP state: its flows run up to now, the objects own it again."""
+        self.bank.advance(self.env.now, self.flows_of[i])
+        self._unbind_sa(i)
+        self.released.add(i)
+        self.touched.add(i)
+        self.ike_dirty.add(i)
+
+    def _settle(self, i: int, *, upto: float | None = None) -> None:
+        """Re-bind SA ``i`` if it was released or its ends changed since its flows were bound; with
+        ``upto``, then move its flows up to that time."""
+        if i in self.released:
+            self._bind_sa(i, self._ends(i))
+        else:
+            ends = self._ends(i)
+            old = self.ends_now[i]
+            if any(
+                a[0] is not b[0] or a[1] is not b[1] or a[2] != b[2] for a, b in zip(old, ends, strict=True)
+            ):
+                # the ends changed in the last call into this SA (or at the last global pass)
+                self.bank.advance(max(float(self.cp_time[i]), self.global_cp), self.flows_of[i])
+                self._unbind_sa(i)
+                self._bind_sa(i, ends)
+        if upto is not None:
+            self.bank.advance(upto, self.flows_of[i])
+
+    # ---------------------------------------------------------------------------- ESP batches
+    def advance_sa(self, i: int) -> None:
+        """A checkpoint before a call into SA ``i`` (see the module docstring)."""
+        if self.bank is None:
+            return
+        now = self.env.now
+        flows = self.flows_of[i]
+        self._settle(i)
+        if any(self.bank.foreign[f] for f in flows):
+            # copies sent before a rekey still in flight: their receiver may go away in this call
+            self.bank.advance(now, flows)
+        self.cp_time[i] = now
+        self.touched.add(i)
+        self.ike_dirty.add(i)
+
+    def sync_sa(self, i: int) -> None:
+        """Bring SA ``i``'s flows fully up to now (their statistics are read)."""
+        self._settle(i, upto=self.env.now)
+
+    def _signature(self) -> tuple[Any, ...]:
+        return tuple((s.active, tuple(m.alive for m in s.members)) for s in (self.cluster, self.peer))
+
+    def advance_all(self) -> None:
+        """A global checkpoint: settle touched SAs, re-bind all after a crash or takeover, move all flows."""
+        if self.bank is None:
+            return
+        now = self.env.now
+        bank = self.bank
+        sig = self._signature()
+        if sig != self._sig:
+            todo: Any = range(self.cfg.traffic.peers)
+            self._sig = sig
+        else:
+            todo = sorted(self.touched)
+        for i in todo:
+            self._settle(i)
+        self.touched.clear()
+        if now > bank.epoch_end:
+            raise RuntimeError(f"epoch ended at {bank.epoch_end} before {now}")
+        bank.advance(now)
+        self.global_cp = now
+        horizon = now + bank.epoch_s / 2 + 2 * self.cfg.cluster.sync_interval_s
+        if bank.epoch_end < horizon and bank.epoch_end <= self.cfg.scenario.duration_s:
+            bank.load_epoch(bank.epoch_end + bank.epoch_s)
+
+    def run(self) -> None:
+        """Run as the per-SA world does, then hand the bank's counters to the flows' statistics."""
+        super().run()
+        self.bank.write_stats()
+
+    # ---------------------------------------------------------------------------- snapshots
+    def ike_tuple(self, i: int) -> tuple[Any, ...] | None:
+        """SA ``i``'s state at the serving cluster member minus the bank's counters: what a periodic
+        sync message carries, with each Child SA's counters as (source, flow or values)."""
+        m = self.cluster.serving()
+        sa = m.sas.get(i) if m is not None else None
+        if sa is None or sa.deleted:
+            return None
+        tx_of, rx_of = {}, {}
+        bound = i not in self.released
+        if bound:
+            for f, (tx, rx, _) in zip(self.flows_of[i], self.ends_now[i], strict=True):
+                if tx is not None:
+                    tx_of[id(tx)] = f
+                if rx is not None:
+                    rx_of[id(rx)] = f
+        kids = []
+        for c in sa.children:
+            d = c.__dict__
+            out = tx_of.get(id(c))
+            inn = rx_of.get(id(c))
+            kids.append(
+                (
+                    c.spi_in,
+                    c.spi_out,
+                    c.esn,
+                    c.out_rate_pps,
+                    c.in_rate_pps,
+                    out if out is not None else d["outbound"].last,
+                    out is not None,
+                    inn if inn is not None else (d["inbound"].top, d["inbound"].words),
+                    inn is not None,
+                )
+            )
+        return (
+            sa.spi_i,
+            sa.spi_r,
+            sa.original_initiator,
+            sa.keys,
+            sa.requests.next_mid,
+            sa.responses.base,
+            sa.responses.highest,
+            sa.requests.size,
+            sa.responses.size,
+            sa.caps,
+            sa.member.last_sync,
+            sa.highest_sync_m1,
+            tuple(kids),
+        )
+
+
+class _Batch:
+    """One periodic sync of all SAs: the bank's counters and windows at ``taken_at`` and each SA's tuple."""
+
+    __slots__ = ("last_seq", "taken_at", "tops", "tuples", "words")
+
+    def __init__(self, world: ScaledWorld, tuples: list[tuple[Any, ...] | None]) -> None:
+        bank = world.bank
+        self.taken_at = world.env.now
+        self.last_seq = bank.last_seq.copy()
+        self.tops = bank.windows.tops.copy()
+        self.words = bank.windows.words.copy()
+        self.tuples = tuples
+
+    def snapshot(self, i: int) -> IkeSaSnapshot | None:
+        """The ``IkeSaSnapshot`` the per-SA world would have sent for SA ``i``."""
+        t = self.tuples[i]
+        if t is None:
+            return None
+        kids = []
+        for spi_in, spi_out, esn, r_out, r_in, out, out_bank, inn, in_bank in t[12]:
+            out_seq = int(self.last_seq[out]) if out_bank else out
+            if in_bank:
+                top = int(self.tops[inn])
+                words = tuple(int(x) for x in self.words[inn]) if self.words.shape[1] else ()
+            else:
+                top, words = inn
+            kids.append(ChildSaSnapshot(spi_in, spi_out, esn, out_seq, top, r_out, r_in, words))
+        return IkeSaSnapshot(
+            spi_i=t[0],
+            spi_r=t[1],
+            original_initiator=t[2],
+            keys=t[3],
+            next_send_mid=t[4],
+            next_recv_mid=t[5],
+            highest_recv_mid=t[6],
+            send_window=t[7],
+            recv_window=t[8],
+            capabilities=t[9],
+            children=tuple(kids),
+            last_sync=t[10],
+            highest_sync_m1=t[11],
+            taken_at=self.taken_at,
+        )
+
+
+class LazySnaps(MutableMapping[int, Any]):
+    """A standby member's snapshots: explicit ones (sent on events) or references into periodic batches,
+    turned into an ``IkeSaSnapshot`` only when read."""
+
+    def __init__(self, n: int) -> None:
+        self.explicit: dict[int, IkeSaSnapshot | None] = {}
+        self.ref = np.full(n, -1, dtype=np.int64)
+        self.taken = np.full(n, -math.inf)
+        self.is_none = np.zeros(n, dtype=bool)
+        self.present = np.zeros(n, dtype=bool)
+        self.batches: dict[int, _Batch] = {}
+
+    def __getitem__(self, i: int) -> IkeSaSnapshot | None:
+        if i in self.explicit:
+            return self.explicit[i]
+        b = int(self.ref[i]) if 0 <= i < self.ref.shape[0] else -1
+        if b < 0:
+            raise KeyError(i)
+        return self.batches[b].snapshot(i)
+
+    def __setitem__(self, i: int, snap: IkeSaSnapshot | None) -> None:
+        self.explicit[i] = snap
+        self.ref[i] = -1
+        self.present[i] = True
+        self.is_none[i] = snap is None
+        self.taken[i] = snap.taken_at if snap is not None else -math.inf
+
+    def __delitem__(self, i: int) -> None:
+        if not self.present[i]:
+            raise KeyError(i)
+        self.explicit.pop(i, None)
+        self.ref[i] = -1
+        self.present[i] = False
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(np.flatnonzero(self.present).tolist())
+
+    def __len__(self) -> int:
+        return int(self.present.sum())
+
+    def __contains__(self, i: object) -> bool:
+        return isinstance(i, int) and 0 <= i < self.present.shape[0] and bool(self.present[i])
+
+    def taken_at(self, i: int) -> float | None:
+        """The ``taken_at`` of SA ``i``'s snapshot, None when absent or None (no materialising)."""
+        if not self.present[i] or self.is_none[i]:
+            return None
+        return float(self.taken[i])
+
+    def apply(self, b: int, batch: _Batch, sas: np.ndarray, none: np.ndarray) -> None:
+        """A periodic batch arrived for ``sas`` (``none``: the SA was deleted): keep each where newer."""
+        cond = ~self.present[sas] | self.is_none[sas] | none | (self.taken[sas] <= batch.taken_at)
+        upd = sas[cond]
+        if upd.shape[0] == 0:
+            return
+        self.batches[b] = batch
+        if self.explicit:
+            for i in set(self.explicit).intersection(upd.tolist()):
+                del self.explicit[i]
+        gone = none[cond]
+        self.present[upd] = True
+        self.ref[upd] = np.where(gone, -1, b)
+        self.is_none[upd] = gone
+        self.taken[upd] = np.where(gone, -math.inf, batch.taken_at)
+        for i in upd[gone].tolist():
+            self.explicit[i] = None
+        live = set(np.unique(self.ref[self.ref >= 0]).tolist())
+        for k in [k for k in self.batches if k not in live]:
+            del self.batches[k]
+
+
+class ScaledSyncChannel(SyncChannel):
+    """The sync channel with the periodic share done for all SAs at once (same messages, bytes, losses)."""
+
+    def __init__(self, world: ScaledWorld, site: Any) -> None:
+        super().__init__(world, site)
+        self.sworld = world
+        self.tuples: list[tuple[Any, ...] | None] = []
+        self._batches = 0
+        one = IkeSaSnapshot(0, 0, False, None, children=(ChildSaSnapshot(0, 0, False),))  # type: ignore[arg-type]
+        window = world.cfg.policy.replay_window
+        self._per_child = snapshot_bytes(one, window, full=False) - snapshot_bytes(
+            one.with_changes(children=()), window, full=False
+        )
+        self._per_sa = snapshot_bytes(one.with_changes(children=()), window, full=False)
+        self._gone = snapshot_bytes(None, window, full=False)
+
+    def share(self, m: Any, i: int, *, full: bool = False) -> None:
+        """As before; no snapshot is built when no standby is alive (nothing would be sent)."""
+        if not any(k is not m and k.alive for k in self.site.members):
+            return
+        super().share(m, i, full=full)
+
+    def _arrive(self, k: Any, i: int, snap: IkeSaSnapshot | None) -> Any:
+        def cb(_: simpy.Event) -> None:
+            if not k.alive or (self.site.active == k.index and i in k.ready):
+                return
+            snaps = k.snaps
+            if isinstance(snaps, LazySnaps):
+                old_t = snaps.taken_at(i)
+                if snap is None or old_t is None or old_t <= snap.taken_at:
+                    snaps[i] = snap
+                return
+            old = snaps.get(i)
+            if snap is None or old is None or old.taken_at <= snap.taken_at:
+                snaps[i] = snap
+
+        return cb
+
+    def periodic(self) -> Generator[simpy.Event, Any, None]:
+        """Every ``sync_interval_s``: the serving member shares the counters of all its SAs."""
+        interval = self.world.cfg.cluster.sync_interval_s
+        if self.site.name != "cluster":
+            yield self.env.timeout(interval / 2)
+        while True:
+            yield self.env.timeout(interval)
+            self.world.advance_all()
+            m = self.site.serving()
+            if m is None:
+                continue
+            self._share_all(m)
+
+    def _share_all(self, m: Any) -> None:
+        w = self.sworld
+        now = self.env.now
+        cfg = w.cfg.cluster
+        ready = np.array(sorted(m.ready), dtype=np.int64)
+        if self.site is not w.cluster:  # a peer cluster: per SA, as before
+            for i in ready.tolist():
+                self.share(m, i)
+                w.check_counter_rekeys(self.site, m, i)
+            return
+        n = w.cfg.traffic.peers
+        if not self.tuples:
+            self.tuples = [None] * n
+            dirty: Any = range(n)
+        else:
+            dirty = w.ike_dirty | {i for i in range(n) if self._has_values(i)}
+        for i in dirty:
+            self.tuples[i] = w.ike_tuple(i)
+        w.ike_dirty.clear()
+        tuples = list(self.tuples)
+        none = np.array([tuples[i] is None for i in ready.tolist()], dtype=bool)
+        standbys = [k for k in self.site.members if k is not m and k.alive]
+        if standbys and ready.shape[0]:
+            kids = np.array([0 if tuples[i] is None else len(tuples[i][12]) for i in ready.tolist()])
+            sizes = np.where(none, self._gone, self._per_sa + self._per_child * kids)
+            self.messages += len(standbys) * ready.shape[0]
+            self.bytes += len(standbys) * int(sizes.sum())
+            if self.partitioned(now):
+                self.lost += len(standbys) * ready.shape[0]
+                arrived = np.zeros((ready.shape[0], len(standbys)), dtype=bool)
+            elif cfg.sync_loss > 0:
+                draws = self._rng.random(ready.shape[0] * len(standbys)).reshape(
+                    ready.shape[0], len(standbys)
+                )
+                arrived = ~(draws < cfg.sync_loss)
+                self.lost += int((~arrived).sum())
+            else:
+                arrived = np.ones((ready.shape[0], len(standbys)), dtype=bool)
+            batch = _Batch(w, tuples)
+            self._batches += 1
+            b = self._batches
+            ev = self.env.timeout(cfg.sync_latency_s)
+            ev.callbacks.append(self._arrive_batch(standbys, b, batch, ready, none, arrived))
+        self._counter_rekeys(m, ready)
+
+    def _has_values(self, i: int) -> bool:
+        t = self.tuples[i]
+        return t is not None and any(not k[6] or not k[8] for k in t[12])
+
+    def _arrive_batch(
+        self,
+        standbys: list[Any],
+        b: int,
+        batch: _Batch,
+        ready: np.ndarray,
+        none: np.ndarray,
+        arrived: np.ndarray,
+    ) -> Any:
+        def cb(_: simpy.Event) -> None:
+            for j, k in enumerate(standbys):
+                if not k.alive:
+                    continue
+                take = arrived[:, j]
+                if self.site.active == k.index:
+                    take = take & ~np.isin(ready, np.fromiter(k.ready, dtype=np.int64, count=len(k.ready)))
+                snaps = k.snaps
+                snaps.apply(b, batch, ready[take], none[take])
+
+        return cb
+
+    def _counter_rekeys(self, m: Any, ready: np.ndarray) -> None:
+        """``check_counter_rekeys`` for the SAs that may need it (a counter past the fraction)."""
+        w = self.sworld
+        frac = w.cfg.traffic.rekey_counter_fraction
+        bank = w.bank
+        hot = bank.last_seq.astype(np.float64) >= frac * float(bank.limit) * (1 - 1e-12)
+        cand = set(bank.sa_of[hot & bank.has_tx].tolist())
+        cand.update(i for i in ready.tolist() if self._has_values(i))
+        for i in sorted(cand.intersection(ready.tolist())):
+            w.check_counter_rekeys(self.site, m, i)
+
+
+class ScaledFailover(Failover):
+    """The failover of the per-SA world; the out-of-window watch reads the bank's counters."""
+
+    def _watch_anomalies(self, site: Any, m: Any, i: int, sa: IkeSa) -> Generator[simpy.Event, Any, None]:
+        w = self.world
+        assert isinstance(w, ScaledWorld)
+        flows = [f for f in w.flows_of[i] if w.bank.flows[f].ends.rx is site]  # type: ignore[attr-defined]
+        w.sync_sa(i)
+        base = w.bank.replay_drops(flows)
+        end = self.env.now + _ANOMALY_WATCH_S
+        while self.env.now < end and m.alive and m.sas.get(i) is sa and sa.member.armed:
+            yield self.env.timeout(_ANOMALY_POLL_S)
+            w.advance_sa(i)
+            w.sync_sa(i)
+            if w.bank.replay_drops(flows) > base:
+                self._if_current(m, i, sa, "on_inbound_anomaly")
+                return

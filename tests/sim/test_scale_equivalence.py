@@ -1,0 +1,101 @@
+"""The scaled world (ESP flows in one bank, checkpoints, periodic sync as arrays) gives exactly the metrics
+of the per-SA world, which the packet-by-packet tests pin to the reference path."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hasim.sim import load_scenario, scenario_from_dict, simulate, with_overrides
+from hasim.sim.scale_world import scaled_supported
+
+from .scenarios import scenario
+
+RA10K = Path(__file__).resolve().parents[2] / "experiments" / "scenarios" / "remote_access_10k.toml"
+
+
+def _diff(a: dict[str, float | int], b: dict[str, float | int]) -> dict[str, tuple[float, float]]:
+    return {
+        k: (a[k], b[k])
+        for k in a
+        if k != "wall_time_s"
+        and a[k] != b[k]
+        and not (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k]))
+    }
+
+
+def _ra10k(peers: int, **over: Any) -> Any:
+    d = with_overrides(
+        load_scenario(RA10K).to_dict(), {"traffic.peers": peers, "scenario.duration_s": 45.0} | over
+    )
+    return scenario_from_dict(d)
+
+
+MIXED = {
+    "traffic": {"child_sas_max": 2, "rate_spread": 4.0, "rekey_interval_s": 12.0, "rekey_jitter_s": 10.0}
+}
+
+CASES: dict[str, dict[str, Any]] = {
+    "clean": {},
+    "lossy_dup_reorder": {"links": {"loss": 0.05, "jitter_s": 0.003, "reorder": 0.05, "duplicate": 0.02}},
+    "mixed_rekeys_liveness": MIXED | {"traffic": MIXED["traffic"] | {"liveness_interval_s": 2.0, "peers": 6}},
+    "lazy_lenient": {
+        "traffic": {"model": "poisson", "child_sas": 2, "liveness_interval_s": 2.0, "peers": 3},
+        "policy": {"trigger": "lazy", "ipsec_after_failover": "lenient"},
+    },
+    "on_trigger_two_failovers": {
+        "cluster": {"members": 3},
+        "traffic": {"model": "onoff", "peers": 2, "liveness_interval_s": 1.5},
+        "policy": {"trigger": "on_trigger", "skip_policy": "fixed", "skip_packets": 50},
+        "faults": [{"at_s": 10.5}, {"at_s": 14.2}, {"kind": "loss_burst", "at_s": 5.0, "duration_s": 0.3}],
+    },
+    "esn_huge_skip_rekey": {"policy": {"esn": True, "skip_policy": "huge"}, "links": {"loss": 0.01}},
+    "sync_loss_partition": {
+        "cluster": {"sync_loss": 0.3},
+        "traffic": {"peers": 4},
+        "faults": [{"kind": "sync_partition", "at_s": 7.0, "duration_s": 2.5}, {"at_s": 9.2}],
+    },
+    "simultaneous_failover": {
+        "peer": {"is_cluster": True},
+        "traffic": {"peers": 2, "liveness_interval_s": 3.0},
+        "faults": [{"at_s": 10.5}, {"at_s": 10.5, "target": "peer"}],
+    },
+    "first_send_small_capacity": {
+        "cluster": {"sync_capacity_per_s": 5.0},
+        "traffic": {"peers": 8, "model": "onoff"},
+        "policy": {"trigger": "first_send"},
+    },
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_scaled_equals_per_sa(case: str) -> None:
+    extra = dict(CASES[case])
+    extra.setdefault("faults", [{"at_s": 10.5}])
+    extra["traffic"] = {"esp_out_pps": 300.0, "esp_in_pps": 200.0} | extra.get("traffic", {})
+    cfg = scenario(**extra)
+    assert scaled_supported(cfg, records=False)
+    per_sa = simulate(cfg, 9, esp_path="vectorized").metrics
+    scaled = simulate(cfg, 9, esp_path="scaled").metrics
+    assert _diff(per_sa, scaled) == {}
+    assert per_sa["esp_out_sent"] > 1000
+
+
+@pytest.mark.parametrize("trigger", ["eager", "lazy", "on_trigger"])
+def test_remote_access_10k_small_equals_per_sa(trigger: str) -> None:
+    cfg = _ra10k(25, **{"policy.trigger": trigger})
+    per_sa = simulate(cfg, 4, esp_path="vectorized").metrics
+    scaled = simulate(cfg, 4, esp_path="scaled").metrics
+    assert _diff(per_sa, scaled) == {}
+    assert per_sa["rekeys"] > 0 and per_sa["failovers"] == 1
+
+
+def test_auto_takes_the_per_sa_world_where_the_bank_is_not_exact() -> None:
+    assert not scaled_supported(scenario(attacker={"enabled": True}), records=False)
+    assert not scaled_supported(scenario(links={"loss_model": "gilbert_elliott"}), records=False)
+    assert not scaled_supported(scenario(), records=True)
+    cfg = scenario(attacker={"enabled": True, "replay_after_s": 0.0}, faults=[{"at_s": 5.5}])
+    assert _diff(simulate(cfg, 3, esp_path="auto").metrics, simulate(cfg, 3).metrics) == {}
