@@ -201,3 +201,42 @@ def test_wire_view_of_a_sync_exchange() -> None:
         m = decode(data, KEYS)
         assert m.message_id == 0 and m.response is response and m.protected
         assert int.from_bytes(data[20:24], "big") == 0  # Message ID field of the header
+
+
+@pytest.mark.rfc("R5.1-2")
+def test_failed_members_requests_in_flight_land_in_the_synced_window() -> None:
+    # The old member (window 2) used 4 and 5 (answered) and then sent 6 and 7, still in flight when
+    # it died; the standby's snapshot says next = 4, so M1 = 4 + 2 = 6 clears only what the peer has
+    # seen (5). The late 6 and 7 are then new to the peer, and the successor's own 6 and 7 get the
+    # cached responses to them; from 8 on both sides agree again. Pushing M1 past the staleness
+    # (m1_margin) avoids it.
+    cfg = IkeConfig(window_size=2)
+    snap = make_snapshot(next_send=4, next_recv=3, window=2)
+    old = IkeSa.from_snapshot(snap, cfg, rng_bytes(70), name="old")
+    peer = IkeSa.from_snapshot(snap.mirrored(), cfg, rng_bytes(71), name="P")
+    for _ in range(2):
+        old.start_liveness_check(0.0)
+    for d in old.messages_to_send(0.0):
+        peer.receive(d, 0.0)
+    for d in peer.messages_to_send(0.0):
+        old.receive(d, 0.0)
+    for _ in range(2):
+        old.start_liveness_check(0.5)
+    in_flight = old.messages_to_send(0.5)  # Message IDs 6 and 7
+    new = IkeSa.from_snapshot(snap, cfg, rng_bytes(72), name="M")
+    link = Link(new, peer, now=1.0)
+    new.failover_takeover(1.0)
+    link.flush()
+    assert new.requests.next_mid == 6 == peer.responses.base
+    for d in in_flight:
+        peer.receive(d, 1.1)
+    stale_answers = peer.messages_to_send(1.1)
+    assert peer.responses.base == 8 and len(stale_answers) == 2
+    link.now = 1.2
+    for _ in range(3):
+        new.start_liveness_check(1.2)
+    link.flush()
+    got = [s.data for s in link.sent_by("P") if s.msg.response and s.msg.message_id in (6, 7)]
+    assert got == stale_answers  # answered from the cache: responses to the old member's requests
+    assert new.requests.next_mid == peer.responses.base == 9
+    assert not new.requests.outstanding and not new.deleted
