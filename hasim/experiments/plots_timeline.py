@@ -34,6 +34,7 @@ EVENT_KINDS = {
     "partition": (":", "#CC79A7"),
     "loss_burst": (":", "#E69F00"),
     "grace_end": ("--", "#56B4E9"),
+    "replay_accepted": (":", "#000000"),
 }
 
 
@@ -54,11 +55,13 @@ def failover_timeline(
     window: tuple[float, float] | None = None,
     sa: int | None = 0,
     events: Sequence[str] | None = None,
+    esp: str = "out",
 ) -> Figure:
     """Message IDs of each node's requests (top), ESP counters (middle, when ``counters`` records are
     present) and ESP drops (bottom) around the failover events.
 
-    ``window`` limits the time range (s); ``sa`` picks one IKE SA of a many-peer run (None: all).
+    ``window`` limits the time range (s); ``sa`` picks one IKE SA of a many-peer run (None: all);
+    ``esp`` picks the direction of the counter panel: ``out`` (cluster to peer) or ``in``.
     """
     df = records
     if window is not None:
@@ -73,7 +76,7 @@ def failover_timeline(
     else:
         fig = new_figure(width=8.5, height=8.6)
         top, middle, bottom = fig.subplots(3, 1, sharex=True, height_ratios=[3, 3, 2])
-        _draw_esp_counters(middle, counters)
+        _draw_esp_counters(middle, counters, esp)
         panels = [top, middle, bottom]
     _draw_message_ids(top, df)
     _draw_esp_drops(bottom, df)
@@ -138,27 +141,38 @@ def _draw_message_ids(ax: Axes, df: pd.DataFrame) -> None:
         ax.legend(fontsize="x-small", loc="best", ncol=2)
 
 
-def _draw_esp_counters(ax: Axes, counters: pd.DataFrame) -> None:
-    """Cluster -> peer ESP sequence numbers: each member's live counter, the standby's synced copy,
-    the value imported at takeover, and the highest number the peer has accepted (its window top).
-    Where a new active member resumes below the peer's top, the peer drops its packets as replays
-    until the counter passes it (RFC 6311 5.2: the skip forward avoids exactly that)."""
+def _draw_esp_counters(ax: Axes, counters: pd.DataFrame, direction: str = "out") -> None:
+    """ESP sequence numbers of one direction around the failover.
+
+    ``out`` (cluster to peer): each member's outbound counter (live), the standby's synced copy, the
+    value imported at takeover, and the highest number the peer has accepted (its window top). Where
+    a new active member resumes below the peer's top, the peer drops its packets as replays until
+    the counter passes it (RFC 6311 5.2: the skip forward avoids exactly that). ``in`` (peer to
+    cluster): the peer's outbound counter and each member's replay window top, live, synced and
+    imported (RFC 6311 8.2: what a stale inbound window lets through or drops).
+    """
+    if direction not in ("out", "in"):
+        raise ValueError(f"direction must be 'out' or 'in', got {direction!r}")
+    member_col, peer_col = (
+        ("esp_out_seq", "esp_in_top") if direction == "out" else ("esp_in_top", "esp_out_seq")
+    )
+    member_what = "outbound counter" if direction == "out" else "highest number accepted"
+    peer_what = "highest number accepted" if direction == "out" else "outbound counter"
     c = counters.copy()
-    for col in ("esp_out_seq", "esp_in_top"):
-        if col in c.columns:
-            c[col] = pd.to_numeric(c[col], errors="coerce")
-    members = sorted(n for n in c["node"].astype(str).unique() if n.startswith("cluster"))
-    for i, node in enumerate(members):
+    for col in (member_col, peer_col):
+        c[col] = pd.to_numeric(c[col], errors="coerce") if col in c.columns else float("nan")
+    nodes = c["node"].astype(str)
+    for i, node in enumerate(sorted(n for n in nodes.unique() if n.startswith("cluster"))):
         colour = OKABE_ITO[i % len(OKABE_ITO)]
-        mine = c[c["node"] == node]
+        mine = c[nodes == node]
         live = mine[mine["view"] == "live"].sort_values("time")
         if not live.empty:
-            ax.plot(live["time"], live["esp_out_seq"], "-", color=colour, label=f"{node}: outbound counter")
+            ax.plot(live["time"], live[member_col], "-", color=colour, label=f"{node}: {member_what}")
         standby = mine[mine["view"] == "standby"].sort_values("time")
         if not standby.empty:
             ax.step(
                 standby["time"],
-                standby["esp_out_seq"],
+                standby[member_col],
                 where="post",
                 color=colour,
                 linestyle=":",
@@ -169,23 +183,24 @@ def _draw_esp_counters(ax: Axes, counters: pd.DataFrame) -> None:
         if not imported.empty:
             ax.plot(
                 imported["time"],
-                imported["esp_out_seq"],
+                imported[member_col],
                 "X",
                 ms=9,
                 color=colour,
-                label=f"{node}: counter at takeover",
+                label=f"{node}: value at takeover",
             )
-    peer = c[(c["node"].astype(str).str.startswith("peer")) & (c["view"] == "live")].sort_values("time")
-    if not peer.empty and "esp_in_top" in peer.columns:
-        ax.step(
-            peer["time"],
-            peer["esp_in_top"],
-            where="post",
-            color="#000000",
-            linestyle="--",
-            label="peer: highest number accepted",
-        )
-    ax.set_ylabel("ESP sequence number,\ncluster to peer")
+    for node in sorted(n for n in nodes.unique() if n.startswith("peer")):
+        peer = c[(nodes == node) & (c["view"] == "live")].sort_values("time")
+        if not peer.empty:
+            ax.step(
+                peer["time"],
+                peer[peer_col],
+                where="post",
+                color="#000000",
+                linestyle="--",
+                label=f"{node}: {peer_what}",
+            )
+    ax.set_ylabel("ESP sequence number,\n" + ("cluster to peer" if direction == "out" else "peer to cluster"))
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize="x-small", loc="upper left")

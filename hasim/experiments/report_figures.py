@@ -4,7 +4,8 @@ Figure specs (``[[report.figures]]`` tables)::
 
     kind = "heatmap"   x, y, metric, [facet], [where], [caption], [vmin], [vmax]
     kind = "curves"    x, metric, [group], [facet], [where], [logx], [logy], [caption]
-    kind = "timeline"  [timeline] (a [[timelines]] name), [window = [t0, t1]], [caption]
+    kind = "timeline"  [timeline] (a [[timelines]] name), [window = [t0, t1]], [esp = "out" | "in"],
+                       [caption]
 
 Both ``hasim plot`` and ``hasim report`` draw from here, so a figure in a report and in the figures
 folder are the same figure.
@@ -13,6 +14,7 @@ folder are the same figure.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +32,7 @@ from hasim.experiments.results_store import ResultsDir
 _FIELDS = {
     "heatmap": ({"x", "y"}, {"metric", "facet", "where", "caption", "vmin", "vmax"}),
     "curves": ({"x", "metric"}, {"group", "facet", "where", "logx", "logy", "caption"}),
-    "timeline": (set(), {"timeline", "window", "caption"}),
+    "timeline": (set(), {"timeline", "window", "esp", "caption"}),
 }
 
 
@@ -168,7 +170,10 @@ def make_figure(spec: dict[str, Any], res: LoadedResults) -> Figure:
     window = spec.get("window")
     title = f"{res.scenario} ({name})"
     return failover_timeline(
-        rows, scenario=title, window=(float(window[0]), float(window[1])) if window else None
+        rows,
+        scenario=title,
+        window=(float(window[0]), float(window[1])) if window else None,
+        esp=str(spec.get("esp", "out")),
     )
 
 
@@ -189,4 +194,5 @@ def figure_caption(spec: dict[str, Any]) -> str:
 def figure_filename(index: int, spec: dict[str, Any]) -> str:
     """A stable file name for a figure spec."""
     what = spec.get("metric") or spec.get("timeline") or "figure"
-    return f"{index:02d}-{spec['kind']}-{str(what).replace('.', '_')}"
+    safe = re.sub(r"[^A-Za-z0-9]+", "_", str(what)).strip("_") or "figure"
+    return f"{index:02d}-{spec['kind']}-{safe}"

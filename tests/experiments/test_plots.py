@@ -132,10 +132,22 @@ def test_timeline_esp_counter_panel_from_counters_records() -> None:
         "cluster.m0: outbound counter",
         "cluster.m1: outbound counter",
         "cluster.m1: synced copy (standby)",
-        "cluster.m1: counter at takeover",
+        "cluster.m1: value at takeover",
         "peer: highest number accepted",
     ]
-    imported = next(line for line in middle.lines if line.get_label() == "cluster.m1: counter at takeover")
+    imported = next(line for line in middle.lines if line.get_label() == "cluster.m1: value at takeover")
     assert list(imported.get_ydata()) == [2500]
     peer = next(line for line in middle.lines if line.get_label() == "peer: highest number accepted")
     assert list(peer.get_ydata()) == [2998]
+
+
+def test_timeline_inbound_direction_shows_the_members_window_tops() -> None:
+    fig = failover_timeline(_records(), esp="in")
+    middle = fig.axes[1]
+    assert middle.get_ylabel().endswith("peer to cluster")
+    imported = next(line for line in middle.lines if line.get_label() == "cluster.m1: value at takeover")
+    assert list(imported.get_ydata()) == [2490]
+    peer = next(line for line in middle.lines if line.get_label() == "peer: outbound counter")
+    assert list(peer.get_ydata()) == [2995]
+    with pytest.raises(ValueError, match="direction"):
+        failover_timeline(_records(), esp="sideways")

@@ -93,3 +93,12 @@ def test_markdown_subset() -> None:
     assert "<em>em</em>" in html and "<code>a&lt;b</code>" in html
     assert "<ol><li>one</li><li>two</li></ol>" in html
     assert "<th>x</th>" in html and "<td>2</td>" in html
+
+
+def test_figure_file_names_are_safe() -> None:
+    from hasim.experiments.report_figures import figure_filename
+
+    assert figure_filename(3, {"kind": "timeline", "timeline": "lenient, 1000 packets/s"}) == (
+        "03-timeline-lenient_1000_packets_s"
+    )
+    assert figure_filename(0, {"kind": "curves", "metric": "sa_survival"}) == "00-curves-sa_survival"
