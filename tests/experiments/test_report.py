@@ -102,3 +102,20 @@ def test_figure_file_names_are_safe() -> None:
         "03-timeline-lenient_1000_packets_s"
     )
     assert figure_filename(0, {"kind": "curves", "metric": "sa_survival"}) == "00-curves-sa_survival"
+
+
+def test_bad_figure_specs_name_the_key(results: Path, toy_dir: Path) -> None:
+    from hasim.errors import ConfigError
+    from hasim.experiments.report_figures import figure_specs, load_results
+
+    res = load_results(results)
+    manifest = dict(res.manifest)
+    for bad, key in [
+        ('kind = "pie"', "report.figures[0].kind"),
+        ('kind = "heatmap"\nx = "model.a"', "report.figures[0].y"),
+        ('kind = "curves"\nx = "model.a"\nmetric = "y"\ncolour = 1', "report.figures[0].colour"),
+    ]:
+        manifest["sweep_toml"] = f"[[report.figures]]\n{bad}\n"
+        with pytest.raises(ConfigError) as err:
+            figure_specs(type(res)(res.path, manifest, res.summary, res.runs, res.timelines))
+        assert err.value.key == key
