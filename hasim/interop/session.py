@@ -111,7 +111,8 @@ class Session:
         *,
         random_bytes: Callable[[int], bytes] = os.urandom,
         reading: SyncReading = SyncReading.STRICT,
-        reply_timeout: float = 3.0,
+        reply_timeout: float = 1.0,
+        retransmits: int = 2,
         silence: float = 0.8,
         capture: list[CapturedDatagram] | None = None,
     ) -> None:
@@ -121,6 +122,7 @@ class Session:
         self.random_bytes = random_bytes
         self.reading = reading
         self.reply_timeout = reply_timeout
+        self.retransmits = retransmits
         self.silence = silence
         self.t0 = time.monotonic()
         self.steps: list[Step] = []
@@ -206,6 +208,16 @@ class Session:
         predicted = self._split(self.model.messages_to_send(now))
         self._send(data)
         responses = self._collect(expect=bool(predicted))
+        tries = 0
+        while predicted and not responses and tries < self.retransmits:
+            # RFC 7296 2.1: retransmit the same octets. charon can lose a request that arrives while
+            # it processes a response with the same Message ID ("ignoring request with ID 2, already
+            # processing"), as when hasim answers charon's DPD 2 and at once sends its own request 2.
+            tries += 1
+            self._send(data)
+            responses = self._collect(expect=True)
+        if tries:
+            what += f" (sent {tries + 1} times)"
         step = Step(
             self.case,
             what,
