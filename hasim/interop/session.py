@@ -206,8 +206,9 @@ class Session:
         now = self.now()
         self.model.receive(data, now)
         predicted = self._split(self.model.messages_to_send(now))
+        mid = decode(data).message_id
         self._send(data)
-        responses = self._collect(expect=bool(predicted))
+        responses = self._collect(mid, expect=bool(predicted))
         tries = 0
         while predicted and not responses and tries < self.retransmits:
             # RFC 7296 2.1: retransmit the same octets. charon can lose a request that arrives while
@@ -215,7 +216,7 @@ class Session:
             # processing"), as when hasim answers charon's DPD 2 and at once sends its own request 2.
             tries += 1
             self._send(data)
-            responses = self._collect(expect=True)
+            responses = self._collect(mid, expect=True)
         if tries:
             what += f" (sent {tries + 1} times)"
         step = Step(
@@ -237,18 +238,24 @@ class Session:
         self.model_requests += [m for m in out if not decode(m).response]
         return [m for m in out if decode(m).response]
 
-    def _collect(self, *, expect: bool) -> list[bytes]:
-        """charon's responses within the reply timeout (or a short silence when none is predicted)."""
+    def _collect(self, mid: int, *, expect: bool) -> list[bytes]:
+        """charon's responses to request ``mid`` within the reply timeout (or a short silence when
+        none is predicted). A response with another Message ID (a late answer to an earlier step)
+        becomes a step of its own that cannot agree, so that it is never taken for this one's."""
         deadline = time.monotonic() + (self.reply_timeout if expect else self.silence)
         out: list[bytes] = []
         while time.monotonic() < deadline:
             got = self._recv(deadline - time.monotonic())
             if got is None:
                 break
-            if decode(got).response:
+            head = decode(got)
+            if head.response and head.message_id == mid:
                 out.append(got)
                 if expect:
                     break
+            elif head.response:
+                step = Step(self.case, "late or unexpected response", "no message", self._describe(got))
+                self.steps.append(step)
             else:  # e.g. a DPD: its own step, but the log lines stay with the step being collected
                 self.charon_request(got, take_log=False)
         return out
