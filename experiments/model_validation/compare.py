@@ -133,6 +133,8 @@ def figure_drops(table: pd.DataFrame, runs: pd.DataFrame, scenario: dict[str, An
                 label=f"sim mean, 95% CI, skip {skip}",
             )
         ax.set_title(f"{case}" + ("" if case in HOLDS else " (assumption broken)"))
+        if case == "multiple":
+            ax.legend(fontsize=7, loc="upper left")
         ax.grid(alpha=0.3)
     for ax in axes[-1]:
         ax.set_xlabel("sync interval T (s)")
