@@ -185,7 +185,7 @@ def _target(p: float) -> float:
 
 
 def staleness(params: FailoverParams, sync_interval: float | None = None) -> Staleness:
-    """The distribution of A, the age of the standby's state at takeover (step 1)."""
+    """The distribution of A, the age of the standby's state when the active member crashes (step 1)."""
     lag = effective_lag(params.latency, params.detection, params.in_flight)
     period = params.sync_interval if sync_interval is None else sync_interval
     return Staleness(lag=lag, period=period, loss=params.sync_loss)

@@ -27,7 +27,7 @@ TAIL_EPS = 1e-15
 
 
 def effective_lag(latency: float, detection: float, in_flight: InFlight = "delivered") -> float:
-    """The age an update already has when it becomes the standby's state at takeover.
+    """How old an update must at least be (at the crash) to be the standby's state at takeover.
 
     An update taken at time t reaches the standby at t + latency. If updates in flight at the crash
     still arrive ("delivered", the default: the link does not recall packets a dead host sent),

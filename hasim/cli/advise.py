@@ -77,7 +77,7 @@ def render(advice: Advice) -> str:
         f"inputs: rate {_fmt(p.rate)} pps ({p.traffic}), sync interval {_fmt(p.sync_interval)} s, "
         f"latency {_fmt(p.latency)} s, sync loss {_fmt(p.sync_loss)}, detection {_fmt(p.detection)} s, "
         f"replay window {p.replay_window}, {esn}, target {advice.target_survival}",
-        f"staleness at takeover: E[A] = {_fmt(advice.staleness_mean_s)} s; "
+        f"staleness at the crash: E[A] = {_fmt(advice.staleness_mean_s)} s; "
         f"packets sent after the last update: E[N] = {_fmt(advice.expected_packets)}",
         f"minimal skip forward: {advice.min_skip_forward}  "
         f"(P(no replay drop) = {advice.survival_at_min_skip:.6f} >= {advice.target_survival})",
