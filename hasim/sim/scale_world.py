@@ -32,6 +32,7 @@ import numpy as np
 import simpy
 
 from hasim.protocol.child_sa import ChildSa, ChildSaSnapshot
+from hasim.protocol.events import ChildSaCreated, ChildSaDeleted, Event, IkeSaDeleted
 from hasim.protocol.ike_sa import IkeSa
 from hasim.protocol.snapshot import IkeSaSnapshot
 from hasim.sim.config_sections import ScenarioConfig
@@ -40,7 +41,7 @@ from hasim.sim.scale_flows import FlowBank, bank_supports
 from hasim.sim.sync_channel import SyncChannel, snapshot_bytes
 from hasim.sim.world import World
 
-_EPOCH_PACKETS = 3_000_000
+_EPOCH_PACKETS = 12_000_000
 """Offered packets fetched per epoch at most (memory), unless that is under two sync intervals."""
 
 
@@ -104,6 +105,9 @@ class ScaledWorld(World):
         """SAs called into since the last global pass (their ends may have changed)."""
         self.ike_dirty: set[int] = set()
         """SAs called into since the last periodic sync (their Message ID tuple is stale)."""
+        self.ends_dirty: set[int] = set()
+        """SAs whose senders or receivers may have changed: a Child SA created or deleted, the IKE SA
+        deleted or taken over (every other change is a crash or takeover of a member: all SAs)."""
         self._sig: tuple[Any, ...] = ()
 
     # ------------------------------------------------------------------------------ set-up
@@ -137,7 +141,10 @@ class ScaledWorld(World):
             epoch_s=epoch,
         )
         for f, fl in enumerate(flows):
-            fl.arrivals = _Arrivals(self, f, fl.arrivals)
+            real = fl.arrivals
+            if hasattr(real, "_chunk"):  # one draw call per epoch (the times do not depend on chunking)
+                real._chunk = max(real._chunk, min(1 << 17, int(math.ceil(real.rate * epoch))))
+            fl.arrivals = _Arrivals(self, f, real)
             fl.watch_recovery = self._watcher(f)
         n = self.cfg.traffic.peers
         self.cp_time = np.zeros(n)
@@ -206,8 +213,10 @@ class ScaledWorld(World):
         """Re-bind SA ``i`` if it was released or its ends changed since its flows were bound; with
         ``upto``, then move its flows up to that time."""
         if i in self.released:
+            self.ends_dirty.discard(i)
             self._bind_sa(i, self._ends(i))
-        else:
+        elif i in self.ends_dirty:
+            self.ends_dirty.discard(i)
             ends = self._ends(i)
             old = self.ends_now[i]
             if any(
@@ -227,6 +236,10 @@ class ScaledWorld(World):
             return
         now = self.env.now
         flows = self.flows_of[i]
+        sig = self._signature()
+        if sig != self._sig:  # a member crashed or took over since the last global pass (which it followed)
+            self._sig = sig
+            self.ends_dirty.update(range(self.cfg.traffic.peers))
         self._settle(i)
         if any(self.bank.foreign[f] for f in flows):
             # copies sent before a rekey still in flight: their receiver may go away in this call
@@ -250,11 +263,9 @@ class ScaledWorld(World):
         bank = self.bank
         sig = self._signature()
         if sig != self._sig:
-            todo: Any = range(self.cfg.traffic.peers)
+            self.ends_dirty.update(range(self.cfg.traffic.peers))
             self._sig = sig
-        else:
-            todo = sorted(self.touched)
-        for i in todo:
+        for i in sorted(self.touched | self.ends_dirty | self.released):
             self._settle(i)
         self.touched.clear()
         if now > bank.epoch_end:
@@ -264,6 +275,12 @@ class ScaledWorld(World):
         horizon = now + bank.epoch_s / 2 + 2 * self.cfg.cluster.sync_interval_s
         if bank.epoch_end < horizon and bank.epoch_end <= self.cfg.scenario.duration_s:
             bank.load_epoch(bank.epoch_end + bank.epoch_s)
+
+    def on_event(self, site: Any, m: Any, i: int, ev: Event) -> None:
+        """As before; Child SAs created or deleted and a deleted IKE SA may change a flow's ends."""
+        super().on_event(site, m, i, ev)
+        if isinstance(ev, (ChildSaCreated, ChildSaDeleted, IkeSaDeleted)):
+            self.ends_dirty.add(i)
 
     def run(self) -> None:
         """Run as the per-SA world does, then hand the bank's counters to the flows' statistics."""
@@ -565,13 +582,24 @@ class ScaledSyncChannel(SyncChannel):
         bank = w.bank
         hot = bank.last_seq.astype(np.float64) >= frac * float(bank.limit) * (1 - 1e-12)
         cand = set(bank.sa_of[hot & bank.has_tx].tolist())
-        cand.update(i for i in ready.tolist() if self._has_values(i))
+        for i in ready.tolist():
+            t = self.tuples[i]
+            if t is not None and any(
+                not k[6] and k[5] >= frac * float(bank.limit) * (1 - 1e-12) for k in t[12]
+            ):
+                cand.add(i)  # a Child SA the bank does not hold (during a rekey) near its limit
         for i in sorted(cand.intersection(ready.tolist())):
             w.check_counter_rekeys(self.site, m, i)
 
 
 class ScaledFailover(Failover):
     """The failover of the per-SA world; the out-of-window watch reads the bank's counters."""
+
+    def _take_over_sa(self, site: Any, m: Any, i: int) -> None:
+        super()._take_over_sa(site, m, i)
+        w = self.world
+        assert isinstance(w, ScaledWorld)
+        w.ends_dirty.add(i)  # a new IkeSa with new Child SA objects serves SA i from now on
 
     def _watch_anomalies(self, site: Any, m: Any, i: int, sa: IkeSa) -> Generator[simpy.Event, Any, None]:
         w = self.world
