@@ -79,8 +79,9 @@ def main() -> None:
         if sync == "eager":
             walls[peers] = r["wall_s"]
         print(
-            f"bench scale peers={peers} sync={sync} wall_s={r['wall_s']:.2f} cpu_user_s={r['cpu_user_s']:.2f} "
-            f"peak_mib={r['peak_mib']:.0f} sim_pkts_per_s={r['sim_pkts_per_s']:.0f} events={r['events']} "
+            f"bench scale peers={peers} sync={sync} wall_s={r['wall_s']:.2f} "
+            f"cpu_user_s={r['cpu_user_s']:.2f} peak_mib={r['peak_mib']:.0f} "
+            f"sim_pkts_per_s={r['sim_pkts_per_s']:.0f} events={r['events']} "
             f"sim_pkts={r['sim_pkts']} ike_messages={r['ike_messages']} sa_survival={r['sa_survival']:.4f}",
             flush=True,
         )

@@ -143,7 +143,7 @@ class ScaledWorld(World):
         for f, fl in enumerate(flows):
             real = fl.arrivals
             if hasattr(real, "_chunk"):  # one draw call per epoch (the times do not depend on chunking)
-                real._chunk = max(real._chunk, min(1 << 17, int(math.ceil(real.rate * epoch))))
+                real._chunk = max(real._chunk, min(1 << 17, math.ceil(real.rate * epoch)))
             fl.arrivals = _Arrivals(self, f, real)
             fl.watch_recovery = self._watcher(f)
         n = self.cfg.traffic.peers
