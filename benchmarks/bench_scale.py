@@ -36,7 +36,7 @@ def one(peers: int, sync: str) -> dict[str, float]:
         steps[0] += 1
         step(env)
 
-    simpy.Environment.step = counting  # type: ignore[method-assign]
+    simpy.Environment.step = counting  # type: ignore[method-assign,assignment]
     cfg = scenario_from_dict(
         with_overrides(load_scenario(SCENARIO).to_dict(), {"traffic.peers": peers, "policy.trigger": sync})
     )
@@ -67,7 +67,7 @@ def _child(peers: int, sync: str) -> dict[str, float]:
         check=True,
         cwd=Path(__file__).resolve().parents[1],
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
