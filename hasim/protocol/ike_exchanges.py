@@ -49,6 +49,7 @@ def respond(sa: IkeSa, msg: Message, payloads: tuple[Payload, ...], now: float) 
     """Answer a new request: same exchange and Message ID, R flag; cache it for retransmissions."""
     data = sa.seal(sa.message(msg.exchange, msg.message_id, payloads, True))
     sa.responses.accept(msg.message_id, data)
+    rfc6311_peer.forget_sync_response(sa)  # a later request accepted: a sync copy is now a replay
     sa.send(data)
     sa.counters["requests_answered"] += 1
     sa.emit(RequestAnswered(now, msg.exchange, msg.message_id))

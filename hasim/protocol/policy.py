@@ -1,9 +1,10 @@
 """Named policies and configuration of an IKE SA: every choice RFC 6311 leaves open is an option here.
 
-Nothing in this module is a hidden constant: the two readings of RFC 6311 section 5.1's replay
-rule (AMB-1), strict or windowed IKE handling after failover (section 8.1), eager or lazy
-synchronization (sections 7, 7.x), and the skip-forward estimate of section 5.2 are all values a
-scenario chooses. Defaults follow strongSwan where strongSwan has an answer.
+Nothing in this module is a hidden constant: the readings of RFC 6311 section 5.1's replay rule
+(AMB-1: the RFC's two and strongSwan's), strict or windowed IKE handling after failover (section
+8.1), eager or lazy synchronization (sections 7, 7.x), and the skip-forward estimate of section 5.2
+are all values a scenario chooses. Defaults follow strongSwan where strongSwan has an answer,
+except the reading of R5.1-5, which defaults to the RFC's text (``SyncReading.STRICT``).
 """
 
 from __future__ import annotations
@@ -19,18 +20,23 @@ from hasim.protocol.anti_replay import ReplayPolicy
 class SyncReading(StrEnum):
     """Which "highest value seen from the cluster" R5.1-5 compares M1 against (AMB-1).
 
-    STRICT (default, strongSwan ``ike_mid_sync.c``): the highest Message ID of any request received
-    from the cluster, sync requests' M1 included. SYNC_ONLY: only the M1 of earlier sync requests, so
-    that Appendix A's examples RA-2, RA-3 and RA-4 hold as printed.
+    STRICT (default): the highest Message ID of any request received from the cluster, sync
+    requests' M1 included; a repeat of an earlier M1 is dropped, as R5.1-5's "lower than or equal
+    to" says. SYNC_ONLY: only the M1 of earlier sync requests, so that Appendix A's examples RA-2,
+    RA-3 and RA-4 hold as printed. STRONGSWAN: what strongSwan 5.9.8 (``ike_mid_sync.c``) was
+    observed to do: drop iff M1 is below the Message ID it expects next from the cluster; a sync's
+    M1 counts as the cluster's *next* Message ID, so after a sync with M1 the next expected is M1
+    and a second request with the same M1 (another nonce) is answered again, with M2 = M1. It
+    differs from STRICT only for M1 equal to the highest earlier sync M1.
 
-    strongSwan ignores a sync whose M1 is below the Message ID it expects next, which after a sync
-    is M2; so it answers a repeat of the last request again when M1 == M2. hasim answers a
-    byte-identical retransmission of the last accepted sync from its cache (RFC 7296 2.1) and drops
-    every other repeat, which is the text of R5.1-5 ("lower than or equal to").
+    Under every reading a byte-identical retransmission of the last sync request gets the cached
+    response until a later request from the cluster is accepted (RFC 7296 2.1); after that it is a
+    replay and goes through the reading's rule (R11-1).
     """
 
     STRICT = "strict"
     SYNC_ONLY = "sync-only"
+    STRONGSWAN = "strongswan"
 
 
 class AfterFailover(StrEnum):

@@ -45,16 +45,27 @@ The peer's side (``rfc6311_peer``) authenticates the request first (R9-1), drops
 (R5.1-5) and answers with max() values (R5.1-6, R5.1-7). What "stale" means is ambiguous in the
 RFC (AMB-1), so hasim has both readings as the named ``SyncReading`` policy. STRICT is the
 default: it compares M1 against every Message ID the peer has received from the cluster, sync
-requests included. It is what section 5.1's text says ("the highest value it has seen from the
-cluster") and what section 11 asks for (a monotonic send counter), and it is what the one public
-implementation, strongSwan's ``ike_mid_sync.c``, does (it ignores a sync whose EXPECTED_SEND is
-below the Message ID it expects next). SYNC_ONLY compares M1 only against earlier sync requests:
-that is the reading under which Appendix A's examples A.2-A.4 work as printed (their M1 is below
-what the peer already received). hasim keeps both because they disagree exactly when a standby's
-state is stale, which is the case the simulator studies: under STRICT a stale member must push M1
-past everything the failed member used, or its sync is silently dropped and the SA dies after the
-retransmissions; under SYNC_ONLY any fresh M1 resynchronizes, at the price of weaker replay
-protection. The experiments compare SA survival under the two.
+requests included. It is what section 5.1's text says ("lower than or equal to the highest value
+it has seen from the cluster ... includes any previous received synchronization messages") and
+what section 11 asks for (a monotonic send counter). SYNC_ONLY compares M1 only against earlier
+sync requests: that is the reading under which Appendix A's examples A.2-A.4 work as printed
+(their M1 is below what the peer already received). hasim keeps both because they disagree
+exactly when a standby's state is stale, which is the case the simulator studies: under STRICT a
+stale member must push M1 past everything the failed member used, or its sync is silently
+dropped and the SA dies after the retransmissions; under SYNC_ONLY any fresh M1 resynchronizes,
+at the price of weaker replay protection. The experiments compare SA survival under the two.
+
+A third reading, STRONGSWAN, is the observed behaviour of strongSwan 5.9.8's charon, the one
+public implementation of the peer side (``ike_mid_sync.c``, checked exchange by exchange with
+``hasim interop strongswan``): it ignores a sync only if M1 is *below* the Message ID it expects
+next from the cluster, and after answering a sync it expects M2 = max(M1, its next expected) next.
+So it is STRICT except for an M1 equal to the last sync's M1: a second request with the same M1
+and another nonce (a member retransmitting after it dropped an echo of a foreign nonce, or a
+second standby with the same snapshot) is answered again with the same M2 instead of dropped.
+The values cannot go backwards, so this costs no state, but it answers what R5.1-5 calls a
+replay. Under every reading a byte-identical copy of the last sync request is answered from the
+cache only while no later request has been accepted (RFC 7296 2.1); after that it is a replay and
+is dropped (R11-1), as charon does.
 
 Both roles live on one ``IkeSa``. In a simultaneous failover (two clusters, RA-4, R2-2) each side
 answers the other's request as the peer; once a side has answered while its own request is still

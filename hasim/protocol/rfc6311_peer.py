@@ -7,14 +7,23 @@ they are applied to an IKEV2_MESSAGE_ID_SYNC request:
    tampered SK payload never gets here.
 2. It must use Message ID 0 (R5.1-10) and hold nothing but the sync notify and at most one
    IPSEC_REPLAY_COUNTER_SYNC (R5.1-9); the capability must have been negotiated (R5-3).
-3. A byte-identical copy of the last sync request answered is a retransmission: it gets the same
-   response bytes again (RFC 7296 2.1) and changes nothing.
+3. A byte-identical copy of the last sync request answered, while no later request from the
+   cluster has been accepted, is a retransmission: it gets the same response bytes again (RFC 7296
+   2.1: only the response to the most recent request is retransmitted) and changes nothing. Once
+   a later request is accepted the cached pair is forgotten, and the copy is a replay that rule 4
+   drops (R11-1).
 4. Stale M1 (R5.1-5, R11-1) is silently dropped. "Stale" depends on the ``SyncReading`` (AMB-1):
-   STRICT (default, strongSwan): M1 <= the highest Message ID received from the cluster in any
-   request, sync requests' M1 included; SYNC_ONLY: M1 <= the highest earlier sync M1.
+   STRICT (default): M1 <= the highest Message ID received from the cluster in any request, sync
+   requests' M1 included; SYNC_ONLY: M1 <= the highest earlier sync M1; STRONGSWAN (observed
+   behaviour of strongSwan 5.9.8's ``ike_mid_sync.c``): M1 < the Message ID expected next from
+   the cluster, i.e. M1 <= max(highest received, highest earlier sync M1 - 1), since a sync's M1
+   is the cluster's next Message ID. It answers a second sync with the same M1 again, which
+   STRICT drops.
 5. A replay delta whose size disagrees with the Child SAs' ESN setting is dropped, counted (R6-5).
-6. M2 = max(M1, highest value received from the cluster + 1, next expected) (R5.1-6) and
-   P2 = max(P1, highest Message ID this side used + 1) (R5.1-7). Requests of ours still waiting for
+6. M2 = max(M1, highest value received from the cluster + 1, next expected) (R5.1-6), where an
+   earlier sync counts as the value M1 (STRICT, SYNC_ONLY) or M1 - 1 (STRONGSWAN, which answers
+   M2 = max(M1, its next expected)), and P2 = max(P1, highest Message ID this side used + 1)
+   (R5.1-7). Requests of ours still waiting for
    a response are no longer waited for (R9-2) and go out again with new Message IDs from P2;
    requests of the other side not yet received are no longer expected (R9-3): the window restarts
    at M2.
@@ -59,10 +68,13 @@ def decide(
     """The peer's pure decision: ``highest_recv`` = highest request Message ID received (-1: none),
     ``highest_sync_m1`` = highest earlier sync M1 (-1: none), ``next_recv``/``next_send`` = the
     peer's own next expected and next used Message IDs."""
-    seen = highest_sync_m1 if reading is SyncReading.SYNC_ONLY else max(highest_sync_m1, highest_recv)
+    # The highest value seen from an earlier sync: its M1, or under STRONGSWAN M1 - 1 (a sync's M1
+    # is the cluster's next Message ID; ike_mid_sync.c drops only M1 < its next expected ID).
+    sync_seen = highest_sync_m1 - 1 if reading is SyncReading.STRONGSWAN else highest_sync_m1
+    seen = sync_seen if reading is SyncReading.SYNC_ONLY else max(sync_seen, highest_recv)
     if m1 <= seen:  # R5.1-5
         return PeerDecision(False)
-    m2 = max(m1, highest_recv + 1, highest_sync_m1 + 1, next_recv)  # R5.1-6
+    m2 = max(m1, highest_recv + 1, sync_seen + 1, next_recv)  # R5.1-6
     p2 = max(p1, next_send)  # R5.1-7
     return PeerDecision(True, m2, p2)
 
@@ -85,6 +97,14 @@ def apply_delta(sa: IkeSa, delta: int, now: float) -> None:
         child.skip_outbound(delta)
     sa.counters["replay_deltas_applied"] += 1
     sa.emit(ReplayDeltaApplied(now, delta, len(sa.children)))
+
+
+def forget_sync_response(sa: IkeSa) -> None:
+    """A later request from the cluster was accepted: stop answering copies of the last sync request
+    from the cache (RFC 7296 2.1 retransmits only the response to the most recent request); a copy
+    arriving now is a replay and meets the stale-M1 rule (R11-1)."""
+    sa.last_sync_request = None
+    sa.last_sync_response = None
 
 
 def on_sync_request(sa: IkeSa, msg: Message, parsed: Parsed, data: bytes, now: float) -> None:

@@ -21,7 +21,7 @@ from hasim.wire import (
     from_notify,
 )
 
-STRICT, SYNC_ONLY = SyncReading.STRICT, SyncReading.SYNC_ONLY
+STRICT, SYNC_ONLY, STRONGSWAN = SyncReading.STRICT, SyncReading.SYNC_ONLY, SyncReading.STRONGSWAN
 
 
 def sync_req(
@@ -51,6 +51,14 @@ def peer_state(sa: IkeSa) -> tuple[int, int, int, int]:
         (SYNC_ONLY, 9, 3, 4, 9, 5, 4, (False, 0, 0)),
         (SYNC_ONLY, 10, 8, 4, 9, 5, 4, (True, 10, 8)),
         (STRICT, 0, 5, -1, -1, 0, 5, (True, 0, 5)),  # RA-1's values
+        # STRONGSWAN: drop iff M1 < next expected = max(highest recv + 1, highest sync M1)
+        (STRONGSWAN, 4, 3, 3, 4, 4, 3, (True, 4, 3)),  # same M1 as the last sync: answered, M2 = M1
+        (STRICT, 4, 3, 3, 4, 4, 3, (False, 0, 0)),  # ... which the strict reading drops
+        (STRONGSWAN, 3, 3, 3, 4, 4, 3, (False, 0, 0)),  # below the last sync's M1
+        (STRONGSWAN, 5, 3, 4, -1, 5, 4, (True, 5, 4)),
+        (STRONGSWAN, 4, 3, 4, -1, 5, 4, (False, 0, 0)),  # M1 <= highest received
+        (STRONGSWAN, 2, 3, 4, -1, 5, 4, (False, 0, 0)),  # RA-2's values: dropped, as under STRICT
+        (STRONGSWAN, 0, 5, -1, -1, 0, 5, (True, 0, 5)),  # RA-1's values
     ],
 )
 def test_decide_by_hand(
@@ -232,3 +240,63 @@ def test_sync_without_negotiated_capability_is_dropped() -> None:
     link = pair(member_snap=make_snapshot(caps=Capabilities(False, True)))
     link.b.receive(sync_req(link.a, 7, 0), 1.0)
     assert link.b.counters["drop.sync_not_negotiated"] == 1
+
+
+def sync_values(resp: bytes) -> tuple[int, int, int]:
+    """(nonce, EXPECTED_SEND, EXPECTED_RECV) of a sync response."""
+    ms = from_notify(decode(resp, KEYS).payloads[0])  # type: ignore[arg-type]
+    assert isinstance(ms, MessageIdSync)
+    return (ms.nonce, ms.expected_send, ms.expected_recv)
+
+
+@pytest.mark.rfc("R11-1", "R5.1-5")
+@pytest.mark.parametrize("reading", [STRICT, SYNC_ONLY, STRONGSWAN])
+def test_sync_copy_after_a_newer_request_is_a_replay(reading: SyncReading) -> None:
+    # The peer received requests 0..2 from the cluster and used 0..2 itself.
+    peer = make_snapshot(initiator=True, next_send=3, next_recv=3, children=MIRROR)
+    link = pair(cfg_peer=IkeConfig(reading=reading), peer_snap=peer)
+    req = sync_req(link.a, 4, 3, nonce=0xA1)
+    link.b.receive(req, 1.0)  # M1 4 > 2: answered, P2 = max(3, 3) = 3, M2 = max(4, 2 + 1, 3) = 4
+    (resp,) = link.b.messages_to_send(1.0)
+    assert sync_values(resp) == (0xA1, 3, 4)
+    assert peer_state(link.b) == (3, 4, 4, 0)
+    link.b.receive(req, 2.0)  # retransmitted at once: the same response bytes, nothing changes
+    assert link.b.messages_to_send(2.0) == [resp]
+    assert link.b.counters["sync_retransmissions_answered"] == 1
+    link.b.receive(forge(link.a, 4), 3.0)  # the cluster's next request, Message ID M2 = 4
+    (normal,) = link.b.messages_to_send(3.0)
+    assert decode(normal, KEYS).message_id == 4 and decode(normal, KEYS).response
+    before = peer_state(link.b)
+    assert before == (3, 5, 4, 0)
+    # The same sync bytes again: no longer the most recent request, a replay (M1 4 <= 4 received
+    # under every reading): silently dropped and counted, state unchanged.
+    link.b.receive(req, 4.0)
+    assert link.b.messages_to_send(4.0) == []
+    assert link.b.counters["sync_requests_dropped_stale"] == 1
+    assert link.b.counters["drop.stale_sync"] == 1
+    assert link.b.counters["sync_retransmissions_answered"] == 1
+    assert peer_state(link.b) == before
+
+
+@pytest.mark.rfc("R5.1-5", "R11-1", "AMB-1")
+@pytest.mark.parametrize(
+    ("reading", "answered_again"), [(STRICT, False), (SYNC_ONLY, False), (STRONGSWAN, True)]
+)
+def test_second_sync_with_the_same_m1(reading: SyncReading, answered_again: bool) -> None:
+    # strongSwan 5.9.8 answers a second request with the last sync's M1 (another nonce); the RFC's
+    # "lower than or equal to" drops it.
+    peer = make_snapshot(initiator=True, next_send=3, next_recv=3, children=MIRROR)
+    link = pair(cfg_peer=IkeConfig(reading=reading), peer_snap=peer)
+    link.b.receive(sync_req(link.a, 4, 3, nonce=0xA1), 1.0)
+    (first,) = link.b.messages_to_send(1.0)
+    assert sync_values(first) == (0xA1, 3, 4)
+    link.b.receive(sync_req(link.a, 4, 3, nonce=0xB2), 2.0)
+    out = link.b.messages_to_send(2.0)
+    if answered_again:  # M1 4 >= next expected 4: P2 = max(3, 3) = 3, M2 = max(4, 4) = 4
+        assert [sync_values(r) for r in out] == [(0xB2, 3, 4)]
+    else:
+        assert out == [] and link.b.counters["sync_requests_dropped_stale"] == 1
+    assert peer_state(link.b) == (3, 4, 4, 0)
+    link.b.receive(sync_req(link.a, 3, 3, nonce=0xC3), 3.0)  # below the last M1: dropped by all
+    assert link.b.messages_to_send(3.0) == []
+    assert peer_state(link.b) == (3, 4, 4, 0)
