@@ -234,9 +234,11 @@ class PolicySection:
     mid_reading: str = knob(
         "strict",
         "peer's reading of R5.1-5 (AMB-1): strict = highest Message ID seen from the cluster, "
-        "sync requests included; sync_only = highest M1 of earlier sync requests (Appendix A)",
-        source="strict: strongSwan ike_mid_sync.c",
-        choices=("strict", "sync_only"),
+        "sync requests included; sync_only = highest M1 of earlier sync requests (Appendix A); "
+        "strongswan = drop only M1 < the peer's next expected Message ID (a repeat of the last "
+        "sync's M1 is answered again)",
+        source="strict: RFC 6311 5.1 text; strongswan: strongSwan 5.9.8 (hasim interop strongswan)",
+        choices=("strict", "sync_only", "strongswan"),
     )
     ike_after_failover: str = knob(
         "windowed",

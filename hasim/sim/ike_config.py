@@ -27,7 +27,11 @@ TRIGGERS = {
     "lazy": SyncTrigger.LAZY,
 }
 SKIPS = {"fixed": SkipKind.FIXED, "estimate": SkipKind.ESTIMATE, "huge": SkipKind.LARGE}
-READINGS = {"strict": SyncReading.STRICT, "sync_only": SyncReading.SYNC_ONLY}
+READINGS = {
+    "strict": SyncReading.STRICT,
+    "sync_only": SyncReading.SYNC_ONLY,
+    "strongswan": SyncReading.STRONGSWAN,
+}
 
 
 def ike_config_for(cfg: ScenarioConfig, *, cluster_side: bool) -> IkeConfig:
