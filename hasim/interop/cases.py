@@ -51,11 +51,8 @@ FINDINGS: dict[str, str] = {
         "strongSwan accepts a second sync request whose M1 equals the M1 of the sync it last answered "
         "(ike_mid_sync.c drops only M1 < next expected Message ID, and after a sync that is M1 itself); "
         "the strict reading of R5.1-5 ('lower than or equal to the highest value it has seen from the "
-        "cluster ... includes any previous received synchronization messages') drops it."
-    ),
-    "F2": (
-        "hasim's peer keeps the response to the last sync request and resends it for a byte-identical "
-        "copy even after newer requests were answered; charon drops such a replay as stale (R11-1)."
+        "cluster ... includes any previous received synchronization messages') drops it. hasim's "
+        "SyncReading.STRONGSWAN (--reading strongswan) predicts charon here."
     ),
     "F3": (
         "strongSwan answers P2 = 3 while its own request with Message ID 3 (a DPD) is unanswered; R5.1-7 "
@@ -140,7 +137,7 @@ def replay(ses: Session, old: IkeSa, new: IkeSa, sync: bytes) -> None:
     ses.send_request(sync, "sync request")
     ses.send_request(sync, "same request replayed at once")
     _after_sync(ses, old, new)
-    ses.send_request(sync, "same request replayed after a newer request", finding="F2")
+    ses.send_request(sync, "same request replayed after a newer request")  # a replay now (R11-1)
 
 
 def wrong_nonce(ses: Session, old: IkeSa, new: IkeSa, sync: bytes) -> None:

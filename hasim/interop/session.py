@@ -5,10 +5,10 @@ Two hasim.protocol ``IkeSa`` objects share the SA's SPIs and keys once the real 
 * the **member** (responder role) is hasim's side: it sends requests, answers charon's requests
   and, after a simulated failover, is replaced by a member rebuilt from a stale snapshot that runs
   the RFC 6311 sync (``failover_takeover``);
-* the **model peer** (initiator role, strict reading of R5.1-5) stands in for charon: every datagram
-  hasim sends to charon goes to it too, and what it answers is the prediction. When charon sends a
-  request of its own (DPD, Delete), the model peer is asked to send the same kind of request, and
-  its Message ID is the prediction of charon's.
+* the **model peer** (initiator role, the chosen reading of R5.1-5, strict by default) stands in for
+  charon: every datagram hasim sends to charon goes to it too, and what it answers is the
+  prediction. When charon sends a request of its own (DPD, Delete), the model peer is asked to
+  send the same kind of request, and its Message ID is the prediction of charon's.
 
 Each step compares the prediction with what charon did, as one-line summaries of the decrypted
 messages, and keeps the charon log lines that explain it.

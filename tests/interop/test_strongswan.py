@@ -23,30 +23,38 @@ from hasim.interop.charon import unavailable_reason as charon_missing
 _CHILD = (
     "import json, sys\n"
     "from pathlib import Path\n"
+    "from hasim.interop.cases import CASES\n"
     "from hasim.interop.driver import run_interop, step_records\n"
-    "r = run_interop(pcap=Path(sys.argv[1]))\n"
+    "from hasim.protocol.policy import SyncReading\n"
+    "names = sys.argv[3:]\n"
+    "cases = [c for c in CASES if c.name in names] if names else CASES\n"
+    "r = run_interop(cases, pcap=Path(sys.argv[1]), reading=SyncReading(sys.argv[2]))\n"
     "print(json.dumps({'steps': step_records(r.steps), 'status': r.charon_status, 'netns': r.netns}))\n"
 )
 
 
-def _run(pcap: Path) -> dict[str, Any]:
-    """Run the interop cases, in this process when root, else as root through ``sudo -n``."""
+def _run(pcap: Path, reading: str = "strict", cases: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Run the interop cases (all, or those named), in this process when root, else as root
+    through ``sudo -n``; ``reading`` is the model peer's reading of R5.1-5."""
     missing = charon_missing()
     if missing:
         pytest.skip(f"strongSwan interop needs charon: {missing}")
     if os.geteuid() == 0:
+        from hasim.interop.cases import CASES
         from hasim.interop.driver import run_interop, step_records, unavailable_reason
+        from hasim.protocol.policy import SyncReading
 
         reason = unavailable_reason()
         if reason:
             pytest.skip(f"strongSwan interop cannot run here: {reason}")
-        r = run_interop(pcap=pcap)
+        chosen = [c for c in CASES if c.name in cases] if cases else CASES
+        r = run_interop(chosen, pcap=pcap, reading=SyncReading(reading))
         return {"steps": step_records(r.steps), "status": r.charon_status, "netns": r.netns}
     sudo = shutil.which("sudo")
     if sudo is None or subprocess.run([sudo, "-n", "true"], capture_output=True, check=False).returncode:
         pytest.skip("strongSwan interop needs root (ip netns, charon): not root and no passwordless sudo")
     done = subprocess.run(
-        [sudo, "-n", sys.executable, "-c", _CHILD, str(pcap)],
+        [sudo, "-n", sys.executable, "-c", _CHILD, str(pcap), reading, *cases],
         capture_output=True,
         text=True,
         timeout=120,
@@ -116,6 +124,19 @@ def stale_sync_is_silently_dropped_and_changes_nothing(interop: dict[str, Any]) 
     assert probe["agree"] and probe["observed"] == "INFORMATIONAL response 3 []"
 
 
+def replayed_sync_is_answered_at_once_and_dropped_after_a_newer_request(interop: dict[str, Any]) -> None:
+    # RFC 7296 2.1: the immediate copy is a retransmission; once charon accepted request 4 (M2), the
+    # same bytes are a replay (R11-1), silently dropped - hasim's model predicts both.
+    first = _step(interop, "replayed request", "sync request")
+    again = _step(interop, "replayed request", "same request replayed at once")
+    assert again["agree"] and again["observed"] == first["observed"]
+    late = _step(interop, "replayed request", "same request replayed after a newer request")
+    assert late["agree"] and late["observed"] == "no message"
+    assert any(
+        "ignore IKEV2_MESSAGE_ID_SYNC notify with lower (4) than expected (5)" in ln for ln in late["log"]
+    )
+
+
 def charon_stopped_and_namespace_removed(interop: dict[str, Any]) -> None:
     assert interop["status"] is not None
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False).stdout
@@ -159,7 +180,22 @@ def test_charon_does_what_hasims_peer_model_predicts(tmp_path: Path) -> None:
     fresh_sync_is_answered_with_p2_m2_and_the_nonce(interop)
     both_sides_use_the_synchronized_message_ids_afterwards(interop)
     stale_sync_is_silently_dropped_and_changes_nothing(interop)
+    replayed_sync_is_answered_at_once_and_dropped_after_a_newer_request(interop)
     member_drops_an_echo_of_a_foreign_nonce(interop)
     pending_request_counts_in_p2_without_a_reset(interop)
     charon_stopped_and_namespace_removed(interop)
     wireshark_reads_both_sides(pcap)
+
+
+@pytest.mark.rfc("R5.1-5", "AMB-1")
+def test_strongswan_reading_predicts_a_second_sync_with_the_same_m1(tmp_path: Path) -> None:
+    # F1: charon answers the member's genuine request with the M1 it already answered (with another
+    # nonce); the STRONGSWAN reading of hasim's model peer predicts that answer, every step agrees.
+    interop = _run(tmp_path / "f1.pcap", "strongswan", ("wrong nonce",))
+    assert {s["case"] for s in interop["steps"]} == {"wrong nonce"}
+    bad = [s for s in interop["steps"] if not s["agree"]]
+    assert not bad, json.dumps(bad, indent=1)
+    again = _step(interop, "wrong nonce", "member retransmits its genuine request")
+    assert again["observed"].startswith("INFORMATIONAL response 0 [MID_SYNC nonce=")
+    assert again["observed"].endswith("send=3 recv=4]")
+    charon_stopped_and_namespace_removed(interop)
