@@ -59,7 +59,8 @@ FINDINGS: dict[str, str] = {
         "asks for 'one more than the highest sender value used by the peer' = 4. ike_mid_sync.c first "
         "applies M2 (set_message_id -> task manager reset(), which moves the pending request back to the "
         "queue) and only then asks has_active_tasks(), which finds none; it then sends Message ID 3 again "
-        "(logged as a retransmission) where hasim's model re-sends its pending request as 4 (R9-2). When "
+        "(its next DPD goes out as request 3, and the abandoned request's retransmission timer fires too) "
+        "where hasim's model re-sends its pending request as 4 (R9-2). When "
         "M1 equals charon's next expected ID there is no reset, and charon answers P2 = 4 and re-sends "
         "its DPD as 4, exactly as hasim predicts (the last case)."
     ),
