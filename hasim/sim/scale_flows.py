@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from hasim.protocol.child_sa import ChildSa
     from hasim.protocol.iv_reuse import IvUsageTracker
 
+_BUCKET_S = 0.25
+"""Width of the time buckets indexing an epoch's offered times."""
+
 FEATURES = ("loss", "jitter", "reorder", "dup")
 """Link features drawing one uniform per packet sent, in the per-flow path's order of streams."""
 
@@ -148,8 +151,11 @@ class FlowBank:
         self.s_seq = np.zeros(0, dtype=np.uint64)
         self.s_spi = np.zeros(0, dtype=np.int64)
         self.s_flow = np.zeros(0, dtype=np.int64)
-        self.done = np.zeros(n)
-        """Time each flow has been moved up to."""
+        self.bulk_t = 0.0
+        """Time of the last pass over all flows (every flow has sent all it offered before it)."""
+        self.t_lo = 0.0
+        self.t_by_bucket = np.zeros(0, dtype=np.int64)
+        self.t_bucket_at = np.zeros(1, dtype=np.int64)
 
     # ------------------------------------------------------------------------------ epochs
     def load_epoch(self, end: float) -> None:
@@ -167,6 +173,13 @@ class FlowBank:
         np.cumsum(counts, out=self.t_seg[1:])
         self.t_flow = np.repeat(np.arange(n, dtype=np.int64), counts)
         self.t_pos = self.t_seg[:-1].copy()
+        # a bucket index over time, so that a pass over all flows reads only the times it may send
+        lo = self.epoch_end
+        bucket = np.clip(np.floor((self.t_off - lo) / _BUCKET_S), 0, None).astype(np.int64)
+        self.t_lo = lo
+        self.t_by_bucket = np.argsort(bucket, kind="stable")
+        edges = np.arange(int(bucket.max(initial=0)) + 2)
+        self.t_bucket_at = np.searchsorted(bucket[self.t_by_bucket], edges)
         for k in self.feats:
             self._refill_uniforms(k, counts)
         self.epoch_end = end
@@ -244,9 +257,14 @@ class FlowBank:
             raise RuntimeError(f"bank epoch ends at {self.epoch_end}, asked for {t}")
         if flows is None:
             self._merge_side()
-            sel = np.flatnonzero(self.t_off < t)
-            sel = sel[sel >= self.t_pos[self.t_flow[sel]]]
-            self.done[:] = np.maximum(self.done, t)
+            # every time before the last pass over all flows is sent: look from its bucket on
+            at = self.t_bucket_at
+            b0 = min(max(math.floor((self.bulk_t - self.t_lo) / _BUCKET_S), 0), at.shape[0] - 1)
+            b1 = min(max(math.floor((t - self.t_lo) / _BUCKET_S) + 1, 0), at.shape[0] - 1)
+            sel = self.t_by_bucket[at[b0] : at[b1]]
+            sel = sel[self.t_off[sel] < t]
+            sel = np.sort(sel[sel >= self.t_pos[self.t_flow[sel]]])
+            self.bulk_t = t
             in_set = None
         else:
             chunks = []
@@ -255,8 +273,6 @@ class FlowBank:
                 k = lo + int(np.searchsorted(self.t_off[lo:hi], t, side="left"))
                 if k > lo:
                     chunks.append(np.arange(lo, k, dtype=np.int64))
-                if self.done[f] < t:
-                    self.done[f] = t
             sel = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
             in_set = np.zeros(self.n, dtype=bool)
             in_set[flows] = True
