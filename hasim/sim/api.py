@@ -1,8 +1,11 @@
 """The simulator's entry point: ``simulate(config, seed) -> RunResult`` (one result row per run).
 
 Experiments, sweeps and the scale work call only this. Same (config, seed) -> identical metrics,
-except ``wall_time_s``. ``esp_path="reference"`` runs the ESP data plane packet by packet as SimPy
-events instead of in vectorized batches (slow; the tests compare the two on small runs).
+except ``wall_time_s``. ``esp_path`` picks how ESP is simulated, with identical metrics:
+``"auto"`` (default) = ``"scaled"`` (:mod:`hasim.sim.scale_world`: the flows of all SAs in one bank,
+for 10,000 peers) wherever it is exact (no records, no attacker, Bernoulli loss), else
+``"vectorized"`` (one NumPy batch per flow); ``"reference"`` runs it packet by packet as SimPy events
+(slow; the tests compare the paths on small runs).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ class RunResult:
 
 
 def simulate(
-    config: ScenarioConfig, seed: int, *, records: bool = False, esp_path: str = "vectorized"
+    config: ScenarioConfig, seed: int, *, records: bool = False, esp_path: str = "auto"
 ) -> RunResult:
     """Run one scenario with one seed (``config.scenario.seed`` is only the CLI's default)."""
     from hasim.sim.metrics import collect
