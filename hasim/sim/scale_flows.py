@@ -174,7 +174,7 @@ class FlowBank:
         self.t_flow = np.repeat(np.arange(n, dtype=np.int64), counts)
         self.t_pos = self.t_seg[:-1].copy()
         # a bucket index over time, so that a pass over all flows reads only the times it may send
-        lo = self.epoch_end
+        lo = self.bulk_t  # every time before it was sent
         bucket = np.clip(np.floor((self.t_off - lo) / _BUCKET_S), 0, None).astype(np.int64)
         self.t_lo = lo
         self.t_by_bucket = np.argsort(bucket, kind="stable")
@@ -260,10 +260,10 @@ class FlowBank:
             # every time before the last pass over all flows is sent: look from its bucket on
             at = self.t_bucket_at
             b0 = min(max(math.floor((self.bulk_t - self.t_lo) / _BUCKET_S), 0), at.shape[0] - 1)
-            b1 = min(max(math.floor((t - self.t_lo) / _BUCKET_S) + 1, 0), at.shape[0] - 1)
+            b1 = min(max(math.floor((t - self.t_lo) / _BUCKET_S) + 1, 1), at.shape[0] - 1)  # 0: all before
             sel = self.t_by_bucket[at[b0] : at[b1]]
             sel = sel[self.t_off[sel] < t]
-            sel = np.sort(sel[sel >= self.t_pos[self.t_flow[sel]]])
+            sel = np.sort(sel[sel >= self.t_pos[self.t_flow[sel]]], kind="stable")  # merges sorted runs
             self.bulk_t = t
             in_set = None
         else:
