@@ -362,12 +362,13 @@ class FlowBank:
         contig = (
             self.iv_open[went] & (self.iv_spi[went] == spis) & (self.iv_hi[went] + np.uint64(1) == firsts)
         )
-        for j in np.flatnonzero(~contig).tolist():
-            f = int(went[j])
-            self.flush_iv(f)
-            self.iv_open[f] = True
-            self.iv_spi[f] = spis[j]
-            self.iv_lo[f] = firsts[j]
+        new = np.flatnonzero(~contig)
+        for j in new[self.iv_open[went[new]]].tolist():
+            self.flush_iv(int(went[j]))
+        fn = went[new]
+        self.iv_open[fn] = True
+        self.iv_spi[fn] = spis[new]
+        self.iv_lo[fn] = firsts[new]
         self.iv_hi[went] = lasts
 
     def flush_iv(self, f: int) -> None:

@@ -163,7 +163,7 @@ class ScaledWorld(World):
 
     def _epochs(self) -> Generator[simpy.Event, Any, None]:
         """Moves every flow and fetches the next epoch before the current one runs out."""
-        step = self.bank.epoch_s / 2
+        step = self.cfg.cluster.sync_interval_s
         while True:
             yield self.env.timeout(step)
             self.advance_all()
@@ -253,7 +253,8 @@ class ScaledWorld(World):
         self._settle(i, upto=self.env.now)
 
     def _signature(self) -> tuple[Any, ...]:
-        return tuple((s.active, tuple(m.alive for m in s.members)) for s in (self.cluster, self.peer))
+        c, p = self.cluster, self.peer
+        return (c.active, p.active, *[m.alive for m in c.members], *[m.alive for m in p.members])
 
     def advance_all(self) -> None:
         """A global checkpoint: settle touched SAs, re-bind all after a crash or takeover, move all flows."""
@@ -272,7 +273,7 @@ class ScaledWorld(World):
             raise RuntimeError(f"epoch ended at {bank.epoch_end} before {now}")
         bank.advance(now)
         self.global_cp = now
-        horizon = now + bank.epoch_s / 2 + 2 * self.cfg.cluster.sync_interval_s
+        horizon = now + 2 * self.cfg.cluster.sync_interval_s  # the keeper comes back within one interval
         if bank.epoch_end < horizon and bank.epoch_end <= self.cfg.scenario.duration_s:
             bank.load_epoch(bank.epoch_end + bank.epoch_s)
 
@@ -461,6 +462,7 @@ class ScaledSyncChannel(SyncChannel):
         super().__init__(world, site)
         self.sworld = world
         self.tuples: list[tuple[Any, ...] | None] = []
+        self._valued: set[int] = set()
         self._batches = 0
         one = IkeSaSnapshot(0, 0, False, None, children=(ChildSaSnapshot(0, 0, False),))  # type: ignore[arg-type]
         window = world.cfg.policy.replay_window
@@ -520,9 +522,13 @@ class ScaledSyncChannel(SyncChannel):
             self.tuples = [None] * n
             dirty: Any = range(n)
         else:
-            dirty = w.ike_dirty | {i for i in range(n) if self._has_values(i)}
+            dirty = w.ike_dirty | self._valued
         for i in dirty:
-            self.tuples[i] = w.ike_tuple(i)
+            t = self.tuples[i] = w.ike_tuple(i)
+            if t is not None and any(not k[6] or not k[8] for k in t[12]):
+                self._valued.add(i)  # Child SAs the bank does not hold: read again at every sync
+            else:
+                self._valued.discard(i)
         w.ike_dirty.clear()
         tuples = list(self.tuples)
         none = np.array([tuples[i] is None for i in ready.tolist()], dtype=bool)
@@ -549,10 +555,6 @@ class ScaledSyncChannel(SyncChannel):
             ev = self.env.timeout(cfg.sync_latency_s)
             ev.callbacks.append(self._arrive_batch(standbys, b, batch, ready, none, arrived))
         self._counter_rekeys(m, ready)
-
-    def _has_values(self, i: int) -> bool:
-        t = self.tuples[i]
-        return t is not None and any(not k[6] or not k[8] for k in t[12])
 
     def _arrive_batch(
         self,
@@ -582,7 +584,7 @@ class ScaledSyncChannel(SyncChannel):
         bank = w.bank
         hot = bank.last_seq.astype(np.float64) >= frac * float(bank.limit) * (1 - 1e-12)
         cand = set(bank.sa_of[hot & bank.has_tx].tolist())
-        for i in ready.tolist():
+        for i in self._valued:
             t = self.tuples[i]
             if t is not None and any(
                 not k[6] and k[5] >= frac * float(bank.limit) * (1 - 1e-12) for k in t[12]
