@@ -93,6 +93,19 @@ class CountersSkipped(Event):
 
 
 @dataclass(frozen=True)
+class SyncWanted(Event):
+    """A sync trigger fired under a sync gate (``MemberPolicy.sync_gate``): the member wants to start
+    its counter synchronization and waits for its driver to call ``IkeSa.start_failover_sync``.
+
+    Section 7 warns that a member taking over many SAs can be overloaded by their sync exchanges;
+    the gate lets the driver (the simulator's member capacity) decide when each exchange starts,
+    while the takeover itself (counters skipped, R5.2-1) has already happened.
+    """
+
+    kind: ClassVar[str] = "sync_wanted"
+
+
+@dataclass(frozen=True)
 class SyncRequestSent(Event):
     """A member sent a sync request: the values to share with the other members (R5.1-4).
 

@@ -4,8 +4,9 @@ Driving it (the aioquic pattern): feed every datagram to ``receive(data, now)``;
 ``handle_timer(now)`` when ``next_timer()`` is due; after either, and after any API call, send
 ``messages_to_send(now)`` and read ``events()``. API calls queue work: ``connect`` (initiator
 handshake), ``start_liveness_check``, ``create_child``, ``rekey_child``, ``delete``, and on a
-cluster member ``failover_takeover``. ``snapshot(now)`` exports the state the cluster shares and
-``IkeSa.from_snapshot`` rebuilds an SA from it on the standby.
+cluster member ``failover_takeover`` (and ``start_failover_sync`` under a sync gate).
+``snapshot(now)`` exports the state the cluster shares and ``IkeSa.from_snapshot`` rebuilds an SA
+from it on the standby.
 
 Both RFC 6311 roles live on this one object: any IKE SA answers a sync request as the peer
 (``rfc6311_peer``), and one that took over after a failover runs the member side
@@ -270,6 +271,18 @@ class IkeSa:
         synchronization. ``m1``/``p1`` override the policy's M1 and P1 (to reproduce Appendix A).
         """
         rfc6311_member.takeover(self, now, m1, p1)
+
+    def start_failover_sync(self, now: float) -> bool:
+        """Start the sync exchange a gated trigger asked for (``SyncWanted``, section 7).
+
+        The driver calls this when the member has capacity to run the exchange. Returns whether an
+        exchange started (False if none was wanted, e.g. the SA was deleted or already synced).
+        """
+        if self.deleted or not self.member.wanted:
+            return False
+        rfc6311_member.start_sync(self, now)
+        self.pump(now)
+        return True
 
     def on_outbound_traffic(self, now: float) -> None:
         """The data plane has an ESP packet to send on this SA (sync trigger R7-2)."""

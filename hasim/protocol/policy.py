@@ -150,7 +150,13 @@ class RetransmitSchedule:
 
 @dataclass(frozen=True)
 class MemberPolicy:
-    """What a newly active member does on failover (RFC 6311 sections 5.1, 5.2, 7, 8.1)."""
+    """What a newly active member does on failover (RFC 6311 sections 5.1, 5.2, 7, 8.1).
+
+    ``sync_gate``: when the trigger fires, do not send the sync request at once but emit
+    ``SyncWanted`` and hold normal requests until the driver calls ``IkeSa.start_failover_sync``
+    (a member that can start only so many sync exchanges per second, section 7). The takeover
+    itself (skip-forward, R5.2-1) never waits for the gate.
+    """
 
     trigger: SyncTrigger = SyncTrigger.PROACTIVE
     after_failover: AfterFailover = AfterFailover.WINDOWED
@@ -159,6 +165,7 @@ class MemberPolicy:
     skip_out: SkipForward = field(default_factory=SkipForward)
     skip_in: SkipForward = field(default_factory=SkipForward)
     rekey_after_large_skip: bool = True
+    sync_gate: bool = False
 
     def __post_init__(self) -> None:
         if self.m1_margin < 0 or self.p1_margin < 0:

@@ -39,7 +39,10 @@ neither -> case 4 (R5-9): only the local skip-forward.
 
 When to start (section 7) is the ``SyncTrigger`` policy: proactively at takeover (R7-3), lazily on
 the first packet to send (R7-2) or on the first packet outside the window (R7-1); lazy start
-spares a member with many peers a burst of exchanges (R7-6).
+spares a member with many peers a burst of exchanges (R7-6). With ``MemberPolicy.sync_gate`` a
+fired trigger only emits ``SyncWanted`` (normal requests are held as if the sync were out) and the
+driver starts the exchange with ``IkeSa.start_failover_sync`` when the member has capacity for it:
+the takeover and the skip-forward never wait, only the start of the exchange does.
 
 The peer's side (``rfc6311_peer``) authenticates the request first (R9-1), drops a stale M1
 (R5.1-5) and answers with max() values (R5.1-6, R5.1-7). What "stale" means is ambiguous in the
@@ -90,6 +93,7 @@ from hasim.protocol.events import (
     SyncCompleted,
     SyncRequestSent,
     SyncSuperseded,
+    SyncWanted,
 )
 from hasim.protocol.exchanges import Parsed
 from hasim.protocol.policy import AfterFailover, SkipKind, SyncTrigger
@@ -108,11 +112,13 @@ class MemberState:
     ``armed``: took over, sync not yet initiated (R7-5: cleared once initiated, only a new takeover
     re-arms it). ``pending``: the Message ID 0 request in flight, with ``nonce``/``m1``/``p1``.
     ``last_sync``: the values last sent by any member (imported from the snapshot, R5.1-4).
+    ``wanted``: a trigger fired under a sync gate; the sync waits for the driver (still armed).
     """
 
     last_sync: SyncValues | None = None
     failovers: int = 0
     armed: bool = False
+    wanted: bool = False
     since_sync_s: float = 0.0
     pending: PendingRequest | None = None
     nonce: int = -1
@@ -134,6 +140,7 @@ def takeover(sa: IkeSa, now: float, m1: int | None = None, p1: int | None = None
     m = sa.member
     m.failovers += 1
     m.armed = True
+    m.wanted = False
     m.pending = None
     m.superseded = False
     m.override = (m1, p1)
@@ -147,7 +154,7 @@ def takeover(sa: IkeSa, now: float, m1: int | None = None, p1: int | None = None
         new_seq = child.skip_outbound(amount)
         sa.emit(CountersSkipped(now, child.spi_out, amount, new_seq))
     if policy.trigger is SyncTrigger.PROACTIVE:
-        start_sync(sa, now)
+        request_sync(sa, now)
     if policy.skip_out.kind is SkipKind.LARGE and policy.rekey_after_large_skip:
         for child in list(sa.children):  # R5.2-3: rekey soon after a very large jump (after the sync)
             ike_exchanges.queue_create_child(sa, now, child)
@@ -166,16 +173,17 @@ def trigger(sa: IkeSa, now: float, *, first_send: bool) -> None:
     t = sa.config.member.trigger
     wanted = SyncTrigger.FIRST_SEND if first_send else SyncTrigger.OUT_OF_WINDOW
     if sa.member.armed and t in (wanted, SyncTrigger.LAZY):
-        start_sync(sa, now)
+        request_sync(sa, now)
         sa.pump(now)
 
 
 def holds_requests(sa: IkeSa, now: float) -> bool:
-    """True while normal requests must wait (a sync of ours is out); may start a lazy sync (R7-2)."""
+    """True while normal requests must wait (a sync of ours is out or wanted); may start a lazy
+    sync (R7-2)."""
     m = sa.member
     if m.armed and sa.config.member.trigger in (SyncTrigger.FIRST_SEND, SyncTrigger.LAZY):
-        start_sync(sa, now)
-    return m.pending is not None and not m.superseded
+        request_sync(sa, now)
+    return m.wanted or (m.pending is not None and not m.superseded)
 
 
 def rejects_request(sa: IkeSa, now: float) -> bool:
@@ -184,8 +192,8 @@ def rejects_request(sa: IkeSa, now: float) -> bool:
     if sa.config.member.after_failover is not AfterFailover.STRICT:
         return False
     if m.armed:
-        start_sync(sa, now)  # otherwise nothing would ever end the strict period
-    return m.pending is not None and not m.superseded
+        request_sync(sa, now)  # otherwise nothing would ever end the strict period
+    return m.wanted or (m.pending is not None and not m.superseded)
 
 
 def on_out_of_window(sa: IkeSa, now: float, mid: int) -> None:
@@ -198,6 +206,23 @@ def on_out_of_window(sa: IkeSa, now: float, mid: int) -> None:
         sa.delete_now(now, "inconsistent")
 
 
+def has_exchange(sa: IkeSa) -> bool:
+    """Whether a sync would send anything (cases 1-3); case 4 (R5-9) is only the local skip."""
+    return sa.caps.mid_sync or (sa.caps.replay_sync and bool(sa.children))
+
+
+def request_sync(sa: IkeSa, now: float) -> None:
+    """A trigger fired: start the sync now, or under a sync gate ask the driver to (``SyncWanted``)."""
+    m = sa.member
+    if not m.armed or m.wanted:  # R7-5: at most once per failover event
+        return
+    if sa.config.member.sync_gate and has_exchange(sa):
+        m.wanted = True
+        sa.emit(SyncWanted(now))
+        return
+    start_sync(sa, now)
+
+
 def start_sync(sa: IkeSa, now: float) -> None:
     """Initiate the counter synchronization for this failover (case 1, 2, 3 or 4 of section 5)."""
     from hasim.protocol.ike_sa import QueuedRequest
@@ -206,6 +231,7 @@ def start_sync(sa: IkeSa, now: float) -> None:
     if not m.armed:  # R7-5: at most once per failover event
         return
     m.armed = False
+    m.wanted = False
     policy = sa.config.member
     esn = bool(sa.children) and sa.children[0].esn
     delta: int | None = None
