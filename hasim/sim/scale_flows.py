@@ -33,7 +33,6 @@ from numpy.typing import NDArray
 
 from hasim.protocol.anti_replay import ReplayWindow
 from hasim.protocol.esp_counter import counter_limit
-from hasim.sim.dataplane.vector_window import receive_batch
 from hasim.sim.dataplane.window_bank import WindowBank, check_bank
 from hasim.sim.esp_flows import EspFlow
 from hasim.sim.link import LossBursts
@@ -479,28 +478,28 @@ class FlowBank:
     ) -> None:
         """Copies whose SPI is not the flow's bound receiver: to whoever that SPI names, one SA at a time."""
         st = self.stats
-        self.foreign -= np.bincount(fl, minlength=self.n)
-        keys = np.unique(np.stack((fl, spi)), axis=1)
-        for f, s in keys.T.tolist():
-            mine = (fl == f) & (spi == s)
-            a, q = arr[mine], seq[mine]
+        groups: dict[tuple[int, int], list[int]] = {}
+        for j, key in enumerate(zip(fl.tolist(), spi.tolist(), strict=True)):
+            groups.setdefault(key, []).append(j)
+        for (f, s), idx in sorted(groups.items()):
+            self.foreign[f] -= len(idx)
             rx = self.flows[f].ends.receiver(s)
             if rx is None:
-                st["no_receiver"][f] += a.shape[0]
+                st["no_receiver"][f] += len(idx)
                 continue
-            # the window of an SPI other than the bound one is the object's own: bypass any binding hook
+            # the window of an SPI other than the bound one is the object's own: bypass any binding hook;
+            # a few packets: the reference window, packet by packet, on a copy that then replaces it
             state = rx.__dict__
-            out, state["inbound"] = receive_batch(state["inbound"], q)
-            c = np.bincount(out, minlength=4)
-            st["accepted"][f] += int(c[0])
-            st["duplicate"][f] += int(c[1])
-            st["too_old"][f] += int(c[2])
-            st["unverifiable"][f] += int(c[3])
+            win = state["inbound"].copy()
+            out = [int(win.receive(int(seq[j]))) for j in idx]
+            state["inbound"] = win
+            for code, name in enumerate(("accepted", "duplicate", "too_old", "unverifiable")):
+                st[name][f] += out.count(code)
             w = self.watch_from[f]
             if not math.isnan(w) and math.isnan(self.first_acc[f]):
-                good = np.flatnonzero((out == 0) & (a >= w))
-                if good.shape[0]:
-                    self.first_acc[f] = float(a[good[0]])
+                good = [float(arr[j]) for j, o in zip(idx, out, strict=True) if o == 0 and arr[j] >= w]
+                if good:
+                    self.first_acc[f] = good[0]
 
     # ------------------------------------------------------------------------------ results
     def watch_recovery(self, f: int, t: float) -> None:
