@@ -120,6 +120,8 @@ class FlowBank:
         self.u_pos = {k: np.zeros(n, dtype=np.int64) for k in self.feats}
         # sender and receiver bound to each flow
         self.bound = np.zeros(n, dtype=bool)
+        self.tx_free = np.zeros(n, dtype=bool)
+        """The sender's counter handed back to its object while the receiver stays bound."""
         self.tx: list[ChildSa | None] = [None] * n
         self.rx: list[ChildSa | None] = [None] * n
         self.has_tx = np.zeros(n, dtype=bool)
@@ -240,8 +242,9 @@ class FlowBank:
         if not self.bound[f]:
             return
         tx, rx = self.tx[f], self.rx[f]
-        if tx is not None:
+        if tx is not None and not self.tx_free[f]:
             tx.outbound.last = int(self.last_seq[f])
+        self.tx_free[f] = False
         if rx is not None:
             w = self.windows
             words = tuple(int(x) for x in w.words[f]) if w.words.shape[1] else None
@@ -278,6 +281,25 @@ class FlowBank:
         if sel.shape[0]:
             self._send(sel, side=in_set is not None)
         self._deliver(t, in_set)
+
+    def free_sender(self, t: float, f: int) -> None:
+        """Send flow ``f``'s packets offered before ``t`` and hand its counter back to the sender object
+        (the receiver's window stays in the bank): the protocol is about to change the counter."""
+        lo, hi = int(self.t_pos[f]), int(self.t_seg[f + 1])
+        k = lo + int(np.searchsorted(self.t_off[lo:hi], t, side="left"))
+        if k > lo:
+            self._send(np.arange(lo, k, dtype=np.int64), side=True)
+        tx = self.tx[f]
+        if tx is not None:
+            tx.__dict__["outbound"].last = int(self.last_seq[f])
+        self.tx_free[f] = True
+
+    def take_sender(self, f: int) -> None:
+        """Take flow ``f``'s counter back from its sender object (after ``free_sender``)."""
+        tx = self.tx[f]
+        if tx is not None:
+            self.last_seq[f] = tx.__dict__["outbound"].last
+        self.tx_free[f] = False
 
     def _merge_side(self) -> None:
         if self.s_arr.shape[0]:

@@ -56,8 +56,10 @@ class _BoundChildSa(ChildSa):
 
     @property
     def outbound(self) -> Any:
-        self.__dict__["_scale"].release_sa(self.__dict__["_scale_sa"])
-        return self.__dict__["outbound"]
+        d = self.__dict__
+        if not d["_scale_tx_free"]:
+            d["_scale"].free_sender(d["_scale_sa"], self)
+        return d["outbound"]
 
     @outbound.setter
     def outbound(self, value: Any) -> None:
@@ -101,6 +103,8 @@ class ScaledWorld(World):
         self.cp_time = np.zeros(0)
         self.global_cp = 0.0
         self.released: set[int] = set()
+        self.tx_freed: set[int] = set()
+        """SAs with a sender counter handed back to its object (``free_sender``)."""
         self.touched: set[int] = set()
         """SAs called into since the last global pass (their ends may have changed)."""
         self.ike_dirty: set[int] = set()
@@ -189,6 +193,7 @@ class ScaledWorld(World):
                 if obj is not None and type(obj) is ChildSa:
                     obj.__dict__["_scale"] = self
                     obj.__dict__["_scale_sa"] = i
+                    obj.__dict__["_scale_tx_free"] = False
                     obj.__class__ = _BoundChildSa
         self.ends_now[i] = ends
         self.released.discard(i)
@@ -201,8 +206,30 @@ class ScaledWorld(World):
         for f in self.flows_of[i]:
             self.bank.release(f)
 
+    def free_sender(self, i: int, child: ChildSa) -> None:
+        """The protocol reads or changes a bound sender's counter: only the flow it sends moves up to now,
+        and the counter goes back to the object until SA ``i`` is next settled."""
+        for f in self.flows_of[i]:
+            if self.bank.tx[f] is child and not self.bank.tx_free[f]:
+                self.bank.free_sender(self.env.now, f)
+        child.__dict__["_scale_tx_free"] = True
+        self.tx_freed.add(i)
+        self.touched.add(i)
+        self.ike_dirty.add(i)
+
+    def _take_senders(self, i: int) -> None:
+        if i in self.tx_freed:
+            self.tx_freed.discard(i)
+            for f in self.flows_of[i]:
+                if self.bank.tx_free[f]:
+                    self.bank.take_sender(f)
+                    tx = self.bank.tx[f]
+                    if tx is not None:
+                        tx.__dict__["_scale_tx_free"] = False
+
     def release_sa(self, i: int) -> None:
         """The protocol touches SA ``i``'s ESP state: its flows run up to now, the objects own it again."""
+        self._take_senders(i)
         self.bank.advance(self.env.now, self.flows_of[i])
         self._unbind_sa(i)
         self.released.add(i)
@@ -212,6 +239,7 @@ class ScaledWorld(World):
     def _settle(self, i: int, *, upto: float | None = None) -> None:
         """Re-bind SA ``i`` if it was released or its ends changed since its flows were bound; with
         ``upto``, then move its flows up to that time."""
+        self._take_senders(i)
         if i in self.released:
             self.ends_dirty.discard(i)
             self._bind_sa(i, self._ends(i))
@@ -266,7 +294,7 @@ class ScaledWorld(World):
         if sig != self._sig:
             self.ends_dirty.update(range(self.cfg.traffic.peers))
             self._sig = sig
-        for i in sorted(self.touched | self.ends_dirty | self.released):
+        for i in sorted(self.touched | self.ends_dirty | self.released | self.tx_freed):
             self._settle(i)
         self.touched.clear()
         if now > bank.epoch_end:
