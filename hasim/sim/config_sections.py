@@ -77,7 +77,8 @@ class ClusterSection:
     )
     sync_capacity_per_s: float = knob(
         1000.0,
-        "RFC 6311 sync exchanges a member can start per second (RFC 6311 section 7 overload)",
+        "RFC 6311 sync exchanges a member can start per second, in the order their triggers fire "
+        "(RFC 6311 section 7 overload); the takeover itself and ESP never wait for it",
         unit="1/s",
         lo=0.0,
         lo_open=True,
@@ -251,7 +252,9 @@ class PolicySection:
         "for ipsec_grace_s (R8.2-1)",
         choices=("strict", "lenient"),
     )
-    ipsec_grace_s: float = knob(2.0, "lenient grace period after takeover", unit="s", lo=0.0)
+    ipsec_grace_s: float = knob(
+        2.0, "lenient grace period from the SA's sync exchange start (replay window moved)", unit="s", lo=0.0
+    )
     replay_window: int = knob(
         32,
         "ESP anti-replay window size (0 = off, else 32..65536)",

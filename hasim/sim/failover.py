@@ -2,13 +2,20 @@
 
 A crash stops the active member of a site (the cluster, or a peer that is a cluster). The next
 member in line detects it at the heartbeat detector's time (RFC 5798 master-down), becomes active
-and takes over the IKE SAs its standby view knows, one per 1/sync_capacity_per_s through the
-member's SimPy Resource (RFC 6311 section 7: a member can only run so many sync exchanges): each
-SA is rebuilt from its last snapshot and ``failover_takeover`` runs RFC 6311 (or plain IKEv2 when
-the peer lacks support). The simulator supplies what the protocol cannot see itself: the lazy
-triggers (first packet to send, R7-2; first ESP packet outside the window, R7-1), the end of the
-lenient grace period (R8.2-1), and the on-path attacker's replays after each takeover (section 11).
-Loss bursts and sync partitions are scheduled here too.
+and takes over every IKE SA its standby view knows at that instant: a hot standby already holds
+the state, so each SA is rebuilt from its last snapshot and ``failover_takeover`` installs it,
+skips its outgoing ESP counters forward (R5.2-1, local) and ESP flows again at once. What costs
+the member is the RFC 6311 sync exchanges (section 7 warns they can overload it): the protocol runs
+with a sync gate, so when an SA's trigger fires (at takeover for eager, R7-3; later for
+first_send/on_trigger/lazy, R7-2, R7-1, R7-6) it asks to start its exchange (``SyncWanted``) and
+the exchange starts when the member's gate lets it (``hasim.sim.sync_gate``), one per
+1/sync_capacity_per_s in the order asked (``IkeSa.start_failover_sync``). An SA whose peer lacks
+support runs plain IKEv2 (no exchange, nothing gated).
+
+The simulator supplies what the protocol cannot see itself: the lazy triggers (first packet to
+send, R7-2; first ESP packet outside the window, R7-1), the end of the lenient grace period
+(R8.2-1, ``ipsec_grace_s`` after the exchange moved the replay window), and the on-path attacker's
+replays after each takeover (section 11). Loss bursts and sync partitions are scheduled here too.
 """
 
 from __future__ import annotations
@@ -110,14 +117,29 @@ class Failover:
             "takeover",
             f"after {self.env.now - crash_t:.6f} s, {len(m.snaps)} IKE SA(s) known",
         )
-        cap = self.cfg.cluster.sync_capacity_per_s
-        for i in sorted(m.snaps):
-            with m.capacity.request() as req:
-                yield req
-                if not m.alive or site.active != m.index:
-                    return
-                self._take_over_sa(site, m, i)
-                yield self.env.timeout(1.0 / cap)
+        for i in sorted(m.snaps):  # all at once: the standby holds every SA's state already
+            if not m.alive or site.active != m.index:
+                return
+            self._take_over_sa(site, m, i)
+
+    def sync_wanted(self, site: Any, m: Any, i: int) -> None:
+        """SA ``i`` of member ``m`` asks to start its sync exchange (a gated trigger fired): it starts
+        when the member's gate is free (``hasim.sim.sync_gate``, one per 1/sync_capacity_per_s)."""
+        sa = m.sas[i]
+
+        def start() -> bool:
+            if not m.alive or site.active != m.index or m.sas.get(i) is not sa:
+                return False
+            started: list[bool] = []
+            site.drive(m, i, lambda s: started.append(s.start_failover_sync(self.env.now)))
+            if not started or not started[0]:
+                return False  # deleted or already synced meanwhile: no exchange, no load
+            if site.ike_config.inbound_after_failover is ReplayPolicy.LENIENT:
+                now = self.env.now  # the exchange moved the replay window: the grace starts now
+                self._at(now + self.cfg.policy.ipsec_grace_s, lambda: self._end_grace(m, i, sa))
+            return True
+
+        m.sync_gate.ask(start)
 
     def _take_over_sa(self, site: Any, m: Any, i: int) -> None:
         snap = m.snaps.get(i)
@@ -142,8 +164,6 @@ class Failover:
             f.watch_recovery(now)
             if self.probes.enabled:
                 f.sample.budget += 8
-        if site.ike_config.inbound_after_failover is ReplayPolicy.LENIENT:
-            self._at(now + self.cfg.policy.ipsec_grace_s, lambda: self._end_grace(m, i, sa))
         trig = self.cfg.policy.trigger
         if trig in ("first_send", "lazy"):
             out = [f for f in self.world.flows.get(i, ()) if f.ends.tx is site]  # type: ignore[attr-defined]

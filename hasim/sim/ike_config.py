@@ -51,6 +51,7 @@ def ike_config_for(cfg: ScenarioConfig, *, cluster_side: bool) -> IkeConfig:
         skip_in=SkipForward(
             kind, amount, pol.increment_margin, t.esp_in_pps if cluster_side else t.esp_out_pps
         ),
+        sync_gate=True,  # each sync exchange starts when the member's capacity allows (failover.py)
     )
     return IkeConfig(
         window_size=cfg.peer.ike_window_size,

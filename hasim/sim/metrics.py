@@ -10,8 +10,19 @@ Definitions (all counts over the whole run):
   ``esp_in_replay_drops``: the same at the cluster. ``*_outage``: offered while no member served.
 - ``iv_reuse_events``: sequence numbers (counter-mode IVs) sent twice under one SA (R3.4-1).
 - ``counter_space_used``: the largest fraction of a sequence space used or skipped by any Child SA.
-- ``detection_time_s``: first crash -> its detection; ``recovery_time_s``: last takeover -> both
-  directions of every Child SA deliver again (NaN when there was no takeover or no recovery).
+- ``detection_time_s``: first crash -> its detection. ``recovery_time_s``: last takeover -> the
+  moment both directions of every Child SA have delivered again, i.e. the latest first accepted
+  packet arrival after the takeover over all flows (NaN when there was no takeover, or some flow
+  never delivered again). The new active member takes every SA over at the takeover instant and
+  ESP flows at once, so this is the data-plane outage after takeover: one packet interval plus
+  the link latency for steady traffic, plus any silence of on/off traffic, plus whatever the
+  failover handling dropped (replay drops of packets in flight when a delta applies, a lost IKE
+  SA); it does not wait for sync exchanges.
+- ``sync_wait_max_s``: the longest any SA waited between its trigger asking for the sync exchange
+  and the member's capacity letting it start (RFC 6311 section 7 load; 0 when capacity always
+  sufficed, NaN when no exchange was asked for). ``sync_done_s``: last takeover -> the last sync
+  exchange completed after it (NaN when none completed after it): how long until every synced SA
+  had its counters synchronized (the eager backlog, or the lazy triggers' spread).
 """
 
 from __future__ import annotations
@@ -63,6 +74,11 @@ def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
         firsts = [f.stats.first_accept_after for f in all_flows if f.stats.watch_from is not None]
         if firsts and all(x is not None for x in firsts):
             recovery = max(x for x in firsts if x is not None) - last
+    p = world.probes
+    wait = p.sync_wait_max_s if p.sync_wait_max_s >= 0 else math.nan
+    done = math.nan
+    if takeovers and p.last_sync_completed >= max(takeovers):
+        done = p.last_sync_completed - max(takeovers)
     sync_ch = list(world.sync.values())
     return {
         "ike_sas": n,
@@ -101,6 +117,8 @@ def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
         "failovers": len(takeovers),
         "detection_time_s": detection,
         "recovery_time_s": recovery,
+        "sync_wait_max_s": wait,
+        "sync_done_s": done,
         "sync_channel_bytes": sum(s.bytes for s in sync_ch),
         "sync_channel_messages": sum(s.messages for s in sync_ch),
         "sync_channel_lost": sum(s.lost for s in sync_ch),

@@ -24,6 +24,7 @@ from hasim.protocol.events import (
     SyncAnswered,
     SyncCompleted,
     SyncRequestSent,
+    SyncWanted,
 )
 from hasim.wire import Delete, ExchangeType, Notify, NotifyType, SkKeys, decode, from_notify
 from hasim.wire.constants import enum_name
@@ -58,6 +59,12 @@ class Probes:
         self.ike_raw: list[tuple[float, str, str, int, bytes, SkKeys]] = []
         self.deletions: dict[int, list[tuple[float, str, str]]] = {}
         self.lost_unknown: set[int] = set()
+        self.sync_asked: dict[tuple[str, int], float] = {}
+        """(node, SA) -> when its gated trigger asked for the sync exchange (``SyncWanted``)."""
+        self.sync_wait_max_s = -1.0
+        """The longest an SA waited for its member's capacity between asking and starting (s; -1: none)."""
+        self.last_sync_completed = -1.0
+        """When the last sync exchange completed (-1: none)."""
 
     # --------------------------------------------------------------------------- protocol events
     def protocol_event(self, site: str, node: str, sa: int, ev: Event) -> None:
@@ -85,10 +92,16 @@ class Probes:
                         "message_id": ev.message_id,
                     }
                 )
+        elif isinstance(ev, SyncWanted):
+            self.sync_asked[(node, sa)] = ev.time
         elif isinstance(ev, SyncRequestSent):
             c["sync_exchanges_started"] += 1
+            asked = self.sync_asked.pop((node, sa), None)
+            if asked is not None:
+                self.sync_wait_max_s = max(self.sync_wait_max_s, ev.time - asked)
         elif isinstance(ev, SyncCompleted):
             c["sync_exchanges_completed"] += 1
+            self.last_sync_completed = max(self.last_sync_completed, ev.time)
         elif isinstance(ev, IkeSaDeleted):
             self.deletions.setdefault(sa, []).append((ev.time, node, ev.reason))
         elif isinstance(ev, ChildSaCreated) and ev.rekeyed_spi_in is not None and site == "cluster":

@@ -22,6 +22,7 @@ from hasim.protocol.ike_sa import IkeSa
 from hasim.protocol.policy import IkeConfig
 from hasim.protocol.snapshot import IkeSaSnapshot
 from hasim.sim.detection import HeartbeatDetector
+from hasim.sim.sync_gate import SyncGate
 
 if TYPE_CHECKING:
     from hasim.sim.world import World
@@ -43,8 +44,8 @@ class Member:
         self.slots: dict[int, list[int]] = {}
         self.rekeying: set[int] = set()
         self.spis = spis
-        self.capacity = simpy.Resource(env, capacity=1)
-        """Sync exchanges this member starts one at a time, each taking 1/sync_capacity_per_s (RFC 6311 7)."""
+        self.sync_gate = SyncGate(env, site.world.cfg.cluster.sync_capacity_per_s)
+        """Sync exchanges this member starts, one per 1/sync_capacity_per_s (RFC 6311 section 7)."""
 
     def install(self, i: int, sa: IkeSa) -> None:
         """Serve IKE SA ``i`` from now on; Child SA slots follow the SA's order of Child SAs."""

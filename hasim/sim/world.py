@@ -18,7 +18,14 @@ import numpy as np
 import simpy
 
 from hasim.protocol.child_sa import ChildSa, ChildSaSnapshot
-from hasim.protocol.events import ChildSaCreated, ChildSaDeleted, Event, SyncCompleted, SyncRequestSent
+from hasim.protocol.events import (
+    ChildSaCreated,
+    ChildSaDeleted,
+    Event,
+    SyncCompleted,
+    SyncRequestSent,
+    SyncWanted,
+)
 from hasim.protocol.ike_sa import IkeSa
 from hasim.protocol.iv_reuse import IvUsageTracker
 from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot
@@ -269,6 +276,8 @@ class World:
                 self.sync[site.name].share(m, i, full=True)
         elif isinstance(ev, ChildSaDeleted):
             pass
+        elif isinstance(ev, SyncWanted):
+            self.failover.sync_wanted(site, m, i)  # starts when the member's capacity allows
         elif isinstance(ev, (SyncRequestSent, SyncCompleted)) and len(site.members) > 1:
             self.sync[site.name].share(m, i, full=True)  # R5.1-4: the values reach the other members
 

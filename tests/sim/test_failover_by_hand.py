@@ -258,17 +258,68 @@ def test_first_send_trigger_starts_sync_with_the_first_packet() -> None:
     assert len(sent) == 1 and 0.0 <= sent[0] - takeover < 1.0 / 1000.0  # the next packet of a 1000/s flow
 
 
-def test_sync_capacity_spreads_takeovers() -> None:
-    # 20 IKE SAs, a member that starts 10 syncs per second: the k-th SA is taken over k/10 s later
+# 20 IKE SAs with constant 10 packets/s each way, a member that starts 10 sync exchanges per second,
+# crash at 10.5 s, takeover T = 10.5 + 3.109875 s. A hot standby holds every SA's state: all 20 are
+# taken over at T, their outgoing counters skipped there (estimate: 10/s x (T - 10.0 s) x 2 = 73 >
+# the 5 packets sent after the last snapshot), so ESP flows again at T. Only the starts of the sync
+# exchanges go through the member's capacity, one per 0.1 s in the order asked.
+CAPACITY = {"sync_capacity_per_s": 10.0}
+MANY = {"peers": 20, "esp_out_pps": 10.0, "esp_in_pps": 10.0}
+T_TAKEOVER = 10.5 + 3.109875
+
+
+@pytest.mark.rfc("R7-3", "R5.2-1")
+def test_takeover_is_immediate_and_capacity_spaces_only_the_eager_sync_starts() -> None:
+    cfg = scenario(cluster=CAPACITY, traffic=MANY, faults=[{"at_s": 10.5}])
+    r = simulate(cfg, 4, records=True)
+    tl = r.records["timeline"]
+    takeovers = [row["time"] for row in tl if row["kind"] == "takeover" and row["sa"] >= 0]
+    assert takeovers == [pytest.approx(T_TAKEOVER, abs=1e-9)] * 20
+    sent = sorted(
+        (row["sa"], row["time"]) for row in r.records["sync_exchanges"] if row["kind"] == "sync_sent"
+    )
+    # eager: all 20 ask at T, SA k's request leaves at T + k/10
+    assert [sa for sa, _ in sent] == list(range(20))
+    assert [t for _, t in sent] == [pytest.approx(T_TAKEOVER + k / 10, abs=1e-9) for k in range(20)]
+    # ESP of every SA resumes at T: each flow's first packet after T (sent within 1/10 s) is accepted
+    # 10 ms later; only SA 0's inbound can lose one packet the peer sent before its delta applied
+    # (request at T, delta applied at T + 10 ms): at most 0.1 + 2 x 0.01 s, not ~1.9 s of backlog.
+    rec = r.metrics["recovery_time_s"]
+    assert 0.01 <= rec <= 0.1 + 0.02 + 1e-9
+    assert r.metrics["sync_exchanges_completed"] == 20 and r.metrics["ike_sas_survived"] == 20
+    # SA 19 waited 1.9 s for the member; its exchange completed one round trip (2 x 10 ms) later
+    assert r.metrics["sync_wait_max_s"] == pytest.approx(1.9, abs=1e-9)
+    assert r.metrics["sync_done_s"] == pytest.approx(1.9 + 0.02, abs=1e-9)
+    # same numbers without records (the scaled world)
+    m = simulate(cfg, 4).metrics
+    assert m["recovery_time_s"] == rec and m["sync_exchanges_started"] == 20
+
+
+@pytest.mark.rfc("R7-2", "R7-6")
+def test_a_later_trigger_queues_the_sync_starts_later() -> None:
+    # first_send: each SA asks at its first outgoing packet after T (within 1/10 s); the gate then
+    # starts them first come first served, each 0.1 s after the previous one at the earliest.
     cfg = scenario(
-        cluster={"sync_capacity_per_s": 10.0},
-        traffic={"peers": 20, "esp_out_pps": 10.0, "esp_in_pps": 10.0},
-        faults=[{"at_s": 10.5}],
+        cluster=CAPACITY, traffic=MANY, faults=[{"at_s": 10.5}], policy={"trigger": "first_send"}
     )
     r = simulate(cfg, 4, records=True)
-    times = sorted(
-        row["time"] for row in r.records["timeline"] if row["kind"] == "takeover" and row["sa"] >= 0
+    wanted = sorted(
+        (row["time"], row["sa"]) for row in r.records["timeline"] if row["kind"] == "sync_wanted"
     )
-    assert len(times) == 20
-    assert times[-1] - times[0] == pytest.approx(1.9)
-    assert r.metrics["sync_exchanges_completed"] == 20 and r.metrics["ike_sas_survived"] == 20
+    assert len(wanted) == 20
+    assert all(T_TAKEOVER <= t < T_TAKEOVER + 0.1 for t, _ in wanted)
+    expected: dict[int, float] = {}
+    free = 0.0
+    for t, sa in wanted:
+        expected[sa] = max(t, free)
+        free = expected[sa] + 0.1
+    sent = {row["sa"]: row["time"] for row in r.records["sync_exchanges"] if row["kind"] == "sync_sent"}
+    assert sent == {sa: pytest.approx(t, abs=1e-9) for sa, t in expected.items()}
+    assert min(sent.values()) > T_TAKEOVER  # later than eager's first start
+    waits = [expected[sa] - t for t, sa in wanted]
+    assert r.metrics["sync_wait_max_s"] == pytest.approx(max(waits), abs=1e-9)
+    assert r.metrics["sync_done_s"] == pytest.approx(max(expected.values()) + 0.02 - T_TAKEOVER, abs=1e-9)
+    # ESP never waited for any sync: a flow's first packet after T is accepted, or (inbound, one
+    # in flight while the delta applies) the next one 0.1 s later
+    assert r.metrics["recovery_time_s"] <= 0.1 + 0.1 + 0.01 + 1e-9
+    assert r.metrics["ike_sas_survived"] == 20
