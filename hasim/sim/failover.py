@@ -118,8 +118,6 @@ class Failover:
             f"after {self.env.now - crash_t:.6f} s, {len(m.snaps)} IKE SA(s) known",
         )
         for i in sorted(m.snaps):  # all at once: the standby holds every SA's state already
-            if not m.alive or site.active != m.index:
-                return
             self._take_over_sa(site, m, i)
 
     def sync_wanted(self, site: Any, m: Any, i: int) -> None:
