@@ -121,6 +121,8 @@ class FlowBank:
         # sender and receiver bound to each flow
         self.bound = np.zeros(n, dtype=bool)
         self.tx_free = np.zeros(n, dtype=bool)
+        self.rx_free = np.zeros(n, dtype=bool)
+        """The receiver's window handed back to its object while the rest stays bound."""
         """The sender's counter handed back to its object while the receiver stays bound."""
         self.tx: list[ChildSa | None] = [None] * n
         self.rx: list[ChildSa | None] = [None] * n
@@ -141,6 +143,8 @@ class FlowBank:
         self.iv_spi = np.zeros(n, dtype=np.int64)
         self.iv_lo = np.zeros(n, dtype=np.uint64)
         self.iv_hi = np.zeros(n, dtype=np.uint64)
+        self._iv_top: dict[int, int] = {}
+        self._iv_wait: dict[int, list[tuple[int, int]]] = {}
         # packets in flight, in send order: the main pool (sent in passes over all flows; copies taken out
         # by a pass over a few flows are marked with an infinite arrival) and a side pool (sent in passes
         # over a few flows, merged into the main one before the next pass over all flows)
@@ -245,11 +249,34 @@ class FlowBank:
         if tx is not None and not self.tx_free[f]:
             tx.outbound.last = int(self.last_seq[f])
         self.tx_free[f] = False
-        if rx is not None:
-            w = self.windows
-            words = tuple(int(x) for x in w.words[f]) if w.words.shape[1] else None
-            rx.inbound = ReplayWindow(self.size, esn=self.esn, top=int(w.tops[f]), words=words)
+        if rx is not None and not self.rx_free[f]:
+            rx.inbound = self._window(f)
+        self.rx_free[f] = False
         self.bound[f] = False
+
+    def _window(self, f: int) -> ReplayWindow:
+        w = self.windows
+        words = tuple(int(x) for x in w.words[f]) if w.words.shape[1] else None
+        return ReplayWindow(self.size, esn=self.esn, top=int(w.tops[f]), words=words)
+
+    def free_receiver(self, t: float, f: int) -> None:
+        """Move flow ``f`` up to ``t`` and hand its receiver's window back to the object (the protocol is
+        about to change it); the other flows stay bound."""
+        self.advance(t, [f])
+        rx = self.rx[f]
+        if rx is not None:
+            rx.__dict__["inbound"] = self._window(f)
+        self.rx_free[f] = True
+
+    def take_receiver(self, f: int) -> None:
+        """Take flow ``f``'s window back from its receiver object (after ``free_receiver``)."""
+        rx = self.rx[f]
+        if rx is not None:
+            win = rx.__dict__["inbound"]
+            self.windows.tops[f] = win.top
+            if self.windows.words.shape[1]:
+                self.windows.words[f] = np.array(win.words, dtype=np.uint64)
+        self.rx_free[f] = False
 
     # ------------------------------------------------------------------------------ moving
     def advance(self, t: float, flows: list[int] | None = None) -> None:
@@ -393,10 +420,22 @@ class FlowBank:
         self.iv_hi[went] = lasts
 
     def flush_iv(self, f: int) -> None:
-        """Hand flow ``f``'s open range of used sequence numbers to the IV tracker (R3.4-1)."""
-        if self.iv_open[f]:
-            self.ivs.use(int(self.iv_spi[f]), int(self.iv_lo[f]), int(self.iv_hi[f]))
-            self.iv_open[f] = False
+        """Close flow ``f``'s open range of used sequence numbers (R3.4-1). A range above every range of
+        its SA so far cannot repeat an IV: it waits in a list, and goes to the IV tracker (in order,
+        before the new one) only when a later range of that SA reaches below that SA's top."""
+        if not self.iv_open[f]:
+            return
+        self.iv_open[f] = False
+        key, lo, hi = int(self.iv_spi[f]), int(self.iv_lo[f]), int(self.iv_hi[f])
+        top = self._iv_top.get(key)
+        if top is None or lo > top:
+            self._iv_wait.setdefault(key, []).append((lo, hi))
+            self._iv_top[key] = hi
+            return
+        for a, b in self._iv_wait.pop(key, ()):
+            self.ivs.use(key, a, b)
+        self.ivs.use(key, lo, hi)
+        self._iv_top[key] = max(top, hi)
 
     def _in_flight(
         self,

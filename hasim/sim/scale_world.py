@@ -68,8 +68,10 @@ class _BoundChildSa(ChildSa):
 
     @property
     def inbound(self) -> Any:
-        self.__dict__["_scale"].release_sa(self.__dict__["_scale_sa"])
-        return self.__dict__["inbound"]
+        d = self.__dict__
+        if not d["_scale_rx_free"]:
+            d["_scale"].free_receiver(d["_scale_sa"], self)
+        return d["inbound"]
 
     @inbound.setter
     def inbound(self, value: Any) -> None:
@@ -157,7 +159,8 @@ class ScaledWorld(World):
             self._bind_sa(i, self._ends(i))
         self._sig = self._signature()
         self.bank.load_epoch(min(epoch, self.cfg.scenario.duration_s + 1.0))
-        self.env.process(self._epochs())
+        if all(len(s.members) == 1 for s in (self.cluster, self.peer)):
+            self.env.process(self._epochs())  # else the periodic sync passes over all flows each interval
 
     def _watcher(self, f: int) -> Any:
         def watch(t: float) -> None:
@@ -194,6 +197,7 @@ class ScaledWorld(World):
                     obj.__dict__["_scale"] = self
                     obj.__dict__["_scale_sa"] = i
                     obj.__dict__["_scale_tx_free"] = False
+                    obj.__dict__["_scale_rx_free"] = False
                     obj.__class__ = _BoundChildSa
         self.ends_now[i] = ends
         self.released.discard(i)
@@ -217,15 +221,32 @@ class ScaledWorld(World):
         self.touched.add(i)
         self.ike_dirty.add(i)
 
+    def free_receiver(self, i: int, child: ChildSa) -> None:
+        """The protocol reads or changes a bound receiver's window: only the flow it receives moves up to
+        now, and the window goes back to the object until SA ``i`` is next settled."""
+        self._take_senders(i)
+        for f in self.flows_of[i]:
+            if self.bank.rx[f] is child and not self.bank.rx_free[f]:
+                self.bank.free_receiver(self.env.now, f)
+        child.__dict__["_scale_rx_free"] = True
+        self.tx_freed.add(i)
+        self.touched.add(i)
+        self.ike_dirty.add(i)
+
     def _take_senders(self, i: int) -> None:
+        """Counters and windows handed back by ``free_sender``/``free_receiver`` return to the bank."""
         if i in self.tx_freed:
             self.tx_freed.discard(i)
+            bank = self.bank
             for f in self.flows_of[i]:
-                if self.bank.tx_free[f]:
-                    self.bank.take_sender(f)
-                    tx = self.bank.tx[f]
-                    if tx is not None:
-                        tx.__dict__["_scale_tx_free"] = False
+                if bank.tx_free[f]:
+                    bank.take_sender(f)
+                    if bank.tx[f] is not None:
+                        bank.tx[f].__dict__["_scale_tx_free"] = False
+                if bank.rx_free[f]:
+                    bank.take_receiver(f)
+                    if bank.rx[f] is not None:
+                        bank.rx[f].__dict__["_scale_rx_free"] = False
 
     def release_sa(self, i: int) -> None:
         """The protocol touches SA ``i``'s ESP state: its flows run up to now, the objects own it again."""

@@ -53,6 +53,10 @@ CASES: dict[str, dict[str, Any]] = {
         "faults": [{"at_s": 10.5}, {"at_s": 14.2}, {"kind": "loss_burst", "at_s": 5.0, "duration_s": 0.3}],
     },
     "esn_huge_skip_rekey": {"policy": {"esn": True, "skip_policy": "huge"}, "links": {"loss": 0.01}},
+    "no_skip_iv_reuse": {
+        "traffic": {"peers": 3, "child_sas": 2},
+        "policy": {"skip_policy": "fixed", "skip_packets": 0},
+    },
     "sync_loss_partition": {
         "cluster": {"sync_loss": 0.3},
         "traffic": {"peers": 4},
@@ -82,6 +86,8 @@ def test_scaled_equals_per_sa(case: str) -> None:
     scaled = simulate(cfg, 9, esp_path="scaled").metrics
     assert _diff(per_sa, scaled) == {}
     assert per_sa["esp_out_sent"] > 1000
+    if case == "no_skip_iv_reuse":
+        assert per_sa["iv_reuse_events"] > 0  # the stale counters repeat sequence numbers (R3.4-1)
 
 
 @pytest.mark.parametrize("trigger", ["eager", "lazy", "on_trigger"])
