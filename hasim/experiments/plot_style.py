@@ -38,6 +38,8 @@ LABELS: dict[str, str] = {
     "counter_space_used": "Sequence space used (fraction)",
     "detection_time_s": "Failure detection time (s)",
     "recovery_time_s": "Recovery time after takeover (s)",
+    "sync_wait_max_s": "Longest wait for the member's sync capacity (s)",
+    "sync_done_s": "Takeover to last sync exchange completed (s)",
     "sync_channel_bytes": "Sync channel traffic (bytes)",
     "sync_channel_messages": "Sync channel messages (count)",
     "wall_time_s": "Wall time per run (s)",
