@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from hasim.protocol.child_sa import ChildSa
     from hasim.protocol.iv_reuse import IvUsageTracker
 
+_SMALL = 48
+"""Packets up to which a pass over a few flows checks windows one packet at a time (less overhead)."""
+
 _BUCKET_S = 0.25
 """Width of the time buckets indexing an epoch's offered times."""
 
@@ -259,14 +262,15 @@ class FlowBank:
         words = tuple(int(x) for x in w.words[f]) if w.words.shape[1] else None
         return ReplayWindow(self.size, esn=self.esn, top=int(w.tops[f]), words=words)
 
-    def free_receiver(self, t: float, f: int) -> None:
-        """Move flow ``f`` up to ``t`` and hand its receiver's window back to the object (the protocol is
-        about to change it); the other flows stay bound."""
-        self.advance(t, [f])
-        rx = self.rx[f]
-        if rx is not None:
-            rx.__dict__["inbound"] = self._window(f)
-        self.rx_free[f] = True
+    def free_receivers(self, t: float, flows: list[int]) -> None:
+        """Move ``flows`` up to ``t`` and hand their receivers' windows back to the objects (the protocol
+        is about to change them); everything else stays bound."""
+        self.advance(t, flows)
+        for f in flows:
+            rx = self.rx[f]
+            if rx is not None:
+                rx.__dict__["inbound"] = self._window(f)
+            self.rx_free[f] = True
 
     def take_receiver(self, f: int) -> None:
         """Take flow ``f``'s window back from its receiver object (after ``free_receiver``)."""
@@ -309,17 +313,22 @@ class FlowBank:
             self._send(sel, side=in_set is not None)
         self._deliver(t, in_set)
 
-    def free_sender(self, t: float, f: int) -> None:
-        """Send flow ``f``'s packets offered before ``t`` and hand its counter back to the sender object
-        (the receiver's window stays in the bank): the protocol is about to change the counter."""
-        lo, hi = int(self.t_pos[f]), int(self.t_seg[f + 1])
-        k = lo + int(np.searchsorted(self.t_off[lo:hi], t, side="left"))
-        if k > lo:
-            self._send(np.arange(lo, k, dtype=np.int64), side=True)
-        tx = self.tx[f]
-        if tx is not None:
-            tx.__dict__["outbound"].last = int(self.last_seq[f])
-        self.tx_free[f] = True
+    def free_senders(self, t: float, flows: list[int]) -> None:
+        """Send the packets of ``flows`` offered before ``t`` and hand their counters back to the sender
+        objects (the receivers' windows stay in the bank): the protocol is about to change the counters."""
+        chunks = []
+        for f in sorted(flows):
+            lo, hi = int(self.t_pos[f]), int(self.t_seg[f + 1])
+            k = lo + int(np.searchsorted(self.t_off[lo:hi], t, side="left"))
+            if k > lo:
+                chunks.append(np.arange(lo, k, dtype=np.int64))
+        if chunks:
+            self._send(np.concatenate(chunks), side=True)
+        for f in flows:
+            tx = self.tx[f]
+            if tx is not None:
+                tx.__dict__["outbound"].last = int(self.last_seq[f])
+            self.tx_free[f] = True
 
     def take_sender(self, f: int) -> None:
         """Take flow ``f``'s counter back from its sender object (after ``free_sender``)."""
@@ -502,6 +511,8 @@ class FlowBank:
         ufl, counts = runs(fl)
         if ufl.shape[0] == self.n:
             out, self.windows = check_bank(self.windows, fl, seq)
+        elif fl.shape[0] <= _SMALL:
+            out = self._check_small(ufl, counts, seq)
         else:  # only the flows concerned: a small bank, written back
             w = self.windows
             sub = WindowBank(w.size, w.esn, w.tops[ufl], w.words[ufl])
@@ -510,6 +521,23 @@ class FlowBank:
             w.tops[ufl] = sub.tops
             w.words[ufl] = sub.words
         self._count(out, arr, fl, ufl, counts)
+
+    def _check_small(
+        self, ufl: NDArray[np.int64], counts: NDArray[np.int64], seq: NDArray[np.uint64]
+    ) -> NDArray[np.int8]:
+        """A few packets: the reference window (``ReplayWindow.receive``) packet by packet, per flow."""
+        w = self.windows
+        out: list[int] = []
+        pos = 0
+        seqs = seq.tolist()
+        for f, c in zip(ufl.tolist(), counts.tolist(), strict=True):
+            win = self._window(f)
+            out.extend(int(win.receive(x)) for x in seqs[pos : pos + c])
+            pos += c
+            w.tops[f] = win.top
+            if w.words.shape[1]:
+                w.words[f] = np.array(win.words, dtype=np.uint64)
+        return np.array(out, dtype=np.int8)
 
     def _count(
         self,

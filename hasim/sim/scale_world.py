@@ -213,9 +213,13 @@ class ScaledWorld(World):
     def free_sender(self, i: int, child: ChildSa) -> None:
         """The protocol reads or changes a bound sender's counter: only the flow it sends moves up to now,
         and the counter goes back to the object until SA ``i`` is next settled."""
-        for f in self.flows_of[i]:
-            if self.bank.tx[f] is child and not self.bank.tx_free[f]:
-                self.bank.free_sender(self.env.now, f)
+        bank = self.bank
+        side = {int(bank.dirn[f]) for f in self.flows_of[i] if bank.tx[f] is child}
+        flows = [f for f in self.flows_of[i] if int(bank.dirn[f]) in side and not bank.tx_free[f]]
+        bank.free_senders(self.env.now, flows)  # every sender of that end at once: the protocol loops
+        for f in flows:
+            if bank.tx[f] is not None:
+                bank.tx[f].__dict__["_scale_tx_free"] = True
         child.__dict__["_scale_tx_free"] = True
         self.tx_freed.add(i)
         self.touched.add(i)
@@ -225,9 +229,13 @@ class ScaledWorld(World):
         """The protocol reads or changes a bound receiver's window: only the flow it receives moves up to
         now, and the window goes back to the object until SA ``i`` is next settled."""
         self._take_senders(i)
-        for f in self.flows_of[i]:
-            if self.bank.rx[f] is child and not self.bank.rx_free[f]:
-                self.bank.free_receiver(self.env.now, f)
+        bank = self.bank
+        side = {int(bank.dirn[f]) for f in self.flows_of[i] if bank.rx[f] is child}
+        flows = [f for f in self.flows_of[i] if int(bank.dirn[f]) in side and not bank.rx_free[f]]
+        bank.free_receivers(self.env.now, flows)  # every receiver of that end at once
+        for f in flows:
+            if bank.rx[f] is not None:
+                bank.rx[f].__dict__["_scale_rx_free"] = True
         child.__dict__["_scale_rx_free"] = True
         self.tx_freed.add(i)
         self.touched.add(i)
