@@ -612,6 +612,22 @@ class FlowBank:
         for f in np.flatnonzero(self.iv_open).tolist():
             self.flush_iv(f)
 
+    def next_arrival_bound(self, flows: list[int]) -> float:
+        """No copy of these flows arrives before this time unless it is sent first: the earliest copy
+        in flight, or the next offered time plus the link latency."""
+        best = math.inf
+        for f in flows:
+            p = int(self.t_pos[f])
+            nxt = float(self.t_off[p]) if p < int(self.t_seg[f + 1]) else self.epoch_end
+            best = min(best, nxt + float(self.lat[f]))
+        mine = np.isin(self.p_flow, flows)
+        if mine.any():
+            best = min(best, float(self.p_arr[mine].min()))
+        side = np.isin(self.s_flow, flows)
+        if side.any():
+            best = min(best, float(self.s_arr[side].min()))
+        return best
+
     def replay_drops(self, flows: list[int]) -> int:
         """Replay drops (duplicate, too old, unverifiable) of some flows so far."""
         st = self.stats

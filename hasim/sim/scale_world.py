@@ -661,16 +661,25 @@ class ScaledFailover(Failover):
         w.ends_dirty.add(i)  # a new IkeSa with new Child SA objects serves SA i from now on
 
     def _watch_anomalies(self, site: Any, m: Any, i: int, sa: IkeSa) -> Generator[simpy.Event, Any, None]:
+        """The per-SA world's poll (every 10 ms for 10 s while the SA is armed), with the same ticks and the
+        same outcome, at less cost: the flows are moved only at a tick before which a copy may have
+        arrived (the drop count changes only then), and the watch ends once a trigger already asked for
+        the sync (R7-5: a second trigger does nothing)."""
         w = self.world
         assert isinstance(w, ScaledWorld)
-        flows = [f for f in w.flows_of[i] if w.bank.flows[f].ends.rx is site]  # type: ignore[attr-defined]
+        bank = w.bank
+        flows = [f for f in w.flows_of[i] if bank.flows[f].ends.rx is site]  # type: ignore[attr-defined]
         w.sync_sa(i)
-        base = w.bank.replay_drops(flows)
+        base = bank.replay_drops(flows)
+        nxt = bank.next_arrival_bound(flows)
         end = self.env.now + _ANOMALY_WATCH_S
         while self.env.now < end and m.alive and m.sas.get(i) is sa and sa.member.armed:
-            yield self.env.timeout(_ANOMALY_POLL_S)
-            w.advance_sa(i)
-            w.sync_sa(i)
-            if w.bank.replay_drops(flows) > base:
-                self._if_current(m, i, sa, "on_inbound_anomaly")
+            if sa.member.wanted:
                 return
+            yield self.env.timeout(_ANOMALY_POLL_S)
+            if nxt < self.env.now:
+                w.sync_sa(i)
+                if bank.replay_drops(flows) > base:
+                    self._if_current(m, i, sa, "on_inbound_anomaly")
+                    return
+                nxt = bank.next_arrival_bound(flows)
