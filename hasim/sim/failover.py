@@ -152,7 +152,7 @@ class Failover:
             spi_allocator=m.spis,
             name=f"{m.name}/{i}",
         )
-        m.install(i, sa)
+        m.install(i, sa, slots=int(self.world.mix.children[i]))
         self.probes.counters(self.env.now, m.name, i, "imported", sa)
         sa.failover_takeover(self.env.now)
         site.flush(m, i)

@@ -47,10 +47,16 @@ class Member:
         self.sync_gate = SyncGate(env, site.world.cfg.cluster.sync_capacity_per_s)
         """Sync exchanges this member starts, one per 1/sync_capacity_per_s (RFC 6311 section 7)."""
 
-    def install(self, i: int, sa: IkeSa) -> None:
-        """Serve IKE SA ``i`` from now on; Child SA slots follow the SA's order of Child SAs."""
+    def install(self, i: int, sa: IkeSa, slots: int | None = None) -> None:
+        """Serve IKE SA ``i`` from now on; Child SA slots follow the SA's order of Child SAs.
+
+        With ``slots`` (the SA's number of traffic slots), only the newest that many Child SAs carry
+        traffic: a standby's view can still hold Child SAs the failed member had replaced by a rekey
+        and deleted after its last full state share; traffic goes on the newest (RFC 7296 2.8).
+        """
         self.sas[i] = sa
-        self.slots[i] = [c.spi_in for c in sa.children]
+        spis = [c.spi_in for c in sa.children]
+        self.slots[i] = spis[-slots:] if slots is not None and 0 < slots < len(spis) else spis
         self.ready.add(i)
 
 
