@@ -51,6 +51,11 @@ def scaled_supported(cfg: ScenarioConfig, *, records: bool) -> bool:
     return not records and not cfg.attacker.enabled and all(lk.loss_model == "bernoulli" for lk in links)
 
 
+def _same_ends(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
+    """Whether every flow still has the same sender and receiver objects and SPI."""
+    return all(a[0] is b[0] and a[1] is b[1] and a[2] == b[2] for a, b in zip(old, new, strict=True))
+
+
 class _BoundChildSa(ChildSa):
     """A Child SA whose counter and window the bank holds: touching them hands them back first."""
 
@@ -276,15 +281,35 @@ class ScaledWorld(World):
             self.ends_dirty.discard(i)
             ends = self._ends(i)
             old = self.ends_now[i]
-            if any(
-                a[0] is not b[0] or a[1] is not b[1] or a[2] != b[2] for a, b in zip(old, ends, strict=True)
-            ):
+            if not _same_ends(old, ends):
                 # the ends changed in the last call into this SA (or at the last global pass)
                 self.bank.advance(max(float(self.cp_time[i]), self.global_cp), self.flows_of[i])
                 self._unbind_sa(i)
                 self._bind_sa(i, ends)
         if upto is not None:
             self.bank.advance(upto, self.flows_of[i])
+
+    def _settle_many(self, sas: list[int]) -> None:
+        """``_settle`` for many SAs, the SAs whose ends changed at the same time moved in one pass (after
+        a crash or a takeover that is every SA)."""
+        changed: dict[float, list[tuple[int, tuple[Any, ...]]]] = {}
+        for i in sas:
+            self._take_senders(i)
+            if i in self.released:
+                self.ends_dirty.discard(i)
+                self._bind_sa(i, self._ends(i))
+            elif i in self.ends_dirty:
+                self.ends_dirty.discard(i)
+                ends = self._ends(i)
+                old = self.ends_now[i]
+                if not _same_ends(old, ends):
+                    at = max(float(self.cp_time[i]), self.global_cp)
+                    changed.setdefault(at, []).append((i, ends))
+        for at, group in changed.items():
+            self.bank.advance(at, [f for i, _ in group for f in self.flows_of[i]])
+            for i, ends in group:
+                self._unbind_sa(i)
+                self._bind_sa(i, ends)
 
     # ---------------------------------------------------------------------------- ESP batches
     def advance_sa(self, i: int) -> None:
@@ -323,8 +348,7 @@ class ScaledWorld(World):
         if sig != self._sig:
             self.ends_dirty.update(range(self.cfg.traffic.peers))
             self._sig = sig
-        for i in sorted(self.touched | self.ends_dirty | self.released | self.tx_freed):
-            self._settle(i)
+        self._settle_many(sorted(self.touched | self.ends_dirty | self.released | self.tx_freed))
         self.touched.clear()
         if now > bank.epoch_end:
             raise RuntimeError(f"epoch ended at {bank.epoch_end} before {now}")
