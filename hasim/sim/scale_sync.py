@@ -1,0 +1,281 @@
+"""The periodic sync of a large run as arrays: what the standby knows is one copy of the bank per sync.
+
+Every ``sync_interval_s`` the per-SA world builds an ``IkeSaSnapshot`` per SA and sends it to each
+standby (``hasim.sim.sync_channel``). :class:`ScaledSyncChannel` sends the same messages (same count,
+bytes and losses, same draws from the channel's loss stream) but copies the counters and windows of
+all flows once into a :class:`_Batch`, next to a small per-SA tuple of Message ID state that is
+rebuilt only for SAs touched since the last sync. A standby's ``snaps`` is a :class:`LazySnaps`:
+explicit snapshots (sent on events, as before) or references into batches, turned into the real
+``IkeSaSnapshot`` only when read (at takeover). See :mod:`hasim.sim.scale_world`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator, Iterator, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from hasim.protocol.child_sa import ChildSaSnapshot
+from hasim.protocol.snapshot import IkeSaSnapshot
+from hasim.sim.sync_channel import SyncChannel, snapshot_bytes
+
+if TYPE_CHECKING:
+    from hasim.sim.scale_world import ScaledWorld
+
+
+class _Batch:
+    """One periodic sync of all SAs: the bank's counters and windows at ``taken_at`` and each SA's tuple."""
+
+    __slots__ = ("last_seq", "taken_at", "tops", "tuples", "words")
+
+    def __init__(self, world: ScaledWorld, tuples: list[tuple[Any, ...] | None]) -> None:
+        bank = world.bank
+        self.taken_at = world.env.now
+        self.last_seq = bank.last_seq.copy()
+        self.tops = bank.windows.tops.copy()
+        self.words = bank.windows.words.copy()
+        self.tuples = tuples
+
+    def snapshot(self, i: int) -> IkeSaSnapshot | None:
+        """The ``IkeSaSnapshot`` the per-SA world would have sent for SA ``i``."""
+        t = self.tuples[i]
+        if t is None:
+            return None
+        kids = []
+        for spi_in, spi_out, esn, r_out, r_in, out, out_bank, inn, in_bank in t[12]:
+            out_seq = int(self.last_seq[out]) if out_bank else out
+            if in_bank:
+                top = int(self.tops[inn])
+                words = tuple(int(x) for x in self.words[inn]) if self.words.shape[1] else ()
+            else:
+                top, words = inn
+            kids.append(ChildSaSnapshot(spi_in, spi_out, esn, out_seq, top, r_out, r_in, words))
+        return IkeSaSnapshot(
+            spi_i=t[0],
+            spi_r=t[1],
+            original_initiator=t[2],
+            keys=t[3],
+            next_send_mid=t[4],
+            next_recv_mid=t[5],
+            highest_recv_mid=t[6],
+            send_window=t[7],
+            recv_window=t[8],
+            capabilities=t[9],
+            children=tuple(kids),
+            last_sync=t[10],
+            highest_sync_m1=t[11],
+            taken_at=self.taken_at,
+        )
+
+
+class LazySnaps(MutableMapping[int, Any]):
+    """A standby member's snapshots: explicit ones (sent on events) or references into periodic batches,
+    turned into an ``IkeSaSnapshot`` only when read."""
+
+    def __init__(self, n: int) -> None:
+        self.explicit: dict[int, IkeSaSnapshot | None] = {}
+        self.ref = np.full(n, -1, dtype=np.int64)
+        self.taken = np.full(n, -math.inf)
+        self.is_none = np.zeros(n, dtype=bool)
+        self.present = np.zeros(n, dtype=bool)
+        self.batches: dict[int, _Batch] = {}
+
+    def __getitem__(self, i: int) -> IkeSaSnapshot | None:
+        if i in self.explicit:
+            return self.explicit[i]
+        b = int(self.ref[i]) if 0 <= i < self.ref.shape[0] else -1
+        if b < 0:
+            raise KeyError(i)
+        return self.batches[b].snapshot(i)
+
+    def __setitem__(self, i: int, snap: IkeSaSnapshot | None) -> None:
+        self.explicit[i] = snap
+        self.ref[i] = -1
+        self.present[i] = True
+        self.is_none[i] = snap is None
+        self.taken[i] = snap.taken_at if snap is not None else -math.inf
+
+    def __delitem__(self, i: int) -> None:
+        if not self.present[i]:
+            raise KeyError(i)
+        self.explicit.pop(i, None)
+        self.ref[i] = -1
+        self.present[i] = False
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(np.flatnonzero(self.present).tolist())
+
+    def __len__(self) -> int:
+        return int(self.present.sum())
+
+    def __contains__(self, i: object) -> bool:
+        return isinstance(i, int) and 0 <= i < self.present.shape[0] and bool(self.present[i])
+
+    def taken_at(self, i: int) -> float | None:
+        """The ``taken_at`` of SA ``i``'s snapshot, None when absent or None (no materialising)."""
+        if not self.present[i] or self.is_none[i]:
+            return None
+        return float(self.taken[i])
+
+    def apply(self, b: int, batch: _Batch, sas: np.ndarray, none: np.ndarray) -> None:
+        """A periodic batch arrived for ``sas`` (``none``: the SA was deleted): keep each where newer."""
+        cond = ~self.present[sas] | self.is_none[sas] | none | (self.taken[sas] <= batch.taken_at)
+        upd = sas[cond]
+        if upd.shape[0] == 0:
+            return
+        self.batches[b] = batch
+        if self.explicit:
+            for i in set(self.explicit).intersection(upd.tolist()):
+                del self.explicit[i]
+        gone = none[cond]
+        self.present[upd] = True
+        self.ref[upd] = np.where(gone, -1, b)
+        self.is_none[upd] = gone
+        self.taken[upd] = np.where(gone, -math.inf, batch.taken_at)
+        for i in upd[gone].tolist():
+            self.explicit[i] = None
+        live = set(np.unique(self.ref[self.ref >= 0]).tolist())
+        for k in [k for k in self.batches if k not in live]:
+            del self.batches[k]
+
+
+class ScaledSyncChannel(SyncChannel):
+    """The sync channel with the periodic share done for all SAs at once (same messages, bytes, losses)."""
+
+    def __init__(self, world: ScaledWorld, site: Any) -> None:
+        super().__init__(world, site)
+        self.sworld = world
+        self.tuples: list[tuple[Any, ...] | None] = []
+        self._valued: set[int] = set()
+        self._batches = 0
+        one = IkeSaSnapshot(0, 0, False, None, children=(ChildSaSnapshot(0, 0, False),))  # type: ignore[arg-type]
+        window = world.cfg.policy.replay_window
+        self._per_child = snapshot_bytes(one, window, full=False) - snapshot_bytes(
+            one.with_changes(children=()), window, full=False
+        )
+        self._per_sa = snapshot_bytes(one.with_changes(children=()), window, full=False)
+        self._gone = snapshot_bytes(None, window, full=False)
+
+    def share(self, m: Any, i: int, *, full: bool = False) -> None:
+        """As before; no snapshot is built when no standby is alive (nothing would be sent)."""
+        if not any(k is not m and k.alive for k in self.site.members):
+            return
+        super().share(m, i, full=full)
+
+    def _arrive(self, k: Any, i: int, snap: IkeSaSnapshot | None) -> Any:
+        def cb(_: simpy.Event) -> None:
+            if not k.alive or (self.site.active == k.index and i in k.ready):
+                return
+            snaps = k.snaps
+            if isinstance(snaps, LazySnaps):
+                old_t = snaps.taken_at(i)
+                if snap is None or old_t is None or old_t <= snap.taken_at:
+                    snaps[i] = snap
+                return
+            old = snaps.get(i)
+            if snap is None or old is None or old.taken_at <= snap.taken_at:
+                snaps[i] = snap
+
+        return cb
+
+    def periodic(self) -> Generator[simpy.Event, Any, None]:
+        """Every ``sync_interval_s``: the serving member shares the counters of all its SAs."""
+        interval = self.world.cfg.cluster.sync_interval_s
+        if self.site.name != "cluster":
+            yield self.env.timeout(interval / 2)
+        while True:
+            yield self.env.timeout(interval)
+            self.world.advance_all()
+            m = self.site.serving()
+            if m is None:
+                continue
+            self._share_all(m)
+
+    def _share_all(self, m: Any) -> None:
+        w = self.sworld
+        now = self.env.now
+        cfg = w.cfg.cluster
+        ready = np.array(sorted(m.ready), dtype=np.int64)
+        if self.site is not w.cluster:  # a peer cluster: per SA, as before
+            for i in ready.tolist():
+                self.share(m, i)
+                w.check_counter_rekeys(self.site, m, i)
+            return
+        n = w.cfg.traffic.peers
+        if not self.tuples:
+            self.tuples = [None] * n
+            dirty: Any = range(n)
+        else:
+            dirty = w.ike_dirty | self._valued
+        for i in dirty:
+            t = self.tuples[i] = w.ike_tuple(i)
+            if t is not None and any(not k[6] or not k[8] for k in t[12]):
+                self._valued.add(i)  # Child SAs the bank does not hold: read again at every sync
+            else:
+                self._valued.discard(i)
+        w.ike_dirty.clear()
+        tuples = list(self.tuples)
+        none = np.array([tuples[i] is None for i in ready.tolist()], dtype=bool)
+        standbys = [k for k in self.site.members if k is not m and k.alive]
+        if standbys and ready.shape[0]:
+            kids = np.array([0 if tuples[i] is None else len(tuples[i][12]) for i in ready.tolist()])
+            sizes = np.where(none, self._gone, self._per_sa + self._per_child * kids)
+            self.messages += len(standbys) * ready.shape[0]
+            self.bytes += len(standbys) * int(sizes.sum())
+            if self.partitioned(now):
+                self.lost += len(standbys) * ready.shape[0]
+                arrived = np.zeros((ready.shape[0], len(standbys)), dtype=bool)
+            elif cfg.sync_loss > 0:
+                draws = self._rng.random(ready.shape[0] * len(standbys)).reshape(
+                    ready.shape[0], len(standbys)
+                )
+                arrived = ~(draws < cfg.sync_loss)
+                self.lost += int((~arrived).sum())
+            else:
+                arrived = np.ones((ready.shape[0], len(standbys)), dtype=bool)
+            batch = _Batch(w, tuples)
+            self._batches += 1
+            b = self._batches
+            ev = self.env.timeout(cfg.sync_latency_s)
+            ev.callbacks.append(self._arrive_batch(standbys, b, batch, ready, none, arrived))
+        self._counter_rekeys(m, ready)
+
+    def _arrive_batch(
+        self,
+        standbys: list[Any],
+        b: int,
+        batch: _Batch,
+        ready: np.ndarray,
+        none: np.ndarray,
+        arrived: np.ndarray,
+    ) -> Any:
+        def cb(_: simpy.Event) -> None:
+            for j, k in enumerate(standbys):
+                if not k.alive:
+                    continue
+                take = arrived[:, j]
+                if self.site.active == k.index:
+                    take = take & ~np.isin(ready, np.fromiter(k.ready, dtype=np.int64, count=len(k.ready)))
+                snaps = k.snaps
+                snaps.apply(b, batch, ready[take], none[take])
+
+        return cb
+
+    def _counter_rekeys(self, m: Any, ready: np.ndarray) -> None:
+        """``check_counter_rekeys`` for the SAs that may need it (a counter past the fraction)."""
+        w = self.sworld
+        frac = w.cfg.traffic.rekey_counter_fraction
+        bank = w.bank
+        hot = bank.last_seq.astype(np.float64) >= frac * float(bank.limit) * (1 - 1e-12)
+        cand = set(bank.sa_of[hot & bank.has_tx].tolist())
+        for i in self._valued:
+            t = self.tuples[i]
+            if t is not None and any(
+                not k[6] and k[5] >= frac * float(bank.limit) * (1 - 1e-12) for k in t[12]
+            ):
+                cand.add(i)  # a Child SA the bank does not hold (during a rekey) near its limit
+        for i in sorted(cand.intersection(ready.tolist())):
+            w.check_counter_rekeys(self.site, m, i)
