@@ -17,7 +17,9 @@ Definitions (all counts over the whole run):
   ESP flows at once, so this is the data-plane outage after takeover: one packet interval plus
   the link latency for steady traffic, plus any silence of on/off traffic, plus whatever the
   failover handling dropped (replay drops of packets in flight when a delta applies, a lost IKE
-  SA); it does not wait for sync exchanges.
+  SA); it does not wait for sync exchanges. ``flows_not_recovered``: how many of those flows (one per
+  Child SA and direction) never delivered again, e.g. after an IKE SA was lost, or when a rekey
+  straddled the crash and the peer sends on a Child SA the new member never learned of.
 - ``sync_wait_max_s``: the longest any SA waited between its trigger asking for the sync exchange
   and the member's capacity letting it start (RFC 6311 section 7 load; 0 when capacity always
   sufficed, NaN when no exchange was asked for). ``sync_done_s``: last takeover -> the last sync
@@ -68,11 +70,13 @@ def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
         _, crash_t, det_t = fo.detections[0]
         detection = det_t - crash_t
     recovery = math.nan
+    not_recovered = 0
     takeovers = [t for s in (world.cluster, world.peer) for t in s.takeover_times]
     if takeovers:
         last = max(takeovers)
         firsts = [f.stats.first_accept_after for f in all_flows if f.stats.watch_from is not None]
-        if firsts and all(x is not None for x in firsts):
+        not_recovered = sum(1 for x in firsts if x is None)
+        if firsts and not not_recovered:
             recovery = max(x for x in firsts if x is not None) - last
     p = world.probes
     wait = p.sync_wait_max_s if p.sync_wait_max_s >= 0 else math.nan
@@ -117,6 +121,7 @@ def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
         "failovers": len(takeovers),
         "detection_time_s": detection,
         "recovery_time_s": recovery,
+        "flows_not_recovered": not_recovered,
         "sync_wait_max_s": wait,
         "sync_done_s": done,
         "sync_channel_bytes": sum(s.bytes for s in sync_ch),

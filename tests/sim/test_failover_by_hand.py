@@ -15,6 +15,8 @@ Retransmissions (strongSwan): waits 4 x 1.8^k for k = 0..5 sum to 4 x (1.8^6 - 1
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from hasim.sim import simulate
@@ -336,3 +338,15 @@ def test_the_newest_child_sa_carries_the_traffic_after_takeover() -> None:
     assert m["rekeys"] == 1 and m["ike_sas_survived"] == 1
     assert m["esp_out_lost"] == 0
     assert m["recovery_time_s"] == plain["recovery_time_s"] < 0.05
+
+
+def test_a_rekey_straddling_the_crash_leaves_one_flow_not_recovered() -> None:
+    # The cluster's rekey request leaves at 10.49 s and reaches the peer at 10.50 s, which creates the
+    # new Child SA and sends on it from then on; its response reaches the cluster at 10.51 s, after the
+    # crash (10.5 s). The new member never learns of that Child SA: every packet the peer sends from
+    # 10.5 s to the end (20 s) is lost, 1000/s x 9.5 s = 9500, so one flow (peer -> cluster) never
+    # delivers again and recovery_time_s is NaN; the other direction, on the old Child SA, is intact.
+    m = simulate(scenario(traffic={"rekey_interval_s": 10.49}, faults=[{"at_s": 10.5}]), 4).metrics
+    assert m["flows_not_recovered"] == 1 and math.isnan(m["recovery_time_s"])
+    assert m["esp_in_lost"] == 9500 and m["esp_out_lost"] == 0
+    assert m["ike_sas_survived"] == 1
