@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import struct
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -62,51 +61,6 @@ class _StreamSeed(np.random.SeedSequence):
         )
 
 
-class _ByteSource:
-    """``Generator.bytes`` of one stream without its per-call overhead (about 10x cheaper; IVs and nonces
-    of every IKE message): the same octets, from ``random_raw``. ``bytes(n)`` takes ceil(n/4) 32-bit
-    words (one for n = 0), each the low then the high half of a 64-bit draw; an odd word's unused high
-    half is kept for the next call, as PCG64 keeps it (``has_uint32``). Once anyone else draws from the
-    Generator, the kept half goes back into it and ``Generator.bytes`` is used from then on."""
-
-    __slots__ = ("gen", "half", "plain")
-
-    def __init__(self, gen: np.random.Generator, *, plain: bool) -> None:
-        self.gen = gen
-        self.half: int | None = None
-        self.plain = plain or sys.byteorder != "little"
-
-    def draw(self, n: int) -> bytes:
-        if self.plain:
-            return self.gen.bytes(n)
-        words = (n - 1) // 4 + 1 if n > 0 else 1
-        head = b""
-        if self.half is not None:
-            head = self.half.to_bytes(4, "little")
-            self.half = None
-            words -= 1
-        if not words:
-            return head[:n]
-        raw = self.gen.bit_generator.random_raw((words + 1) // 2)
-        if words & 1:
-            last = int(raw[-1])
-            self.half = last >> 32
-            body = raw[:-1].tobytes() + (last & _M32).to_bytes(4, "little")
-        else:
-            body = raw.tobytes()
-        return (head + body)[:n]
-
-    def hand_over(self) -> None:
-        """Another user of the Generator: put the kept half word back into its state; plain from now."""
-        if self.half is not None:
-            bits = self.gen.bit_generator
-            state = dict(bits.state)
-            state["has_uint32"], state["uinteger"] = 1, self.half
-            bits.state = state
-            self.half = None
-        self.plain = True
-
-
 class RandomStreams:
     """The run's streams: ``get("links", "peer_to_cluster", "loss")`` gives the same Generator every call."""
 
@@ -114,7 +68,6 @@ class RandomStreams:
         self.seed = int(seed)
         self._cache: dict[tuple[str, ...], np.random.Generator] = {}
         self._words = _seed_words(self.seed) if self.seed >= 0 else []
-        self._bytes: dict[tuple[str, ...], _ByteSource] = {}
 
     def _new(self, path: tuple[str, ...]) -> np.random.Generator:
         """A Generator at the start of stream ``path``: PCG64 seeded by SeedSequence(seed, spawn_key)."""
@@ -131,8 +84,6 @@ class RandomStreams:
         gen = self._cache.get(path)
         if gen is None:
             gen = self._cache[path] = self._new(path)
-        elif path in self._bytes:
-            self._bytes[path].hand_over()
         return gen
 
     def fresh(self, *path: str) -> np.random.Generator:
@@ -143,13 +94,9 @@ class RandomStreams:
 
     def random_bytes(self, *path: str) -> Callable[[int], bytes]:
         """A ``Callable[[int], bytes]`` drawing from one stream, for protocol objects (nonces, SPIs, keys)."""
-        if not path or path[0] not in FAMILIES:
-            raise ValueError(f"stream family must be one of {FAMILIES}, got {path!r}")
-        src = self._bytes.get(path)
-        if src is None:
-            gen = self._cache.get(path)
-            plain = gen is not None  # handed out by get() before: others may draw from it
-            if gen is None:
-                gen = self._cache[path] = self._new(path)
-            src = self._bytes[path] = _ByteSource(gen, plain=plain)
-        return src.draw
+        gen = self.get(*path)
+
+        def draw(n: int) -> bytes:
+            return gen.bytes(n)
+
+        return draw

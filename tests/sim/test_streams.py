@@ -47,30 +47,3 @@ def test_a_stream_is_one_generator_per_run() -> None:
     draw = streams.random_bytes("nonces", "peer", "iv")
     first = draw(16)
     assert first == documented(5, ("nonces", "peer", "iv")).bytes(16)
-
-
-@pytest.mark.parametrize("seed", [0, 3, 77])
-def test_random_bytes_draw_what_generator_bytes_draws(seed: int) -> None:
-    """Byte draws of every length, odd word counts keeping half a 64-bit draw for the next one, and
-    other users of the same Generator in between: always numpy's ``Generator.bytes`` sequence."""
-    import random
-
-    pick = random.Random(seed)
-    streams = RandomStreams(seed)
-    path = ("nonces", "cluster", "iv")
-    want = documented(seed, path)
-    draw = streams.random_bytes(*path)
-    again = streams.random_bytes(*path)  # a second source of the same stream shares it
-    for k in range(300):
-        n = pick.choice([0, 1, 3, 4, 5, 8, 9, 12, 16, 17, 32, 33])
-        assert (draw if k % 3 else again)(n) == want.bytes(n)
-        if k == 200:  # someone takes the Generator itself: the kept half word goes back into it
-            assert streams.get(*path).integers(0, 2**32, dtype=np.uint32) == want.integers(
-                0, 2**32, dtype=np.uint32
-            )
-    late = RandomStreams(seed)
-    gen = late.get(*path)
-    gen.integers(0, 2**32, dtype=np.uint32)  # half a 64-bit draw kept by the Generator itself
-    ref = documented(seed, path)
-    ref.integers(0, 2**32, dtype=np.uint32)
-    assert late.random_bytes(*path)(12) == ref.bytes(12)
