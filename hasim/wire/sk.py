@@ -20,10 +20,9 @@ import hmac
 from dataclasses import dataclass
 from enum import IntEnum
 from hashlib import sha256
-from typing import Any
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hasim.errors import DecodeError, IntegrityError
@@ -70,63 +69,6 @@ class SkKeys:
         return (self.sk_ei, self.sk_ai) if initiator else (self.sk_er, self.sk_ar)
 
 
-_KEY_CACHE_MAX = 1 << 16
-"""Keyed primitives kept per key (a long run with many SAs clears the caches when they reach this)."""
-_ecb_enc: dict[bytes, CipherContext] = {}
-_ecb_dec: dict[bytes, CipherContext] = {}
-_hmac_pads: dict[bytes, tuple[Any, Any]] = {}
-
-
-def _ecb(key: bytes, encrypt: bool) -> CipherContext:
-    """A reusable AES-ECB context of ``key``: CBC is done block by block on it (same octets as
-    ``modes.CBC``, without building a cipher per message)."""
-    cache = _ecb_enc if encrypt else _ecb_dec
-    ctx = cache.get(key)
-    if ctx is None:
-        if len(cache) >= _KEY_CACHE_MAX:
-            cache.clear()
-        cipher = Cipher(algorithms.AES(key), modes.ECB())
-        ctx = cache[key] = cipher.encryptor() if encrypt else cipher.decryptor()
-    return ctx
-
-
-def _hmac_sha256(key: bytes, data: bytes) -> bytes:
-    """HMAC-SHA-256 (RFC 2104) from the key's cached inner and outer hash states; same octets as
-    ``hmac.new(key, data, sha256).digest()``."""
-    pads = _hmac_pads.get(key)
-    if pads is None:
-        if len(_hmac_pads) >= _KEY_CACHE_MAX:
-            _hmac_pads.clear()
-        k = sha256(key).digest() if len(key) > 64 else key
-        k = k.ljust(64, b"\x00")
-        pads = _hmac_pads[key] = (
-            sha256(bytes(x ^ 0x36 for x in k)),
-            sha256(bytes(x ^ 0x5C for x in k)),
-        )
-    inner = pads[0].copy()
-    inner.update(data)
-    outer = pads[1].copy()
-    outer.update(inner.digest())
-    return outer.digest()
-
-
-def _cbc_encrypt(key: bytes, iv: bytes, padded: bytes) -> bytes:
-    ecb = _ecb(key, True)
-    prev = int.from_bytes(iv, "big")
-    out = []
-    for off in range(0, len(padded), 16):
-        block = ecb.update((int.from_bytes(padded[off : off + 16], "big") ^ prev).to_bytes(16, "big"))
-        out.append(block)
-        prev = int.from_bytes(block, "big")
-    return b"".join(out)
-
-
-def _cbc_decrypt(key: bytes, iv: bytes, ct: bytes) -> bytes:
-    plain = _ecb(key, False).update(ct)
-    chain = int.from_bytes(iv + ct[:-16], "big")
-    return (int.from_bytes(plain, "big") ^ chain).to_bytes(len(ct), "big")
-
-
 def body_size(suite: SkSuite, plaintext_len: int) -> int:
     """Octets of the SK body that protects ``plaintext_len`` octets of inner payloads."""
     if suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128:
@@ -142,8 +84,9 @@ def seal(keys: SkKeys, initiator: bool, iv: bytes, aad: bytes, plaintext: bytes)
     if keys.suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128:
         pad = 15 - len(plaintext) % 16
         padded = plaintext + bytes(pad) + bytes([pad])
-        ct = _cbc_encrypt(enc_key, iv, padded)
-        icv = _hmac_sha256(auth_key, aad + iv + ct)[:ICV_SIZE]
+        encryptor = Cipher(algorithms.AES(enc_key), modes.CBC(iv)).encryptor()
+        ct = encryptor.update(padded) + encryptor.finalize()
+        icv = hmac.new(auth_key, aad + iv + ct, sha256).digest()[:ICV_SIZE]
         return iv + ct + icv
     sealed = AESGCM(enc_key[:16]).encrypt(enc_key[16:] + iv, plaintext + b"\x00", aad)
     return iv + sealed
@@ -164,10 +107,11 @@ def open_sk(keys: SkKeys, initiator: bool, aad: bytes, body: bytes, body_offset:
                 body_offset, f"SK body of {len(body)} octets is not IV (16) + whole AES blocks + ICV (16)"
             )
         iv, ct, icv = body[:n_iv], body[n_iv:-ICV_SIZE], body[-ICV_SIZE:]
-        expected = _hmac_sha256(auth_key, aad + iv + ct)[:ICV_SIZE]
+        expected = hmac.new(auth_key, aad + iv + ct, sha256).digest()[:ICV_SIZE]
         if not hmac.compare_digest(expected, icv):
             raise IntegrityError(body_offset + len(body) - ICV_SIZE, "SK payload ICV does not verify")
-        padded = _cbc_decrypt(enc_key, iv, ct)
+        decryptor = Cipher(algorithms.AES(enc_key), modes.CBC(iv)).decryptor()
+        padded = decryptor.update(ct) + decryptor.finalize()
     else:
         if len(body) < n_iv + 1 + ICV_SIZE:
             raise DecodeError(
