@@ -31,6 +31,7 @@ def simulate(
     config: ScenarioConfig, seed: int, *, records: bool = False, esp_path: str = "auto"
 ) -> RunResult:
     """Run one scenario with one seed (``config.scenario.seed`` is only the CLI's default)."""
+    from hasim.sim.gc_policy import collector_held_back
     from hasim.sim.metrics import collect
     from hasim.sim.world import World
 
@@ -44,7 +45,8 @@ def simulate(
         world = World(
             config, seed, records=records, esp_path="vectorized" if esp_path == "auto" else esp_path
         )
-    world.run()
+    with collector_held_back():
+        world.run()
     metrics = collect(world, time.perf_counter() - start)
     if not records:
         return RunResult(metrics)
