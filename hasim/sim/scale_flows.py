@@ -148,17 +148,17 @@ class FlowBank:
         self.iv_hi = np.zeros(n, dtype=np.uint64)
         self._iv_top: dict[int, int] = {}
         self._iv_wait: dict[int, list[tuple[int, int]]] = {}
-        # packets in flight, in send order: the main pool (sent in passes over all flows; copies taken out
-        # by a pass over a few flows are marked with an infinite arrival) and a side pool (sent in passes
-        # over a few flows, merged into the main one before the next pass over all flows)
+        # packets in flight, each flow's in send order (the order across flows never matters): the main
+        # pool, left by the last pass over all flows grouped by flow (flow f at p_seg[f]:p_seg[f + 1];
+        # copies taken out by a pass over a few flows are marked with an infinite arrival), and a side
+        # pool per flow (sent in passes over a few flows, merged into the main one before the next pass
+        # over all flows)
         self.p_arr = np.zeros(0)
         self.p_seq = np.zeros(0, dtype=np.uint64)
         self.p_spi = np.zeros(0, dtype=np.int64)
         self.p_flow = np.zeros(0, dtype=np.int64)
-        self.s_arr = np.zeros(0)
-        self.s_seq = np.zeros(0, dtype=np.uint64)
-        self.s_spi = np.zeros(0, dtype=np.int64)
-        self.s_flow = np.zeros(0, dtype=np.int64)
+        self.p_seg = np.zeros(n + 1, dtype=np.int64)
+        self.side: dict[int, list[_Copies]] = {}
         self.bulk_t = 0.0
         """Time of the last pass over all flows (every flow has sent all it offered before it)."""
         self.t_lo = 0.0
@@ -231,9 +231,10 @@ class FlowBank:
         self.has_tx[f] = tx is not None
         if spi != self.spi[f]:
             self.spi[f] = spi
-            alive = np.isfinite(self.p_arr)
-            self.foreign[f] = int(np.count_nonzero((self.p_flow == f) & (self.p_spi != spi) & alive)) + int(
-                np.count_nonzero((self.s_flow == f) & (self.s_spi != spi))
+            lo, hi = int(self.p_seg[f]), int(self.p_seg[f + 1])
+            alive = np.isfinite(self.p_arr[lo:hi])
+            self.foreign[f] = int(np.count_nonzero((self.p_spi[lo:hi] != spi) & alive)) + sum(
+                int(np.count_nonzero(c.spi != spi)) for c in self.side.get(f, ())
             )
         if tx is not None:
             self.last_seq[f] = tx.outbound.last
@@ -300,7 +301,7 @@ class FlowBank:
             sel = sel[self.t_off[sel] < t]
             sel = np.sort(sel[sel >= self.t_pos[self.t_flow[sel]]], kind="stable")  # merges sorted runs
             self.bulk_t = t
-            in_set = None
+            few = None
         else:
             chunks = []
             for f in sorted(flows):
@@ -309,11 +310,10 @@ class FlowBank:
                 if k > lo:
                     chunks.append(np.arange(lo, k, dtype=np.int64))
             sel = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
-            in_set = np.zeros(self.n, dtype=bool)
-            in_set[flows] = True
+            few = sorted(set(flows))
         if sel.shape[0]:
-            self._send(sel, side=in_set is not None)
-        self._deliver(t, in_set)
+            self._send(sel, side=few is not None)
+        self._deliver(t, few)
 
     def free_senders(self, t: float, flows: list[int]) -> None:
         """Send the packets of ``flows`` offered before ``t`` and hand their counters back to the sender
@@ -340,13 +340,13 @@ class FlowBank:
         self.tx_free[f] = False
 
     def _merge_side(self) -> None:
-        if self.s_arr.shape[0]:
-            self.p_arr = np.concatenate((self.p_arr, self.s_arr))
-            self.p_seq = np.concatenate((self.p_seq, self.s_seq))
-            self.p_spi = np.concatenate((self.p_spi, self.s_spi))
-            self.p_flow = np.concatenate((self.p_flow, self.s_flow))
-            self.s_arr, self.s_seq = self.s_arr[:0], self.s_seq[:0]
-            self.s_spi, self.s_flow = self.s_spi[:0], self.s_flow[:0]
+        if self.side:
+            parts = [c for f in sorted(self.side) for c in self.side[f]]
+            self.side = {}
+            self.p_arr = np.concatenate([self.p_arr] + [c.arr for c in parts])
+            self.p_seq = np.concatenate([self.p_seq] + [c.seq for c in parts])
+            self.p_spi = np.concatenate([self.p_spi] + [c.spi for c in parts])
+            self.p_flow = np.concatenate([self.p_flow] + [c.flow for c in parts])
 
     def _send(self, sel: NDArray[np.int64], *, side: bool) -> None:
         fl_all = self.t_flow[sel]  # non-decreasing: the selection is flow-major
@@ -458,40 +458,63 @@ class FlowBank:
         side: bool,
     ) -> None:
         if side:
-            self.s_arr = np.concatenate((self.s_arr, arr))
-            self.s_seq = np.concatenate((self.s_seq, seq))
-            self.s_spi = np.concatenate((self.s_spi, spi))
-            self.s_flow = np.concatenate((self.s_flow, fl))
+            ufl, counts = runs(fl)  # flow-major
+            at = 0
+            for f, c in zip(ufl.tolist(), counts.tolist(), strict=True):
+                part = _Copies(arr[at : at + c], seq[at : at + c], spi[at : at + c], fl[at : at + c])
+                self.side.setdefault(f, []).append(part)
+                at += c
         else:
             self.p_arr = np.concatenate((self.p_arr, arr))
             self.p_seq = np.concatenate((self.p_seq, seq))
             self.p_spi = np.concatenate((self.p_spi, spi))
             self.p_flow = np.concatenate((self.p_flow, fl))
 
-    def _deliver(self, t: float, in_set: NDArray[np.bool_] | None) -> None:
-        if in_set is None:
+    def _take_due(self, t: float, few: list[int] | None) -> _Copies:
+        """Take the copies arriving before ``t`` out of the pools: of every flow (``few`` None; what stays
+        is then grouped by flow) or of the given flows (sorted)."""
+        if few is None:
             due = self.p_arr < t
             pick = np.flatnonzero(due)
             keep = np.flatnonzero(~due & np.isfinite(self.p_arr))
-            arr, seq, spi, fl = self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick]
+            taken = _Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
+            flow = self.p_flow[keep]
+            # group by flow, each flow's copies staying in send order (a radix sort in 16 bits)
+            by = np.argsort(flow.astype(np.uint16) if self.n < 1 << 16 else flow, kind="stable")
+            keep = keep[by]
             self.p_arr, self.p_seq = self.p_arr[keep], self.p_seq[keep]
             self.p_spi, self.p_flow = self.p_spi[keep], self.p_flow[keep]
-        else:
-            pick = np.flatnonzero(self.p_arr < t)
-            if pick.shape[0]:
-                pick = pick[in_set[self.p_flow[pick]]]
-            arr, seq, spi, fl = self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick]
-            self.p_arr[pick] = np.inf  # taken out
-            if self.s_arr.shape[0]:
-                due = (self.s_arr < t) & in_set[self.s_flow]
-                if due.any():
-                    arr = np.concatenate((arr, self.s_arr[due]))
-                    seq = np.concatenate((seq, self.s_seq[due]))
-                    spi = np.concatenate((spi, self.s_spi[due]))
-                    fl = np.concatenate((fl, self.s_flow[due]))
-                    rest = ~due
-                    self.s_arr, self.s_seq = self.s_arr[rest], self.s_seq[rest]
-                    self.s_spi, self.s_flow = self.s_spi[rest], self.s_flow[rest]
+            self.p_seg = np.searchsorted(self.p_flow, np.arange(self.n + 1), side="left")
+            return taken
+        parts: list[_Copies] = []
+        for f in few:
+            lo, hi = int(self.p_seg[f]), int(self.p_seg[f + 1])
+            if hi > lo:
+                pick = lo + np.flatnonzero(self.p_arr[lo:hi] < t)
+                if pick.shape[0]:
+                    parts.append(
+                        _Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
+                    )
+                    self.p_arr[pick] = np.inf  # taken out
+            queued = self.side.get(f)
+            if queued:
+                c = _Copies.join(queued) if len(queued) > 1 else queued[0]
+                due = c.arr < t
+                if due.all():
+                    parts.append(c)
+                    del self.side[f]
+                elif due.any():
+                    parts.append(c.where(due))
+                    self.side[f] = [c.where(~due)]
+                else:
+                    self.side[f] = [c]
+        if not parts:
+            return _Copies.empty()
+        return _Copies.join(parts) if len(parts) > 1 else parts[0]
+
+    def _deliver(self, t: float, few: list[int] | None) -> None:
+        taken = self._take_due(t, few)
+        arr, seq, spi, fl = taken.arr, taken.seq, taken.spi, taken.flow
         if arr.shape[0] == 0:
             return
         order = arrival_order(arr, fl, self.n)
@@ -622,12 +645,11 @@ class FlowBank:
             p = int(self.t_pos[f])
             nxt = float(self.t_off[p]) if p < int(self.t_seg[f + 1]) else self.epoch_end
             best = min(best, nxt + float(self.lat[f]))
-        mine = np.isin(self.p_flow, flows)
-        if mine.any():
-            best = min(best, float(self.p_arr[mine].min()))
-        side = np.isin(self.s_flow, flows)
-        if side.any():
-            best = min(best, float(self.s_arr[side].min()))
+            lo, hi = int(self.p_seg[f]), int(self.p_seg[f + 1])
+            if hi > lo:
+                best = min(best, float(self.p_arr[lo:hi].min()))
+            for c in self.side.get(f, ()):
+                best = min(best, float(c.arr.min()))
         return best
 
     def replay_drops(self, flows: list[int]) -> int:
@@ -643,11 +665,48 @@ class FlowBank:
                 total += v.nbytes
             elif isinstance(v, dict):
                 total += sum(x.nbytes for x in v.values() if isinstance(x, np.ndarray))
-        return total + self.windows.tops.nbytes + self.windows.words.nbytes
+        side = sum(c.arr.nbytes * 4 for q in self.side.values() for c in q)
+        return total + side + self.windows.tops.nbytes + self.windows.words.nbytes
 
     def summary(self) -> dict[str, Any]:
         """Sizes for the benchmark (flows, in flight, epoch length)."""
         return {"flows": self.n, "in_flight": int(self.p_arr.shape[0]), "epoch": int(self.t_off.shape[0])}
+
+
+class _Copies:
+    """Copies in flight: arrival time, sequence number, SPI and flow of each (same length)."""
+
+    __slots__ = ("arr", "flow", "seq", "spi")
+
+    def __init__(
+        self,
+        arr: NDArray[np.float64],
+        seq: NDArray[np.uint64],
+        spi: NDArray[np.int64],
+        flow: NDArray[np.int64],
+    ) -> None:
+        self.arr, self.seq, self.spi, self.flow = arr, seq, spi, flow
+
+    @classmethod
+    def empty(cls) -> _Copies:
+        return cls(
+            np.zeros(0),
+            np.zeros(0, dtype=np.uint64),
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.int64),
+        )
+
+    @classmethod
+    def join(cls, parts: list[_Copies]) -> _Copies:
+        return cls(
+            np.concatenate([c.arr for c in parts]),
+            np.concatenate([c.seq for c in parts]),
+            np.concatenate([c.spi for c in parts]),
+            np.concatenate([c.flow for c in parts]),
+        )
+
+    def where(self, mask: NDArray[np.bool_]) -> _Copies:
+        return _Copies(self.arr[mask], self.seq[mask], self.spi[mask], self.flow[mask])
 
 
 def arrival_order(arr: NDArray[np.float64], fl: NDArray[np.int64], n_flows: int) -> NDArray[np.intp]:
