@@ -302,6 +302,8 @@ class FlowBank:
             sel = np.sort(sel[sel >= self.t_pos[self.t_flow[sel]]], kind="stable")  # merges sorted runs
             self.bulk_t = t
             few = None
+        elif t <= self.bulk_t:
+            return  # the last pass over all flows sent and delivered everything before it
         else:
             chunks = []
             for f in sorted(flows):
@@ -711,12 +713,32 @@ class _Copies:
 
 def arrival_order(arr: NDArray[np.float64], fl: NDArray[np.int64], n_flows: int) -> NDArray[np.intp]:
     """Packets (in send order) grouped by flow, each flow's by arrival time, ties in send order: the
-    per-flow path's stable sort. Two stable passes: arrival times as their IEEE bit patterns (ordered
-    like the times for non-negative doubles, and sorted faster), then flows (radix sort in 16 bits)."""
-    if n_flows >= 1 << 16 or bool((arr < 0).any()):
-        return np.lexsort((np.arange(arr.shape[0]), arr, fl))
-    by_time = np.argsort(arr.view(np.int64), kind="stable")
-    return by_time[np.argsort(fl[by_time].astype(np.uint16), kind="stable")]
+    per-flow path's stable sort.
+
+    The copies come flow-major and nearly in arrival order within each flow (a few runs: copies left
+    from the last pass, then new ones), so one stable sort (timsort) on a single integer key is nearly
+    linear: the flow in the high bits, below it the arrival time's IEEE bit pattern (ordered like the
+    times for non-negative doubles) minus the smallest, shifted right if it does not fit. A shift can
+    merge distinct times into one key; the order is then checked and, if two such times came out of
+    order, computed exactly by two stable passes (times, then flows)."""
+    m = arr.shape[0]
+    if m == 0:
+        return np.zeros(0, dtype=np.intp)
+    if n_flows >= 1 << 16 or bool(np.signbit(arr).any()):
+        return np.lexsort((np.arange(m), arr, fl))
+    bits = (n_flows - 1).bit_length() or 1
+    room = 63 - bits
+    v = arr.view(np.int64)
+    d = v - v.min()
+    shift = max(0, int(d.max()).bit_length() - room)
+    key = (fl.astype(np.int64) << room) | (d >> shift)
+    order = np.argsort(key, kind="stable")
+    if shift:
+        ks, ds = key[order], d[order]
+        if bool(((ks[1:] == ks[:-1]) & (ds[1:] < ds[:-1])).any()):
+            by_time = np.argsort(v, kind="stable")
+            return by_time[np.argsort(fl[by_time].astype(np.uint16), kind="stable")]
+    return order
 
 
 def runs(fl: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:

@@ -10,6 +10,7 @@ Top-level families: ``links``, ``traffic``, ``faults``, ``nonces``, ``attacker``
 from __future__ import annotations
 
 import hashlib
+import struct
 from collections.abc import Callable
 
 import numpy as np
@@ -19,8 +20,7 @@ FAMILIES = ("links", "traffic", "faults", "nonces", "attacker", "keys", "sync")
 
 def _spawn_key(path: tuple[str, ...]) -> tuple[int, ...]:
     """A stable integer key for a stream name (not Python's salted hash)."""
-    digest = hashlib.sha256("/".join(path).encode()).digest()
-    return tuple(int.from_bytes(digest[i : i + 4], "big") for i in range(0, 16, 4))
+    return struct.unpack_from(">4I", hashlib.sha256("/".join(path).encode()).digest())
 
 
 class RandomStreams:
