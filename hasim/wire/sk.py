@@ -19,7 +19,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from enum import IntEnum
-from hashlib import sha256
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -69,6 +69,13 @@ class SkKeys:
         return (self.sk_ei, self.sk_ai) if initiator else (self.sk_er, self.sk_ar)
 
 
+@lru_cache(maxsize=1 << 16)
+def _aes(key: bytes) -> algorithms.AES:
+    """The AES algorithm object of one key, built once per key rather than per message (immutable;
+    room for SK_ei and SK_er of 32,000 IKE SAs)."""
+    return algorithms.AES(key)
+
+
 def body_size(suite: SkSuite, plaintext_len: int) -> int:
     """Octets of the SK body that protects ``plaintext_len`` octets of inner payloads."""
     if suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128:
@@ -84,9 +91,9 @@ def seal(keys: SkKeys, initiator: bool, iv: bytes, aad: bytes, plaintext: bytes)
     if keys.suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128:
         pad = 15 - len(plaintext) % 16
         padded = plaintext + bytes(pad) + bytes([pad])
-        encryptor = Cipher(algorithms.AES(enc_key), modes.CBC(iv)).encryptor()
+        encryptor = Cipher(_aes(enc_key), modes.CBC(iv)).encryptor()
         ct = encryptor.update(padded) + encryptor.finalize()
-        icv = hmac.new(auth_key, aad + iv + ct, sha256).digest()[:ICV_SIZE]
+        icv = hmac.digest(auth_key, aad + iv + ct, "sha256")[:ICV_SIZE]
         return iv + ct + icv
     sealed = AESGCM(enc_key[:16]).encrypt(enc_key[16:] + iv, plaintext + b"\x00", aad)
     return iv + sealed
@@ -107,10 +114,10 @@ def open_sk(keys: SkKeys, initiator: bool, aad: bytes, body: bytes, body_offset:
                 body_offset, f"SK body of {len(body)} octets is not IV (16) + whole AES blocks + ICV (16)"
             )
         iv, ct, icv = body[:n_iv], body[n_iv:-ICV_SIZE], body[-ICV_SIZE:]
-        expected = hmac.new(auth_key, aad + iv + ct, sha256).digest()[:ICV_SIZE]
+        expected = hmac.digest(auth_key, aad + iv + ct, "sha256")[:ICV_SIZE]
         if not hmac.compare_digest(expected, icv):
             raise IntegrityError(body_offset + len(body) - ICV_SIZE, "SK payload ICV does not verify")
-        decryptor = Cipher(algorithms.AES(enc_key), modes.CBC(iv)).decryptor()
+        decryptor = Cipher(_aes(enc_key), modes.CBC(iv)).decryptor()
         padded = decryptor.update(ct) + decryptor.finalize()
     else:
         if len(body) < n_iv + 1 + ICV_SIZE:
