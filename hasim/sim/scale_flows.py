@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 _SMALL = 48
 """Packets up to which a pass over a few flows checks windows one packet at a time (less overhead)."""
 
+_SMALL_SEND = 64
+"""Packets up to which a send is done one packet at a time in Python (the NumPy path's fixed cost of
+some seventy array calls is more than the work below this)."""
+
 _BUCKET_S = 0.25
 """Width of the time buckets indexing an epoch's offered times."""
 
@@ -356,6 +360,10 @@ class FlowBank:
             self.p_flow = np.concatenate([self.p_flow] + [c.flow for c in parts])
 
     def _send(self, sel: NDArray[np.int64], *, side: bool) -> None:
+        """Send the offered packets ``sel`` (flow-major, each flow's from its next unsent one on)."""
+        if sel.shape[0] <= _SMALL_SEND:
+            self._send_few(sel, side=side)
+            return
         fl_all = self.t_flow[sel]  # non-decreasing: the selection is flow-major
         ufl, counts = runs(fl_all)
         first_of = self.t_pos[ufl]
@@ -412,6 +420,95 @@ class FlowBank:
         st["lost"][ufl] += m - np.bincount(grp[keep], minlength=ufl.shape[0])
         idx = np.repeat(np.arange(fl.shape[0]), copies)
         self._in_flight(arrival[idx], seqs[idx], self.spi[fl[idx]], fl[idx], side=side)
+
+    def _send_few(self, sel: NDArray[np.int64], *, side: bool) -> None:
+        """``_send`` packet by packet: the same counters, uniforms, arithmetic and copies in flight."""
+        fls = self.t_flow[sel].tolist()
+        times = self.t_off[sel].tolist()
+        st = self.stats
+        feats = self.feats
+        arr: list[float] = []
+        seq: list[int] = []
+        spi: list[int] = []
+        fl: list[int] = []
+        i, n = 0, len(fls)
+        while i < n:
+            f = fls[i]
+            j = i + 1
+            while j < n and fls[j] == f:
+                j += 1
+            c = j - i
+            self.t_pos[f] += c
+            st["offered"][f] += c
+            if not self.has_tx[f]:
+                st["outage"][f] += c
+                i = j
+                continue
+            last = int(self.last_seq[f])
+            m = min(c, self.limit - last)
+            st["exhausted"][f] += c - m
+            if m <= 0:
+                i = j
+                continue
+            self.last_seq[f] = last + m
+            st["sent"][f] += m
+            self.max_space[f] = max(float(self.max_space[f]), (last + m) / self.limit)
+            self._iv_range(f, last + 1, last + m)
+            u: dict[str, list[float]] = {}
+            for k in feats:
+                if self.uses[k][f]:
+                    p = int(self.u_pos[k][f])
+                    u[k] = self.u[k][p : p + m].tolist()
+                    self.u_pos[k][f] = p + m
+                else:
+                    u[k] = [0.0] * m
+            loss, lat, jit = float(self.loss[f]), float(self.lat[f]), float(self.jit[f])
+            reo, reo_delay, dup = float(self.reo[f]), float(self.reo_delay[f]), float(self.dup[f])
+            burst = self.bursts[int(self.dirn[f])]
+            s_f = int(self.spi[f])
+            u_loss, u_jit, u_reo, u_dup = u.get("loss"), u.get("jitter"), u.get("reorder"), u.get("dup")
+            lost = 0
+            for r in range(m):
+                t = times[i + r]
+                gone = u_loss is not None and u_loss[r] < loss
+                if burst.intervals and burst.contains(t):
+                    gone = True
+                a = t + lat
+                if u_jit is not None and jit > 0.0:
+                    a = a + jit * u_jit[r]
+                if u_reo is not None:
+                    a = a + (reo_delay if u_reo[r] < reo else 0.0)
+                if gone:
+                    lost += 1
+                    continue
+                copies = 2 if u_dup is not None and u_dup[r] < dup else 1
+                for _ in range(copies):
+                    arr.append(a)
+                    seq.append(last + 1 + r)
+                    spi.append(s_f)
+                    fl.append(f)
+            st["lost"][f] += lost
+            i = j
+        if fl:
+            self._in_flight(
+                np.array(arr, dtype=np.float64),
+                np.array(seq, dtype=np.uint64),
+                np.array(spi, dtype=np.int64),
+                np.array(fl, dtype=np.int64),
+                side=side,
+            )
+
+    def _iv_range(self, f: int, first: int, last: int) -> None:
+        """``_ivs`` for one flow that sent ``first..last``."""
+        s_f = int(self.spi[f])
+        open_ = bool(self.iv_open[f])
+        if not (open_ and int(self.iv_spi[f]) == s_f and int(self.iv_hi[f]) + 1 == first):
+            if open_:
+                self.flush_iv(f)
+            self.iv_open[f] = True
+            self.iv_spi[f] = s_f
+            self.iv_lo[f] = first
+        self.iv_hi[f] = last
 
     def _space_used(self, went: NDArray[np.int64]) -> None:
         if went.shape[0] == 0:
