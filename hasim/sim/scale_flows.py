@@ -397,6 +397,10 @@ class FlowBank:
         for k in self.feats:
             uses = self.uses[k][ufl]
             idx = self.u_pos[k][ufl][grp] + rank
+            if uses.all():
+                u[k] = self.u[k][idx]
+                self.u_pos[k][ufl] += m
+                continue
             use = uses[grp]
             val = np.zeros(grp.shape[0])
             val[use] = self.u[k][idx[use]]

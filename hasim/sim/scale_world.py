@@ -73,6 +73,10 @@ class _BoundChildSa(ChildSa):
         self.__dict__["outbound"] = value
 
     @property
+    def max_seq(self) -> int:
+        return int(self.__dict__["outbound"].limit)  # fixed at creation: no need to hand the counter back
+
+    @property
     def inbound(self) -> Any:
         d = self.__dict__
         if not d["_scale_rx_free"]:
