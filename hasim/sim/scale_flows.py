@@ -625,6 +625,9 @@ class FlowBank:
         arr, seq, spi, fl = taken.arr, taken.seq, taken.spi, taken.flow
         if arr.shape[0] == 0:
             return
+        if arr.shape[0] <= _SMALL:
+            self._deliver_few(taken)
+            return
         order = arrival_order(arr, fl, self.n)
         arr, seq, spi, fl = arr[order], seq[order], spi[order], fl[order]
         st = self.stats
@@ -655,11 +658,57 @@ class FlowBank:
             w.words[ufl] = sub.words
         self._count(out, arr, fl, ufl, counts)
 
+    def _deliver_few(self, taken: _Copies) -> None:
+        """``_deliver`` packet by packet for a few copies: the same order, windows and counts."""
+        arr, seq, spi, fl = taken.arr.tolist(), taken.seq.tolist(), taken.spi.tolist(), taken.flow.tolist()
+        order = sorted(range(len(arr)), key=lambda j: (fl[j], arr[j], j))
+        st = self.stats
+        bound = {f: int(self.spi[f]) for f in set(fl)}
+        own: list[int] = []
+        foreign: list[int] = []
+        for j in order:
+            st["delivered"][fl[j]] += 1
+            (own if spi[j] == bound[fl[j]] else foreign).append(j)
+        if foreign:
+            self._deliver_foreign(
+                taken.arr[foreign], taken.seq[foreign], taken.spi[foreign], taken.flow[foreign]
+            )
+        i = 0
+        while i < len(own):
+            f = fl[own[i]]
+            k = i + 1
+            while k < len(own) and fl[own[k]] == f:
+                k += 1
+            mine, i = own[i:k], k
+            if not self.rx_ok[f]:
+                st["no_receiver"][f] += len(mine)
+                continue
+            win = self._window(f)
+            watch = float(self.watch_from[f])
+            need = math.isnan(self.first_acc[f])
+            counts = [0, 0, 0, 0]
+            first = math.nan
+            for j in mine:
+                o = int(win.receive(seq[j]))
+                counts[o] += 1
+                if o == 0 and need and math.isnan(first) and arr[j] >= watch:
+                    first = arr[j]
+            self._store_window(f, win)
+            for code, name in enumerate(("accepted", "duplicate", "too_old", "unverifiable")):
+                st[name][f] += counts[code]
+            if not math.isnan(first):
+                self.first_acc[f] = first
+
+    def _store_window(self, f: int, win: ReplayWindow) -> None:
+        w = self.windows
+        w.tops[f] = win.top
+        if w.words.shape[1]:
+            w.words[f] = np.array(win.words, dtype=np.uint64)
+
     def _check_small(
         self, ufl: NDArray[np.int64], counts: NDArray[np.int64], seq: NDArray[np.uint64]
     ) -> NDArray[np.int8]:
         """A few packets: the reference window (``ReplayWindow.receive``) packet by packet, per flow."""
-        w = self.windows
         out: list[int] = []
         pos = 0
         seqs = seq.tolist()
@@ -667,9 +716,7 @@ class FlowBank:
             win = self._window(f)
             out.extend(int(win.receive(x)) for x in seqs[pos : pos + c])
             pos += c
-            w.tops[f] = win.top
-            if w.words.shape[1]:
-                w.words[f] = np.array(win.words, dtype=np.uint64)
+            self._store_window(f, win)
         return np.array(out, dtype=np.int8)
 
     def _count(

@@ -78,9 +78,11 @@ CASES: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("send_few", [None, 0, 10**9], ids=["default", "arrays_only", "scalar_only"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_scaled_equals_per_sa(case: str, send_few: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Also with every send of the bank done by its array path, and by its packet-by-packet path."""
+    """Also with every send and delivery of the bank done by its array path, and by its packet-by-packet
+    path."""
     if send_few is not None:
         monkeypatch.setattr(scale_flows, "_SMALL_SEND", send_few)
+        monkeypatch.setattr(scale_flows, "_SMALL", send_few)
     extra = dict(CASES[case])
     extra.setdefault("faults", [{"at_s": 10.5}])
     extra["traffic"] = {"esp_out_pps": 300.0, "esp_in_pps": 200.0} | extra.get("traffic", {})
