@@ -40,6 +40,7 @@ from hasim.sim.config_sections import ScenarioConfig
 from hasim.sim.failover import _ANOMALY_POLL_S, _ANOMALY_WATCH_S, Failover
 from hasim.sim.scale_flows import FlowBank, bank_supports
 from hasim.sim.scale_sync import LazySnaps, ScaledSyncChannel
+from hasim.sim.scale_watch import AnomalyWatches
 from hasim.sim.world import World
 
 _EPOCH_PACKETS = 12_000_000
@@ -426,7 +427,9 @@ class ScaledWorld(World):
 
 
 class ScaledFailover(Failover):
-    """The failover of the per-SA world; the out-of-window watch reads the bank's counters."""
+    """The failover of the per-SA world; the out-of-window watches read the bank's counters."""
+
+    watches: AnomalyWatches | None = None
 
     def _take_over_sa(self, site: Any, m: Any, i: int) -> None:
         super()._take_over_sa(site, m, i)
@@ -435,25 +438,41 @@ class ScaledFailover(Failover):
         w.ends_dirty.add(i)  # a new IkeSa with new Child SA objects serves SA i from now on
 
     def _watch_anomalies(self, site: Any, m: Any, i: int, sa: IkeSa) -> Generator[simpy.Event, Any, None]:
-        """The per-SA world's poll (every 10 ms for 10 s while the SA is armed), with the same ticks and the
-        same outcome, at less cost: the flows are moved only at a tick before which a copy may have
-        arrived (the drop count changes only then), and the watch ends once a trigger already asked for
-        the sync (R7-5: a second trigger does nothing)."""
+        """The per-SA world's poll (every 10 ms for 10 s while the SA is armed) with the same ticks and the
+        same outcome, on the clock shared by every watch that starts now (``hasim.sim.scale_watch``)."""
         w = self.world
         assert isinstance(w, ScaledWorld)
         bank = w.bank
         flows = [f for f in w.flows_of[i] if bank.flows[f].ends.rx is site]  # type: ignore[attr-defined]
         w.sync_sa(i)
-        base = bank.replay_drops(flows)
-        nxt = bank.next_arrival_bound(flows)
-        end = self.env.now + _ANOMALY_WATCH_S
-        while self.env.now < end and m.alive and m.sas.get(i) is sa and sa.member.armed:
-            if sa.member.wanted:
-                return
-            yield self.env.timeout(_ANOMALY_POLL_S)
-            if nxt < self.env.now:
-                w.sync_sa(i)
-                if bank.replay_drops(flows) > base:
-                    self._if_current(m, i, sa, "on_inbound_anomaly")
-                    return
-                nxt = bank.next_arrival_bound(flows)
+        if m.alive and m.sas.get(i) is sa and sa.member.armed and not sa.member.wanted:
+            self._watches().add(i, m, sa, flows, bank.replay_drops(flows), bank.next_arrival_bound(flows))
+        yield from ()
+
+    def _watches(self) -> AnomalyWatches:
+        if self.watches is None:
+            w = self.world
+            assert isinstance(w, ScaledWorld)
+            bank = w.bank
+
+            def move(due: list[Any]) -> None:
+                for x in due:
+                    w._settle(x.i)
+                bank.advance(self.env.now, sorted({f for x in due for f in x.flows}))
+
+            def watching(x: Any) -> bool:
+                return bool(
+                    x.m.alive and x.m.sas.get(x.i) is x.sa and x.sa.member.armed and not x.sa.member.wanted
+                )
+
+            self.watches = AnomalyWatches(
+                self.env,
+                _ANOMALY_POLL_S,
+                _ANOMALY_WATCH_S,
+                move=move,
+                drops=bank.replay_drops,
+                bound=bank.next_arrival_bound,
+                watching=watching,
+                fire=lambda x: self._if_current(x.m, x.i, x.sa, "on_inbound_anomaly"),
+            )
+        return self.watches

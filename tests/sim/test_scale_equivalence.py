@@ -96,9 +96,10 @@ def test_scaled_equals_per_sa(case: str, send_few: int | None, monkeypatch: pyte
         assert per_sa["iv_reuse_events"] > 0  # the stale counters repeat sequence numbers (R3.4-1)
 
 
+@pytest.mark.parametrize("capacity", [1000.0, 100.0])  # 100/s: the gate's period is the watch's poll
 @pytest.mark.parametrize("trigger", ["eager", "lazy", "on_trigger"])
-def test_remote_access_10k_small_equals_per_sa(trigger: str) -> None:
-    cfg = _ra10k(25, **{"policy.trigger": trigger})
+def test_remote_access_10k_small_equals_per_sa(trigger: str, capacity: float) -> None:
+    cfg = _ra10k(25, **{"policy.trigger": trigger, "cluster.sync_capacity_per_s": capacity})
     per_sa = simulate(cfg, 4, esp_path="vectorized").metrics
     scaled = simulate(cfg, 4, esp_path="scaled").metrics
     assert _diff(per_sa, scaled) == {}

@@ -1,0 +1,135 @@
+"""The out-of-window watches of many SAs (the ``on_trigger`` and ``lazy`` RFC 6311 triggers, R7-1) on one
+shared clock.
+
+After a takeover the per-SA world polls every armed SA every ``_ANOMALY_POLL_S`` (10 ms) for up to
+``_ANOMALY_WATCH_S`` (10 s) and fires the trigger at the first poll that finds a new replay drop. At
+10,000 SAs that is ten million SimPy events, and a small ESP pass per SA at nearly every one of them.
+Here the watches that start at the same instant share one tick sequence (the same floating-point
+times: ``t + poll`` added up tick by tick, as SimPy adds the timeouts), and each watch is looked at
+only at the tick that first follows the moment a copy may have reached one of its receivers (before
+that its drop count cannot change). The SAs due at a tick move in one pass, then are checked in the
+order the per-SA watches would run (the order they started), so triggers ask the sync gate in the
+same order at the same times, and outcomes are those of the per-SA poll:
+
+- a watch whose SA stopped being watched between two ticks (member crashed, SA replaced, trigger
+  already asked for or sync started) ends at its next due tick without acting; the per-SA poll would
+  have ended earlier, also without acting (these conditions never turn back within one takeover);
+- a tick is only skipped when no copy can have arrived for any of its SAs, i.e. when the per-SA poll
+  would have found the same drop count.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(order=True)
+class _Watch:
+    due: int
+    order: int
+    i: int = field(compare=False)
+    m: Any = field(compare=False)
+    sa: Any = field(compare=False)
+    flows: list[int] = field(compare=False)
+    base: int = field(compare=False)
+    nxt: float = field(compare=False)
+    end: float = field(compare=False)
+
+
+class _Cohort:
+    """The watches started at one instant: their common ticks and the watches by next due tick."""
+
+    def __init__(self, start: float, poll: float, span: float) -> None:
+        ticks = [start]
+        end = start + span
+        while ticks[-1] < end:  # the per-SA poll's last tick is the first one at or after its end
+            ticks.append(ticks[-1] + poll)
+        self.ticks = ticks
+        self.heap: list[_Watch] = []
+        self.pending: set[int] = set()
+        self.count = 0
+
+    def due_index(self, nxt: float, after: int) -> int:
+        """The first tick after tick ``after`` at which ``nxt < tick`` (len(ticks) if none)."""
+        lo, hi = after + 1, len(self.ticks)
+        while lo < hi:  # bisect on the tick times (sorted)
+            mid = (lo + hi) // 2
+            if self.ticks[mid] > nxt:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+
+
+class AnomalyWatches:
+    """All out-of-window watches of one failover driver (see the module docstring)."""
+
+    def __init__(
+        self,
+        env: Any,
+        poll: float,
+        span: float,
+        *,
+        move: Callable[[list[_Watch]], None],
+        drops: Callable[[list[int]], int],
+        bound: Callable[[list[int]], float],
+        watching: Callable[[_Watch], bool],
+        fire: Callable[[_Watch], None],
+    ) -> None:
+        self.env, self.poll, self.span = env, poll, span
+        self.move, self.drops, self.bound = move, drops, bound
+        self.watching, self.fire = watching, fire
+        self._cohorts: dict[float, _Cohort] = {}
+
+    def add(self, i: int, m: Any, sa: Any, flows: list[int], base: int, nxt: float) -> None:
+        """Start watching SA ``i`` now (its drop count so far ``base``, no copy before ``nxt``)."""
+        now = self.env.now
+        c = self._cohorts.get(now)
+        if c is None:
+            c = self._cohorts[now] = _Cohort(now, self.poll, self.span)
+        w = _Watch(c.due_index(nxt, 0), c.count, i, m, sa, flows, base, nxt, now + self.span)
+        c.count += 1
+        if w.due < len(c.ticks):
+            heapq.heappush(c.heap, w)
+            self._schedule(c, 0, w.due)
+
+    def _schedule(self, c: _Cohort, at: int, j: int) -> None:
+        """An event at tick ``j`` of cohort ``c``, now being tick ``at``: exactly at that float time, or a
+        step of one poll (SimPy's own addition) when the jump would not land on it exactly."""
+        if j in c.pending:
+            return
+        now = self.env.now
+        delay = c.ticks[j] - now
+        if now + delay != c.ticks[j]:
+            j, delay = at + 1, self.poll
+            if j in c.pending:
+                return
+        c.pending.add(j)
+        ev = self.env.timeout(delay)
+        ev.callbacks.append(lambda _: self._tick(c, j))
+
+    def _tick(self, c: _Cohort, j: int) -> None:
+        c.pending.discard(j)
+        due: list[_Watch] = []
+        while c.heap and c.heap[0].due <= j:
+            due.append(heapq.heappop(c.heap))
+        due = [w for w in due if self.watching(w)]
+        if due:
+            self.move(due)
+        for w in due:  # in the order the watches started
+            if self.drops(w.flows) > w.base:
+                self.fire(w)
+                continue
+            if c.ticks[j] >= w.end or not self.watching(w):
+                continue
+            w.nxt = self.bound(w.flows)
+            w.due = c.due_index(w.nxt, j)
+            if w.due < len(c.ticks):
+                heapq.heappush(c.heap, w)
+        if c.heap:
+            self._schedule(c, j, c.heap[0].due)
+        elif not c.pending:
+            self._cohorts.pop(c.ticks[0], None)
