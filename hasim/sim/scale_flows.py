@@ -48,6 +48,10 @@ _SMALL_SEND = 64
 """Packets up to which a send is done one packet at a time in Python (the NumPy path's fixed cost of
 some seventy array calls is more than the work below this)."""
 
+_MANY = 256
+"""Flows from which a pass over some flows finds their packets through the time buckets and the pool's
+flow index in array operations rather than flow by flow."""
+
 _BUCKET_S = 0.25
 """Width of the time buckets indexing an epoch's offered times."""
 
@@ -302,17 +306,16 @@ class FlowBank:
             raise RuntimeError(f"bank epoch ends at {self.epoch_end}, asked for {t}")
         if flows is None:
             self._merge_side()
-            # every time before the last pass over all flows is sent: look from its bucket on
-            at = self.t_bucket_at
-            b0 = min(max(math.floor((self.bulk_t - self.t_lo) / _BUCKET_S), 0), at.shape[0] - 1)
-            b1 = min(max(math.floor((t - self.t_lo) / _BUCKET_S) + 1, 1), at.shape[0] - 1)  # 0: all before
-            sel = self.t_by_bucket[at[b0] : at[b1]]
-            sel = sel[self.t_off[sel] < t]
-            sel = np.sort(sel[sel >= self.t_pos[self.t_flow[sel]]], kind="stable")  # merges sorted runs
+            sel = self._offered_before(t)
             self.bulk_t = t
             few = None
         elif t <= self.bulk_t:
             return  # the last pass over all flows sent and delivered everything before it
+        elif len(flows) >= _MANY:
+            few = sorted(set(flows))
+            in_set = np.zeros(self.n, dtype=bool)
+            in_set[few] = True
+            sel = self._offered_before(t, in_set)
         else:
             chunks = []
             for f in sorted(flows):
@@ -325,6 +328,20 @@ class FlowBank:
         if sel.shape[0]:
             self._send(sel, side=few is not None)
         self._deliver(t, few)
+
+    def _offered_before(self, t: float, in_set: NDArray[np.bool_] | None = None) -> NDArray[np.int64]:
+        """The packets not yet sent that were offered before ``t`` (of the flows in ``in_set``), flow-major:
+        every time before the last pass over all flows was sent, so the time buckets from its own on."""
+        at = self.t_bucket_at
+        b0 = min(max(math.floor((self.bulk_t - self.t_lo) / _BUCKET_S), 0), at.shape[0] - 1)
+        b1 = min(max(math.floor((t - self.t_lo) / _BUCKET_S) + 1, 1), at.shape[0] - 1)  # 0: all before
+        sel = self.t_by_bucket[at[b0] : at[b1]]
+        sel = sel[self.t_off[sel] < t]
+        fl = self.t_flow[sel]
+        keep = sel >= self.t_pos[fl]
+        if in_set is not None:
+            keep &= in_set[fl]
+        return np.sort(sel[keep], kind="stable")  # merges sorted runs
 
     def free_senders(self, t: float, flows: list[int]) -> None:
         """Send the packets of ``flows`` offered before ``t`` and hand their counters back to the sender
@@ -595,9 +612,23 @@ class FlowBank:
             self.p_seg = np.searchsorted(self.p_flow, np.arange(self.n + 1), side="left")
             return taken
         parts: list[_Copies] = []
+        many = len(few) >= _MANY
+        if many:  # the flows' segments of the main pool in one gather
+            fa = np.asarray(few, dtype=np.int64)
+            lo_a, n_a = self.p_seg[fa], self.p_seg[fa + 1] - self.p_seg[fa]
+            total = int(n_a.sum())
+            if total:
+                idx = np.repeat(lo_a - np.cumsum(n_a) + n_a, n_a) + np.arange(total)
+                pick = idx[self.p_arr[idx] < t]
+                if pick.shape[0]:
+                    parts.append(
+                        _Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
+                    )
+                    self.p_arr[pick] = np.inf  # taken out
+            few = [f for f in few if f in self.side] if len(self.side) < len(few) else few
         for f in few:
             lo, hi = int(self.p_seg[f]), int(self.p_seg[f + 1])
-            if hi > lo:
+            if hi > lo and not many:
                 pick = lo + np.flatnonzero(self.p_arr[lo:hi] < t)
                 if pick.shape[0]:
                     parts.append(

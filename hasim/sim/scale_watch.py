@@ -22,21 +22,20 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass(order=True)
+@dataclass
 class _Watch:
-    due: int
     order: int
-    i: int = field(compare=False)
-    m: Any = field(compare=False)
-    sa: Any = field(compare=False)
-    flows: list[int] = field(compare=False)
-    base: int = field(compare=False)
-    nxt: float = field(compare=False)
-    end: float = field(compare=False)
+    i: int
+    m: Any
+    sa: Any
+    flows: list[int]
+    base: int
+    nxt: float
+    end: float
 
 
 class _Cohort:
@@ -48,7 +47,8 @@ class _Cohort:
         while ticks[-1] < end:  # the per-SA poll's last tick is the first one at or after its end
             ticks.append(ticks[-1] + poll)
         self.ticks = ticks
-        self.heap: list[_Watch] = []
+        self.heap: list[tuple[int, int, _Watch]] = []
+        """(due tick, order started, watch)."""
         self.pending: set[int] = set()
         self.count = 0
 
@@ -90,11 +90,12 @@ class AnomalyWatches:
         c = self._cohorts.get(now)
         if c is None:
             c = self._cohorts[now] = _Cohort(now, self.poll, self.span)
-        w = _Watch(c.due_index(nxt, 0), c.count, i, m, sa, flows, base, nxt, now + self.span)
+        w = _Watch(c.count, i, m, sa, flows, base, nxt, now + self.span)
         c.count += 1
-        if w.due < len(c.ticks):
-            heapq.heappush(c.heap, w)
-            self._schedule(c, 0, w.due)
+        due = c.due_index(nxt, 0)
+        if due < len(c.ticks):
+            heapq.heappush(c.heap, (due, w.order, w))
+            self._schedule(c, 0, due)
 
     def _schedule(self, c: _Cohort, at: int, j: int) -> None:
         """An event at tick ``j`` of cohort ``c``, now being tick ``at``: exactly at that float time, or a
@@ -114,8 +115,8 @@ class AnomalyWatches:
     def _tick(self, c: _Cohort, j: int) -> None:
         c.pending.discard(j)
         due: list[_Watch] = []
-        while c.heap and c.heap[0].due <= j:
-            due.append(heapq.heappop(c.heap))
+        while c.heap and c.heap[0][0] <= j:
+            due.append(heapq.heappop(c.heap)[2])
         due = [w for w in due if self.watching(w)]
         if due:
             self.move(due)
@@ -126,10 +127,10 @@ class AnomalyWatches:
             if c.ticks[j] >= w.end or not self.watching(w):
                 continue
             w.nxt = self.bound(w.flows)
-            w.due = c.due_index(w.nxt, j)
-            if w.due < len(c.ticks):
-                heapq.heappush(c.heap, w)
+            nxt = c.due_index(w.nxt, j)
+            if nxt < len(c.ticks):
+                heapq.heappush(c.heap, (nxt, w.order, w))
         if c.heap:
-            self._schedule(c, j, c.heap[0].due)
+            self._schedule(c, j, c.heap[0][0])
         elif not c.pending:
             self._cohorts.pop(c.ticks[0], None)

@@ -83,6 +83,7 @@ def test_scaled_equals_per_sa(case: str, send_few: int | None, monkeypatch: pyte
     if send_few is not None:
         monkeypatch.setattr(scale_flows, "_SMALL_SEND", send_few)
         monkeypatch.setattr(scale_flows, "_SMALL", send_few)
+        monkeypatch.setattr(scale_flows, "_MANY", 1 if send_few == 0 else send_few)
     extra = dict(CASES[case])
     extra.setdefault("faults", [{"at_s": 10.5}])
     extra["traffic"] = {"esp_out_pps": 300.0, "esp_in_pps": 200.0} | extra.get("traffic", {})
