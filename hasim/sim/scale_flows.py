@@ -311,11 +311,17 @@ class FlowBank:
             few = None
         elif t <= self.bulk_t:
             return  # the last pass over all flows sent and delivered everything before it
-        elif len(flows) >= _MANY:
+        elif len(flows) >= _MANY:  # straight into the main pool, regrouped by flow
             few = sorted(set(flows))
             in_set = np.zeros(self.n, dtype=bool)
             in_set[few] = True
             sel = self._offered_before(t, in_set)
+            self._merge_side()
+            if sel.shape[0]:
+                self._send(sel, side=False)
+            self._regroup(np.flatnonzero(np.isfinite(self.p_arr)))
+            self._deliver(t, few)
+            return
         else:
             chunks = []
             for f in sorted(flows):
@@ -595,6 +601,16 @@ class FlowBank:
             self.p_spi = np.concatenate((self.p_spi, spi))
             self.p_flow = np.concatenate((self.p_flow, fl))
 
+    def _regroup(self, keep: NDArray[np.intp]) -> None:
+        """Keep the main pool's copies ``keep`` (in pool order), grouped by flow, each flow's copies staying
+        in send order (a radix sort in 16 bits), and index them by flow."""
+        flow = self.p_flow[keep]
+        by = np.argsort(flow.astype(np.uint16) if self.n < 1 << 16 else flow, kind="stable")
+        keep = keep[by]
+        self.p_arr, self.p_seq = self.p_arr[keep], self.p_seq[keep]
+        self.p_spi, self.p_flow = self.p_spi[keep], self.p_flow[keep]
+        self.p_seg = np.searchsorted(self.p_flow, np.arange(self.n + 1), side="left")
+
     def _take_due(self, t: float, few: list[int] | None) -> _Copies:
         """Take the copies arriving before ``t`` out of the pools: of every flow (``few`` None; what stays
         is then grouped by flow) or of the given flows (sorted)."""
@@ -603,13 +619,7 @@ class FlowBank:
             pick = np.flatnonzero(due)
             keep = np.flatnonzero(~due & np.isfinite(self.p_arr))
             taken = _Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
-            flow = self.p_flow[keep]
-            # group by flow, each flow's copies staying in send order (a radix sort in 16 bits)
-            by = np.argsort(flow.astype(np.uint16) if self.n < 1 << 16 else flow, kind="stable")
-            keep = keep[by]
-            self.p_arr, self.p_seq = self.p_arr[keep], self.p_seq[keep]
-            self.p_spi, self.p_flow = self.p_spi[keep], self.p_flow[keep]
-            self.p_seg = np.searchsorted(self.p_flow, np.arange(self.n + 1), side="left")
+            self._regroup(keep)
             return taken
         parts: list[_Copies] = []
         many = len(few) >= _MANY
