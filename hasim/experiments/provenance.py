@@ -38,10 +38,18 @@ def _git(args: list[str], cwd: Path) -> str | None:
 @lru_cache(maxsize=1)
 def code_version() -> CodeVersion:
     """The running hasim's version and the git state of its source tree ("unknown" outside git)."""
-    root = Path(hasim.__file__).resolve().parent.parent
+    revision, dirty = tree_state(Path(hasim.__file__).resolve().parent.parent)
+    return CodeVersion(hasim.__version__, revision, dirty)
+
+
+def tree_state(root: Path) -> tuple[str, bool]:
+    """The git revision at ``root`` ("unknown" outside git) and whether a tracked file outside
+    ``results/`` has uncommitted edits (a sweep rewriting its own committed results edits no code)."""
     revision = _git(["rev-parse", "HEAD"], root)
-    status = _git(["status", "--porcelain", "--untracked-files=no"], root) if revision else None
-    return CodeVersion(hasim.__version__, revision or "unknown", bool(status))
+    if revision is None:
+        return "unknown", False
+    status = _git(["status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"], root)
+    return revision, bool(status)
 
 
 def now_utc() -> str:

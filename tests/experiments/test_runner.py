@@ -205,3 +205,26 @@ def test_a_dead_worker_stops_the_sweep_and_keeps_finished_runs(toy_dir: Path) ->
         run_sweep(spec, toy_dir / "res", model=TOY, workers=2, progress=False)
     parts = [json.loads(p.read_text()) for p in (toy_dir / "res" / "parts").glob("*.json")]
     assert all(p["error"] is None and p["variant"] == "low" for p in parts)  # no run blamed for the crash
+
+
+def test_dirty_means_code_edits_not_rewritten_results(tmp_path: Path) -> None:
+    from hasim.experiments.provenance import tree_state
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    assert tree_state(tmp_path) == ("unknown", False)
+    (tmp_path / "hasim").mkdir()
+    (tmp_path / "results").mkdir()
+    (tmp_path / "hasim" / "model.py").write_text("x = 1\n")
+    (tmp_path / "results" / "runs.csv").write_text("a\n1\n")
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "empty")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
+    rev, dirty = tree_state(tmp_path)
+    assert len(rev) == 40 and not dirty
+    (tmp_path / "results" / "runs.csv").write_text("a\n2\n")  # a sweep rewrote its results
+    assert tree_state(tmp_path) == (rev, False)
+    (tmp_path / "hasim" / "model.py").write_text("x = 2\n")  # the code changed
+    assert tree_state(tmp_path) == (rev, True)
