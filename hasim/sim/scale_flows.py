@@ -36,6 +36,7 @@ from hasim.protocol.esp_counter import counter_limit
 from hasim.sim.dataplane.window_bank import WindowBank, check_bank
 from hasim.sim.esp_flows import EspFlow
 from hasim.sim.link import LossBursts
+from hasim.sim.scale_copies import Copies, arrival_order, runs
 
 if TYPE_CHECKING:
     from hasim.protocol.child_sa import ChildSa
@@ -166,7 +167,7 @@ class FlowBank:
         self.p_spi = np.zeros(0, dtype=np.int64)
         self.p_flow = np.zeros(0, dtype=np.int64)
         self.p_seg = np.zeros(n + 1, dtype=np.int64)
-        self.side: dict[int, list[_Copies]] = {}
+        self.side: dict[int, list[Copies]] = {}
         self.bulk_t = 0.0
         """Time of the last pass over all flows (every flow has sent all it offered before it)."""
         self.t_lo = 0.0
@@ -592,7 +593,7 @@ class FlowBank:
             ufl, counts = runs(fl)  # flow-major
             at = 0
             for f, c in zip(ufl.tolist(), counts.tolist(), strict=True):
-                part = _Copies(arr[at : at + c], seq[at : at + c], spi[at : at + c], fl[at : at + c])
+                part = Copies(arr[at : at + c], seq[at : at + c], spi[at : at + c], fl[at : at + c])
                 self.side.setdefault(f, []).append(part)
                 at += c
         else:
@@ -611,17 +612,17 @@ class FlowBank:
         self.p_spi, self.p_flow = self.p_spi[keep], self.p_flow[keep]
         self.p_seg = np.searchsorted(self.p_flow, np.arange(self.n + 1), side="left")
 
-    def _take_due(self, t: float, few: list[int] | None) -> _Copies:
+    def _take_due(self, t: float, few: list[int] | None) -> Copies:
         """Take the copies arriving before ``t`` out of the pools: of every flow (``few`` None; what stays
         is then grouped by flow) or of the given flows (sorted)."""
         if few is None:
             due = self.p_arr < t
             pick = np.flatnonzero(due)
             keep = np.flatnonzero(~due & np.isfinite(self.p_arr))
-            taken = _Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
+            taken = Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
             self._regroup(keep)
             return taken
-        parts: list[_Copies] = []
+        parts: list[Copies] = []
         many = len(few) >= _MANY
         if many:  # the flows' segments of the main pool in one gather
             fa = np.asarray(few, dtype=np.int64)
@@ -632,7 +633,7 @@ class FlowBank:
                 pick = idx[self.p_arr[idx] < t]
                 if pick.shape[0]:
                     parts.append(
-                        _Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
+                        Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
                     )
                     self.p_arr[pick] = np.inf  # taken out
             few = [f for f in few if f in self.side] if len(self.side) < len(few) else few
@@ -642,12 +643,12 @@ class FlowBank:
                 pick = lo + np.flatnonzero(self.p_arr[lo:hi] < t)
                 if pick.shape[0]:
                     parts.append(
-                        _Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
+                        Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
                     )
                     self.p_arr[pick] = np.inf  # taken out
             queued = self.side.get(f)
             if queued:
-                c = _Copies.join(queued) if len(queued) > 1 else queued[0]
+                c = Copies.join(queued) if len(queued) > 1 else queued[0]
                 due = c.arr < t
                 if due.all():
                     parts.append(c)
@@ -658,8 +659,8 @@ class FlowBank:
                 else:
                     self.side[f] = [c]
         if not parts:
-            return _Copies.empty()
-        return _Copies.join(parts) if len(parts) > 1 else parts[0]
+            return Copies.empty()
+        return Copies.join(parts) if len(parts) > 1 else parts[0]
 
     def _deliver(self, t: float, few: list[int] | None) -> None:
         taken = self._take_due(t, few)
@@ -699,7 +700,7 @@ class FlowBank:
             w.words[ufl] = sub.words
         self._count(out, arr, fl, ufl, counts)
 
-    def _deliver_few(self, taken: _Copies) -> None:
+    def _deliver_few(self, taken: Copies) -> None:
         """``_deliver`` packet by packet for a few copies: the same order, windows and counts."""
         arr, seq, spi, fl = taken.arr.tolist(), taken.seq.tolist(), taken.spi.tolist(), taken.flow.tolist()
         order = sorted(range(len(arr)), key=lambda j: (fl[j], arr[j], j))
@@ -867,78 +868,3 @@ class FlowBank:
     def summary(self) -> dict[str, Any]:
         """Sizes for the benchmark (flows, in flight, epoch length)."""
         return {"flows": self.n, "in_flight": int(self.p_arr.shape[0]), "epoch": int(self.t_off.shape[0])}
-
-
-class _Copies:
-    """Copies in flight: arrival time, sequence number, SPI and flow of each (same length)."""
-
-    __slots__ = ("arr", "flow", "seq", "spi")
-
-    def __init__(
-        self,
-        arr: NDArray[np.float64],
-        seq: NDArray[np.uint64],
-        spi: NDArray[np.int64],
-        flow: NDArray[np.int64],
-    ) -> None:
-        self.arr, self.seq, self.spi, self.flow = arr, seq, spi, flow
-
-    @classmethod
-    def empty(cls) -> _Copies:
-        return cls(
-            np.zeros(0),
-            np.zeros(0, dtype=np.uint64),
-            np.zeros(0, dtype=np.int64),
-            np.zeros(0, dtype=np.int64),
-        )
-
-    @classmethod
-    def join(cls, parts: list[_Copies]) -> _Copies:
-        return cls(
-            np.concatenate([c.arr for c in parts]),
-            np.concatenate([c.seq for c in parts]),
-            np.concatenate([c.spi for c in parts]),
-            np.concatenate([c.flow for c in parts]),
-        )
-
-    def where(self, mask: NDArray[np.bool_]) -> _Copies:
-        return _Copies(self.arr[mask], self.seq[mask], self.spi[mask], self.flow[mask])
-
-
-def arrival_order(arr: NDArray[np.float64], fl: NDArray[np.int64], n_flows: int) -> NDArray[np.intp]:
-    """Packets (in send order) grouped by flow, each flow's by arrival time, ties in send order: the
-    per-flow path's stable sort.
-
-    The copies come flow-major and nearly in arrival order within each flow (a few runs: copies left
-    from the last pass, then new ones), so one stable sort (timsort) on a single integer key is nearly
-    linear: the flow in the high bits, below it the arrival time's IEEE bit pattern (ordered like the
-    times for non-negative doubles) minus the smallest, shifted right if it does not fit. A shift can
-    merge distinct times into one key; the order is then checked and, if two such times came out of
-    order, computed exactly by two stable passes (times, then flows)."""
-    m = arr.shape[0]
-    if m == 0:
-        return np.zeros(0, dtype=np.intp)
-    if n_flows >= 1 << 16 or bool(np.signbit(arr).any()):
-        return np.lexsort((np.arange(m), arr, fl))
-    bits = (n_flows - 1).bit_length() or 1
-    room = 63 - bits
-    v = arr.view(np.int64)
-    d = v - v.min()
-    shift = max(0, int(d.max()).bit_length() - room)
-    key = (fl.astype(np.int64) << room) | (d >> shift)
-    order = np.argsort(key, kind="stable")
-    if shift:
-        ks, ds = key[order], d[order]
-        if bool(((ks[1:] == ks[:-1]) & (ds[1:] < ds[:-1])).any()):
-            by_time = np.argsort(v, kind="stable")
-            return by_time[np.argsort(fl[by_time].astype(np.uint16), kind="stable")]
-    return order
-
-
-def runs(fl: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """The distinct values of a non-decreasing array and how many times each occurs."""
-    if fl.shape[0] == 0:
-        return fl, np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.concatenate(([True], fl[1:] != fl[:-1])))
-    counts = np.diff(np.append(starts, fl.shape[0]))
-    return fl[starts], counts
