@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable
 from enum import StrEnum
 
-from hasim.errors import DecodeError, IntegrityError, ProtocolError
+from hasim.errors import DecodeError, IntegrityError, ProtocolError, UnsupportedCriticalPayload
 from hasim.protocol import ike_exchanges, rfc6311_member, rfc6311_peer
 from hasim.protocol.child_sa import ChildSa, SpiAllocator
 from hasim.protocol.events import Event, IkeSaDeleted, MessageDropped, Retransmitted
@@ -31,7 +31,19 @@ from hasim.protocol.policy import IkeConfig
 from hasim.protocol.retransmit import PendingRequest, QueuedRequest, TimerAction
 from hasim.protocol.rfc6311_member import MemberState
 from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot
-from hasim.wire import ExchangeType, Message, Payload, SkKeys, decode, encode, iv_size
+from hasim.wire import (
+    ExchangeType,
+    Message,
+    Notify,
+    NotifyType,
+    Payload,
+    PayloadType,
+    SkKeys,
+    decode,
+    decode_header,
+    encode,
+    iv_size,
+)
 
 RandomBytes = Callable[[int], bytes]
 __all__ = ["IkeSa", "QueuedRequest", "RandomBytes", "SaState"]
@@ -171,6 +183,9 @@ class IkeSa:
             msg = decode(data, self.keys)
         except IntegrityError:
             self.drop(now, "integrity", -1, False)
+            return
+        except UnsupportedCriticalPayload as e:
+            self._on_unsupported_critical(data, e.payload_type, now)
             return
         except DecodeError:
             self.drop(now, "decode", -1, False)
@@ -373,6 +388,41 @@ class IkeSa:
         self.emit(IkeSaDeleted(now, reason))
 
     # --------------------------------------------------------------------------------- dispatch
+    def _on_unsupported_critical(self, data: bytes, payload_type: int, now: float) -> None:
+        """An authentic request naming a payload type we do not know with its critical bit set is
+        rejected, and answered with UNSUPPORTED_CRITICAL_PAYLOAD carrying that type (RFC 7296 2.5,
+        3.10.1); as any answer it takes the Message ID and is resent for retransmissions. Anything
+        else carrying one (a response, or an unencrypted message) is dropped."""
+        h = decode_header(data)  # decode got past the header
+        inner = h.next_payload == PayloadType.SK and self.keys is not None  # decrypted, so authentic
+        if not inner or h.spi_i != self.spi_i or h.spi_r != self.spi_r or not self.established:
+            self.drop(now, "unsupported_critical", h.message_id, h.response)
+            return
+        if h.initiator == self.original_initiator:
+            self.drop(now, "reflected", h.message_id, h.response)
+            return
+        if h.response:
+            self.drop(now, "unsupported_critical", h.message_id, True)
+            return
+        verdict = self.responses.classify(h.message_id)
+        if verdict == ResponseWindow.RETRANSMIT:
+            self.counters["retransmissions_answered"] += 1
+            self._out.append(self.responses.cache[h.message_id])
+            return
+        if verdict == ResponseWindow.OUT_OF_WINDOW:
+            self.counters["out_of_window_drops"] += 1
+            self.drop(now, "out_of_window", h.message_id, False)
+            rfc6311_member.on_out_of_window(self, now, h.message_id)
+            return
+        if rfc6311_member.rejects_request(self, now):
+            self.drop(now, "strict_after_failover", h.message_id, False)
+            return
+        request = Message(h.spi_i, h.spi_r, h.exchange, h.initiator, False, h.message_id, (), True)
+        answer = Notify(NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, data=bytes([payload_type]))
+        self.counters["unsupported_critical_answered"] += 1
+        ike_exchanges.respond(self, request, (answer,), now)
+        self.pump(now)
+
     def _on_request(self, msg: Message, parsed: Parsed, data: bytes, now: float) -> None:
         if parsed.mid_sync is not None and msg.exchange == ExchangeType.INFORMATIONAL:
             rfc6311_peer.on_sync_request(self, msg, parsed, data, now)

@@ -6,6 +6,7 @@ The names most callers need are re-exported here; each lives in the module named
 from __future__ import annotations
 
 from hasim.wire.constants import ExchangeType, NotifyType, PayloadType, ProtocolId
+from hasim.wire.header import IkeHeader, decode_header
 from hasim.wire.message import Message, decode, encode
 from hasim.wire.payloads import Delete, EncryptedPayload, Nonce, Notify, OpaquePayload, Payload
 from hasim.wire.rfc6311 import (
@@ -22,6 +23,7 @@ __all__ = [
     "Delete",
     "EncryptedPayload",
     "ExchangeType",
+    "IkeHeader",
     "Message",
     "MessageIdSync",
     "MessageIdSyncSupported",
@@ -38,6 +40,7 @@ __all__ = [
     "SkKeys",
     "SkSuite",
     "decode",
+    "decode_header",
     "encode",
     "from_notify",
     "iv_size",
