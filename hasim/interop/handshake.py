@@ -2,7 +2,7 @@
 
 hasim.protocol's ``IkeSa`` models an established IKE SA; it has no Diffie-Hellman, no proposal
 choice and no real authentication. To speak to a real implementation, this module does that part
-for real: IKE_SA_INIT with one proposal (``ike_bodies.SUITE``), a Curve25519 exchange, nonces and
+for real: IKE_SA_INIT with one proposal (``SUITE``), a Curve25519 exchange, nonces and
 the RFC 7296 2.14 key derivation, then IKE_AUTH with a pre-shared key (2.15) and no Child SA
 (RFC 6023 childless initiation; the kernel has no ESP and the IKE SA is what RFC 6311 section 5.1
 is about). The responder asserts IKEV2_MESSAGE_ID_SYNC_SUPPORTED only if the initiator did (R5-1,
@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from hasim.errors import DecodeError, ProtocolError
-from hasim.interop import ike_bodies as bodies
 from hasim.interop.keymat import IkeKeymat, derive_keymat, psk_auth
 from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot
 from hasim.wire import (
@@ -34,11 +33,29 @@ from hasim.wire import (
     encode,
     iv_size,
 )
+from hasim.wire import ike_bodies as bodies
+from hasim.wire.ike_bodies import Proposal, Transform, TransformType
 
 CHILDLESS_IKEV2_SUPPORTED = 16418
 """RFC 6023 section 3: the responder's IKE_SA_INIT notify that allows an IKE SA without Child SA."""
 
 RandomBytes = Callable[[int], bytes]
+
+SUITE: tuple[Transform, ...] = (
+    Transform(TransformType.ENCR, bodies.ENCR_AES_CBC, 128),
+    Transform(TransformType.PRF, bodies.PRF_HMAC_SHA2_256),
+    Transform(TransformType.INTEG, bodies.AUTH_HMAC_SHA2_256_128),
+    Transform(TransformType.DH, bodies.DH_CURVE25519),
+)
+"""The one suite the responder accepts: AES-CBC-128 / PRF-HMAC-SHA2-256 / HMAC-SHA2-256-128 / Curve25519."""
+
+
+def choose_proposal(proposals: tuple[Proposal, ...]) -> Proposal | None:
+    """The first IKE proposal that offers every transform of ``SUITE``, reduced to that suite."""
+    for p in proposals:
+        if p.protocol_id == bodies.PROTOCOL_IKE and all(t in p.transforms for t in SUITE):
+            return Proposal(p.number, bodies.PROTOCOL_IKE, b"", SUITE)
+    return None
 
 
 @dataclass(frozen=True)
@@ -117,7 +134,7 @@ class HandshakeResponder:
         if sa is None or ke is None or nonce is None:
             raise DecodeError(0, "IKE_SA_INIT request without SA, KE and Nonce payloads")
         self._spi_r = int.from_bytes(self.random_bytes(8), "big") or 1
-        chosen = bodies.choose_proposal(bodies.decode_sa(sa.body))
+        chosen = choose_proposal(bodies.decode_sa(sa.body))
         if chosen is None:
             return self._fail(
                 req,

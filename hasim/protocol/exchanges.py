@@ -29,66 +29,45 @@ from hasim.wire import (
     ReplayCounterSyncSupported,
     from_notify,
 )
+from hasim.wire import ike_bodies as bodies
+from hasim.wire.ike_bodies import Proposal, Transform, TransformType
 
-# Transform types and IDs (IANA "IKEv2 Parameters"): ENCR=1 (AES-GCM-16 = 20), PRF=2
-# (HMAC-SHA2-256 = 5), DH=4 (ecp256 = 19), ESN=5 (0 = no, 1 = yes). Key Length attribute = 14 (TV).
-_ENCR, _PRF, _DH, _ESN = 1, 2, 4, 5
-_AES_GCM_16, _PRF_SHA256, _ECP256 = 20, 5, 19
-_KEY_LENGTH_ATTR = 0x8000 | 14
-DH_GROUP = _ECP256
-
-
-def _transform(ttype: int, tid: int, last: bool, key_bits: int | None = None) -> bytes:
-    attrs = struct.pack("!HH", _KEY_LENGTH_ATTR, key_bits) if key_bits else b""
-    return struct.pack("!BBHBBH", 0 if last else 3, 0, 8 + len(attrs), ttype, 0, tid) + attrs
-
-
-def _proposal(protocol: int, spi: bytes, transforms: list[tuple[int, int, int | None]]) -> bytes:
-    body = b"".join(_transform(t, i, n == len(transforms) - 1, k) for n, (t, i, k) in enumerate(transforms))
-    head = struct.pack("!BBHBBBB", 0, 0, 8 + len(spi) + len(body), 1, protocol, len(spi), len(transforms))
-    return head + spi + body
+DH_GROUP = bodies.DH_ECP256
 
 
 def ike_sa_payload() -> OpaquePayload:
     """SA payload of IKE_SA_INIT: one IKE proposal, AES-GCM-16-128, PRF-HMAC-SHA2-256, ecp256."""
-    tr: list[tuple[int, int, int | None]] = [
-        (_ENCR, _AES_GCM_16, 128),
-        (_PRF, _PRF_SHA256, None),
-        (_DH, _ECP256, None),
-    ]
-    return OpaquePayload(PayloadType.SA, _proposal(ProtocolId.IKE, b"", tr))
+    tr = (
+        Transform(TransformType.ENCR, bodies.ENCR_AES_GCM_16, 128),
+        Transform(TransformType.PRF, bodies.PRF_HMAC_SHA2_256),
+        Transform(TransformType.DH, bodies.DH_ECP256),
+    )
+    return OpaquePayload(PayloadType.SA, bodies.encode_sa((Proposal(1, ProtocolId.IKE, b"", tr),)))
 
 
 def esp_sa_payload(spi: int, esn: bool) -> OpaquePayload:
     """SA payload for a Child SA: one ESP proposal with the sender's inbound SPI and the ESN choice."""
-    tr: list[tuple[int, int, int | None]] = [(_ENCR, _AES_GCM_16, 128), (_ESN, 1 if esn else 0, None)]
-    return OpaquePayload(PayloadType.SA, _proposal(ProtocolId.ESP, spi.to_bytes(4, "big"), tr))
+    tr = (
+        Transform(TransformType.ENCR, bodies.ENCR_AES_GCM_16, 128),
+        Transform(TransformType.ESN, bodies.ESN_YES if esn else bodies.ESN_NO),
+    )
+    return OpaquePayload(
+        PayloadType.SA, bodies.encode_sa((Proposal(1, ProtocolId.ESP, spi.to_bytes(4, "big"), tr),))
+    )
 
 
 def parse_esp_sa(body: bytes) -> tuple[int, bool]:
     """(SPI, ESN) of the first ESP proposal of an SA payload body; DecodeError if it has none."""
-    if len(body) < 8:
-        raise DecodeError(0, "SA payload too short for a proposal")
-    _, _, plen, _, proto, spi_size, ntrans = struct.unpack_from("!BBHBBBB", body)
-    if proto != ProtocolId.ESP or spi_size != 4 or plen > len(body) or plen < 12:
-        raise DecodeError(0, "SA payload does not start with an ESP proposal with a 4-octet SPI")
-    spi = int.from_bytes(body[8:12], "big")
-    esn, at = False, 12
-    for _ in range(ntrans):
-        if at + 8 > plen:
-            raise DecodeError(at, "transform runs past its proposal")
-        _, _, tlen, ttype, _, tid = struct.unpack_from("!BBHBBH", body, at)
-        if tlen < 8:
-            raise DecodeError(at, "transform length below 8")
-        if ttype == _ESN:
-            esn = tid == 1
-        at += tlen
-    return spi, esn
+    for p in bodies.decode_sa(body):
+        if p.protocol_id == ProtocolId.ESP and len(p.spi) == 4:
+            esn = any(t.type == TransformType.ESN and t.id == bodies.ESN_YES for t in p.transforms)
+            return int.from_bytes(p.spi, "big"), esn
+    raise DecodeError(0, "SA payload has no ESP proposal with a 4-octet SPI")
 
 
 def ke_payload(public: bytes) -> OpaquePayload:
     """KE payload (RFC 7296 3.4): DH group number, reserved, public value."""
-    return OpaquePayload(PayloadType.KE, struct.pack("!HH", DH_GROUP, 0) + public)
+    return OpaquePayload(PayloadType.KE, bodies.encode_ke(DH_GROUP, public))
 
 
 def ts_payloads() -> tuple[OpaquePayload, OpaquePayload]:
@@ -100,12 +79,13 @@ def ts_payloads() -> tuple[OpaquePayload, OpaquePayload]:
 
 def id_payload(initiator: bool, fqdn: bytes) -> OpaquePayload:
     """IDi or IDr (RFC 7296 3.5), of type ID_FQDN (2)."""
-    return OpaquePayload(PayloadType.IDI if initiator else PayloadType.IDR, struct.pack("!B3x", 2) + fqdn)
+    body = bodies.encode_id(bodies.IdType.FQDN, fqdn)
+    return OpaquePayload(PayloadType.IDI if initiator else PayloadType.IDR, body)
 
 
 def auth_payload(data: bytes) -> OpaquePayload:
     """AUTH (RFC 7296 3.8) with method 2, shared key MIC (its value is not checked: keys are given)."""
-    return OpaquePayload(PayloadType.AUTH, struct.pack("!B3x", 2) + data)
+    return OpaquePayload(PayloadType.AUTH, bodies.encode_auth(bodies.AUTH_SHARED_KEY_MIC, data))
 
 
 def window_notify(size: int) -> Notify:

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hasim.errors import DecodeError
-from hasim.interop import ike_bodies as b
+from hasim.interop.handshake import SUITE, choose_proposal
+from hasim.wire import ike_bodies as b
 
 # One IKE proposal, number 1, no SPI, four transforms (RFC 7296 3.3.1, 3.3.2, 3.3.5), by hand:
 SUITE_SA = bytes.fromhex(
@@ -20,16 +21,16 @@ SUITE_SA = bytes.fromhex(
 
 
 def test_suite_sa_golden_bytes() -> None:
-    assert b.encode_sa((b.Proposal(1, b.PROTOCOL_IKE, b"", b.SUITE),)) == SUITE_SA
-    assert b.decode_sa(SUITE_SA) == (b.Proposal(1, 1, b"", b.SUITE),)
+    assert b.encode_sa((b.Proposal(1, b.PROTOCOL_IKE, b"", SUITE),)) == SUITE_SA
+    assert b.decode_sa(SUITE_SA) == (b.Proposal(1, 1, b"", SUITE),)
 
 
 def test_choose_proposal_picks_the_one_offering_the_suite_and_keeps_its_number() -> None:
     other = b.Proposal(1, 1, b"", (b.Transform(1, 20, 256), b.Transform(2, 7), b.Transform(4, 21)))
-    offered = b.Proposal(2, 1, b"", (b.Transform(1, 12, 256), *b.SUITE, b.Transform(4, 14)))
-    chosen = b.choose_proposal(b.decode_sa(b.encode_sa((other, offered))))
-    assert chosen == b.Proposal(2, 1, b"", b.SUITE)
-    assert b.choose_proposal((other,)) is None
+    offered = b.Proposal(2, 1, b"", (b.Transform(1, 12, 256), *SUITE, b.Transform(4, 14)))
+    chosen = choose_proposal(b.decode_sa(b.encode_sa((other, offered))))
+    assert chosen == b.Proposal(2, 1, b"", SUITE)
+    assert choose_proposal((other,)) is None
 
 
 transforms = st.builds(

@@ -1,9 +1,6 @@
-"""Bodies of the IKE_SA_INIT and IKE_AUTH payloads hasim.wire carries as opaque payloads.
-
-SA (RFC 7296 3.3: proposals of transforms with attributes), KE (3.4), Identification (3.5) and
-Authentication (3.8). Only what a responder with one fixed suite needs: parse the initiator's
-proposals, pick the one that offers exactly hasim's suite, and build the bodies of the answer.
-Malformed bodies raise DecodeError with the offset inside the body.
+"""Bodies of the SA, KE, Identification and Authentication payloads, which hasim.wire carries as
+opaque payloads: SA (RFC 7296 3.3: proposals of transforms with attributes), KE (3.4), ID (3.5) and
+AUTH (3.8). Malformed bodies raise DecodeError with the offset inside the body.
 """
 
 from __future__ import annotations
@@ -61,18 +58,16 @@ class Proposal:
     transforms: tuple[Transform, ...]
 
 
+# Transform IDs and group numbers used by hasim (IANA "IKEv2 Parameters")
 ENCR_AES_CBC = 12
+ENCR_AES_GCM_16 = 20
 PRF_HMAC_SHA2_256 = 5
 AUTH_HMAC_SHA2_256_128 = 12
+DH_ECP256 = 19
 DH_CURVE25519 = 31
+ESN_NO, ESN_YES = 0, 1
 
-SUITE: tuple[Transform, ...] = (
-    Transform(TransformType.ENCR, ENCR_AES_CBC, 128),
-    Transform(TransformType.PRF, PRF_HMAC_SHA2_256),
-    Transform(TransformType.INTEG, AUTH_HMAC_SHA2_256_128),
-    Transform(TransformType.DH, DH_CURVE25519),
-)
-"""The one suite hasim accepts: AES-CBC-128 / PRF-HMAC-SHA2-256 / HMAC-SHA2-256-128 / Curve25519."""
+PROTOCOL_ESP = 3
 
 _PROPOSAL = struct.Struct("!BBHBBBB")
 _TRANSFORM = struct.Struct("!BBHBBH")
@@ -154,14 +149,6 @@ def decode_sa(body: bytes) -> tuple[Proposal, ...]:
     if at != len(body):
         raise DecodeError(at, f"{len(body) - at} octets after the last proposal")
     return tuple(out)
-
-
-def choose_proposal(proposals: tuple[Proposal, ...]) -> Proposal | None:
-    """The first IKE proposal that offers every transform of ``SUITE``, reduced to that suite."""
-    for p in proposals:
-        if p.protocol_id == PROTOCOL_IKE and all(t in p.transforms for t in SUITE):
-            return Proposal(p.number, PROTOCOL_IKE, b"", SUITE)
-    return None
 
 
 def encode_ke(group: int, data: bytes) -> bytes:
