@@ -180,6 +180,24 @@ def test_same_metrics_with_one_and_two_workers_and_dask(toy_dir: Path) -> None:
     pd.testing.assert_frame_equal(frames[0], frames[2])
 
 
+def test_a_running_dask_cluster_by_address_gives_the_same_metrics(toy_dir: Path) -> None:
+    from distributed import LocalCluster
+
+    spec = load_sweep(toy_dir / "sweep.toml")
+    run_sweep(spec, toy_dir / "w1", model=TOY, progress=False, workers=1)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        address = str(cluster.scheduler_address)
+        run_sweep(spec, toy_dir / "remote", model=TOY, progress=False, workers=1, dask=address)
+    manifest = json.loads((toy_dir / "remote" / "manifest.json").read_text())
+    assert manifest["executor"]["kind"] == "dask"
+    assert address in json.dumps(manifest["executor"])
+    assert manifest["executor"]["workers"] == 2  # counted on the cluster, not taken from --workers
+    pd.testing.assert_frame_equal(
+        _stable(pd.read_parquet(toy_dir / "w1" / "runs.parquet")),
+        _stable(pd.read_parquet(toy_dir / "remote" / "runs.parquet")),
+    )
+
+
 def test_timelines_are_recorded_for_selected_runs(toy_dir: Path) -> None:
     text = (
         toy_dir / "sweep.toml"
