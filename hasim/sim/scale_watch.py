@@ -21,6 +21,7 @@ same order at the same times, and outcomes are those of the per-SA poll:
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,14 +55,7 @@ class _Cohort:
 
     def due_index(self, nxt: float, after: int) -> int:
         """The first tick after tick ``after`` at which ``nxt < tick`` (len(ticks) if none)."""
-        lo, hi = after + 1, len(self.ticks)
-        while lo < hi:  # bisect on the tick times (sorted)
-            mid = (lo + hi) // 2
-            if self.ticks[mid] > nxt:
-                hi = mid
-            else:
-                lo = mid + 1
-        return lo
+        return bisect_right(self.ticks, nxt, lo=after + 1)
 
 
 class AnomalyWatches:
