@@ -29,6 +29,9 @@ from typing import Any
 
 @dataclass
 class _Watch:
+    """One SA's watch: its receiving flows, drop count at the start, the earliest time a copy may arrive
+    (``nxt``) and when the watch ends."""
+
     order: int
     i: int
     m: Any
@@ -107,6 +110,7 @@ class AnomalyWatches:
         ev.callbacks.append(lambda _: self._tick(c, j))
 
     def _tick(self, c: _Cohort, j: int) -> None:
+        """Tick ``j``: move the due watches' flows in one pass, then check each in start order."""
         c.pending.discard(j)
         due: list[_Watch] = []
         while c.heap and c.heap[0][0] <= j:
