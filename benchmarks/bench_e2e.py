@@ -9,9 +9,9 @@ peak resident memory after the vectorized run.
 
 from __future__ import annotations
 
-import resource
 import time
 
+from benchmarks.memory import peak_mib, reset_peak
 from hasim.sim.api import simulate
 from hasim.sim.config import scenario_from_dict
 
@@ -40,8 +40,9 @@ def _rate(duration_s: float, crash_at_s: float | None, esp_path: str) -> tuple[f
 
 def main() -> None:
     """Print ``bench e2e sim_pkts_per_s=... ratio_vs_simpy=... peak_mib=...``."""
+    reset_peak()  # the benchmarks before this one ran in the same process
     vec_rate, vec_pkts, vec_wall = _rate(120.0, 60.5, "vectorized")
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    peak = peak_mib()
     ref_rate, ref_pkts, ref_wall = _rate(5.0, None, "reference")
     print(
         f"e2e: vectorized {vec_pkts} packets in {vec_wall:.2f} s; "
@@ -50,7 +51,7 @@ def main() -> None:
     )
     print(
         f"bench e2e sim_pkts_per_s={vec_rate:.0f} simpy_pkts_per_s={ref_rate:.0f} "
-        f"ratio_vs_simpy={vec_rate / ref_rate:.1f} peak_mib={peak_mib:.1f} wall_s={vec_wall:.3f}",
+        f"ratio_vs_simpy={vec_rate / ref_rate:.1f} peak_mib={peak:.1f} wall_s={vec_wall:.3f}",
         flush=True,
     )
 

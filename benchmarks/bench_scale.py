@@ -27,6 +27,7 @@ def one(peers: int, sync: str) -> dict[str, float]:
     """Run the scenario once in this process; the figures of that run."""
     import simpy
 
+    from benchmarks.memory import peak_mib
     from hasim.sim import load_scenario, scenario_from_dict, simulate, with_overrides
 
     steps = [0]
@@ -49,7 +50,7 @@ def one(peers: int, sync: str) -> dict[str, float]:
     return {
         "wall_s": wall,
         "cpu_user_s": cpu,
-        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "peak_mib": peak_mib(),
         "sim_pkts": pkts,
         "sim_pkts_per_s": pkts / wall,
         "events": steps[0],
