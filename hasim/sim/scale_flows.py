@@ -37,6 +37,7 @@ from hasim.sim.dataplane.window_bank import WindowBank, check_bank
 from hasim.sim.esp_flows import EspFlow
 from hasim.sim.link import LossBursts
 from hasim.sim.scale_copies import Copies, arrival_order, runs
+from hasim.sim.scale_few import deliver_few, send_few
 
 if TYPE_CHECKING:
     from hasim.protocol.child_sa import ChildSa
@@ -270,11 +271,11 @@ class FlowBank:
             tx.outbound.last = int(self.last_seq[f])
         self.tx_free[f] = False
         if rx is not None and not self.rx_free[f]:
-            rx.inbound = self._window(f)
+            rx.inbound = self.window(f)
         self.rx_free[f] = False
         self.bound[f] = False
 
-    def _window(self, f: int) -> ReplayWindow:
+    def window(self, f: int) -> ReplayWindow:
         w = self.windows
         words = tuple(int(x) for x in w.words[f]) if w.words.shape[1] else None
         return ReplayWindow(self.size, esn=self.esn, top=int(w.tops[f]), words=words)
@@ -286,7 +287,7 @@ class FlowBank:
         for f in flows:
             rx = self.rx[f]
             if rx is not None:
-                rx.__dict__["inbound"] = self._window(f)
+                rx.__dict__["inbound"] = self.window(f)
             self.rx_free[f] = True
 
     def take_receiver(self, f: int) -> None:
@@ -386,7 +387,7 @@ class FlowBank:
     def _send(self, sel: NDArray[np.int64], *, side: bool) -> None:
         """Send the offered packets ``sel`` (flow-major, each flow's from its next unsent one on)."""
         if sel.shape[0] <= _SMALL_SEND:
-            self._send_few(sel, side=side)
+            send_few(self, sel, side=side)
             return
         fl_all = self.t_flow[sel]  # non-decreasing: the selection is flow-major
         ufl, counts = runs(fl_all)
@@ -447,86 +448,9 @@ class FlowBank:
             copies += (u["dup"] < self.dup[fl]) & keep
         st["lost"][ufl] += m - np.bincount(grp[keep], minlength=ufl.shape[0])
         idx = np.repeat(np.arange(fl.shape[0]), copies)
-        self._in_flight(arrival[idx], seqs[idx], self.spi[fl[idx]], fl[idx], side=side)
+        self.in_flight(arrival[idx], seqs[idx], self.spi[fl[idx]], fl[idx], side=side)
 
-    def _send_few(self, sel: NDArray[np.int64], *, side: bool) -> None:
-        """``_send`` packet by packet: the same counters, uniforms, arithmetic and copies in flight."""
-        fls = self.t_flow[sel].tolist()
-        times = self.t_off[sel].tolist()
-        st = self.stats
-        feats = self.feats
-        arr: list[float] = []
-        seq: list[int] = []
-        spi: list[int] = []
-        fl: list[int] = []
-        i, n = 0, len(fls)
-        while i < n:
-            f = fls[i]
-            j = i + 1
-            while j < n and fls[j] == f:
-                j += 1
-            c = j - i
-            self.t_pos[f] += c
-            st["offered"][f] += c
-            if not self.has_tx[f]:
-                st["outage"][f] += c
-                i = j
-                continue
-            last = int(self.last_seq[f])
-            m = min(c, self.limit - last)
-            st["exhausted"][f] += c - m
-            if m <= 0:
-                i = j
-                continue
-            self.last_seq[f] = last + m
-            st["sent"][f] += m
-            self.max_space[f] = max(float(self.max_space[f]), (last + m) / self.limit)
-            self._iv_range(f, last + 1, last + m)
-            u: dict[str, list[float]] = {}
-            for k in feats:
-                if self.uses[k][f]:
-                    p = int(self.u_pos[k][f])
-                    u[k] = self.u[k][p : p + m].tolist()
-                    self.u_pos[k][f] = p + m
-                else:
-                    u[k] = [0.0] * m
-            loss, lat, jit = float(self.loss[f]), float(self.lat[f]), float(self.jit[f])
-            reo, reo_delay, dup = float(self.reo[f]), float(self.reo_delay[f]), float(self.dup[f])
-            burst = self.bursts[int(self.dirn[f])]
-            s_f = int(self.spi[f])
-            u_loss, u_jit, u_reo, u_dup = u.get("loss"), u.get("jitter"), u.get("reorder"), u.get("dup")
-            lost = 0
-            for r in range(m):
-                t = times[i + r]
-                gone = u_loss is not None and u_loss[r] < loss
-                if burst.intervals and burst.contains(t):
-                    gone = True
-                a = t + lat
-                if u_jit is not None and jit > 0.0:
-                    a = a + jit * u_jit[r]
-                if u_reo is not None:
-                    a = a + (reo_delay if u_reo[r] < reo else 0.0)
-                if gone:
-                    lost += 1
-                    continue
-                copies = 2 if u_dup is not None and u_dup[r] < dup else 1
-                for _ in range(copies):
-                    arr.append(a)
-                    seq.append(last + 1 + r)
-                    spi.append(s_f)
-                    fl.append(f)
-            st["lost"][f] += lost
-            i = j
-        if fl:
-            self._in_flight(
-                np.array(arr, dtype=np.float64),
-                np.array(seq, dtype=np.uint64),
-                np.array(spi, dtype=np.int64),
-                np.array(fl, dtype=np.int64),
-                side=side,
-            )
-
-    def _iv_range(self, f: int, first: int, last: int) -> None:
+    def iv_range(self, f: int, first: int, last: int) -> None:
         """``_ivs`` for one flow that sent ``first..last``."""
         s_f = int(self.spi[f])
         open_ = bool(self.iv_open[f])
@@ -580,7 +504,7 @@ class FlowBank:
         self.ivs.use(key, lo, hi)
         self._iv_top[key] = max(top, hi)
 
-    def _in_flight(
+    def in_flight(
         self,
         arr: NDArray[np.float64],
         seq: NDArray[np.uint64],
@@ -668,7 +592,7 @@ class FlowBank:
         if arr.shape[0] == 0:
             return
         if arr.shape[0] <= _SMALL:
-            self._deliver_few(taken)
+            deliver_few(self, taken)
             return
         order = arrival_order(arr, fl, self.n)
         arr, seq, spi, fl = arr[order], seq[order], spi[order], fl[order]
@@ -677,7 +601,7 @@ class FlowBank:
         st["delivered"][ufl] += counts
         own = spi == self.spi[fl]
         if not own.all():
-            self._deliver_foreign(arr[~own], seq[~own], spi[~own], fl[~own])
+            self.deliver_foreign(arr[~own], seq[~own], spi[~own], fl[~own])
             arr, seq, fl = arr[own], seq[own], fl[own]
         ok = self.rx_ok[fl]
         if not ok.all():
@@ -700,48 +624,7 @@ class FlowBank:
             w.words[ufl] = sub.words
         self._count(out, arr, fl, ufl, counts)
 
-    def _deliver_few(self, taken: Copies) -> None:
-        """``_deliver`` packet by packet for a few copies: the same order, windows and counts."""
-        arr, seq, spi, fl = taken.arr.tolist(), taken.seq.tolist(), taken.spi.tolist(), taken.flow.tolist()
-        order = sorted(range(len(arr)), key=lambda j: (fl[j], arr[j], j))
-        st = self.stats
-        bound = {f: int(self.spi[f]) for f in set(fl)}
-        own: list[int] = []
-        foreign: list[int] = []
-        for j in order:
-            st["delivered"][fl[j]] += 1
-            (own if spi[j] == bound[fl[j]] else foreign).append(j)
-        if foreign:
-            self._deliver_foreign(
-                taken.arr[foreign], taken.seq[foreign], taken.spi[foreign], taken.flow[foreign]
-            )
-        i = 0
-        while i < len(own):
-            f = fl[own[i]]
-            k = i + 1
-            while k < len(own) and fl[own[k]] == f:
-                k += 1
-            mine, i = own[i:k], k
-            if not self.rx_ok[f]:
-                st["no_receiver"][f] += len(mine)
-                continue
-            win = self._window(f)
-            watch = float(self.watch_from[f])
-            need = math.isnan(self.first_acc[f])
-            counts = [0, 0, 0, 0]
-            first = math.nan
-            for j in mine:
-                o = int(win.receive(seq[j]))
-                counts[o] += 1
-                if o == 0 and need and math.isnan(first) and arr[j] >= watch:
-                    first = arr[j]
-            self._store_window(f, win)
-            for code, name in enumerate(("accepted", "duplicate", "too_old", "unverifiable")):
-                st[name][f] += counts[code]
-            if not math.isnan(first):
-                self.first_acc[f] = first
-
-    def _store_window(self, f: int, win: ReplayWindow) -> None:
+    def store_window(self, f: int, win: ReplayWindow) -> None:
         w = self.windows
         w.tops[f] = win.top
         if w.words.shape[1]:
@@ -755,10 +638,10 @@ class FlowBank:
         pos = 0
         seqs = seq.tolist()
         for f, c in zip(ufl.tolist(), counts.tolist(), strict=True):
-            win = self._window(f)
+            win = self.window(f)
             out.extend(int(win.receive(x)) for x in seqs[pos : pos + c])
             pos += c
-            self._store_window(f, win)
+            self.store_window(f, win)
         return np.array(out, dtype=np.int8)
 
     def _count(
@@ -784,7 +667,7 @@ class FlowBank:
             starts = np.flatnonzero(np.concatenate(([True], cf[1:] != cf[:-1])))
             self.first_acc[cf[starts]] = ca[starts]  # sorted by arrival within each flow
 
-    def _deliver_foreign(
+    def deliver_foreign(
         self, arr: NDArray[np.float64], seq: NDArray[np.uint64], spi: NDArray[np.int64], fl: NDArray[np.int64]
     ) -> None:
         """Copies whose SPI is not the flow's bound receiver: to whoever that SPI names, one SA at a time."""
