@@ -388,6 +388,24 @@ class IkeSa:
         self.emit(IkeSaDeleted(now, reason))
 
     # --------------------------------------------------------------------------------- dispatch
+    def _admits_new_request(self, mid: int, now: float) -> bool:
+        """Whether request ``mid`` is new and may be acted on; else it was answered from the response
+        cache (a retransmission) or dropped (out of the window, or held by a strict after-failover)."""
+        verdict = self.responses.classify(mid)
+        if verdict == ResponseWindow.RETRANSMIT:
+            self.counters["retransmissions_answered"] += 1
+            self._out.append(self.responses.cache[mid])
+            return False
+        if verdict == ResponseWindow.OUT_OF_WINDOW:
+            self.counters["out_of_window_drops"] += 1
+            self.drop(now, "out_of_window", mid, False)
+            rfc6311_member.on_out_of_window(self, now, mid)
+            return False
+        if rfc6311_member.rejects_request(self, now):
+            self.drop(now, "strict_after_failover", mid, False)
+            return False
+        return True
+
     def _on_unsupported_critical(self, data: bytes, payload_type: int, now: float) -> None:
         """An authentic request naming a payload type we do not know with its critical bit set is
         rejected, and answered with UNSUPPORTED_CRITICAL_PAYLOAD carrying that type (RFC 7296 2.5,
@@ -404,18 +422,7 @@ class IkeSa:
         if h.response:
             self.drop(now, "unsupported_critical", h.message_id, True)
             return
-        verdict = self.responses.classify(h.message_id)
-        if verdict == ResponseWindow.RETRANSMIT:
-            self.counters["retransmissions_answered"] += 1
-            self._out.append(self.responses.cache[h.message_id])
-            return
-        if verdict == ResponseWindow.OUT_OF_WINDOW:
-            self.counters["out_of_window_drops"] += 1
-            self.drop(now, "out_of_window", h.message_id, False)
-            rfc6311_member.on_out_of_window(self, now, h.message_id)
-            return
-        if rfc6311_member.rejects_request(self, now):
-            self.drop(now, "strict_after_failover", h.message_id, False)
+        if not self._admits_new_request(h.message_id, now):
             return
         request = Message(h.spi_i, h.spi_r, h.exchange, h.initiator, False, h.message_id, (), True)
         answer = Notify(NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, data=bytes([payload_type]))
@@ -433,18 +440,7 @@ class IkeSa:
         if not self.established:
             self.drop(now, "not_established", msg.message_id, False)
             return
-        verdict = self.responses.classify(msg.message_id)
-        if verdict == ResponseWindow.RETRANSMIT:
-            self.counters["retransmissions_answered"] += 1
-            self._out.append(self.responses.cache[msg.message_id])
-            return
-        if verdict == ResponseWindow.OUT_OF_WINDOW:
-            self.counters["out_of_window_drops"] += 1
-            self.drop(now, "out_of_window", msg.message_id, False)
-            rfc6311_member.on_out_of_window(self, now, msg.message_id)
-            return
-        if rfc6311_member.rejects_request(self, now):
-            self.drop(now, "strict_after_failover", msg.message_id, False)
+        if not self._admits_new_request(msg.message_id, now):
             return
         ike_exchanges.on_request(self, msg, parsed, now)
 

@@ -325,14 +325,8 @@ class FlowBank:
             self._deliver(t, few)
             return
         else:
-            chunks = []
-            for f in sorted(flows):
-                lo, hi = int(self.t_pos[f]), int(self.t_seg[f + 1])
-                k = lo + int(np.searchsorted(self.t_off[lo:hi], t, side="left"))
-                if k > lo:
-                    chunks.append(np.arange(lo, k, dtype=np.int64))
-            sel = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
             few = sorted(set(flows))
+            sel = self._offered_by_flow(t, few)
         if sel.shape[0]:
             self._send(sel, side=few is not None)
         self._deliver(t, few)
@@ -351,17 +345,22 @@ class FlowBank:
             keep &= in_set[fl]
         return np.sort(sel[keep], kind="stable")  # merges sorted runs
 
-    def free_senders(self, t: float, flows: list[int]) -> None:
-        """Send the packets of ``flows`` offered before ``t`` and hand their counters back to the sender
-        objects (the receivers' windows stay in the bank): the protocol is about to change the counters."""
+    def _offered_by_flow(self, t: float, flows: list[int]) -> NDArray[np.int64]:
+        """``_offered_before`` for a few flows (sorted), one search in each flow's offered times."""
         chunks = []
-        for f in sorted(flows):
+        for f in flows:
             lo, hi = int(self.t_pos[f]), int(self.t_seg[f + 1])
             k = lo + int(np.searchsorted(self.t_off[lo:hi], t, side="left"))
             if k > lo:
                 chunks.append(np.arange(lo, k, dtype=np.int64))
-        if chunks:
-            self._send(np.concatenate(chunks), side=True)
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+
+    def free_senders(self, t: float, flows: list[int]) -> None:
+        """Send the packets of ``flows`` offered before ``t`` and hand their counters back to the sender
+        objects (the receivers' windows stay in the bank): the protocol is about to change the counters."""
+        sel = self._offered_by_flow(t, sorted(flows))
+        if sel.shape[0]:
+            self._send(sel, side=True)
         for f in flows:
             tx = self.tx[f]
             if tx is not None:

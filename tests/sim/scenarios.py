@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hasim.sim.config import ScenarioConfig, scenario_from_dict
@@ -26,3 +27,14 @@ def scenario(**sections: dict[str, Any]) -> ScenarioConfig:
         else:
             base.setdefault(name, {}).update(values)
     return scenario_from_dict(base)
+
+
+def metric_diff(a: dict[str, float | int], b: dict[str, float | int]) -> dict[str, tuple[float, float]]:
+    """The metrics two runs disagree on (wall time aside; NaN equals NaN), as (a, b) pairs."""
+    return {
+        k: (a[k], b[k])
+        for k in a
+        if k != "wall_time_s"
+        and a[k] != b[k]
+        and not (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k]))
+    }

@@ -3,7 +3,6 @@ of the per-SA world, which the packet-by-packet tests pin to the reference path.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +11,9 @@ import pytest
 from hasim.sim import load_scenario, scale_flows, scenario_from_dict, simulate, with_overrides
 from hasim.sim.scale_world import scaled_supported
 
-from .scenarios import scenario
+from .scenarios import metric_diff, scenario
 
 RA10K = Path(__file__).resolve().parents[2] / "experiments" / "scenarios" / "remote_access_10k.toml"
-
-
-def _diff(a: dict[str, float | int], b: dict[str, float | int]) -> dict[str, tuple[float, float]]:
-    return {
-        k: (a[k], b[k])
-        for k in a
-        if k != "wall_time_s"
-        and a[k] != b[k]
-        and not (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k]))
-    }
 
 
 def _ra10k(peers: int, **over: Any) -> Any:
@@ -91,7 +80,7 @@ def test_scaled_equals_per_sa(case: str, send_few: int | None, monkeypatch: pyte
     assert scaled_supported(cfg, records=False)
     per_sa = simulate(cfg, 9, esp_path="vectorized").metrics
     scaled = simulate(cfg, 9, esp_path="scaled").metrics
-    assert _diff(per_sa, scaled) == {}
+    assert metric_diff(per_sa, scaled) == {}
     assert per_sa["esp_out_sent"] > 1000
     if case == "no_skip_iv_reuse":
         assert per_sa["iv_reuse_events"] > 0  # the stale counters repeat sequence numbers (R3.4-1)
@@ -103,7 +92,7 @@ def test_remote_access_10k_small_equals_per_sa(trigger: str, capacity: float) ->
     cfg = _ra10k(25, **{"policy.trigger": trigger, "cluster.sync_capacity_per_s": capacity})
     per_sa = simulate(cfg, 4, esp_path="vectorized").metrics
     scaled = simulate(cfg, 4, esp_path="scaled").metrics
-    assert _diff(per_sa, scaled) == {}
+    assert metric_diff(per_sa, scaled) == {}
     assert per_sa["rekeys"] > 0 and per_sa["failovers"] == 1
 
 
@@ -112,4 +101,4 @@ def test_auto_takes_the_per_sa_world_where_the_bank_is_not_exact() -> None:
     assert not scaled_supported(scenario(links={"loss_model": "gilbert_elliott"}), records=False)
     assert not scaled_supported(scenario(), records=True)
     cfg = scenario(attacker={"enabled": True, "replay_after_s": 0.0}, faults=[{"at_s": 5.5}])
-    assert _diff(simulate(cfg, 3, esp_path="auto").metrics, simulate(cfg, 3).metrics) == {}
+    assert metric_diff(simulate(cfg, 3, esp_path="auto").metrics, simulate(cfg, 3).metrics) == {}

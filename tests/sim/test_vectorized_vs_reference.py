@@ -3,7 +3,6 @@ deterministic per seed."""
 
 from __future__ import annotations
 
-import math
 import os
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from hypothesis import strategies as st
 
 from hasim.sim import simulate
 
-from .scenarios import scenario
+from .scenarios import metric_diff, scenario
 
 S2S = Path(__file__).resolve().parents[2] / "experiments" / "scenarios" / "site_to_site.toml"
 
@@ -42,16 +41,6 @@ CASES: dict[str, dict[str, Any]] = {
 }
 
 
-def _same(a: dict[str, float | int], b: dict[str, float | int]) -> dict[str, tuple[float, float]]:
-    return {
-        k: (a[k], b[k])
-        for k in a
-        if k != "wall_time_s"
-        and a[k] != b[k]
-        and not (isinstance(a[k], float) and math.isnan(a[k]) and math.isnan(b[k]))
-    }
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_vectorized_equals_packet_by_packet(case: str) -> None:
     extra = dict(CASES[case])
@@ -61,7 +50,7 @@ def test_vectorized_equals_packet_by_packet(case: str) -> None:
         cfg = scenario(**extra | {"traffic": {"esp_out_pps": 300.0, "esp_in_pps": 200.0} | extra["traffic"]})
     vec = simulate(cfg, 9).metrics
     ref = simulate(cfg, 9, esp_path="reference").metrics
-    assert _same(vec, ref) == {}
+    assert metric_diff(vec, ref) == {}
     assert vec["esp_out_sent"] > 1000
 
 
@@ -70,8 +59,8 @@ def test_same_seed_same_row_other_seed_other_row() -> None:
         links={"loss": 0.02, "jitter_s": 0.002}, traffic={"model": "poisson"}, faults=[{"at_s": 10.5}]
     )
     a, b, c = simulate(cfg, 1).metrics, simulate(cfg, 1).metrics, simulate(cfg, 2).metrics
-    assert _same(a, b) == {}
-    assert _same(a, c) != {}
+    assert metric_diff(a, b) == {}
+    assert metric_diff(a, c) != {}
 
 
 @settings(max_examples=8, deadline=None)
@@ -102,7 +91,7 @@ def test_property_vectorized_equals_reference(
         policy={"skip_policy": "fixed", "skip_packets": skip},
         faults=[{"at_s": crash}],
     )
-    assert _same(simulate(cfg, seed).metrics, simulate(cfg, seed, esp_path="reference").metrics) == {}
+    assert metric_diff(simulate(cfg, seed).metrics, simulate(cfg, seed, esp_path="reference").metrics) == {}
 
 
 def test_same_row_in_another_process() -> None:
