@@ -36,10 +36,10 @@ def simulate(
     from hasim.sim.world import World
 
     start = time.perf_counter()
-    world: World
-    if esp_path == "scaled" or (esp_path == "auto" and _scaled_ok(config, records)):
-        from hasim.sim.scale_world import ScaledWorld
+    from hasim.sim.scale_world import ScaledWorld, scaled_supported
 
+    world: World
+    if esp_path == "scaled" or (esp_path == "auto" and scaled_supported(config, records=records)):
         world = ScaledWorld(config, seed, records=records)
     else:
         world = World(
@@ -59,9 +59,3 @@ def simulate(
     ]
     recs["esp_sample"].sort(key=lambda r: r["time"])
     return RunResult(metrics, recs, list(world.probes.ike_raw))
-
-
-def _scaled_ok(config: ScenarioConfig, records: bool) -> bool:
-    from hasim.sim.scale_world import scaled_supported
-
-    return scaled_supported(config, records=records)
