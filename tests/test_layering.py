@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -31,3 +33,99 @@ def test_floor_imports_only_lower_floors(floor: str) -> None:
     loaded = _imported_after(floor)
     bad = [f for f in FORBIDDEN[floor] if any(m == f or m.startswith(f + ".") for m in loaded)]
     assert not bad, f"{floor} (and its submodules) imported {bad}"
+
+
+def _runtime_imports(path: Path, module: str) -> set[str]:
+    """The hasim modules ``path`` imports when it runs (at the top or inside a function); imports
+    under ``if TYPE_CHECKING:`` are annotations only and are left out."""
+    tree = ast.parse(path.read_text())
+    typing_only = {
+        id(node)
+        for branch in ast.walk(tree)
+        if isinstance(branch, ast.If)
+        and ast.unparse(branch.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+        for stmt in branch.body
+        for node in ast.walk(stmt)
+    }
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            found.add(base)
+            found.update(f"{base}.{a.name}" for a in node.names)  # ``from pkg import module``
+    return {m for m in found if m.startswith("hasim")}
+
+
+def _import_graph(root: Path) -> dict[str, set[str]]:
+    modules = {
+        ".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in root.rglob("*.py")
+    }
+    return {m: _runtime_imports(p, m) & modules.keys() - {m} for m, p in modules.items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_cycle_finder_sees_a_cycle_through_a_function_level_import(tmp_path: Path) -> None:
+    pkg = tmp_path / "hasim"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from hasim import b\n")
+    (pkg / "b.py").write_text("def f():\n    from hasim.a import x\n")
+    (pkg / "c.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from hasim import a\n"
+    )
+    (pkg / "d.py").write_text("from . import c\n")
+    assert _cycles(_import_graph(pkg)) == [["hasim.a", "hasim.b"]]
+
+
+def test_no_import_cycles() -> None:
+    """No module of hasim imports itself through others at run time (hasim.sim has its own check)."""
+    graph = _import_graph(Path(__file__).resolve().parents[1] / "hasim")
+    checked = {
+        m: {w for w in ws if not w.startswith("hasim.sim")}
+        for m, ws in graph.items()
+        if not m.startswith("hasim.sim")
+    }
+    assert _cycles(checked) == []

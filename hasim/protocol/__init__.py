@@ -1,7 +1,8 @@
 """Floor 2: sans-IO state machines (IKE SA, Child SA, anti-replay, RFC 6311); time and draws passed in.
 
 Where things live:
-- ``ike_sa``: ``IkeSa``, one IKE SA driven by ``receive``/``handle_timer``/API calls (start here).
+- ``ike_sa``: ``IkeSa``, one IKE SA driven by ``receive``/``handle_timer``/API calls (start here);
+  ``sa_state``: its life cycle.
 - ``mid_window``, ``retransmit``: Message ID windows, outstanding requests, retransmission (RFC 7296 2.1-2.3).
 - ``exchanges``, ``ike_exchanges``: payload shapes and the IKE_SA_INIT, IKE_AUTH, INFORMATIONAL and
   CREATE_CHILD_SA exchanges, with the RFC 6311 capability negotiation.

@@ -35,7 +35,8 @@ from hasim.protocol.exchanges import (
     ts_payloads,
     window_notify,
 )
-from hasim.protocol.retransmit import PendingRequest
+from hasim.protocol.retransmit import PendingRequest, QueuedRequest
+from hasim.protocol.sa_state import SaState
 from hasim.protocol.snapshot import Capabilities
 from hasim.wire import Delete, ExchangeType, Message, Nonce, Notify, NotifyType, Payload, ProtocolId
 
@@ -66,8 +67,6 @@ def _send_handshake(sa: IkeSa, exchange: int, payloads: tuple[Payload, ...], wha
 
 def start_handshake(sa: IkeSa, now: float) -> None:
     """Initiator: send IKE_SA_INIT (Message ID 0, unprotected)."""
-    from hasim.protocol.ike_sa import SaState
-
     if sa.state is not SaState.CREATED or not sa.original_initiator:
         raise ProtocolError("connect() is for a new IKE SA on its original initiator")
     payloads = (ike_sa_payload(), ke_payload(sa.random_bytes(64)), Nonce(sa.random_bytes(32)))
@@ -90,8 +89,6 @@ def _auth_payloads(sa: IkeSa, spi_in: int, esn: bool, caps: Capabilities) -> tup
 
 def on_handshake_response(sa: IkeSa, msg: Message, parsed: Parsed, now: float) -> None:
     """Initiator: IKE_SA_INIT answered -> send IKE_AUTH; IKE_AUTH answered -> established."""
-    from hasim.protocol.ike_sa import SaState
-
     pending = sa.requests.outstanding.get(msg.message_id)
     if pending is None or pending.exchange != msg.exchange:
         sa.drop(now, "unexpected_response", msg.message_id, True)
@@ -120,8 +117,6 @@ def on_handshake_response(sa: IkeSa, msg: Message, parsed: Parsed, now: float) -
 
 def on_handshake_request(sa: IkeSa, msg: Message, parsed: Parsed, now: float) -> None:
     """Responder: answer IKE_SA_INIT, then IKE_AUTH (negotiating RFC 6311, R5-2)."""
-    from hasim.protocol.ike_sa import SaState
-
     verdict = sa.responses.classify(msg.message_id)
     if verdict == sa.responses.RETRANSMIT:
         sa.send(sa.responses.cache[msg.message_id])
@@ -153,8 +148,6 @@ def on_handshake_request(sa: IkeSa, msg: Message, parsed: Parsed, now: float) ->
 
 def queue_create_child(sa: IkeSa, now: float, old: ChildSa | None) -> None:
     """Queue CREATE_CHILD_SA: a new Child SA, or (with ``old``) its replacement with counters from 0."""
-    from hasim.protocol.ike_sa import QueuedRequest
-
     spi_in = sa.spis.allocate()
     esn = old.esn if old is not None else (sa.children[0].esn if sa.children else sa.config.esn)
     tsi, tsr = ts_payloads()
@@ -169,8 +162,6 @@ def queue_create_child(sa: IkeSa, now: float, old: ChildSa | None) -> None:
 
 def queue_delete_ike(sa: IkeSa, now: float) -> None:
     """Queue the INFORMATIONAL Delete of the whole IKE SA (RFC 7296 1.4.1)."""
-    from hasim.protocol.ike_sa import QueuedRequest
-
     if not sa.established:
         sa.delete_now(now, "local")
         return
@@ -182,8 +173,6 @@ def queue_delete_ike(sa: IkeSa, now: float) -> None:
 
 
 def _queue_delete_child(sa: IkeSa, now: float, spi_in: int) -> None:
-    from hasim.protocol.ike_sa import QueuedRequest
-
     payloads = (Delete(ProtocolId.ESP, (spi_in.to_bytes(4, "big"),)),)
     sa.enqueue(QueuedRequest("delete_child", ExchangeType.INFORMATIONAL, payloads, {"spi_in": spi_in}), now)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from enum import StrEnum
 
 from hasim.errors import DecodeError, IntegrityError, ProtocolError, UnsupportedCriticalPayload
 from hasim.protocol import ike_exchanges, rfc6311_member, rfc6311_peer
@@ -30,6 +29,7 @@ from hasim.protocol.mid_window import RequestWindow, ResponseWindow
 from hasim.protocol.policy import IkeConfig
 from hasim.protocol.retransmit import PendingRequest, QueuedRequest, TimerAction
 from hasim.protocol.rfc6311_member import MemberState
+from hasim.protocol.sa_state import SaState
 from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot
 from hasim.wire import (
     ExchangeType,
@@ -47,17 +47,6 @@ from hasim.wire import (
 
 RandomBytes = Callable[[int], bytes]
 __all__ = ["IkeSa", "QueuedRequest", "RandomBytes", "SaState"]
-
-
-class SaState(StrEnum):
-    """Life cycle of an IKE SA."""
-
-    CREATED = "created"
-    INIT_SENT = "init-sent"
-    AUTH_SENT = "auth-sent"
-    INIT_DONE = "init-done"
-    ESTABLISHED = "established"
-    DELETED = "deleted"
 
 
 class IkeSa:
@@ -262,7 +251,7 @@ class IkeSa:
 
     def create_child(self, now: float) -> None:
         """Queue a CREATE_CHILD_SA for an additional Child SA with the same selectors (R3.2-1)."""
-        ike_exchanges.queue_create_child(self, now, None)
+        self.queue_create_child(now, None)
 
     def rekey_child(self, now: float, spi_in: int | None = None) -> None:
         """Queue a CREATE_CHILD_SA rekeying the Child SA with inbound SPI ``spi_in`` (default: first)."""
@@ -273,7 +262,7 @@ class IkeSa:
         )
         if child is None:
             raise ProtocolError(f"no Child SA with inbound SPI {spi_in}")
-        ike_exchanges.queue_create_child(self, now, child)
+        self.queue_create_child(now, child)
 
     def delete(self, now: float) -> None:
         """Queue an INFORMATIONAL Delete of the IKE SA; the SA is gone when it is answered."""
@@ -350,6 +339,10 @@ class IkeSa:
         return Message(
             self.spi_i, self.spi_r, exchange, self.original_initiator, response, mid, payloads, protected
         )
+
+    def queue_create_child(self, now: float, old: ChildSa | None) -> None:
+        """Queue CREATE_CHILD_SA: a new Child SA, or (with ``old``) its rekey (``ike_exchanges``)."""
+        ike_exchanges.queue_create_child(self, now, old)
 
     def enqueue(self, req: QueuedRequest, now: float, front: bool = False) -> None:
         """Queue a request; it goes out when the window allows (and any failover sync is done)."""

@@ -97,7 +97,7 @@ from hasim.protocol.events import (
 )
 from hasim.protocol.exchanges import Parsed
 from hasim.protocol.policy import AfterFailover, SkipKind, SyncTrigger
-from hasim.protocol.retransmit import PendingRequest
+from hasim.protocol.retransmit import PendingRequest, QueuedRequest
 from hasim.protocol.snapshot import SyncValues
 from hasim.wire import ExchangeType, Message, MessageIdSync, ReplayCounterSync
 
@@ -133,8 +133,6 @@ def takeover(sa: IkeSa, now: float, m1: int | None = None, p1: int | None = None
 
     ``m1``/``p1`` override the policy's choice of M1 and P1 (to reproduce Appendix A exactly).
     """
-    from hasim.protocol import ike_exchanges
-
     if not sa.established:
         raise ProtocolError("only an established IKE SA can be taken over")
     m = sa.member
@@ -157,14 +155,12 @@ def takeover(sa: IkeSa, now: float, m1: int | None = None, p1: int | None = None
         request_sync(sa, now)
     if policy.skip_out.kind is SkipKind.LARGE and policy.rekey_after_large_skip:
         for child in list(sa.children):  # R5.2-3: rekey soon after a very large jump (after the sync)
-            ike_exchanges.queue_create_child(sa, now, child)
+            sa.queue_create_child(now, child)
     sa.pump(now)
 
 
 def requeue(sa: IkeSa, abandoned: list[PendingRequest]) -> None:
     """Put abandoned requests back at the front of the queue, to go out with new Message IDs."""
-    from hasim.protocol.ike_sa import QueuedRequest
-
     sa.queue[:0] = [QueuedRequest(p.what, p.exchange, p.payloads, p.context) for p in abandoned]
 
 
@@ -225,8 +221,6 @@ def request_sync(sa: IkeSa, now: float) -> None:
 
 def start_sync(sa: IkeSa, now: float) -> None:
     """Initiate the counter synchronization for this failover (case 1, 2, 3 or 4 of section 5)."""
-    from hasim.protocol.ike_sa import QueuedRequest
-
     m = sa.member
     if not m.armed:  # R7-5: at most once per failover event
         return
@@ -329,8 +323,6 @@ def on_answered_other_sync(sa: IkeSa, now: float) -> None:
 
 def sync_gave_up(sa: IkeSa, now: float) -> None:
     """Our sync request ran out of retransmissions: the SA dies, unless it was superseded."""
-    from hasim.protocol.ike_sa import QueuedRequest
-
     m = sa.member
     if not m.superseded:
         sa.delete_now(now, "timeout")

@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hasim.protocol import rfc6311_member
 from hasim.protocol.events import ReplayDeltaApplied, SyncAnswered
 from hasim.protocol.exchanges import Parsed
 from hasim.protocol.policy import SyncReading
@@ -113,8 +114,6 @@ def on_sync_request(sa: IkeSa, msg: Message, parsed: Parsed, data: bytes, now: f
     Any such request from the newly active member is answered unless a rule of section 5.1 drops
     it (R5-5); no other state (pending exchanges, windows) stands in the way.
     """
-    from hasim.protocol import rfc6311_member
-
     ms = parsed.mid_sync
     assert ms is not None
 
