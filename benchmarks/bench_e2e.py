@@ -13,7 +13,7 @@ import time
 
 from benchmarks.memory import peak_mib, reset_peak
 from hasim.sim.api import simulate
-from hasim.sim.config import scenario_from_dict
+from hasim.sim.scenario.config import scenario_from_dict
 
 RATE_PPS = 100_000.0
 

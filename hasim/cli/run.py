@@ -136,7 +136,7 @@ def run(
     import tomllib
 
     from hasim.sim.api import simulate
-    from hasim.sim.config import scenario_from_dict, with_overrides
+    from hasim.sim.scenario.config import scenario_from_dict, with_overrides
 
     try:
         raw = tomllib.loads(scenario.read_text())

@@ -1,5 +1,10 @@
 """Floor 3: SimPy processes around the protocol objects: cluster, peer, links, sync channel, faults.
 
+Four subpackages, each importing only those listed before it: ``scenario`` (what to simulate),
+``dataplane`` (traffic, link fate, ESP flows, anti-replay windows), ``model`` (the cluster in SimPy:
+world, sites, sync, detection, failover, probes, metrics) and ``scale`` (the same model with the ESP
+state of all SAs in one bank, for 10,000 peers). ``api`` runs one of them.
+
 ``from hasim.sim import simulate, RunResult, load_scenario, scenario_from_dict`` is the public API;
 the names load on first use so that ``import hasim.sim`` stays light (no SimPy, no NumPy).
 """
@@ -11,10 +16,10 @@ from typing import Any
 _LAZY = {
     "simulate": "hasim.sim.api",
     "RunResult": "hasim.sim.api",
-    "ScenarioConfig": "hasim.sim.config",
-    "load_scenario": "hasim.sim.config",
-    "scenario_from_dict": "hasim.sim.config",
-    "with_overrides": "hasim.sim.config",
+    "ScenarioConfig": "hasim.sim.scenario.config",
+    "load_scenario": "hasim.sim.scenario.config",
+    "scenario_from_dict": "hasim.sim.scenario.config",
+    "with_overrides": "hasim.sim.scenario.config",
 }
 
 __all__ = sorted(_LAZY)

@@ -2,7 +2,7 @@
 
 Experiments, sweeps and the scale work call only this. Same (config, seed) -> identical metrics,
 except ``wall_time_s``. ``esp_path`` picks how ESP is simulated, with identical metrics:
-``"auto"`` (default) = ``"scaled"`` (:mod:`hasim.sim.scale_world`: the flows of all SAs in one bank,
+``"auto"`` (default) = ``"scaled"`` (:mod:`hasim.sim.scale.world`: the flows of all SAs in one bank,
 for 10,000 peers) wherever it is exact (no records, no attacker, Bernoulli loss), else
 ``"vectorized"`` (one NumPy batch per flow); ``"reference"`` runs it packet by packet as SimPy events
 (slow; the tests compare the paths on small runs).
@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from hasim.sim.config_sections import ScenarioConfig
+from hasim.sim.scenario.sections import ScenarioConfig
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """One run: ``metrics`` (names in hasim.sim.metrics) and, on request, flat ``records`` per kind
+    """One run: ``metrics`` (names in hasim.sim.model.metrics) and, on request, flat ``records`` per kind
     (``ike_messages``, ``sync_exchanges``, ``drops``, ``timeline``, ``esp_sample``)."""
 
     metrics: dict[str, float | int]
@@ -32,11 +32,11 @@ def simulate(
 ) -> RunResult:
     """Run one scenario with one seed (``config.scenario.seed`` is only the CLI's default)."""
     from hasim.sim.gc_policy import collector_held_back
-    from hasim.sim.metrics import collect
-    from hasim.sim.world import World
+    from hasim.sim.model.metrics import collect
+    from hasim.sim.model.world import World
 
     start = time.perf_counter()
-    from hasim.sim.scale_world import ScaledWorld, scaled_supported
+    from hasim.sim.scale.world import ScaledWorld, scaled_supported
 
     world: World
     if esp_path == "scaled" or (esp_path == "auto" and scaled_supported(config, records=records)):

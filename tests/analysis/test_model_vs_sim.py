@@ -19,7 +19,7 @@ import pytest
 from hasim.analysis.failover_model import FailoverParams, expected_replay_drops, strict_sync_survival
 from hasim.experiments.stats import mean_ci
 from hasim.sim import simulate
-from hasim.sim.config import scenario_from_dict, with_overrides
+from hasim.sim.scenario.config import scenario_from_dict, with_overrides
 
 SCENARIO = Path(__file__).resolve().parents[2] / "experiments" / "model_validation" / "scenario.toml"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from hasim.sim.config import ScenarioConfig, scenario_from_dict
+from hasim.sim.scenario.config import ScenarioConfig, scenario_from_dict
 
 
 def scenario(**sections: dict[str, Any]) -> ScenarioConfig:

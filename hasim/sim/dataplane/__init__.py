@@ -1,4 +1,9 @@
-"""The ESP data plane, vectorized: anti-replay windows over whole batches, replay exposure after failover.
+"""The ESP data plane: offered traffic, link fate, ESP flows and the anti-replay windows they reach.
+
+Kept below the model because a packet's path asks the cluster only who sends and who receives
+(``esp_flows.FlowEnds``): ``traffic`` gives send times, ``link`` decides loss, delay, reordering and
+duplication, ``esp_flows`` carries one direction of a Child SA, and the window modules decide each
+arrival, vectorized over whole batches.
 
 ``check_batch(state, seqs)`` gives, for packets in arrival order, exactly the outcomes of the
 reference ``hasim.protocol.anti_replay.ReplayWindow``; ``replay_exposure`` measures what an attacker

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from hasim.sim import load_scenario, scale_flows, scenario_from_dict, simulate, with_overrides
-from hasim.sim.scale_world import scaled_supported
+from hasim.sim import load_scenario, scenario_from_dict, simulate, with_overrides
+from hasim.sim.scale import bank
+from hasim.sim.scale.world import scaled_supported
 
-from .scenarios import metric_diff, scenario
+from ..scenarios import metric_diff, scenario
 
-RA10K = Path(__file__).resolve().parents[2] / "experiments" / "scenarios" / "remote_access_10k.toml"
+RA10K = Path(__file__).resolve().parents[3] / "experiments" / "scenarios" / "remote_access_10k.toml"
 
 
 def _ra10k(peers: int, **over: Any) -> Any:
@@ -70,9 +71,9 @@ def test_scaled_equals_per_sa(case: str, send_few: int | None, monkeypatch: pyte
     """Also with every send and delivery of the bank done by its array path, and by its packet-by-packet
     path."""
     if send_few is not None:
-        monkeypatch.setattr(scale_flows, "_SMALL_SEND", send_few)
-        monkeypatch.setattr(scale_flows, "_SMALL", send_few)
-        monkeypatch.setattr(scale_flows, "_MANY", 1 if send_few == 0 else send_few)
+        monkeypatch.setattr(bank, "_SMALL_SEND", send_few)
+        monkeypatch.setattr(bank, "_SMALL", send_few)
+        monkeypatch.setattr(bank, "_MANY", 1 if send_few == 0 else send_few)
     extra = dict(CASES[case])
     extra.setdefault("faults", [{"at_s": 10.5}])
     extra["traffic"] = {"esp_out_pps": 300.0, "esp_in_pps": 200.0} | extra.get("traffic", {})

@@ -2,7 +2,7 @@
 
 At 10,000 IKE SAs a run has some 30,000 ESP flows; stepping each one through its own NumPy calls at
 every control event costs far more in call overhead than in work. :class:`FlowBank` holds what the
-per-flow path (:class:`hasim.sim.esp_flows.EspFlow`) keeps per flow in arrays over all flows, and
+per-flow path (:class:`hasim.sim.dataplane.esp_flows.EspFlow`) keeps per flow in arrays over all flows, and
 moves any set of flows up to a time in one pass: offered times, sender counters, link draws,
 packets in flight, the receivers' replay windows (``hasim.sim.dataplane.window_bank``) and the
 statistics. The results are those of the per-flow path, packet for packet:
@@ -13,7 +13,7 @@ statistics. The results are those of the per-flow path, packet for packet:
   over, so every packet meets the same uniform as on the per-flow path.
 - *Same state.* The sender's counter and the receiver's window of each flow are loaded from the
   protocol's ``ChildSa`` objects when the flow is *bound* and written back when it is *released*
-  (see :mod:`hasim.sim.scale_world` for when that happens); in between the bank owns them.
+  (see :mod:`hasim.sim.scale.world` for when that happens); in between the bank owns them.
 - *Same order.* Packets of one flow are sent in offered order and received in (arrival time,
   send order), the order of the per-flow path's stable sort. Packets in flight carry their SPI; one
   whose SPI is not the flow's bound receiver (sent before a rekey) goes to the receiver that SPI
@@ -33,11 +33,11 @@ from numpy.typing import NDArray
 
 from hasim.protocol.anti_replay import ReplayWindow
 from hasim.protocol.esp_counter import counter_limit
+from hasim.sim.dataplane.esp_flows import EspFlow
+from hasim.sim.dataplane.link import LossBursts
 from hasim.sim.dataplane.window_bank import WindowBank, check_bank
-from hasim.sim.esp_flows import EspFlow
-from hasim.sim.link import LossBursts
-from hasim.sim.scale_copies import Copies, arrival_order, runs
-from hasim.sim.scale_few import deliver_few, send_few
+from hasim.sim.scale.copies import Copies, arrival_order, runs
+from hasim.sim.scale.few import deliver_few, send_few
 
 if TYPE_CHECKING:
     from hasim.protocol.child_sa import ChildSa

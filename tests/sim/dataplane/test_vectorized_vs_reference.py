@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from hasim.sim import simulate
 
-from .scenarios import metric_diff, scenario
+from ..scenarios import metric_diff, scenario
 
-S2S = Path(__file__).resolve().parents[2] / "experiments" / "scenarios" / "site_to_site.toml"
+S2S = Path(__file__).resolve().parents[3] / "experiments" / "scenarios" / "site_to_site.toml"
 
 CASES: dict[str, dict[str, Any]] = {
     "clean": {},

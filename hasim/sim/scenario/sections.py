@@ -1,8 +1,8 @@
 """The scenario sections as frozen dataclasses: every field with its unit, default and its source.
 
-Each field carries metadata read by :mod:`hasim.sim.config` to validate a TOML table: ``doc`` (what it
-means), ``unit``, ``source`` (where the default comes from), and the allowed values (``choices``, or a
-``lo``/``hi`` range, ``lo_open`` for a strict lower bound). The metadata is the single description of the
+Each field carries metadata read by :mod:`hasim.sim.scenario.config` to validate a TOML table: ``doc``
+(what it means), ``unit``, ``source`` (where the default comes from), and the allowed values (``choices``,
+or a ``lo``/``hi`` range, ``lo_open`` for a strict lower bound). The metadata is the single description of the
 scenario format: validation errors and ``hasim run --help``-style docs are generated from it.
 """
 
@@ -309,6 +309,6 @@ class ScenarioConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The full resolved config, nested and JSON-able; ``scenario_from_dict(c.to_dict()) == c``."""
-        from hasim.sim.config import config_to_dict
+        from hasim.sim.scenario.config import config_to_dict
 
         return config_to_dict(self)

@@ -1,9 +1,9 @@
-"""The world of a large run: the same model as :class:`hasim.sim.world.World`, with ESP in one bank.
+"""The world of a large run: the same model as :class:`hasim.sim.model.world.World`, with ESP in one bank.
 
 :class:`ScaledWorld` keeps every IKE SA, timer, message and fault of the per-SA world, and replaces
 the three things whose cost grows with SAs x events:
 
-1. **ESP flows** move in :class:`hasim.sim.scale_flows.FlowBank` passes over all flows instead of one
+1. **ESP flows** move in :class:`hasim.sim.scale.bank.FlowBank` passes over all flows instead of one
    NumPy batch per flow per control event.
 2. **Checkpoints instead of per-SA batches.** The per-SA world brings SA ``i``'s flows up to now before
    every call into it (``advance_sa``). Here ``advance_sa(i)`` only checks whether the previous call
@@ -17,10 +17,10 @@ the three things whose cost grows with SAs x events:
    per SA for the standby. Here the counters and windows of all flows are copied once into a
    :class:`_Batch`, and each SA's Message ID state is kept as a small tuple refreshed only when the SA
    was touched. A standby's ``snaps`` (a :class:`LazySnaps`) builds the real snapshot of an SA only when
-   it is read, i.e. at takeover (:mod:`hasim.sim.scale_sync`). Messages, bytes and losses of the channel
+   it is read, i.e. at takeover (:mod:`hasim.sim.scale.sync`). Messages, bytes and losses of the channel
    are counted as before.
 
-Same (config, seed) -> the same metrics as the per-SA world (tests/sim/test_scale_equivalence.py);
+Same (config, seed) -> the same metrics as the per-SA world (tests/sim/scale/test_scale_equivalence.py);
 :func:`scaled_supported` names what keeps the per-SA path (records, attacker, Gilbert-Elliott loss).
 """
 
@@ -36,12 +36,12 @@ import simpy
 from hasim.protocol.child_sa import ChildSa
 from hasim.protocol.events import ChildSaCreated, ChildSaDeleted, Event, IkeSaDeleted
 from hasim.protocol.ike_sa import IkeSa
-from hasim.sim.config_sections import ScenarioConfig
-from hasim.sim.failover import _ANOMALY_POLL_S, _ANOMALY_WATCH_S, Failover
-from hasim.sim.scale_flows import FlowBank, bank_supports
-from hasim.sim.scale_sync import LazySnaps, ScaledSyncChannel
-from hasim.sim.scale_watch import AnomalyWatches
-from hasim.sim.world import World
+from hasim.sim.model.failover import _ANOMALY_POLL_S, _ANOMALY_WATCH_S, Failover
+from hasim.sim.model.world import World
+from hasim.sim.scale.bank import FlowBank, bank_supports
+from hasim.sim.scale.sync import LazySnaps, ScaledSyncChannel
+from hasim.sim.scale.watch import AnomalyWatches
+from hasim.sim.scenario.sections import ScenarioConfig
 
 _EPOCH_PACKETS = 12_000_000
 """Offered packets fetched per epoch at most (memory), unless that is under two sync intervals."""
@@ -439,7 +439,7 @@ class ScaledFailover(Failover):
 
     def _watch_anomalies(self, site: Any, m: Any, i: int, sa: IkeSa) -> Generator[simpy.Event, Any, None]:
         """The per-SA world's poll (every 10 ms for 10 s while the SA is armed) with the same ticks and the
-        same outcome, on the clock shared by every watch that starts now (``hasim.sim.scale_watch``)."""
+        same outcome, on the clock shared by every watch that starts now (``hasim.sim.scale.watch``)."""
         w = self.world
         assert isinstance(w, ScaledWorld)
         bank = w.bank

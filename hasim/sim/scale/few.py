@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from hasim.sim.scale_copies import Copies
+from hasim.sim.scale.copies import Copies
 
 if TYPE_CHECKING:
-    from hasim.sim.scale_flows import FlowBank
+    from hasim.sim.scale.bank import FlowBank
 
 
 def send_few(bank: FlowBank, sel: NDArray[np.int64], *, side: bool) -> None:

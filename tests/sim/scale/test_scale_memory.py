@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-import hasim.sim.scale_world as scale_world
-from hasim.sim.scale_world import ScaledWorld
+import hasim.sim.scale.world as scale_world
+from hasim.sim.scale.world import ScaledWorld
 
-from .scenarios import scenario
+from ..scenarios import scenario
 
 
 class _Watched(ScaledWorld):

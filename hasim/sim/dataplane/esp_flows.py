@@ -1,9 +1,9 @@
 """ESP traffic of one direction of one Child SA slot: vectorized batches, or packet by packet in SimPy.
 
-A flow takes offered send times from its :class:`~hasim.sim.traffic.ArrivalProcess`, asks its
+A flow takes offered send times from its :class:`~hasim.sim.dataplane.traffic.ArrivalProcess`, asks its
 :class:`FlowEnds` who sends (the active node's ``ChildSa``, whose ``out_seq`` it advances) and who
 receives (the anti-replay window of the inbound SA the packet's SPI names, at whatever node is
-active when it arrives), and pushes packets through its :class:`~hasim.sim.link.LinkChannel`.
+active when it arrives), and pushes packets through its :class:`~hasim.sim.dataplane.link.LinkChannel`.
 
 The Child SA owns its counter (``outbound``) and its window (``inbound``). Two paths, identical outcomes:
 
@@ -30,9 +30,9 @@ import simpy
 from hasim.protocol.anti_replay import ReplayOutcome
 from hasim.protocol.child_sa import ChildSa
 from hasim.protocol.iv_reuse import IvUsageTracker
+from hasim.sim.dataplane.link import LinkChannel
+from hasim.sim.dataplane.traffic import ArrivalProcess
 from hasim.sim.dataplane.vector_window import receive_batch
-from hasim.sim.link import LinkChannel
-from hasim.sim.traffic import ArrivalProcess
 
 _MAX_BATCH_S = 1.0
 """Longest stretch of simulated time sent as one batch (bounds memory at high rates)."""

@@ -1,12 +1,12 @@
 """The periodic sync of a large run as arrays: what the standby knows is one copy of the bank per sync.
 
 Every ``sync_interval_s`` the per-SA world builds an ``IkeSaSnapshot`` per SA and sends it to each
-standby (``hasim.sim.sync_channel``). :class:`ScaledSyncChannel` sends the same messages (same count,
+standby (``hasim.sim.model.sync_channel``). :class:`ScaledSyncChannel` sends the same messages (same count,
 bytes and losses, same draws from the channel's loss stream) but copies the counters and windows of
 all flows once into a :class:`_Batch`, next to a small per-SA tuple of Message ID state that is
 rebuilt only for SAs touched since the last sync. A standby's ``snaps`` is a :class:`LazySnaps`:
 explicit snapshots (sent on events, as before) or references into batches, turned into the real
-``IkeSaSnapshot`` only when read (at takeover). See :mod:`hasim.sim.scale_world`.
+``IkeSaSnapshot`` only when read (at takeover). See :mod:`hasim.sim.scale.world`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import simpy
 
 from hasim.protocol.child_sa import ChildSaSnapshot
 from hasim.protocol.snapshot import IkeSaSnapshot
-from hasim.sim.sync_channel import SyncChannel, snapshot_bytes
+from hasim.sim.model.sync_channel import SyncChannel, snapshot_bytes
 
 if TYPE_CHECKING:
-    from hasim.sim.scale_world import ScaledWorld
+    from hasim.sim.scale.world import ScaledWorld
 
 
 class _Batch:

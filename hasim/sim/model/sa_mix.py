@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hasim.sim.config_sections import TrafficSection
+from hasim.sim.scenario.sections import TrafficSection
 from hasim.sim.streams import RandomStreams
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from hasim.sim import simulate
 
-from .scenarios import scenario
+from ..scenarios import scenario
 
 
 @pytest.mark.rfc("R5.2-1")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hasim.sim.config_sections import LinkSection
+from hasim.sim.scenario.sections import LinkSection
 from hasim.sim.streams import RandomStreams
 
 

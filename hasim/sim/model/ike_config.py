@@ -18,7 +18,7 @@ from hasim.protocol.policy import (
     SyncReading,
     SyncTrigger,
 )
-from hasim.sim.config_sections import ScenarioConfig
+from hasim.sim.scenario.sections import ScenarioConfig
 
 TRIGGERS = {
     "eager": SyncTrigger.PROACTIVE,

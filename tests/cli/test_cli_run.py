@@ -17,7 +17,7 @@ S2S = str(SCENARIOS / "site_to_site.toml")
 
 
 def test_every_example_scenario_loads() -> None:
-    from hasim.sim.config import load_scenario
+    from hasim.sim.scenario.config import load_scenario
 
     names = sorted(p.stem for p in SCENARIOS.glob("*.toml"))
     assert {"site_to_site", "remote_access", "legacy_peer"} <= set(names)

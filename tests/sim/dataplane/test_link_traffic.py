@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hasim.sim.config_sections import ClusterSection, LinkSection
-from hasim.sim.detection import HeartbeatDetector
-from hasim.sim.link import LinkChannel, LossBursts, ge_states
+from hasim.sim.dataplane.link import LinkChannel, LossBursts, ge_states
+from hasim.sim.dataplane.traffic import ArrivalProcess
+from hasim.sim.model.detection import HeartbeatDetector
+from hasim.sim.scenario.sections import ClusterSection, LinkSection
 from hasim.sim.streams import RandomStreams
-from hasim.sim.traffic import ArrivalProcess
 
 
 def test_streams_are_independent_of_each_other() -> None:

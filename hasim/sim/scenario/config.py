@@ -3,7 +3,7 @@
 Every mistake - an unknown key, a wrong type, a value with a unit where a number is expected, a value
 out of range or not among the choices - raises :class:`hasim.errors.ConfigError` naming the dotted key,
 the value given and what is allowed. The section dataclasses and their documented fields live in
-:mod:`hasim.sim.config_sections`.
+:mod:`hasim.sim.scenario.sections`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from hasim.errors import ConfigError
-from hasim.sim.config_sections import (
+from hasim.sim.scenario.sections import (
     AttackerSection,
     ClusterSection,
     FaultSection,

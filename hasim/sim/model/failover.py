@@ -8,7 +8,7 @@ skips its outgoing ESP counters forward (R5.2-1, local) and ESP flows again at o
 the member is the RFC 6311 sync exchanges (section 7 warns they can overload it): the protocol runs
 with a sync gate, so when an SA's trigger fires (at takeover for eager, R7-3; later for
 first_send/on_trigger/lazy, R7-2, R7-1, R7-6) it asks to start its exchange (``SyncWanted``) and
-the exchange starts when the member's gate lets it (``hasim.sim.sync_gate``), one per
+the exchange starts when the member's gate lets it (``hasim.sim.model.sync_gate``), one per
 1/sync_capacity_per_s in the order asked (``IkeSa.start_failover_sync``). An SA whose peer lacks
 support runs plain IKEv2 (no exchange, nothing gated).
 
@@ -29,7 +29,7 @@ from hasim.protocol.anti_replay import ReplayPolicy
 from hasim.protocol.ike_sa import IkeSa
 
 if TYPE_CHECKING:
-    from hasim.sim.world import World
+    from hasim.sim.model.world import World
 
 _ANOMALY_POLL_S = 0.01
 """How often the ESP out-of-window trigger (R7-1) looks at the new member's replay drops."""
@@ -122,7 +122,7 @@ class Failover:
 
     def sync_wanted(self, site: Any, m: Any, i: int) -> None:
         """SA ``i`` of member ``m`` asks to start its sync exchange (a gated trigger fired): it starts
-        when the member's gate is free (``hasim.sim.sync_gate``, one per 1/sync_capacity_per_s)."""
+        when the member's gate is free (``hasim.sim.model.sync_gate``, one per 1/sync_capacity_per_s)."""
         sa = m.sas[i]
 
         def start() -> bool:

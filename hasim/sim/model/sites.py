@@ -21,11 +21,11 @@ from hasim.protocol.child_sa import ChildSa, SpiAllocator
 from hasim.protocol.ike_sa import IkeSa
 from hasim.protocol.policy import IkeConfig
 from hasim.protocol.snapshot import IkeSaSnapshot
-from hasim.sim.detection import HeartbeatDetector
-from hasim.sim.sync_gate import SyncGate
+from hasim.sim.model.detection import HeartbeatDetector
+from hasim.sim.model.sync_gate import SyncGate
 
 if TYPE_CHECKING:
-    from hasim.sim.world import World
+    from hasim.sim.model.world import World
 
 _TIMER_SLACK = 1e-9
 

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hasim.sim.scale_copies import arrival_order
+from hasim.sim.scale.copies import arrival_order
 
 times = st.one_of(
     st.floats(min_value=0.0, max_value=120.0),

@@ -33,8 +33,8 @@ import math
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from hasim.sim.esp_flows import EspFlow
-    from hasim.sim.world import World
+    from hasim.sim.dataplane.esp_flows import EspFlow
+    from hasim.sim.model.world import World
 
 
 def collect(world: World, wall_time_s: float) -> dict[str, float | int]:

@@ -20,8 +20,8 @@ from hasim.protocol.anti_replay import n_words
 from hasim.protocol.snapshot import IkeSaSnapshot
 
 if TYPE_CHECKING:
-    from hasim.sim.sites import Member, Site
-    from hasim.sim.world import World
+    from hasim.sim.model.sites import Member, Site
+    from hasim.sim.model.world import World
 
 
 def snapshot_bytes(snap: IkeSaSnapshot | None, replay_window: int, *, full: bool) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hasim.errors import ConfigError
-from hasim.sim.config import describe_fields, load_scenario, scenario_from_dict, with_overrides
+from hasim.sim.scenario.config import describe_fields, load_scenario, scenario_from_dict, with_overrides
 
 
 def test_defaults_cite_their_sources() -> None:

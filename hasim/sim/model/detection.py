@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from hasim.sim.config_sections import ClusterSection
+from hasim.sim.scenario.sections import ClusterSection
 
 
 @dataclass

@@ -3,10 +3,10 @@
 Assembly: :class:`World` sets up ``traffic.peers`` established IKE SAs (the handshake is not
 simulated: both ends start from the same snapshot, mirrored, with the negotiated RFC 6311
 capabilities, R5-1..R5-4), each with ``traffic.child_sas`` Child SAs (or a per-SA mix,
-:mod:`hasim.sim.sa_mix`) and one ESP flow per Child SA and direction. SimPy processes: the periodic
-sync of each multi-member site (the standby learns only what arrives, ``hasim.sim.sync_channel``),
+:mod:`hasim.sim.model.sa_mix`) and one ESP flow per Child SA and direction. SimPy processes: the periodic
+sync of each multi-member site (the standby learns only what arrives, ``hasim.sim.model.sync_channel``),
 liveness checks and rekeys per SA; faults and the takeover after a detected crash live in
-:mod:`hasim.sim.failover`. Metrics and records are gathered by :mod:`hasim.sim.metrics`.
+:mod:`hasim.sim.model.failover`. Metrics and records are gathered by :mod:`hasim.sim.model.metrics`.
 """
 
 from __future__ import annotations
@@ -29,17 +29,17 @@ from hasim.protocol.events import (
 from hasim.protocol.ike_sa import IkeSa
 from hasim.protocol.iv_reuse import IvUsageTracker
 from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot
-from hasim.sim.config_sections import ScenarioConfig
-from hasim.sim.detection import HeartbeatDetector
-from hasim.sim.esp_flows import EspFlow
-from hasim.sim.failover import Failover
-from hasim.sim.ike_config import ike_config_for
-from hasim.sim.link import LinkChannel, LossBursts
-from hasim.sim.probes import Probes
-from hasim.sim.sa_mix import SaMix
+from hasim.sim.dataplane.esp_flows import EspFlow
+from hasim.sim.dataplane.link import LinkChannel, LossBursts
+from hasim.sim.dataplane.traffic import ArrivalProcess
+from hasim.sim.model.detection import HeartbeatDetector
+from hasim.sim.model.failover import Failover
+from hasim.sim.model.ike_config import ike_config_for
+from hasim.sim.model.probes import Probes
+from hasim.sim.model.sa_mix import SaMix
+from hasim.sim.model.sync_channel import SyncChannel
+from hasim.sim.scenario.sections import ScenarioConfig
 from hasim.sim.streams import RandomStreams
-from hasim.sim.sync_channel import SyncChannel
-from hasim.sim.traffic import ArrivalProcess
 from hasim.wire import SkKeys, SkSuite
 
 
@@ -64,7 +64,7 @@ class World:
     def __init__(
         self, cfg: ScenarioConfig, seed: int, *, records: bool, esp_path: str = "vectorized"
     ) -> None:
-        from hasim.sim.sites import Site
+        from hasim.sim.model.sites import Site
 
         if esp_path not in ("vectorized", "reference"):
             raise ValueError(f"esp_path must be 'vectorized' or 'reference', got {esp_path!r}")
