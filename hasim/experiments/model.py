@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hasim.experiments.config_tree import apply_overrides
+from hasim.experiments.metric_kinds import SIM_METRIC_KINDS, MetricKind
 
 Metrics = dict[str, float | int]
 RunFn = Callable[[dict[str, Any], int], Metrics]
@@ -26,13 +27,15 @@ class Model:
     """A runnable model: ``run(config, seed) -> metrics``, ``resolve(base, overrides) -> full config``.
 
     ``records`` (optional) reruns one configuration and returns per-event rows (e.g. ``timeline``)
-    for the failover timeline figure.
+    for the failover timeline figure. ``kinds`` declares each metric's kind (``metric_kinds.py``),
+    which fixes its summary interval; None means every metric is a plain real value.
     """
 
     name: str
     run: RunFn
     resolve: ResolveFn
     records: RecordsFn | None = None
+    kinds: Mapping[str, MetricKind] | None = None
 
 
 def resolve_generic(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -70,4 +73,10 @@ def simulate_records(config: dict[str, Any], seed: int) -> dict[str, list[dict[s
 
 def simulator_model() -> Model:
     """The default model: hasim's failover simulator."""
-    return Model(name="hasim.sim", run=simulate_metrics, resolve=resolve_scenario, records=simulate_records)
+    return Model(
+        name="hasim.sim",
+        run=simulate_metrics,
+        resolve=resolve_scenario,
+        records=simulate_records,
+        kinds=SIM_METRIC_KINDS,
+    )

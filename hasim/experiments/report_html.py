@@ -100,6 +100,10 @@ def _summary_table(res: LoadedResults, metrics: list[str]) -> str:
             text = _fmt(mean)
             if isinstance(lo, float) and not math.isnan(lo):
                 text += f" <small>[{_fmt(lo)}, {_fmt(hi)}]</small>"
+            if f"{m}_n" in r:  # how many runs defined the cell, and how many finished without a value
+                undefined = int(r.get(f"{m}_undefined", 0))
+                extra = f", {undefined} undefined" if undefined else ""
+                text += f" <small>n={int(r[f'{m}_n'])}{extra}</small>"
             cells.append(text)
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     rows.append("</tbody></table>")

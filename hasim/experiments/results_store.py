@@ -6,7 +6,8 @@ Layout of ``results/<sweep>/``:
   so a sweep killed at any moment (SIGKILL included) leaves only whole fragments behind.
 - ``runs.parquet``: all runs, one row each, sorted by run index; rebuilt from itself plus the
   fragments (atomically: temp file + ``os.replace``), after which the fragments are removed.
-- ``summary.csv``: per parameter point, mean and 95% t confidence interval of every metric.
+- ``summary.csv``: per parameter point, mean and 95% confidence interval of every metric (chosen by
+  the metric's kind, ``intervals.py``) with the runs that defined it and those that did not.
 - ``manifest.json``: provenance (see runner.py).
 - ``timelines.parquet``: event records of the runs named by ``[[timelines]]`` (optional).
 """
@@ -23,7 +24,8 @@ from typing import Any
 
 import pandas as pd
 
-from hasim.experiments.stats import mean_ci
+from hasim.experiments.intervals import metric_interval
+from hasim.experiments.metric_kinds import MetricKind, kind_of
 
 # Columns that are not metrics; parameter columns come from the sweep.
 ID_COLUMNS = ["run_id", "index", "point", "replication", "seed"]
@@ -122,14 +124,27 @@ class ResultsDir:
         df = df.drop_duplicates("run_id", keep="last")
         return df.sort_values("index", kind="stable").reset_index(drop=True)
 
-    def consolidate(self, order: Iterable[str], keep: set[str] | None = None) -> pd.DataFrame:
+    def consolidate(
+        self,
+        order: Iterable[str],
+        keep: set[str] | None = None,
+        positions: Mapping[str, tuple[int, int]] | None = None,
+    ) -> pd.DataFrame:
         """Fold fragments into runs.parquet (atomically), keeping runs in ``keep``; then drop the fragments.
 
         ``order`` is the preferred column order (ids, parameters); other columns follow as found.
+        ``positions`` (run id -> (index, point)) renumbers rows recorded when the sweep had other
+        points or replications, so that a resumed sweep's runs are numbered as a fresh one's.
         """
         df = self.load_runs()
         if keep is not None:
             df = df[df["run_id"].isin(keep)].reset_index(drop=True)
+        if positions is not None and len(df):
+            spare = len(positions)  # rows kept for a later round: after the current ones, no point yet
+            where = [positions.get(r, (spare + k, -1)) for k, r in enumerate(df["run_id"])]
+            df["index"] = [w[0] for w in where]
+            df["point"] = [w[1] for w in where]
+            df = df.sort_values("index", kind="stable").reset_index(drop=True)
         first = [c for c in order if c in df.columns]
         df = df[first + [c for c in df.columns if c not in first]]
         if "error" in df.columns:
@@ -156,12 +171,18 @@ def metric_columns(runs: pd.DataFrame, params: Iterable[str]) -> list[str]:
     return [c for c in runs.columns if c not in skip and pd.api.types.is_numeric_dtype(runs[c])]
 
 
-def summarize(runs: pd.DataFrame, params: list[str], level: float = 0.95) -> pd.DataFrame:
+def summarize(
+    runs: pd.DataFrame,
+    params: list[str],
+    kinds: Mapping[str, MetricKind] | None = None,
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Per parameter point: run and error counts, and mean with confidence interval of each metric.
 
     Columns: ``point``, the parameter columns, ``n_runs``, ``n_errors``, then for each metric ``m``:
-    ``m_mean``, ``m_ci_low``, ``m_ci_high`` (NaN interval with a single replication). Failed runs
-    count in ``n_errors`` and are left out of the statistics.
+    ``m_mean``, ``m_ci_low``, ``m_ci_high`` (the interval of its kind, ``intervals.py``; NaN with a
+    single defining run), ``m_n`` (runs that defined it) and ``m_undefined`` (finished runs where it
+    was NaN). Failed runs count in ``n_errors`` and in no metric's ``n``.
     """
     metrics = metric_columns(runs, params)
     rows = []
@@ -174,9 +195,10 @@ def summarize(runs: pd.DataFrame, params: list[str], level: float = 0.95) -> pd.
         row["n_runs"] = len(group)
         row["n_errors"] = len(group) - len(ok)
         for m in metrics:
-            values = [float(v) for v in ok[m] if v is not None and not math.isnan(float(v))]
-            mean, low, high = mean_ci(values, level)
-            row[f"{m}_mean"], row[f"{m}_ci_low"], row[f"{m}_ci_high"] = mean, low, high
+            values = [math.nan if v is None else float(v) for v in ok[m]]
+            iv = metric_interval(values, kind_of(m, kinds), level)
+            row[f"{m}_mean"], row[f"{m}_ci_low"], row[f"{m}_ci_high"] = iv.mean, iv.low, iv.high
+            row[f"{m}_n"], row[f"{m}_undefined"] = iv.n, iv.undefined
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -5,15 +5,23 @@ Guarantees (issue 6):
 - Every run is a row, even a failed one (its ``error`` column holds the exception), as in desmod.
 - Each finished run is written at once as an atomic fragment, so a sweep killed at any moment loses
   no finished run; ``resume=True`` runs only the runs that are missing.
-- A resumed sweep refuses to mix results from another hasim version, sweep file or base scenario
-  unless ``force=True`` (OMNeT++/SEM practice: never mix two code versions silently).
-- Seeds come from the run index (sweep_spec.run_seed), so the metric values do not depend on the
-  number of workers, the executor or the completion order.
+- A resumed sweep refuses to mix results from another hasim version unless ``force=True``
+  (OMNeT++/SEM practice: never mix two code versions silently). An edited sweep file or base
+  scenario needs no force: runs are keyed by (point, replication) with a digest of their resolved
+  config and seed (sweep_spec.point_runs), so only runs whose key is unchanged are reused; the
+  manifest notes the edit.
+- Seeds come from the run's key (sweep_spec.run_seed), so the metric values do not depend on the
+  number of workers, the executor, the completion order or the other runs of the sweep.
+- Adaptive replications (``replications = { min, max, metric, half_width }``): each point runs
+  ``min`` replications, then rounds double the replications of every point whose interval of
+  ``metric`` is still wider than asked, up to ``max``. A round's decisions depend only on the
+  metrics of finished runs, which depend only on their seeds: same result for any worker count.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 import traceback
@@ -27,10 +35,20 @@ import pandas as pd
 
 from hasim.errors import ConfigError
 from hasim.experiments.executors import ExecutorInfo, open_executor
+from hasim.experiments.intervals import metric_interval
+from hasim.experiments.metric_kinds import kind_of
 from hasim.experiments.model import Model, simulator_model
 from hasim.experiments.provenance import code_version, host_info, now_utc
 from hasim.experiments.results_store import ID_COLUMNS, ResultsDir, summarize, write_summary
-from hasim.experiments.sweep_spec import RunSpec, SweepSpec, expand, select_run
+from hasim.experiments.sweep_spec import (
+    PointSpec,
+    RunSpec,
+    SweepSpec,
+    expand_points,
+    number_runs,
+    point_runs,
+    select_run,
+)
 
 
 @dataclass(frozen=True)
@@ -79,21 +97,22 @@ def _row(run: RunSpec, result: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _check_resumable(old: dict[str, Any], spec: SweepSpec, force: bool) -> list[str]:
+def _check_resumable(old: dict[str, Any], spec: SweepSpec, force: bool) -> tuple[list[str], list[str]]:
+    """(mismatches that needed --force, edits of the sweep or base file that did not)."""
     cv = code_version()
     mismatches = []
-    for field, now in (
-        ("hasim_version", cv.hasim_version),
-        ("sweep_hash", spec.sweep_hash),
-        ("base_hash", spec.base_hash),
-    ):
-        if old.get(field) != now:
-            mismatches.append(f"{field} was {old.get(field)!r}, now {now!r}")
+    if old.get("hasim_version") != cv.hasim_version:
+        mismatches.append(f"hasim_version was {old.get('hasim_version')!r}, now {cv.hasim_version!r}")
     if mismatches and not force:
         raise ConfigError(
             "resume", "refusing to mix results: " + "; ".join(mismatches) + " (use --force to mix anyway)"
         )
-    return mismatches
+    edits = [
+        f"{field} was {old.get(field)!r}, now {now!r}"
+        for field, now in (("sweep_hash", spec.sweep_hash), ("base_hash", spec.base_hash))
+        if old.get(field) != now
+    ]
+    return mismatches, edits
 
 
 def _base_manifest(spec: SweepSpec, model: Model, runs: list[RunSpec]) -> dict[str, Any]:
@@ -116,8 +135,9 @@ def _base_manifest(spec: SweepSpec, model: Model, runs: list[RunSpec]) -> dict[s
         "base_hash": spec.base_hash,
         "root_seed": spec.root_seed,
         "seeding": spec.seeding,
-        "replications": spec.replications,
+        "replications": spec.adaptive.as_dict() if spec.adaptive else spec.replications,
         "points": len({r.point for r in runs}),
+        "metric_kinds": {k: v.name for k, v in sorted(model.kinds.items())} if model.kinds else None,
         "runs_total": len(runs),
         "param_columns": spec.param_columns,
         **host_info(),
@@ -188,9 +208,10 @@ def run_sweep(
     """
     model = model or simulator_model()
     rd = ResultsDir(results_dir if results_dir is not None else Path("results") / spec.name)
-    runs = expand(spec, model)
+    points = expand_points(spec, model)
+    counts = {p.point: spec.replications for p in points}
+    runs = _runs(spec, points, counts)
     started = time.perf_counter()
-    warnings: list[str] = []
     old = rd.read_manifest()
     if rd.has_results() and not resume:
         if not force:
@@ -200,29 +221,50 @@ def run_sweep(
             )
         rd.clear()
         old = None
-    if resume and old is not None:
-        warnings = _check_resumable(old, spec, force)
     rd.path.mkdir(parents=True, exist_ok=True)
     manifest = _base_manifest(spec, model, runs)
+    if resume and old is not None:
+        mismatches, edits = _check_resumable(old, spec, force)
+        if mismatches:
+            manifest["mixed_results"] = [*old.get("mixed_results", []), *mismatches]
+        if edits:
+            manifest["edited_since_start"] = [*old.get("edited_since_start", []), *edits]
     manifest["start_time"] = old.get("start_time", now_utc()) if (resume and old) else now_utc()
     manifest["resumed_at"] = [*old.get("resumed_at", []), now_utc()] if (resume and old) else []
-    if warnings:
-        manifest["mixed_results"] = [*old.get("mixed_results", []), *warnings] if old else warnings
-    order = ID_COLUMNS + spec.param_columns
-    wanted = {r.run_id for r in runs}
-    done = rd.consolidate(order, keep=wanted) if rd.has_results() else pd.DataFrame(columns=ID_COLUMNS)
-    finished = set(done["run_id"])
-    if retry_failed and "error" in done.columns:
-        finished -= set(done.loc[done["error"].notna(), "run_id"])
-    todo = [r for r in runs if r.run_id not in finished]
     manifest["end_time"] = None
-    rd.write_manifest(manifest)
-
-    failed = 0
-    if todo:
-        failed = _execute(todo, model, rd, workers, dask, executor, progress, spec.name, manifest, on_row)
-    final = rd.consolidate(order, keep=wanted)
-    write_summary(rd, summarize(final, spec.param_columns))
+    order = ID_COLUMNS + spec.param_columns
+    ran = failed = 0
+    # runs recorded beyond this round's replications (an adaptive sweep resumed) are kept for later rounds
+    spare = _spare(spec, points, rd.load_runs()) if (resume and spec.adaptive) else set()
+    retried: set[str] = set()
+    while True:
+        wanted = {r.run_id for r in runs}
+        done = rd.consolidate(order, keep=wanted | spare, positions=_positions(runs))
+        done = done[done["run_id"].isin(wanted)]
+        finished = set(done["run_id"])
+        if retry_failed and "error" in done.columns:
+            finished -= set(done.loc[done["error"].notna(), "run_id"]) - retried
+        todo = [r for r in runs if r.run_id not in finished]
+        retried |= {r.run_id for r in todo}
+        manifest.update({"runs_total": len(runs), "points": len(points)})
+        rd.write_manifest(manifest)
+        if todo:
+            failed += _execute(
+                todo, model, rd, workers, dask, executor, progress, spec.name, manifest, on_row
+            )
+            ran += len(todo)
+        final = rd.consolidate(order, keep=wanted | spare, positions=_positions(runs))
+        final = final[final["run_id"].isin(wanted)].reset_index(drop=True)
+        grown = _grow(spec, model, final, counts)
+        if grown == counts:
+            break
+        counts = grown
+        runs = _runs(spec, points, counts)
+    final = rd.consolidate(order, keep={r.run_id for r in runs}, positions=_positions(runs))
+    summary = summarize(final, spec.param_columns, model.kinds)
+    if spec.adaptive is not None:
+        summary["precision_reached"] = [_reached(spec, model, final, int(p)) for p in summary["point"]]
+    write_summary(rd, summary)
     problems = _record_timelines(spec, model, runs, rd)
     n_err = int(final["error"].notna().sum()) if "error" in final.columns else 0
     manifest.update(
@@ -233,12 +275,66 @@ def run_sweep(
             "end_time": now_utc(),
         }
     )
+    if spec.adaptive is not None:
+        manifest["adaptive"] = {
+            "points_reached": int(summary["precision_reached"].sum()),
+            "points": len(summary),
+            "runs_per_point": {str(k): v for k, v in sorted(counts.items())},
+        }
     if problems:
         manifest["timeline_problems"] = problems
     rd.write_manifest(manifest)
-    return SweepOutcome(
-        rd.path, len(runs), len(runs) - len(todo), len(todo), failed, time.perf_counter() - started
-    )
+    return SweepOutcome(rd.path, len(runs), len(runs) - ran, ran, failed, time.perf_counter() - started)
+
+
+def _runs(spec: SweepSpec, points: list[PointSpec], counts: dict[int, int]) -> list[RunSpec]:
+    return number_runs([r for p in points for r in point_runs(spec, p, range(counts[p.point]))])
+
+
+def _spare(spec: SweepSpec, points: list[PointSpec], recorded: pd.DataFrame) -> set[str]:
+    """Recorded runs that are replications (below max) of the current points with unchanged keys."""
+    assert spec.adaptive is not None
+    by_key = {p.key[:12]: p for p in points}
+    spare = set()
+    for run_id, rep in zip(recorded.get("run_id", []), recorded.get("replication", []), strict=True):
+        point = by_key.get(str(run_id)[:12])
+        if point is None or not 0 <= int(rep) < spec.adaptive.max:
+            continue
+        if point_runs(spec, point, range(int(rep), int(rep) + 1))[0].run_id == run_id:
+            spare.add(str(run_id))
+    return spare
+
+
+def _positions(runs: list[RunSpec]) -> dict[str, tuple[int, int]]:
+    """run id -> (index, point) in the current expansion (older rows may have been numbered otherwise)."""
+    return {r.run_id: (r.index, r.point) for r in runs}
+
+
+def _half_width(spec: SweepSpec, model: Model, runs: pd.DataFrame, point: int) -> float:
+    assert spec.adaptive is not None
+    metric = spec.adaptive.metric
+    group = runs[runs["point"] == point]
+    if metric not in group.columns:
+        return math.inf
+    ok = group[group["error"].isna()] if "error" in group.columns else group
+    values = [math.nan if v is None else float(v) for v in ok[metric]]
+    hw = metric_interval(values, kind_of(metric, model.kinds)).half_width
+    return math.inf if math.isnan(hw) else hw
+
+
+def _reached(spec: SweepSpec, model: Model, runs: pd.DataFrame, point: int) -> bool:
+    assert spec.adaptive is not None
+    return _half_width(spec, model, runs, point) <= spec.adaptive.half_width
+
+
+def _grow(spec: SweepSpec, model: Model, runs: pd.DataFrame, counts: dict[int, int]) -> dict[int, int]:
+    """The next round's replications per point: doubled (up to max) where the interval is too wide."""
+    if spec.adaptive is None:
+        return counts
+    cap = spec.adaptive.max
+    return {
+        p: n if n >= cap or _reached(spec, model, runs, p) else min(2 * n, cap) for p, n in counts.items()
+    }
 
 
 def _execute(

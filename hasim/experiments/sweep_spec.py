@@ -28,9 +28,20 @@ A sweep file::
 
     [report]                                  # figures and title of the HTML report (report.py)
 
-Seeds: the run at position ``index`` of the expanded list gets
-``SeedSequence(root_seed, spawn_key=(index,))`` (or ``spawn_key=(replication,)`` with common random
-numbers), so results depend neither on worker count nor on completion order.
+``replications`` may ask for a precision instead of a count::
+
+    replications = { min = 20, max = 2000, metric = "sa_survival", half_width = 0.02 }
+
+Each point then runs ``min`` replications and doubles them (capped at ``max``) until the 95%
+interval of ``metric`` has at most that half width (runner.py).
+
+Runs are keyed by (point, replication): a point's key is a digest of its labels and overrides, not its
+position, so adding replications or axis values and resuming reuses every finished run. Seeds come
+from the key: ``SeedSequence(root_seed, spawn_key=(point_key, replication))`` (or
+``spawn_key=(replication,)`` with common random numbers), so results depend neither on worker count,
+on completion order nor on which other points or replications the sweep holds. The run id adds a
+digest of the resolved config and the seed, so a resumed sweep never reuses a run whose config or
+seed changed.
 """
 
 from __future__ import annotations
@@ -65,6 +76,21 @@ class TimelineSpec:
 
 
 @dataclass(frozen=True)
+class Adaptive:
+    """Replications chosen per point for a precision: ``min`` first, doubled up to ``max`` until the
+    95% interval of ``metric`` has a half width of at most ``half_width``."""
+
+    min: int
+    max: int
+    metric: str
+    half_width: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The TOML table this was read from (for the manifest)."""
+        return {"min": self.min, "max": self.max, "metric": self.metric, "half_width": self.half_width}
+
+
+@dataclass(frozen=True)
 class SweepSpec:
     """A parsed sweep file (not yet expanded). ``path`` and the hashes are its provenance."""
 
@@ -73,6 +99,8 @@ class SweepSpec:
     base_path: Path
     base: dict[str, Any]
     replications: int
+    """Replications per point (the minimum of an adaptive sweep)."""
+    adaptive: Adaptive | None
     root_seed: int
     seeding: str
     fixed: dict[str, Any]
@@ -102,6 +130,17 @@ class SweepSpec:
 
 
 @dataclass(frozen=True)
+class PointSpec:
+    """One parameter point: its position, key (digest of labels and overrides), values and config."""
+
+    point: int
+    key: str
+    params: dict[str, Any] = field(compare=False)
+    config: dict[str, Any] = field(compare=False)
+    config_digest: str = ""
+
+
+@dataclass(frozen=True)
 class RunSpec:
     """One run of a sweep: position, identity, seed, parameter values and full resolved config."""
 
@@ -125,6 +164,26 @@ def _int(table: Mapping[str, Any], key: str, where: str, default: int | None, mi
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(where, f"expected an integer >= {minimum}, got {value!r}")
     return value
+
+
+def _replications(value: Any) -> tuple[int, Adaptive | None]:
+    """``replications``: a count, or ``{ min, max, metric, half_width }`` for a precision."""
+    if not isinstance(value, Mapping):
+        return _int({"replications": value}, "replications", "sweep.replications", 1, 1), None
+    where = "sweep.replications"
+    extra = set(value) - {"min", "max", "metric", "half_width"}
+    if extra:
+        allowed = "unknown field; allowed: half_width, max, metric, min"
+        raise ConfigError(f"{where}.{sorted(extra)[0]}", allowed)
+    low = _int(value, "min", f"{where}.min", None, 2)
+    high = _int(value, "max", f"{where}.max", None, low)
+    metric = value.get("metric")
+    if not isinstance(metric, str) or not metric:
+        raise ConfigError(f"{where}.metric", f"expected a metric name, got {metric!r}")
+    hw = value.get("half_width")
+    if isinstance(hw, bool) or not isinstance(hw, int | float) or not hw > 0:
+        raise ConfigError(f"{where}.half_width", f"expected a number > 0, got {hw!r}")
+    return low, Adaptive(low, high, metric, float(hw))
 
 
 def parse_sweep(text: str, path: Path) -> SweepSpec:
@@ -156,7 +215,7 @@ def parse_sweep(text: str, path: Path) -> SweepSpec:
         raise ConfigError("sweep.base", f"cannot read {base_path}: {exc.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError("sweep.base", f"{base_path} is not valid TOML: {exc}") from None
-    replications = _int(sweep, "replications", "sweep.replications", 1, 1)
+    replications, adaptive = _replications(sweep.get("replications", 1))
     root_seed = _int(sweep, "root_seed", "sweep.root_seed", None, 0)
     seeding = sweep.get("seeding", "index")
     if seeding not in ("index", "replication"):
@@ -211,6 +270,7 @@ def parse_sweep(text: str, path: Path) -> SweepSpec:
         base_path=base_path,
         base=base,
         replications=replications,
+        adaptive=adaptive,
         root_seed=root_seed,
         seeding=seeding,
         fixed=fixed,
@@ -237,9 +297,9 @@ def load_sweep(path: str | Path) -> SweepSpec:
     return parse_sweep(text, p)
 
 
-def run_seed(root_seed: int, key: int) -> int:
-    """The seed of one run: a 63-bit integer from ``SeedSequence(root_seed, spawn_key=(key,))``."""
-    state = np.random.SeedSequence(root_seed, spawn_key=(key,)).generate_state(1, dtype=np.uint64)
+def run_seed(root_seed: int, *key: int) -> int:
+    """The seed of one run: a 63-bit integer from ``SeedSequence(root_seed, spawn_key=key)``."""
+    state = np.random.SeedSequence(root_seed, spawn_key=key).generate_state(1, dtype=np.uint64)
     return int(state[0]) >> 1
 
 
@@ -263,15 +323,14 @@ def _scalar(value: Any) -> Any:
     return value
 
 
-def expand(spec: SweepSpec, model: Model) -> list[RunSpec]:
-    """All runs of the sweep, in a fixed order: points in axis order (first axis slowest), then replications.
+def expand_points(spec: SweepSpec, model: Model) -> list[PointSpec]:
+    """All parameter points of the sweep, in axis order (first axis slowest).
 
     Each point's config is resolved (validated) by the model once; constraints and exclude tables see
     the point's labels and its full resolved config as dotted keys.
     """
-    runs: list[RunSpec] = []
+    points: list[PointSpec] = []
     columns = spec.param_columns
-    point = 0
     for combo in itertools.product(*(axis.settings for axis in spec.axes)):
         labels: dict[str, Any] = {}
         overrides = dict(spec.fixed)
@@ -284,13 +343,41 @@ def expand(spec: SweepSpec, model: Model) -> list[RunSpec]:
             continue
         params = {c: _scalar(env.get(c, overrides.get(c))) for c in columns}
         ident = json.dumps({"labels": labels, "overrides": overrides}, sort_keys=True, default=str)
-        for rep in range(spec.replications):
-            index = len(runs)
-            digest = hashlib.sha256(f"{ident}|{rep}".encode()).hexdigest()[:8]
-            seed = run_seed(spec.root_seed, index if spec.seeding == "index" else rep)
-            runs.append(RunSpec(index, f"{index:05d}-{digest}", point, rep, seed, params, config))
-        point += 1
+        key = _sha256(ident.encode())[:16]
+        digest = _sha256(json.dumps(config, sort_keys=True, default=str).encode())[:16]
+        points.append(PointSpec(len(points), key, params, config, digest))
+    return points
+
+
+def point_runs(spec: SweepSpec, point: PointSpec, replications: range) -> list[RunSpec]:
+    """The runs of ``point`` for the given replications (``index`` is filled in by ``number_runs``)."""
+    runs = []
+    for rep in replications:
+        key = (int(point.key, 16), rep) if spec.seeding == "index" else (rep,)
+        seed = run_seed(spec.root_seed, *key)
+        tag = _sha256(f"{point.config_digest}|{seed}".encode())[:8]
+        run_id = f"{point.key[:12]}-{rep:05d}-{tag}"
+        runs.append(RunSpec(0, run_id, point.point, rep, seed, point.params, point.config))
     return runs
+
+
+def number_runs(runs: list[RunSpec]) -> list[RunSpec]:
+    """The runs ordered by (point, replication) with ``index`` = position in that order."""
+    ordered = sorted(runs, key=lambda r: (r.point, r.replication))
+    return [
+        RunSpec(i, r.run_id, r.point, r.replication, r.seed, r.params, r.config)
+        for i, r in enumerate(ordered)
+    ]
+
+
+def expand(spec: SweepSpec, model: Model, counts: Mapping[int, int] | None = None) -> list[RunSpec]:
+    """All runs of the sweep: ``counts[point]`` (default ``spec.replications``) replications per point,
+    in order of (point, replication)."""
+    runs = []
+    for p in expand_points(spec, model):
+        n = spec.replications if counts is None else counts.get(p.point, spec.replications)
+        runs.extend(point_runs(spec, p, range(n)))
+    return number_runs(runs)
 
 
 def select_run(runs: list[RunSpec], where: Mapping[str, Any]) -> RunSpec | None:

@@ -97,7 +97,7 @@ def test_existing_results_need_resume_or_force(toy_dir: Path) -> None:
     assert fresh.ran == 18
 
 
-def test_resume_refuses_another_version_or_sweep_file_unless_forced(toy_dir: Path) -> None:
+def test_resume_refuses_another_version_unless_forced_and_notes_an_edited_sweep_file(toy_dir: Path) -> None:
     spec = load_sweep(toy_dir / "sweep.toml")
     run_sweep(spec, toy_dir / "res", model=TOY, progress=False)
     manifest_path = toy_dir / "res" / "manifest.json"
@@ -107,13 +107,16 @@ def test_resume_refuses_another_version_or_sweep_file_unless_forced(toy_dir: Pat
     with pytest.raises(ConfigError, match="hasim_version") as err:
         run_sweep(spec, toy_dir / "res", model=TOY, progress=False, resume=True)
     assert err.value.key == "resume"
-    (toy_dir / "sweep.toml").write_text((toy_dir / "sweep.toml").read_text() + "\n# edited\n")
-    edited = load_sweep(toy_dir / "sweep.toml")
-    with pytest.raises(ConfigError, match="sweep_hash"):
-        run_sweep(edited, toy_dir / "res", model=TOY, progress=False, resume=True)
-    out = run_sweep(edited, toy_dir / "res", model=TOY, progress=False, resume=True, force=True)
+    out = run_sweep(spec, toy_dir / "res", model=TOY, progress=False, resume=True, force=True)
     assert out.ran == 0
     assert json.loads(manifest_path.read_text())["mixed_results"]
+    # an edited sweep file needs no force: runs are keyed by their config and seed, so none reruns
+    (toy_dir / "sweep.toml").write_text((toy_dir / "sweep.toml").read_text() + "\n# edited\n")
+    edited = run_sweep(
+        load_sweep(toy_dir / "sweep.toml"), toy_dir / "res", model=TOY, progress=False, resume=True
+    )
+    assert (edited.ran, edited.already_done) == (0, 18)
+    assert "sweep_hash" in json.loads(manifest_path.read_text())["edited_since_start"][0]
 
 
 def _sweep_subprocess(toy_dir: Path, out: Path) -> subprocess.Popen[bytes]:
@@ -206,7 +209,8 @@ def test_timelines_are_recorded_for_selected_runs(toy_dir: Path) -> None:
     run_sweep(load_sweep(toy_dir / "sweep.toml"), toy_dir / "res", model=TOY, progress=False)
     tl = pd.read_parquet(toy_dir / "res" / "timelines.parquet")
     assert set(tl["timeline"]) == {"high"}
-    assert set(tl["run_id"]) == {"00003-" + tl["run_id"].iloc[0].split("-")[1]}
+    runs = pd.read_parquet(toy_dir / "res" / "runs.parquet")
+    assert set(tl["run_id"]) == {runs["run_id"][3]}  # the first run of the first "high" point
     assert set(tl["record"]) == {"ike_messages", "sync_exchanges", "drops", "timeline", "counters"}
     assert {"time", "node", "kind", "value", "src", "message_id"} <= set(tl.columns)
 
@@ -246,3 +250,74 @@ def test_dirty_means_code_edits_not_rewritten_results(tmp_path: Path) -> None:
     assert tree_state(tmp_path) == (rev, False)
     (tmp_path / "hasim" / "model.py").write_text("x = 2\n")  # the code changed
     assert tree_state(tmp_path) == (rev, True)
+
+
+def test_four_to_eight_replications_with_resume_runs_only_the_new_four(toy_dir: Path) -> None:
+    text = (toy_dir / "sweep.toml").read_text().replace("replications = 3", "replications = 4")
+    (toy_dir / "sweep.toml").write_text(text)
+    first = run_sweep(load_sweep(toy_dir / "sweep.toml"), toy_dir / "res", model=TOY, progress=False)
+    assert first.ran == 6 * 4
+    old = pd.read_parquet(toy_dir / "res" / "runs.parquet")
+    (toy_dir / "sweep.toml").write_text(text.replace("replications = 4", "replications = 8"))
+    more = run_sweep(
+        load_sweep(toy_dir / "sweep.toml"), toy_dir / "res", model=TOY, workers=2, resume=True, progress=False
+    )
+    assert (more.ran, more.already_done, more.total) == (6 * 4, 6 * 4, 6 * 8)
+    new = pd.read_parquet(toy_dir / "res" / "runs.parquet")
+    assert list(new["index"]) == list(range(48)) and list(new["replication"]) == list(range(8)) * 6
+    kept = new.set_index("run_id").loc[old["run_id"]]
+    assert list(kept["y"]) == list(old["y"]) and list(kept["seed"]) == list(old["seed"])
+    summary = pd.read_csv(toy_dir / "res" / "summary.csv")
+    assert (summary["n_runs"] == 8).all() and (summary["y_n"] == 8).all()
+    fresh = run_sweep(load_sweep(toy_dir / "sweep.toml"), toy_dir / "fresh", model=TOY, progress=False)
+    assert fresh.ran == 48
+    pd.testing.assert_frame_equal(_stable(new), _stable(pd.read_parquet(toy_dir / "fresh" / "runs.parquet")))
+
+
+ADAPTIVE = """\
+[sweep]
+name = "adaptive"
+base = "base.toml"
+replications = { min = 10, max = 80, metric = "hit", half_width = 0.1 }
+root_seed = 11
+
+[[axes]]
+kind = "grid"
+key = "model.p"
+values = [1.0, 0.5]
+"""
+
+
+def test_adaptive_replications_stop_at_the_precision_or_the_maximum(toy_dir: Path) -> None:
+    (toy_dir / "adaptive.toml").write_text(ADAPTIVE)
+    spec = load_sweep(toy_dir / "adaptive.toml")
+    out = run_sweep(spec, toy_dir / "w1", model=TOY, progress=False)
+    summary = pd.read_csv(toy_dir / "w1" / "summary.csv")
+    # p = 1: every trial succeeds; the Wilson interval of n of n has half width z^2 / (2 (n + z^2)):
+    # 0.139 at 10 runs, 0.081 at 20, so 20 runs. p = 0.5: about 1.96 * 0.5 / sqrt(n) <= 0.1 needs
+    # ~96 runs, more than the maximum: 10, 20, 40, 80 and not reached.
+    assert list(summary["n_runs"]) == [20, 80]
+    assert list(summary["precision_reached"]) == [True, False]
+    assert out.ran == 100
+    row = summary.iloc[0]
+    assert (row["hit_mean"], row["hit_ci_high"]) == (1.0, 1.0)
+    assert row["hit_ci_low"] == pytest.approx(20 / (20 + 1.959963984540054**2))
+    manifest = json.loads((toy_dir / "w1" / "manifest.json").read_text())
+    assert manifest["adaptive"]["points_reached"] == 1
+    run_sweep(spec, toy_dir / "w2", model=TOY, workers=2, progress=False)
+    pd.testing.assert_frame_equal(
+        _stable(pd.read_parquet(toy_dir / "w1" / "runs.parquet")),
+        _stable(pd.read_parquet(toy_dir / "w2" / "runs.parquet")),
+    )
+    # a lower maximum, then the same sweep resumed with the higher one: only the missing runs run
+    (toy_dir / "adaptive.toml").write_text(ADAPTIVE.replace("max = 80", "max = 40"))
+    run_sweep(load_sweep(toy_dir / "adaptive.toml"), toy_dir / "res", model=TOY, progress=False)
+    (toy_dir / "adaptive.toml").write_text(ADAPTIVE)
+    again = run_sweep(
+        load_sweep(toy_dir / "adaptive.toml"), toy_dir / "res", model=TOY, progress=False, resume=True
+    )
+    assert (again.ran, again.already_done) == (40, 60)
+    pd.testing.assert_frame_equal(
+        _stable(pd.read_parquet(toy_dir / "w1" / "runs.parquet")),
+        _stable(pd.read_parquet(toy_dir / "res" / "runs.parquet")),
+    )

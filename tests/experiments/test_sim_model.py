@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from hasim.errors import ConfigError
+from hasim.experiments.metric_kinds import SIM_METRIC_KINDS
 from hasim.experiments.model import resolve_scenario, simulator_model
 from hasim.experiments.results_store import VOLATILE_COLUMNS
 from hasim.experiments.runner import run_sweep
@@ -90,3 +91,12 @@ def test_sweep_over_the_simulator_is_independent_of_worker_count(sim_dir: Path) 
     assert set(df["ike_sas"]) == {1}
     assert (df.loc[df["variant"] == "two", "failovers"] == 2).all()
     assert (df.loc[df["variant"] == "one", "failovers"] == 1).all()
+    # every metric the simulator reports declares its kind, and every summary interval is inside it
+    summary = pd.read_csv(sim_dir / "w1" / "summary.csv")
+    metrics = [c for c in df.columns if c in SIM_METRIC_KINDS or f"{c}_mean" in summary.columns]
+    assert metrics and set(metrics) <= set(SIM_METRIC_KINDS)
+    for m in metrics:
+        kind = SIM_METRIC_KINDS[m]
+        low, high = summary[f"{m}_ci_low"].dropna(), summary[f"{m}_ci_high"].dropna()
+        assert (low >= kind.lo).all() and (high <= kind.hi).all(), m
+        assert (summary[f"{m}_n"] + summary[f"{m}_undefined"] == summary["n_runs"]).all()

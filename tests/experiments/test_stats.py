@@ -6,6 +6,8 @@ import math
 
 import pytest
 
+from hasim.experiments.intervals import metric_interval, wilson
+from hasim.experiments.metric_kinds import COUNT, DURATION, PROPORTION, VALUE
 from hasim.experiments.stats import mean_ci, t_cdf, t_quantile
 
 # Two-sided 95% critical values from standard t tables (e.g. NIST/SEMATECH e-Handbook, table 1.3.6.7.2).
@@ -37,3 +39,33 @@ def test_mean_ci_by_hand() -> None:
     m1, lo1, hi1 = mean_ci([5.0])
     assert m1 == 5.0 and math.isnan(lo1) and math.isnan(hi1)
     assert mean_ci([4.0, 4.0, 4.0]) == (4.0, 4.0, 4.0)
+
+
+def test_wilson_against_published_values() -> None:
+    # Wilson score 95% intervals as tabulated (Newcombe 1998, Statistics in Medicine 17, table I):
+    # 5 of 10 -> [0.2366, 0.7634]; 0 of 10 -> [0, 0.2775]; and 3 of 4 -> [0.3006, 0.9544]
+    assert wilson(5, 10) == pytest.approx((0.2366, 0.7634), abs=1e-4)
+    assert wilson(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson(3, 4) == pytest.approx((0.3006, 0.9544), abs=1e-4)
+    # n of n: the lower bound is n / (n + z^2), never the zero-width [1, 1] of "4 of 4"
+    z2 = 1.959963984540054**2
+    assert wilson(4, 4) == pytest.approx((4 / (4 + z2), 1.0))
+
+
+def test_a_proportion_interval_stays_in_0_1_and_counts_undefined_runs() -> None:
+    iv = metric_interval([0.0, 1.0, 1.0, 1.0, math.nan], PROPORTION)
+    assert (iv.mean, iv.n, iv.undefined) == (0.75, 4, 1)
+    assert (iv.low, iv.high) == pytest.approx(wilson(3, 4))  # Student t would give [-0.05, 1.55]
+    # runs with several SAs each: the per-run fractions add up to the successes of n run-trials
+    several = metric_interval([0.5, 1.0, 0.75, 0.75], PROPORTION)
+    assert several.mean == 0.75 and (several.low, several.high) == pytest.approx(wilson(3.0, 4))
+
+
+def test_counts_and_durations_are_clipped_at_zero() -> None:
+    mean, lo, hi = mean_ci([0.0, 0.0, 0.0, 8.0])  # t interval 2 +- 3.182 * 4 / 2 reaches below 0
+    assert lo < 0
+    iv = metric_interval([0.0, 0.0, 0.0, 8.0], COUNT)
+    assert (iv.mean, iv.low, iv.high) == (mean, 0.0, hi)
+    assert metric_interval([math.nan, math.nan], DURATION).n == 0
+    assert math.isnan(metric_interval([3.0], DURATION).low)
+    assert metric_interval([-5.0, 5.0], VALUE).low < -5.0  # a plain value is not clipped

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -41,12 +43,62 @@ def test_grid_times_list_in_nested_loop_order(toy_dir: Path) -> None:
     assert len({r.run_id for r in runs}) == 18
 
 
-def test_seed_is_spawned_from_root_by_index(toy_dir: Path) -> None:
+def test_seed_is_spawned_from_root_by_point_key_and_replication(toy_dir: Path) -> None:
     runs = expand(load_sweep(toy_dir / "sweep.toml"), TOY)
     for r in runs:
-        expected = int(np.random.SeedSequence(42, spawn_key=(r.index,)).generate_state(1, np.uint64)[0]) >> 1
-        assert r.seed == expected
+        # the point's key: the first 16 hex digits of SHA-256 over its labels and overrides
+        labels = {"variant": r.params["variant"]}
+        overrides = {"model.noise": 0.25, "model.a": r.params["model.a"], "model.b": r.config["model"]["b"]}
+        ident = json.dumps({"labels": labels, "overrides": overrides}, sort_keys=True)
+        key = int(hashlib.sha256(ident.encode()).hexdigest()[:16], 16)
+        state = np.random.SeedSequence(42, spawn_key=(key, r.replication)).generate_state(1, np.uint64)
+        assert r.seed == int(state[0]) >> 1
+        assert r.run_id.startswith(f"{key:016x}"[:12] + f"-{r.replication:05d}-")
     assert len({r.seed for r in runs}) == len(runs)
+
+
+def test_runs_keep_their_id_and_seed_when_points_or_replications_are_added(toy_dir: Path) -> None:
+    before = {
+        (r.params["model.a"], r.params["variant"], r.replication): r
+        for r in expand(load_sweep(toy_dir / "sweep.toml"), TOY)
+    }
+    text = (toy_dir / "sweep.toml").read_text()
+    text = text.replace("replications = 3", "replications = 5").replace(
+        "values = [1.0, 2.0, 3.0]", "values = [0.5, 1.0, 2.0, 3.0]"
+    )
+    (toy_dir / "sweep.toml").write_text(text)
+    after = {
+        (r.params["model.a"], r.params["variant"], r.replication): r
+        for r in expand(load_sweep(toy_dir / "sweep.toml"), TOY)
+    }
+    assert len(after) == 4 * 2 * 5
+    for key, run in before.items():  # every earlier run: same id, same seed, though its position moved
+        assert (after[key].run_id, after[key].seed) == (run.run_id, run.seed)
+        assert after[key].index != run.index
+
+
+def test_adaptive_replications_parse_and_errors(toy_dir: Path) -> None:
+    spec = _spec(toy_dir, 'replications = { min = 10, max = 80, metric = "hit", half_width = 0.1 }\n')
+    assert spec.replications == 10 and spec.adaptive is not None
+    assert (spec.adaptive.max, spec.adaptive.metric, spec.adaptive.half_width) == (80, "hit", 0.1)
+    for body, key in [
+        (
+            'replications = { min = 10, max = 5, metric = "hit", half_width = 0.1 }\n',
+            "sweep.replications.max",
+        ),
+        (
+            'replications = { min = 10, max = 50, metric = "hit", half_width = 0 }\n',
+            "sweep.replications.half_width",
+        ),
+        ("replications = { min = 10, max = 50, half_width = 0.1 }\n", "sweep.replications.metric"),
+        (
+            'replications = { min = 10, max = 50, metric = "hit", half_width = 0.1, step = 2 }\n',
+            "sweep.replications.step",
+        ),
+    ]:
+        with pytest.raises(ConfigError) as err:
+            _spec(toy_dir, body)
+        assert err.value.key == key
 
 
 def test_common_random_numbers_share_seed_per_replication(toy_dir: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from hasim.experiments.metric_kinds import COUNT, DURATION, FRACTION, PROPORTION, VALUE
 from hasim.experiments.model import Model, resolve_generic
 
 BASE_TOML = """\
@@ -26,6 +27,7 @@ noise = 0.5
 fail_when_a = -1.0
 sleep_s = 0.0
 label = "plain"
+p = 0.5
 """
 
 
@@ -40,7 +42,9 @@ def run_toy(config: dict[str, Any], seed: int) -> dict[str, float | int]:
         os._exit(3)
     rng = np.random.default_rng(seed)
     y = m["a"] * m["b"] + m["noise"] * float(rng.normal())
-    return {"y": y, "count": int(rng.integers(0, 100)), "frac": float(rng.random()), "wall_time_s": 0.001}
+    count, frac = int(rng.integers(0, 100)), float(rng.random())
+    hit = int(rng.random() < m["p"])  # a Bernoulli(p) trial: one SA that survives or not
+    return {"y": y, "count": count, "frac": frac, "hit": hit, "wall_time_s": 0.001}
 
 
 def records_toy(config: dict[str, Any], seed: int) -> dict[str, list[dict[str, Any]]]:
@@ -146,4 +150,5 @@ def records_toy(config: dict[str, Any], seed: int) -> dict[str, list[dict[str, A
     }
 
 
-TOY = Model(name="toy", run=run_toy, resolve=resolve_generic, records=records_toy)
+TOY_KINDS = {"y": VALUE, "count": COUNT, "frac": FRACTION, "hit": PROPORTION, "wall_time_s": DURATION}
+TOY = Model(name="toy", run=run_toy, resolve=resolve_generic, records=records_toy, kinds=TOY_KINDS)
