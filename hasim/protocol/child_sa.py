@@ -5,12 +5,17 @@ The per-packet data plane lives in its own modules (``esp_counter.OutboundCounte
 control plane must agree on with the other side and share with the standby: the last outgoing
 sequence number and the right edge of the inbound replay window. Both may jump forward on
 failover (RFC 6311 section 5.2) and restart at 0 after a rekey (a new SA, RFC 7296 2.8).
+
+The counter and the window are stored in an :class:`EspState`. A simulator that moves many SAs'
+packets in arrays may hold them elsewhere for a while: it sets ``lease`` (an :class:`EspLease`),
+which is told before the protocol reads or replaces them so that it can hand them back first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from hasim.errors import ProtocolError
 from hasim.protocol.anti_replay import ReplayWindow, n_words
@@ -40,6 +45,28 @@ class ChildSaSnapshot:
     in_words: tuple[int, ...] | None = None
 
 
+class EspState:
+    """A Child SA's outbound counter and inbound window as stored (a lease holder reads them here
+    without a hand-back)."""
+
+    __slots__ = ("inbound", "outbound")
+
+    def __init__(self, outbound: OutboundCounter, inbound: ReplayWindow) -> None:
+        self.outbound = outbound
+        self.inbound = inbound
+
+
+class EspLease(Protocol):
+    """Whoever holds a Child SA's counter and window for a while: called before the protocol reads
+    (``before_outbound``, ``before_inbound``) or replaces (``before_replace``) one of them."""
+
+    def before_outbound(self, child: ChildSa) -> None: ...
+
+    def before_inbound(self, child: ChildSa) -> None: ...
+
+    def before_replace(self, child: ChildSa) -> None: ...
+
+
 class ChildSa:
     """One ESP SA pair: outbound counter (``esp_counter``) and inbound replay window (``anti_replay``).
 
@@ -66,11 +93,40 @@ class ChildSa:
         self.spi_in = spi_in
         self.spi_out = spi_out
         self.esn = esn
-        self.outbound = OutboundCounter(esn=esn, last=out_seq)
-        self.inbound = ReplayWindow(replay_window, esn=esn, top=in_highest, words=in_words)
+        self.held = EspState(
+            OutboundCounter(esn=esn, last=out_seq),
+            ReplayWindow(replay_window, esn=esn, top=in_highest, words=in_words),
+        )
+        self.lease: EspLease | None = None
         self.out_rate_pps = out_rate_pps
         self.in_rate_pps = in_rate_pps
         self.safe_edge: int | None = None
+
+    @property
+    def outbound(self) -> OutboundCounter:
+        """The outgoing sequence counter (handed back first by a lease holder)."""
+        if self.lease is not None:
+            self.lease.before_outbound(self)
+        return self.held.outbound
+
+    @outbound.setter
+    def outbound(self, value: OutboundCounter) -> None:
+        if self.lease is not None:
+            self.lease.before_replace(self)
+        self.held.outbound = value
+
+    @property
+    def inbound(self) -> ReplayWindow:
+        """The inbound anti-replay window (handed back first by a lease holder)."""
+        if self.lease is not None:
+            self.lease.before_inbound(self)
+        return self.held.inbound
+
+    @inbound.setter
+    def inbound(self, value: ReplayWindow) -> None:
+        if self.lease is not None:
+            self.lease.before_replace(self)
+        self.held.inbound = value
 
     @property
     def out_seq(self) -> int:
@@ -84,8 +140,9 @@ class ChildSa:
 
     @property
     def max_seq(self) -> int:
-        """The last sequence number this SA may use before it must be rekeyed."""
-        return self.outbound.limit
+        """The last sequence number this SA may use before it must be rekeyed (fixed at creation: read
+        without a hand-back)."""
+        return self.held.outbound.limit
 
     @property
     def exhausted(self) -> bool:

@@ -287,14 +287,14 @@ class FlowBank:
         for f in flows:
             rx = self.rx[f]
             if rx is not None:
-                rx.__dict__["inbound"] = self.window(f)
+                rx.held.inbound = self.window(f)
             self.rx_free[f] = True
 
     def take_receiver(self, f: int) -> None:
         """Take flow ``f``'s window back from its receiver object (after ``free_receiver``)."""
         rx = self.rx[f]
         if rx is not None:
-            win = rx.__dict__["inbound"]
+            win = rx.held.inbound
             self.windows.tops[f] = win.top
             if self.windows.words.shape[1]:
                 self.windows.words[f] = np.array(win.words, dtype=np.uint64)
@@ -364,14 +364,14 @@ class FlowBank:
         for f in flows:
             tx = self.tx[f]
             if tx is not None:
-                tx.__dict__["outbound"].last = int(self.last_seq[f])
+                tx.held.outbound.last = int(self.last_seq[f])
             self.tx_free[f] = True
 
     def take_sender(self, f: int) -> None:
         """Take flow ``f``'s counter back from its sender object (after ``free_sender``)."""
         tx = self.tx[f]
         if tx is not None:
-            self.last_seq[f] = tx.__dict__["outbound"].last
+            self.last_seq[f] = tx.held.outbound.last
         self.tx_free[f] = False
 
     def _merge_side(self) -> None:
@@ -680,12 +680,12 @@ class FlowBank:
             if rx is None:
                 st["no_receiver"][f] += len(idx)
                 continue
-            # the window of an SPI other than the bound one is the object's own: bypass any binding hook;
+            # the window of an SPI other than the bound one is the object's own: bypass any lease;
             # a few packets: the reference window, packet by packet, on a copy that then replaces it
-            state = rx.__dict__
-            win = state["inbound"].copy()
+            state = rx.held
+            win = state.inbound.copy()
             out = [int(win.receive(int(seq[j]))) for j in idx]
-            state["inbound"] = win
+            state.inbound = win
             for code, name in enumerate(("accepted", "duplicate", "too_old", "unverifiable")):
                 st[name][f] += out.count(code)
             w = self.watch_from[f]

@@ -9,7 +9,7 @@ the three things whose cost grows with SAs x events:
    every call into it (``advance_sa``). Here ``advance_sa(i)`` only checks whether the previous call
    changed who sends or receives each flow (a rekey, a takeover, a deletion): if so, the flows run up
    to that call's time with the old ends, then bind the new ones. Calls that read or change ESP state
-   are caught where they touch it: a bound ``ChildSa`` gets the class :class:`_BoundChildSa`, whose
+   are caught where they touch it: a bound ``ChildSa`` carries a :class:`_BankLease`, so that its
    ``outbound``/``inbound`` first bring the flows concerned up to now and hand the state back to the
    objects until the next checkpoint. The protocol code is unchanged and sees exactly the state it saw
    before.
@@ -58,36 +58,39 @@ def _same_ends(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
     return all(a[0] is b[0] and a[1] is b[1] and a[2] == b[2] for a, b in zip(old, new, strict=True))
 
 
-class _BoundChildSa(ChildSa):
-    """A Child SA whose counter and window the bank holds: touching them hands them back first."""
+class _BankLease:
+    """The lease of a bound Child SA (``ChildSa.lease``): the bank holds its counter and window, and
+    touching them hands them back first (see the module docstring)."""
 
-    @property
-    def outbound(self) -> Any:
-        d = self.__dict__
-        if not d["_scale_tx_free"]:
-            d["_scale"].free_sender(d["_scale_sa"], self)
-        return d["outbound"]
+    __slots__ = ("i", "rx_free", "tx_free", "world")
 
-    @outbound.setter
-    def outbound(self, value: Any) -> None:
-        self.__dict__["_scale"].release_sa(self.__dict__["_scale_sa"])
-        self.__dict__["outbound"] = value
+    def __init__(self, world: ScaledWorld, i: int) -> None:
+        self.world, self.i = world, i
+        self.tx_free = False
+        """The counter is back in the object until SA ``i`` is next settled."""
+        self.rx_free = False
+        """The window is back in the object until SA ``i`` is next settled."""
 
-    @property
-    def max_seq(self) -> int:
-        return int(self.__dict__["outbound"].limit)  # fixed at creation: no need to hand the counter back
+    def before_outbound(self, child: ChildSa) -> None:
+        if not self.tx_free:
+            self.world.free_sender(self.i, child)
 
-    @property
-    def inbound(self) -> Any:
-        d = self.__dict__
-        if not d["_scale_rx_free"]:
-            d["_scale"].free_receiver(d["_scale_sa"], self)
-        return d["inbound"]
+    def before_inbound(self, child: ChildSa) -> None:
+        if not self.rx_free:
+            self.world.free_receiver(self.i, child)
 
-    @inbound.setter
-    def inbound(self, value: Any) -> None:
-        self.__dict__["_scale"].release_sa(self.__dict__["_scale_sa"])
-        self.__dict__["inbound"] = value
+    def before_replace(self, child: ChildSa) -> None:
+        self.world.release_sa(self.i)
+
+
+def _set_free(child: ChildSa | None, *, tx: bool | None = None, rx: bool | None = None) -> None:
+    """Mark a bound Child SA's counter (``tx``) or window (``rx``) as handed back or taken again."""
+    lease = child.lease if child is not None else None
+    if isinstance(lease, _BankLease):
+        if tx is not None:
+            lease.tx_free = tx
+        if rx is not None:
+            lease.rx_free = rx
 
 
 class _Arrivals:
@@ -204,20 +207,16 @@ class ScaledWorld(World):
             bank.bind(f, tx, rx, spi)
         for tx, rx, _ in ends:  # after reading every state: the cluster's Child SA both sends and receives
             for obj in (tx, rx):
-                if obj is not None and type(obj) is ChildSa:
-                    obj.__dict__["_scale"] = self
-                    obj.__dict__["_scale_sa"] = i
-                    obj.__dict__["_scale_tx_free"] = False
-                    obj.__dict__["_scale_rx_free"] = False
-                    obj.__class__ = _BoundChildSa
+                if obj is not None and obj.lease is None:
+                    obj.lease = _BankLease(self, i)
         self.ends_now[i] = ends
         self.released.discard(i)
 
     def _unbind_sa(self, i: int) -> None:
         for tx, rx, _ in self.ends_now[i]:
             for obj in (tx, rx):
-                if obj is not None and type(obj) is _BoundChildSa:
-                    obj.__class__ = ChildSa  # type: ignore[assignment]
+                if obj is not None and obj.lease is not None:
+                    obj.lease = None
         for f in self.flows_of[i]:
             self.bank.release(f)
 
@@ -229,9 +228,8 @@ class ScaledWorld(World):
         flows = [f for f in self.flows_of[i] if int(bank.dirn[f]) in side and not bank.tx_free[f]]
         bank.free_senders(self.env.now, flows)  # every sender of that end at once: the protocol loops
         for f in flows:
-            if bank.tx[f] is not None:
-                bank.tx[f].__dict__["_scale_tx_free"] = True
-        child.__dict__["_scale_tx_free"] = True
+            _set_free(bank.tx[f], tx=True)
+        _set_free(child, tx=True)
         self.tx_freed.add(i)
         self.touched.add(i)
         self.ike_dirty.add(i)
@@ -245,9 +243,8 @@ class ScaledWorld(World):
         flows = [f for f in self.flows_of[i] if int(bank.dirn[f]) in side and not bank.rx_free[f]]
         bank.free_receivers(self.env.now, flows)  # every receiver of that end at once
         for f in flows:
-            if bank.rx[f] is not None:
-                bank.rx[f].__dict__["_scale_rx_free"] = True
-        child.__dict__["_scale_rx_free"] = True
+            _set_free(bank.rx[f], rx=True)
+        _set_free(child, rx=True)
         self.tx_freed.add(i)
         self.touched.add(i)
         self.ike_dirty.add(i)
@@ -260,12 +257,10 @@ class ScaledWorld(World):
             for f in self.flows_of[i]:
                 if bank.tx_free[f]:
                     bank.take_sender(f)
-                    if bank.tx[f] is not None:
-                        bank.tx[f].__dict__["_scale_tx_free"] = False
+                    _set_free(bank.tx[f], tx=False)
                 if bank.rx_free[f]:
                     bank.take_receiver(f)
-                    if bank.rx[f] is not None:
-                        bank.rx[f].__dict__["_scale_rx_free"] = False
+                    _set_free(bank.rx[f], rx=False)
 
     def release_sa(self, i: int) -> None:
         """The protocol touches SA ``i``'s ESP state: its flows run up to now, the objects own it again."""
@@ -393,7 +388,7 @@ class ScaledWorld(World):
                     rx_of[id(rx)] = f
         kids = []
         for c in sa.children:
-            d = c.__dict__
+            d = c.held
             out = tx_of.get(id(c))
             inn = rx_of.get(id(c))
             kids.append(
@@ -403,9 +398,9 @@ class ScaledWorld(World):
                     c.esn,
                     c.out_rate_pps,
                     c.in_rate_pps,
-                    out if out is not None else d["outbound"].last,
+                    out if out is not None else d.outbound.last,
                     out is not None,
-                    inn if inn is not None else (d["inbound"].top, d["inbound"].words),
+                    inn if inn is not None else (d.inbound.top, d.inbound.words),
                     inn is not None,
                 )
             )
