@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hasim.analysis.advice import Advice, advise
 from hasim.analysis.counter_space import failovers_until_rekey
+from hasim.analysis.detection import DetectionFigures, HeartbeatLoss, detection_figures
 from hasim.analysis.failover_model import (
     FailoverParams,
     expected_replay_drops,
@@ -20,8 +21,11 @@ from hasim.analysis.failover_model import (
 
 __all__ = [
     "Advice",
+    "DetectionFigures",
     "FailoverParams",
+    "HeartbeatLoss",
     "advise",
+    "detection_figures",
     "expected_replay_drops",
     "failovers_until_rekey",
     "max_sync_interval",

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hasim.analysis.counter_space import counter_fraction, failovers_until_rekey
+from hasim.analysis.detection import DetectionFigures
 from hasim.analysis.failover_model import (
     FailoverParams,
     drop_breakdown,
@@ -44,6 +45,9 @@ FORMULAS: dict[str, str] = {
     "inbound": "N_in ~ packets at r_in in A + D; delta* = min{n : P(N_in <= n) >= target}",
     "counter_space": "failovers until rekey = (2^32 - 1 - used) // s (2^64 - 1 with ESN)",
     "estimate_policy": "s = ceil(f*r*(A + D)); cost E[s] = f*r*(E[A] + D)",
+    "detection": "takeover = last advertisement received + MDI, MDI = m*I + (256 - prio)*I/256 (VRRP) or "
+    "the heartbeat timeout (strongSwan); false failovers/h = 3600/I * P(received, then n lost), "
+    "n = min{n : (n+1)*I >= MDI}; split brain each = (n+1)*I - MDI + I*E[further losses]",
 }
 
 
@@ -78,6 +82,8 @@ class Advice:
     estimate_expected_skip: float
     estimate_p_drop: float
     estimate_failovers_until_rekey: float
+    detection_model: DetectionFigures | None = None
+    """The heartbeat detector's figures, when advertisements were described (``--advertisement``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict: parameters nested under "params", infinities as null, plus the formulas."""
@@ -85,13 +91,26 @@ class Advice:
         for key, value in asdict(self).items():
             if key == "params":
                 value = dict(value, inbound_rate=self.params.rate_in)
-            out[key] = None if isinstance(value, float) and math.isinf(value) else value
+            out[key] = _json_safe(value)
         out["formulas"] = dict(FORMULAS)
         return out
 
 
+def _json_safe(value: Any) -> Any:
+    """Infinities and NaN (undefined) as null, also inside nested dicts."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def advise(
-    params: FailoverParams, target: float, skip: int | None = None, estimate_factor: float = 2.0
+    params: FailoverParams,
+    target: float,
+    skip: int | None = None,
+    estimate_factor: float = 2.0,
+    detection_model: DetectionFigures | None = None,
 ) -> Advice:
     """Compute the advice for ``params`` at survival target ``target``; ``skip`` defaults to s*.
 
@@ -135,4 +154,5 @@ def advise(
         estimate_expected_skip=estimate.expected_skip,
         estimate_p_drop=estimate.p_drop,
         estimate_failovers_until_rekey=failovers_until_rekey(estimate_skip, 0, params.esn),
+        detection_model=detection_model,
     )

@@ -19,6 +19,7 @@ import numpy as np
 from hasim.analysis.failover_model import FailoverParams, staleness
 from hasim.analysis.poisson import poisson_mean_excess, poisson_sf
 from hasim.errors import ConfigError
+from hasim.protocol.membership import DetectionConfig
 
 __all__ = ["EstimatePolicy", "estimate_policy", "master_down_interval"]
 
@@ -37,7 +38,7 @@ def master_down_interval(advertisement: float, multiplier: int = 3, priority: in
         raise ConfigError("multiplier", f"must be >= 1, got {multiplier}")
     if not 1 <= priority <= 255:
         raise ConfigError("priority", f"must lie in 1..255, got {priority}")
-    return multiplier * advertisement + (256 - priority) * advertisement / 256
+    return DetectionConfig(interval=advertisement, multiplier=multiplier).master_down_interval(priority)
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,11 @@ import click
 
 from hasim.analysis.advice import FORMULAS, Advice
 from hasim.analysis.advice import advise as compute_advice
+from hasim.analysis.detection import DetectionFigures, HeartbeatLoss, detection_figures
 from hasim.analysis.failover_model import FailoverParams
 from hasim.analysis.skip_policies import master_down_interval
 from hasim.errors import ConfigError
+from hasim.protocol.membership import DetectionConfig, DetectionStyle
 
 
 class _Number(click.ParamType):
@@ -100,10 +102,32 @@ def render(advice: Advice) -> str:
         f"estimate policy (skip = rate x time since last sync x {_fmt(advice.estimate_factor)}): "
         f"E[skip] = {_fmt(advice.estimate_expected_skip)}, P(replay drop) = {_fmt(advice.estimate_p_drop)}, "
         f"{_fmt(advice.estimate_failovers_until_rekey)} failovers until a rekey is forced",
+        *(_detection_lines(advice.detection_model) if advice.detection_model is not None else []),
         "formulas:",
         *(f"  {name}: {text}" for name, text in FORMULAS.items()),
     ]
     return "\n".join(lines)
+
+
+def _detection_lines(d: DetectionFigures) -> list[str]:
+    """The heartbeat detector: loss-free detection time, and what advertisement loss costs."""
+    if d.style == DetectionStyle.VRRP:
+        how = f"VRRPv3, RFC 5798 6.1: priority {d.priority}, skew {_fmt(d.skew_s, 8)} s"
+    else:
+        how = "strongSwan HA heartbeat timeout"
+    lines = [
+        f"detection ({how}): a crash is detected at the last advertisement received + "
+        f"{_fmt(d.master_down_s, 8)} s; crash -> takeover "
+        f"{_fmt(d.detection_min_s)}..{_fmt(d.detection_max_s)} s (mean {_fmt(d.detection_mean_s)} s, "
+        f"advertisement every {_fmt(d.interval_s)} s)",
+    ]
+    if d.heartbeat_loss > 0:
+        lines.append(
+            f"heartbeat loss {_fmt(d.heartbeat_loss)}: {d.losses_to_fail} lost in a row make a false "
+            f"failover: {_fmt(d.false_failovers_per_hour)} per hour, split brain "
+            f"{_fmt(d.split_brain_mean_s)} s each ({_fmt(d.split_brain_s_per_hour)} s per hour)"
+        )
+    return lines
 
 
 def _required(name: str, value: float | None) -> float:
@@ -130,6 +154,29 @@ def _required(name: str, value: float | None) -> float:
 )
 @click.option("--multiplier", type=_INT, default=3, show_default=True, help="VRRP master-down multiplier.")
 @click.option("--priority", type=_INT, default=100, show_default=True, help="VRRP priority (for the skew).")
+@click.option(
+    "--detection-style",
+    type=_Choice("vrrp", "strongswan"),
+    default="vrrp",
+    show_default=True,
+    help="VRRPv3 master-down (RFC 5798 6.1) or strongSwan's HA heartbeat timeout.",
+)
+@click.option(
+    "--heartbeat-timeout",
+    type=_FLOAT,
+    default=2.1,
+    show_default=True,
+    help="strongSwan HA heartbeat_timeout in s (--detection-style strongswan).",
+)
+@click.option(
+    "--heartbeat-loss", type=_FLOAT, default=0.0, show_default=True, help="P(an advertisement is lost)."
+)
+@click.option(
+    "--heartbeat-burst",
+    type=(_FLOAT, _FLOAT),
+    default=None,
+    help="Gilbert-Elliott advertisement loss instead: P(good->bad) P(bad->good), all lost while bad.",
+)
 @click.option(
     "--target-survival", type=_FLOAT, default=0.999, show_default=True, help="P(no replay drop) target."
 )
@@ -179,6 +226,10 @@ def advise(
     advertisement: float | None,
     multiplier: int,
     priority: int,
+    detection_style: str,
+    heartbeat_timeout: float,
+    heartbeat_loss: float,
+    heartbeat_burst: tuple[float, float] | None,
     target_survival: float,
     window: int,
     esn: bool,
@@ -195,8 +246,22 @@ def advise(
     as_json: bool,
 ) -> None:
     """Recommend the skip forward and sync interval for a replay-drop survival target (RFC 6311 5.2)."""
-    if detection is None and advertisement is not None:
-        detection = master_down_interval(advertisement, multiplier, priority)
+    model = None
+    if advertisement is not None or detection_style == "strongswan":
+        interval = 1.0 if advertisement is None else advertisement
+        master_down_interval(interval, multiplier, priority)  # one line naming a bad value
+        cfg = DetectionConfig(
+            DetectionStyle(detection_style), interval, multiplier, heartbeat_timeout, preempt=True
+        )
+        if heartbeat_burst is not None:
+            loss = HeartbeatLoss(
+                model="gilbert_elliott", ge_good_to_bad=heartbeat_burst[0], ge_bad_to_good=heartbeat_burst[1]
+            )
+        else:
+            loss = HeartbeatLoss(heartbeat_loss)
+        model = detection_figures(cfg, priority, latency, loss)
+        if detection is None:
+            detection = model.master_down_s
     params = FailoverParams(
         rate=_required("rate", rate),
         sync_interval=_required("sync_interval", sync_interval),
@@ -212,7 +277,7 @@ def advise(
         replay_window=window,
         esn=esn,
     )
-    result = compute_advice(params, target_survival, skip, estimate_factor)
+    result = compute_advice(params, target_survival, skip, estimate_factor, model)
     if as_json:
         click.echo(json.dumps(result.to_dict(), sort_keys=True))
     else:

@@ -74,6 +74,29 @@ def test_detection_from_vrrp_advertisement(capsys: pytest.CaptureFixture[str]) -
     assert json.loads(out)["params"]["detection"] == pytest.approx(3.609375)
 
 
+@pytest.mark.parametrize(("interval", "master_down"), [("1", "3.609375"), ("0.1", "0.3609375")])
+def test_detection_line_by_hand(interval: str, master_down: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # RFC 5798 6.1, priority 100: 3 x I + 156 I / 256 (1 s: 3.609375 s; 0.1 s: 0.3609375 s)
+    argv = ["advise", "--rate", "1000", "--sync-interval", "1", "--advertisement", interval]
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    assert f"a crash is detected at the last advertisement received + {master_down} s" in out
+
+
+def test_false_failovers_from_heartbeat_loss(capsys: pytest.CaptureFixture[str]) -> None:
+    # p = 0.1, n = 3: 3600 x 0.9 x 0.001 = 3.24 per hour; strongSwan n = 2: 32.4 per hour
+    base = ["advise", "--rate", "1000", "--sync-interval", "1", "--advertisement", "1"]
+    base += ["--heartbeat-loss", "0.1"]
+    code, out, _ = run(base, capsys)
+    assert code == 0
+    assert "3 lost in a row make a false failover: 3.24 per hour" in out
+    code, out, _ = run([*base, "--detection-style", "strongswan", "--json"], capsys)
+    data = json.loads(out)["detection_model"]
+    assert data["false_failovers_per_hour"] == pytest.approx(32.4)
+    assert data["master_down_s"] == 2.1
+    assert json.loads(out)["params"]["detection"] == 2.1
+
+
 @pytest.mark.parametrize(
     ("argv", "key"),
     [
@@ -86,6 +109,8 @@ def test_detection_from_vrrp_advertisement(capsys: pytest.CaptureFixture[str]) -
         ([*ARGS, "--skip", "-5"], "skip"),
         (["advise", "--rate", "1", "--sync-interval", "1"], "detection"),
         (["advise", "--rate", "1", "--sync-interval", "1", "--advertisement", "-1"], "advertisement"),
+        ([*ARGS, "--advertisement", "1", "--heartbeat-loss", "2"], "loss"),
+        ([*ARGS, "--detection-style", "keepalived"], "detection_style"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(argv: list[str], key: str, capsys: pytest.CaptureFixture[str]) -> None:

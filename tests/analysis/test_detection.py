@@ -1,0 +1,82 @@
+"""Closed-form detection figures (``hasim.analysis.detection``) against hand values and brute force.
+
+Hand values: VRRP 1 s, priority 100: MDI 3.609375 s, n = 3 (4 x 1 >= 3.609375 > 3 x 1); with
+Bernoulli loss p = 0.1: 3600 x 0.9 x 0.1^3 = 3.24 false failovers per hour, split brain each
+4 - 3.609375 + 0.1 / 0.9 = 0.50173611 s. strongSwan 1 s / 2.1 s: n = 2, 3600 x 0.9 x 0.01 = 32.4.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hasim.analysis.detection import HeartbeatLoss, detection_figures, losses_to_fail
+from hasim.errors import ConfigError
+from hasim.protocol.membership import DetectionConfig, DetectionStyle
+
+
+def test_loss_free_by_hand() -> None:
+    fig = detection_figures(DetectionConfig(), 100, latency=0.0005)
+    assert fig.master_down_s == 3.609375
+    assert fig.skew_s == 0.609375
+    assert (fig.detection_min_s, fig.detection_max_s) == (2.609875, 3.609875)
+    assert fig.detection_mean_s == pytest.approx(3.109875)
+    assert fig.false_failovers_per_hour == 0.0 and fig.split_brain_s_per_hour == 0.0
+    fast = detection_figures(DetectionConfig(interval=0.1), 100)
+    assert fast.master_down_s == pytest.approx(0.3609375, abs=1e-15)
+
+
+def test_losses_to_fail() -> None:
+    assert losses_to_fail(1.0, 3.609375) == 3
+    assert losses_to_fail(1.0, 2.1) == 2
+    assert losses_to_fail(1.0, 2.0) == 1  # the arrival on the deadline loses the tie
+    assert losses_to_fail(0.1, 0.3609375) == 3
+
+
+def test_bernoulli_by_hand() -> None:
+    fig = detection_figures(DetectionConfig(), 100, loss=HeartbeatLoss(0.1))
+    assert fig.losses_to_fail == 3
+    assert fig.false_failovers_per_hour == pytest.approx(3.24)
+    assert fig.split_brain_mean_s == pytest.approx(0.390625 + 0.1 / 0.9)
+    ss = detection_figures(DetectionConfig(style=DetectionStyle.STRONGSWAN), 100, loss=HeartbeatLoss(0.1))
+    assert ss.false_failovers_per_hour == pytest.approx(32.4)
+    assert ss.split_brain_mean_s == pytest.approx(3 - 2.1 + 0.1 / 0.9)
+
+
+def _brute_force(lost: np.ndarray, n: int) -> tuple[int, float]:
+    """Count maximal runs of >= n losses after a received one, and their mean length beyond n."""
+    runs, extra, k = 0, 0, 0
+    first = int(np.argmax(~lost))  # start from the first received one
+    for x in lost[first:]:
+        if x:
+            k += 1
+        else:
+            if k >= n:
+                runs += 1
+                extra += k - n
+            k = 0
+    return runs, extra / max(runs, 1)
+
+
+def test_gilbert_elliott_against_a_long_loss_sequence() -> None:
+    loss = HeartbeatLoss(model="gilbert_elliott", ge_good_to_bad=0.05, ge_bad_to_good=0.4)
+    fig = detection_figures(DetectionConfig(), 100, loss=loss)
+    rng = np.random.default_rng(1)
+    count = 2_000_000
+    u = rng.random(count)
+    states = np.empty(count, dtype=bool)
+    bad = False
+    for i in range(count):  # the link's rule: move state before each packet, then lose it
+        bad = (u[i] >= 0.4) if bad else (u[i] < 0.05)
+        states[i] = bad
+    runs, extra = _brute_force(states, fig.losses_to_fail)  # lost in the bad state only
+    expected = fig.false_failovers_per_hour * count / 3600.0
+    assert abs(runs - expected) < 4 * np.sqrt(expected)
+    assert fig.split_brain_mean_s == pytest.approx(0.390625 + extra, abs=0.05)
+
+
+def test_bad_loss_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="loss"):
+        HeartbeatLoss(1.5)
+    with pytest.raises(ConfigError, match="loss_model"):
+        HeartbeatLoss(model="burst")
