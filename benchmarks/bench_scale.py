@@ -1,13 +1,13 @@
 """Scale: the 10,000-peer remote-access gateway (experiments/scenarios/remote_access_10k.toml), one failover.
 
-Each variant runs in its own process (so peak memories do not mix): the scenario with eager and with
-lazy RFC 6311 sync at 10,000 peers, and eager at 100 and 1,000 peers for the growth. Printed per run:
+Each variant runs in its own process (so peak memories do not mix): the scenario with proactive and with
+lazy RFC 6311 sync at 10,000 peers, and proactive at 100 and 1,000 peers for the growth. Printed per run:
 wall and CPU (user) seconds, simulated ESP packets per wall second, SimPy events processed, and the
 child's peak resident memory. Targets (issue 7): at most 60 s wall and 4 GiB per 10,000-peer variant
 on one core; wall time close to linear in peers.
 
     .venv/bin/python -m benchmarks scale
-    .venv/bin/python -m benchmarks.bench_scale --one 1000 eager     # one run, JSON
+    .venv/bin/python -m benchmarks.bench_scale --one 1000 proactive     # one run, JSON
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 SCENARIO = Path(__file__).resolve().parents[1] / "experiments" / "scenarios" / "remote_access_10k.toml"
-RUNS = [(10_000, "eager"), (10_000, "lazy"), (100, "eager"), (1_000, "eager")]
+RUNS = [(10_000, "proactive"), (10_000, "lazy"), (100, "proactive"), (1_000, "proactive")]
 
 
 def one(peers: int, sync: str) -> dict[str, float]:
@@ -77,7 +77,7 @@ def main() -> None:
     walls: dict[int, float] = {}
     for peers, sync in RUNS:
         r = _child(peers, sync)
-        if sync == "eager":
+        if sync == "proactive":
             walls[peers] = r["wall_s"]
         print(
             f"bench scale peers={peers} sync={sync} wall_s={r['wall_s']:.2f} "

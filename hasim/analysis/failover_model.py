@@ -48,7 +48,7 @@ advertisement + skew, e.g. VRRP 3 x 1 s + skew).
    * strict reading (highest value seen = any request from the cluster): the peer drops the sync
      iff M1 <= n0 + K - 1, so the IKE SA survives iff K <= i: P = P(K <= i), and the minimal
      increment for a target p is Q_K(p);
-   * sync-only reading (highest M1 of earlier sync requests): the first failover always
+   * sync_only reading (highest M1 of earlier sync requests): the first failover always
      resynchronizes (R5.1-6, R5.1-7 take the max), P = 1.
    Peer-initiated exchanges only make P1 stale, which R5.1-7 repairs under both readings.
 

@@ -95,7 +95,7 @@ def render(advice: Advice) -> str:
         f"P(stale) = {_fmt(advice.mid_stale_probability)}; "
         f"strict R5.1-5: P(sync accepted, M1 + {p.ike_window}) = {_fmt(advice.strict_survival_at_window)}, "
         f"minimal M1 increment {advice.strict_min_mid_increment}; "
-        f"sync-only: {_fmt(advice.sync_only_survival)}",
+        f"sync_only: {_fmt(advice.sync_only_survival)}",
         f"inbound ({_fmt(p.rate_in)} pps): E[N_in] = {_fmt(advice.inbound_expected_unseen)} unseen packets "
         f"(lenient: replayable during the grace period); minimal IPSEC_REPLAY_COUNTER_SYNC delta "
         f"{advice.inbound_min_delta}",

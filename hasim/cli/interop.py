@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from hasim.protocol.policy import SyncReading
+
 
 @click.group("interop")
 def interop() -> None:
@@ -45,7 +47,7 @@ def interop() -> None:
 )
 @click.option(
     "--reading",
-    type=click.Choice(["strict", "sync-only", "strongswan"]),
+    type=click.Choice([r.value for r in SyncReading]),
     default="strict",
     show_default=True,
     help="The R5.1-5 reading of hasim's model peer (AMB-1); findings are documented for strict "
@@ -65,7 +67,6 @@ def strongswan(
     from hasim.errors import ConfigError
     from hasim.interop.cases import CASES
     from hasim.interop.driver import findings_text, format_table, run_interop
-    from hasim.protocol.policy import SyncReading
 
     cases = CASES
     if case_names:

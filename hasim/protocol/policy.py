@@ -2,7 +2,7 @@
 
 Nothing in this module is a hidden constant: the readings of RFC 6311 section 5.1's replay rule
 (AMB-1: the RFC's two and strongSwan's), strict or windowed IKE handling after failover (section
-8.1), eager or lazy synchronization (sections 7, 7.x), and the skip-forward estimate of section 5.2
+8.1), proactive or lazy synchronization (sections 7, 7.x), and the skip-forward estimate of section 5.2
 are all values a scenario chooses. Defaults follow strongSwan where strongSwan has an answer,
 except the reading of R5.1-5, which defaults to the RFC's text (``SyncReading.STRICT``).
 """
@@ -35,7 +35,7 @@ class SyncReading(StrEnum):
     """
 
     STRICT = "strict"
-    SYNC_ONLY = "sync-only"
+    SYNC_ONLY = "sync_only"
     STRONGSWAN = "strongswan"
 
 
@@ -53,14 +53,15 @@ class AfterFailover(StrEnum):
 class SyncTrigger(StrEnum):
     """When the newly active member starts the counter synchronization (section 7, R7-1..R7-3, R7-6).
 
-    PROACTIVE: right after taking over (eager, R7-3). FIRST_SEND: with the first IKE request or ESP
-    packet to send (R7-2). OUT_OF_WINDOW: on the first received IKE message or ESP packet outside the
-    expected window (R7-1). LAZY: whichever of FIRST_SEND and OUT_OF_WINDOW happens first (R7-6).
+    PROACTIVE: right after taking over (R7-3; section 7's "proactively"). FIRST_SEND: with the first
+    IKE request or ESP packet to send (R7-2). OUT_OF_WINDOW: on the first received IKE message or ESP
+    packet outside the expected window (R7-1). LAZY: whichever of FIRST_SEND and OUT_OF_WINDOW happens
+    first (R7-6). The values are the words a scenario's ``policy.trigger`` takes.
     """
 
     PROACTIVE = "proactive"
-    FIRST_SEND = "first-send"
-    OUT_OF_WINDOW = "out-of-window"
+    FIRST_SEND = "first_send"
+    OUT_OF_WINDOW = "out_of_window"
     LAZY = "lazy"
 
 

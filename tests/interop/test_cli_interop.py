@@ -29,3 +29,11 @@ def test_case_margins_keep_their_place_relative_to_charon() -> None:
         assert 1 + by_name["fresh M1"].margin(k) - k == 1
         assert 1 + by_name["M1 = next expected"].margin(k) - k == 0
         assert by_name["stale M1"].margin(k) == 0  # the policy's own M1: stale next ID + window
+
+
+def test_reading_takes_the_scenario_words() -> None:
+    # the scenario's policy.mid_reading words, no second spelling
+    refused = CliRunner().invoke(cli, ["interop", "strongswan", "--reading", "sync-only"])
+    assert refused.exit_code == 2 and "'strict', 'sync_only', 'strongswan'" in refused.output
+    shown = CliRunner().invoke(cli, ["interop", "strongswan", "--help"])
+    assert "[strict|sync_only|strongswan]" in shown.output

@@ -139,7 +139,7 @@ def test_a4_simultaneous_failover(reading: SyncReading) -> None:
 def test_stale_standby_survives_by_reading(reading: SyncReading, window: int, margin: int) -> None:
     # The failed member sent k requests after the standby's snapshot (next Message ID s), all
     # received by the peer. M1 = s + window + margin; the strict peer accepts iff M1 > s + k - 1,
-    # i.e. k <= window + margin; the sync-only peer accepts any first sync. Worked out from 5.1.
+    # i.e. k <= window + margin; the sync_only peer accepts any first sync. Worked out from 5.1.
     s = 4
     for k in range(0, 7):
         cfg = IkeConfig(window_size=window, reading=reading, member=MemberPolicy(m1_margin=margin))

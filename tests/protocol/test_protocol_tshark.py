@@ -81,7 +81,7 @@ def test_tshark_agrees_on_every_message(dissected: tuple[Link, list[list[str]], 
     notifies = [r[2] for r in rows]
     assert notifies[2] == notifies[3] == "16385,16420,16421"  # SET_WINDOW_SIZE and both SUPPORTED
     assert notifies[4] == "16393"  # REKEY_SA
-    assert notifies[8:] == ["16422,16423", "16422"]  # case 3 request, sync-only response
+    assert notifies[8:] == ["16422,16423", "16422"]  # case 3 request, sync_only response
     # The proposal SPIs are the Child SAs' inbound SPIs.
     i, r = link.a, link.b
     assert {int(s, 16) for s in rows[5][3].split(",")} == {r.children[0].spi_in}

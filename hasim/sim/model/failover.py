@@ -6,8 +6,8 @@ and takes over every IKE SA its standby view knows at that instant: a hot standb
 the state, so each SA is rebuilt from its last snapshot and ``failover_takeover`` installs it,
 skips its outgoing ESP counters forward (R5.2-1, local) and ESP flows again at once. What costs
 the member is the RFC 6311 sync exchanges (section 7 warns they can overload it): the protocol runs
-with a sync gate, so when an SA's trigger fires (at takeover for eager, R7-3; later for
-first_send/on_trigger/lazy, R7-2, R7-1, R7-6) it asks to start its exchange (``SyncWanted``) and
+with a sync gate, so when an SA's trigger fires (at takeover for proactive, R7-3; later for
+first_send/out_of_window/lazy, R7-2, R7-1, R7-6) it asks to start its exchange (``SyncWanted``) and
 the exchange starts when the member's gate lets it (``hasim.sim.model.sync_gate``), one per
 1/sync_capacity_per_s in the order asked (``IkeSa.start_failover_sync``). An SA whose peer lacks
 support runs plain IKEv2 (no exchange, nothing gated).
@@ -27,6 +27,7 @@ import simpy
 
 from hasim.protocol.anti_replay import ReplayPolicy
 from hasim.protocol.ike_sa import IkeSa
+from hasim.protocol.policy import SyncTrigger
 
 if TYPE_CHECKING:
     from hasim.sim.model.world import World
@@ -163,12 +164,12 @@ class Failover:
             if self.probes.enabled:
                 f.sample.budget += 8
         trig = self.cfg.policy.trigger
-        if trig in ("first_send", "lazy"):
+        if trig in (SyncTrigger.FIRST_SEND, SyncTrigger.LAZY):
             out = [f for f in self.world.flows.get(i, ()) if f.ends.tx is site]  # type: ignore[attr-defined]
             first = min((f.arrivals.next_time() for f in out), default=float("inf"))
             if first < self.cfg.scenario.duration_s:
                 self._at(max(first, now), lambda: self._if_current(m, i, sa, "on_outbound_traffic"))
-        if trig in ("on_trigger", "lazy"):
+        if trig in (SyncTrigger.OUT_OF_WINDOW, SyncTrigger.LAZY):
             self.env.process(self._watch_anomalies(site, m, i, sa))
         if self.cfg.attacker.enabled:
             self._at(now + self.cfg.attacker.replay_after_s, lambda: self._attack(i))

@@ -1,8 +1,8 @@
 """From the scenario's policy section to the protocol core's per-SA configuration (``IkeConfig``).
 
-The scenario names policies the way users speak of them (``trigger = "eager"``); the protocol core
-has named enums (``SyncTrigger.PROACTIVE``). This module is the one translation between the two, so
-that every open choice of RFC 6311 stays an explicit option on both floors.
+The scenario stores each open choice of RFC 6311 as the value of the protocol core's enum
+(``trigger = "proactive"`` is ``SyncTrigger.PROACTIVE``), so this module only wraps the words in their
+enums and gathers the numbers; there is no second vocabulary to translate.
 """
 
 from __future__ import annotations
@@ -20,29 +20,16 @@ from hasim.protocol.policy import (
 )
 from hasim.sim.scenario.sections import ScenarioConfig
 
-TRIGGERS = {
-    "eager": SyncTrigger.PROACTIVE,
-    "first_send": SyncTrigger.FIRST_SEND,
-    "on_trigger": SyncTrigger.OUT_OF_WINDOW,
-    "lazy": SyncTrigger.LAZY,
-}
-SKIPS = {"fixed": SkipKind.FIXED, "estimate": SkipKind.ESTIMATE, "huge": SkipKind.LARGE}
-READINGS = {
-    "strict": SyncReading.STRICT,
-    "sync_only": SyncReading.SYNC_ONLY,
-    "strongswan": SyncReading.STRONGSWAN,
-}
-
 
 def ike_config_for(cfg: ScenarioConfig, *, cluster_side: bool) -> IkeConfig:
     """The IkeConfig of one end: the cluster supports RFC 6311; the peer as ``[peer]`` says."""
     pol = cfg.policy
     t = cfg.traffic
-    kind = SKIPS[pol.skip_policy]
+    kind = SkipKind(pol.skip_policy)
     amount = pol.skip_packets if kind is not SkipKind.ESTIMATE else 0
     member = MemberPolicy(
-        trigger=TRIGGERS[pol.trigger],
-        after_failover=AfterFailover.STRICT if pol.ike_after_failover == "strict" else AfterFailover.WINDOWED,
+        trigger=SyncTrigger(pol.trigger),
+        after_failover=AfterFailover(pol.ike_after_failover),
         m1_margin=pol.m1_margin,
         p1_margin=pol.p1_margin,
         skip_out=SkipForward(
@@ -58,11 +45,9 @@ def ike_config_for(cfg: ScenarioConfig, *, cluster_side: bool) -> IkeConfig:
         retransmit=RetransmitSchedule(pol.retransmit_timeout_s, pol.retransmit_base, pol.retransmit_tries),
         mid_sync=True if cluster_side else cfg.peer.message_id_sync,
         replay_sync=True if cluster_side else cfg.peer.replay_counter_sync,
-        reading=READINGS[pol.mid_reading],
+        reading=SyncReading(pol.mid_reading),
         member=member,
         esn=pol.esn,
         replay_window=pol.replay_window,
-        inbound_after_failover=ReplayPolicy.LENIENT
-        if pol.ipsec_after_failover == "lenient"
-        else ReplayPolicy.STRICT,
+        inbound_after_failover=ReplayPolicy(pol.ipsec_after_failover),
     )

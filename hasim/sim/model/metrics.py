@@ -24,7 +24,7 @@ Definitions (all counts over the whole run):
   and the member's capacity letting it start (RFC 6311 section 7 load; 0 when capacity always
   sufficed, NaN when no exchange was asked for). ``sync_done_s``: last takeover -> the last sync
   exchange completed after it (NaN when none completed after it): how long until every synced SA
-  had its counters synchronized (the eager backlog, or the lazy triggers' spread).
+  had its counters synchronized (the proactive backlog, or the lazy triggers' spread).
 """
 
 from __future__ import annotations

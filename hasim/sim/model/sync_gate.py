@@ -8,7 +8,7 @@ exchange, and this gate lets one exchange start per ``1 / rate`` seconds, in the
 
 The gate starts an exchange at the very moment it is free: an ask on an idle gate is served by a
 SimPy process whose first step runs before any ordinary event of the same instant (SimPy runs a
-new process's initialization with urgent priority), so an eager sync that finds capacity is out
+new process's initialization with urgent priority), so a proactive sync that finds capacity is out
 before, say, an attacker's replay scheduled for the takeover instant. A queued start whose SA went
 away meanwhile (deleted, member crashed) costs no capacity.
 """

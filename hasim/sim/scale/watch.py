@@ -1,4 +1,4 @@
-"""The out-of-window watches of many SAs (the ``on_trigger`` and ``lazy`` RFC 6311 triggers, R7-1) on one
+"""The out-of-window watches of many SAs (the ``out_of_window`` and ``lazy`` RFC 6311 triggers, R7-1) on one
 shared clock.
 
 After a takeover the per-SA world polls every armed SA every ``_ANOMALY_POLL_S`` (10 ms) for up to

@@ -9,7 +9,16 @@ scenario format: validation errors and ``hasim run --help``-style docs are gener
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
+
+from hasim.protocol.anti_replay import ReplayPolicy
+from hasim.protocol.policy import AfterFailover, SkipKind, SyncReading, SyncTrigger
+
+
+def values_of(kind: type[StrEnum]) -> tuple[str, ...]:
+    """A protocol enum's values, in order: the words a scenario uses for that choice (one vocabulary)."""
+    return tuple(member.value for member in kind)
 
 
 def knob(
@@ -212,17 +221,17 @@ class PolicySection:
     """[policy]: the choices RFC 6311 leaves open (sections 5.1, 5.2, 7, 8) and IKE/ESP parameters."""
 
     trigger: str = knob(
-        "eager",
-        "when the new active member starts RFC 6311 sync: eager right after takeover (R7-3), "
-        "first_send at its first packet to send (R7-2), on_trigger at an out-of-window packet (R7-1), "
+        SyncTrigger.PROACTIVE.value,
+        "when the new active member starts RFC 6311 sync: proactive right after takeover (R7-3), "
+        "first_send at its first packet to send (R7-2), out_of_window at an out-of-window packet (R7-1), "
         "lazy at whichever of those two comes first (R7-6)",
-        choices=("eager", "lazy", "first_send", "on_trigger"),
+        choices=values_of(SyncTrigger),
     )
     skip_policy: str = knob(
-        "estimate",
+        SkipKind.ESTIMATE.value,
         "outgoing ESP counter skip at takeover (R5.2-1/2): fixed skip_packets, estimate from "
-        "rate x time since the last sync x increment_margin, or huge 2**30 followed by a rekey (R5.2-3)",
-        choices=("fixed", "estimate", "huge"),
+        "rate x time since the last sync x increment_margin, or large 2**30 followed by a rekey (R5.2-3)",
+        choices=values_of(SkipKind),
     )
     skip_packets: int = knob(10000, "skip of the fixed policy", unit="packets", lo=0)
     increment_margin: float = knob(2.0, "safety factor of the estimate policy (R5.2-2)", lo=1.0)
@@ -233,24 +242,24 @@ class PolicySection:
         0, "Message IDs added to P1 beyond last received + 1 (R5.1-3)", unit="messages", lo=0
     )
     mid_reading: str = knob(
-        "strict",
+        SyncReading.STRICT.value,
         "peer's reading of R5.1-5 (AMB-1): strict = highest Message ID seen from the cluster, "
         "sync requests included; sync_only = highest M1 of earlier sync requests (Appendix A); "
         "strongswan = drop only M1 < the peer's next expected Message ID (a repeat of the last "
         "sync's M1 is answered again)",
         source="strict: RFC 6311 5.1 text; strongswan: strongSwan 5.9.8 (hasim interop strongswan)",
-        choices=("strict", "sync_only", "strongswan"),
+        choices=values_of(SyncReading),
     )
     ike_after_failover: str = knob(
-        "windowed",
+        AfterFailover.WINDOWED.value,
         "IKE before Message ID sync completes: windowed (R8.1-1) or strict reject (R8.1-2)",
-        choices=("strict", "windowed"),
+        choices=values_of(AfterFailover),
     )
     ipsec_after_failover: str = knob(
-        "strict",
+        ReplayPolicy.STRICT.value,
         "ESP outside the synced replay window before counter sync: strict drop, or lenient accept "
         "for ipsec_grace_s (R8.2-1)",
-        choices=("strict", "lenient"),
+        choices=values_of(ReplayPolicy),
     )
     ipsec_grace_s: float = knob(
         2.0, "lenient grace period from the SA's sync exchange start (replay window moved)", unit="s", lo=0.0

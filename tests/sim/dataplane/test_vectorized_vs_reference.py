@@ -31,11 +31,11 @@ CASES: dict[str, dict[str, Any]] = {
     "onoff_two_failovers": {
         "cluster": {"members": 3},
         "traffic": {"model": "onoff", "peers": 2, "liveness_interval_s": 1.5},
-        "policy": {"trigger": "on_trigger", "skip_policy": "fixed", "skip_packets": 50},
+        "policy": {"trigger": "out_of_window", "skip_policy": "fixed", "skip_packets": 50},
         "faults": [{"at_s": 10.5}, {"at_s": 14.2}, {"kind": "loss_burst", "at_s": 5.0, "duration_s": 0.3}],
     },
     "esn_huge_skip_rekey": {
-        "policy": {"esn": True, "skip_policy": "huge"},
+        "policy": {"esn": True, "skip_policy": "large"},
         "links": {"loss": 0.01},
     },
 }

@@ -99,7 +99,7 @@ def test_rfc6311_keeps_the_same_sa_alive() -> None:
 def test_the_two_readings_of_r5_1_5_with_stale_message_ids(reading: str, survives: int) -> None:
     # The cluster sends a liveness check every second and syncs every 5 s; the crash at 13 s leaves the
     # standby about 3 Message IDs behind. M1 = known + window (1) stays below what the peer has seen:
-    # the strict reading drops the sync until the retransmissions run out; sync-only accepts it.
+    # the strict reading drops the sync until the retransmissions run out; sync_only accepts it.
     cfg = scenario(
         scenario={"duration_s": 200.0},
         cluster={"sync_interval_s": 5.0},
@@ -236,7 +236,7 @@ def test_on_trigger_starts_sync_at_the_first_request_outside_the_window() -> Non
     cfg = scenario(
         cluster={"sync_interval_s": 5.0},
         traffic={"liveness_interval_s": 2.0},
-        policy={"trigger": "on_trigger", "m1_margin": 8},
+        policy={"trigger": "out_of_window", "m1_margin": 8},
         faults=[{"at_s": 13.0}],
     )
     r = simulate(cfg, 4, records=True)
@@ -280,7 +280,7 @@ def test_takeover_is_immediate_and_capacity_spaces_only_the_eager_sync_starts() 
     sent = sorted(
         (row["sa"], row["time"]) for row in r.records["sync_exchanges"] if row["kind"] == "sync_sent"
     )
-    # eager: all 20 ask at T, SA k's request leaves at T + k/10
+    # proactive: all 20 ask at T, SA k's request leaves at T + k/10
     assert [sa for sa, _ in sent] == list(range(20))
     assert [t for _, t in sent] == [pytest.approx(T_TAKEOVER + k / 10, abs=1e-9) for k in range(20)]
     # ESP of every SA resumes at T: each flow's first packet after T (sent within 1/10 s) is accepted
@@ -317,7 +317,7 @@ def test_a_later_trigger_queues_the_sync_starts_later() -> None:
         free = expected[sa] + 0.1
     sent = {row["sa"]: row["time"] for row in r.records["sync_exchanges"] if row["kind"] == "sync_sent"}
     assert sent == {sa: pytest.approx(t, abs=1e-9) for sa, t in expected.items()}
-    assert min(sent.values()) > T_TAKEOVER  # later than eager's first start
+    assert min(sent.values()) > T_TAKEOVER  # later than proactive's first start
     waits = [expected[sa] - t for t, sa in wanted]
     assert r.metrics["sync_wait_max_s"] == pytest.approx(max(waits), abs=1e-9)
     assert r.metrics["sync_done_s"] == pytest.approx(max(expected.values()) + 0.02 - T_TAKEOVER, abs=1e-9)

@@ -39,10 +39,10 @@ CASES: dict[str, dict[str, Any]] = {
     "on_trigger_two_failovers": {
         "cluster": {"members": 3},
         "traffic": {"model": "onoff", "peers": 2, "liveness_interval_s": 1.5},
-        "policy": {"trigger": "on_trigger", "skip_policy": "fixed", "skip_packets": 50},
+        "policy": {"trigger": "out_of_window", "skip_policy": "fixed", "skip_packets": 50},
         "faults": [{"at_s": 10.5}, {"at_s": 14.2}, {"kind": "loss_burst", "at_s": 5.0, "duration_s": 0.3}],
     },
-    "esn_huge_skip_rekey": {"policy": {"esn": True, "skip_policy": "huge"}, "links": {"loss": 0.01}},
+    "esn_huge_skip_rekey": {"policy": {"esn": True, "skip_policy": "large"}, "links": {"loss": 0.01}},
     "no_skip_iv_reuse": {
         "traffic": {"peers": 3, "child_sas": 2},
         "policy": {"skip_policy": "fixed", "skip_packets": 0},
@@ -88,7 +88,7 @@ def test_scaled_equals_per_sa(case: str, send_few: int | None, monkeypatch: pyte
 
 
 @pytest.mark.parametrize("capacity", [1000.0, 100.0])  # 100/s: the gate's period is the watch's poll
-@pytest.mark.parametrize("trigger", ["eager", "lazy", "on_trigger"])
+@pytest.mark.parametrize("trigger", ["proactive", "lazy", "out_of_window"])
 def test_remote_access_10k_small_equals_per_sa(trigger: str, capacity: float) -> None:
     cfg = _ra10k(25, **{"policy.trigger": trigger, "cluster.sync_capacity_per_s": capacity})
     per_sa = simulate(cfg, 4, esp_path="vectorized").metrics

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hasim.errors import ConfigError
+from hasim.protocol.anti_replay import ReplayPolicy
+from hasim.protocol.policy import AfterFailover, SkipKind, SyncReading, SyncTrigger
 from hasim.sim.scenario.config import describe_fields, load_scenario, scenario_from_dict, with_overrides
+from hasim.sim.model.ike_config import ike_config_for
 
 
 def test_defaults_cite_their_sources() -> None:
@@ -70,7 +74,7 @@ BAD = [
     ("unit in key", {"cluster": {"sync_interval_ms": 500}}, "cluster.sync_interval_ms", "sync_interval_s"),
     ("out of range", {"cluster": {"sync_loss": 1.5}}, "cluster.sync_loss", "[0.0, 1.0]"),
     ("not positive", {"cluster": {"sync_interval_s": 0}}, "cluster.sync_interval_s", "> 0.0"),
-    ("not a choice", {"policy": {"trigger": "soon"}}, "policy.trigger", "'eager'"),
+    ("not a choice", {"policy": {"trigger": "soon"}}, "policy.trigger", "'proactive'"),
     ("not an integer", {"traffic": {"peers": 1.5}}, "traffic.peers", "an integer"),
     (
         "link direction",
@@ -116,3 +120,28 @@ def test_bad_override_names_the_key() -> None:
     with pytest.raises(ConfigError) as err:
         scenario_from_dict(with_overrides(d, {"policy.replay_window": "big"}))
     assert err.value.key == "policy.replay_window"
+
+
+@pytest.mark.parametrize(
+    ("key", "kind", "read"),
+    [
+        ("trigger", SyncTrigger, lambda c: c.member.trigger),
+        ("skip_policy", SkipKind, lambda c: c.member.skip_out.kind),
+        ("mid_reading", SyncReading, lambda c: c.reading),
+        ("ike_after_failover", AfterFailover, lambda c: c.member.after_failover),
+        ("ipsec_after_failover", ReplayPolicy, lambda c: c.inbound_after_failover),
+    ],
+)
+def test_policy_words_are_the_protocol_enum_values(key: str, kind: type, read: Any) -> None:
+    for member in kind:
+        cfg = scenario_from_dict({"policy": {key: member.value}})
+        assert read(ike_config_for(cfg, cluster_side=True)) is member
+
+
+@pytest.mark.parametrize(
+    ("key", "word"), [("trigger", "eager"), ("trigger", "on_trigger"), ("skip_policy", "huge")]
+)
+def test_words_of_no_protocol_enum_are_refused(key: str, word: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        scenario_from_dict({"policy": {key: word}})
+    assert exc.value.key == f"policy.{key}" and repr(word) in str(exc.value)
