@@ -30,7 +30,7 @@ def kinds(events: list[Event]) -> list[str]:
 
 
 @pytest.mark.rfc("R7-3", "R5.2-1")
-def test_eager_takeover_skips_at_once_and_the_sync_waits_for_the_driver() -> None:
+def test_proactive_takeover_skips_at_once_and_the_sync_waits_for_the_driver() -> None:
     link = pair(gated(trigger=SyncTrigger.PROACTIVE))
     link.now = 1.0
     link.a.failover_takeover(1.0)

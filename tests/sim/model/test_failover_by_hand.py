@@ -229,7 +229,7 @@ def test_loss_burst_drops_everything_sent_inside_it() -> None:
 
 
 @pytest.mark.rfc("R7-1", "R8.1-1")
-def test_on_trigger_starts_sync_at_the_first_request_outside_the_window() -> None:
+def test_out_of_window_starts_sync_at_the_first_request_outside_the_window() -> None:
     # Sync every 5 s, liveness every 2 s, crash at 13 s: the standby's snapshot (10 s) predates two
     # requests of the peer that the dead member answered, so the peer's next request is ahead of the
     # new member's window: the member drops it (R8.1-1) and that arrival starts the sync (R7-1).
@@ -271,7 +271,7 @@ T_TAKEOVER = 10.5 + 3.109875
 
 
 @pytest.mark.rfc("R7-3", "R5.2-1")
-def test_takeover_is_immediate_and_capacity_spaces_only_the_eager_sync_starts() -> None:
+def test_takeover_is_immediate_and_capacity_spaces_only_the_proactive_sync_starts() -> None:
     cfg = scenario(cluster=CAPACITY, traffic=MANY, faults=[{"at_s": 10.5}])
     r = simulate(cfg, 4, records=True)
     tl = r.records["timeline"]

@@ -36,7 +36,7 @@ CASES: dict[str, dict[str, Any]] = {
         "traffic": {"model": "poisson", "child_sas": 2, "liveness_interval_s": 2.0, "peers": 3},
         "policy": {"trigger": "lazy", "ipsec_after_failover": "lenient"},
     },
-    "on_trigger_two_failovers": {
+    "out_of_window_two_failovers": {
         "cluster": {"members": 3},
         "traffic": {"model": "onoff", "peers": 2, "liveness_interval_s": 1.5},
         "policy": {"trigger": "out_of_window", "skip_policy": "fixed", "skip_packets": 50},

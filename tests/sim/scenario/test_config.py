@@ -10,8 +10,8 @@ import pytest
 from hasim.errors import ConfigError
 from hasim.protocol.anti_replay import ReplayPolicy
 from hasim.protocol.policy import AfterFailover, SkipKind, SyncReading, SyncTrigger
-from hasim.sim.scenario.config import describe_fields, load_scenario, scenario_from_dict, with_overrides
 from hasim.sim.model.ike_config import ike_config_for
+from hasim.sim.scenario.config import describe_fields, load_scenario, scenario_from_dict, with_overrides
 
 
 def test_defaults_cite_their_sources() -> None:
