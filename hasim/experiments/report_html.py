@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from hasim.experiments.plot_style import figure_data_uri, format_value, label_for
+from hasim.experiments.report_claims import claims_html
 from hasim.experiments.report_figures import (
     LoadedResults,
     figure_caption,
@@ -157,6 +158,7 @@ def build_report(results: str | Path, notes: str | Path | None = None) -> str:
     else:
         parts.append("<p><em>No README.md found beside the sweep file.</em></p>")
     metrics = _report_metrics(res)
+    parts.append(claims_html(res))
     parts.append("<h2>Figures</h2>")
     for spec in figure_specs(res):
         try:
@@ -170,9 +172,10 @@ def build_report(results: str | Path, notes: str | Path | None = None) -> str:
     parts.append("<h2>Summary (mean [95% CI] over replications)</h2>")
     parts.append(_summary_table(res, metrics))
     parts.append(
-        "<p><small>Intervals: mean &plusmn; t<sub>0.975, n-1</sub> s/&radic;n over the successful "
-        "replications of each point. Full per-run data: <code>runs.parquet</code>; all metrics: "
-        "<code>summary.csv</code>.</small></p>"
+        "<p><small>Intervals by the metric's kind: Wilson score interval over runs for proportions, "
+        "mean &plusmn; t<sub>0.975, n-1</sub> s/&radic;n clipped to the possible range for counts and "
+        "times; n = runs that defined the value. Full per-run data: <code>runs.parquet</code>; all "
+        "metrics: <code>summary.csv</code>.</small></p>"
     )
     parts.append(_failures(res.runs))
     parts.append("<h2>Provenance</h2><table class='prov'><tbody>")
