@@ -101,8 +101,8 @@ def test_report_prints_verdicts_and_writes_the_readme_table(
 ) -> None:
     (toy_dir / "claims.toml").write_text(CLAIMS)
     (toy_dir / "README.md").write_text(f"# Toy\n\n## Findings\n{BEGIN}\nstale text\n{END}\n\nAfter.\n")
+    monkeypatch.chdir(toy_dir)  # the manifest records the sweep file relative to the working folder
     run_sweep(load_sweep(toy_dir / "sweep.toml"), toy_dir / "res", model=TOY, progress=False)
-    monkeypatch.chdir(toy_dir)
     out = CliRunner().invoke(cli, ["report", "res", "--update-readme"])
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()
