@@ -12,7 +12,7 @@ explicit snapshots (sent on events, as before) or references into batches, turne
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Iterator, MutableMapping
+from collections.abc import Generator, Iterable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,54 +21,31 @@ import simpy
 from hasim.protocol.child_sa import ChildSaSnapshot
 from hasim.protocol.snapshot import IkeSaSnapshot
 from hasim.sim.model.sync_channel import SyncChannel, snapshot_bytes
+from hasim.sim.scale.records import SaRecord
 
 if TYPE_CHECKING:
     from hasim.sim.scale.world import ScaledWorld
 
 
 class _Batch:
-    """One periodic sync of all SAs: the bank's counters and windows at ``taken_at`` and each SA's tuple."""
+    """One periodic sync of all SAs: the bank's counters and windows at ``taken_at`` and each SA's record."""
 
-    __slots__ = ("last_seq", "taken_at", "tops", "tuples", "words")
+    __slots__ = ("last_seq", "records", "taken_at", "tops", "words")
 
-    def __init__(self, world: ScaledWorld, tuples: list[tuple[Any, ...] | None]) -> None:
+    def __init__(self, world: ScaledWorld, records: list[SaRecord | None]) -> None:
         bank = world.bank
         self.taken_at = world.env.now
         self.last_seq = bank.last_seq.copy()
         self.tops = bank.windows.tops.copy()
         self.words = bank.windows.words.copy()
-        self.tuples = tuples
+        self.records = records
 
     def snapshot(self, i: int) -> IkeSaSnapshot | None:
         """The ``IkeSaSnapshot`` the per-SA world would have sent for SA ``i``."""
-        t = self.tuples[i]
-        if t is None:
+        r = self.records[i]
+        if r is None:
             return None
-        kids = []
-        for spi_in, spi_out, esn, r_out, r_in, out, out_bank, inn, in_bank in t[12]:
-            out_seq = int(self.last_seq[out]) if out_bank else out
-            if in_bank:
-                top = int(self.tops[inn])
-                words = tuple(int(x) for x in self.words[inn]) if self.words.shape[1] else ()
-            else:
-                top, words = inn
-            kids.append(ChildSaSnapshot(spi_in, spi_out, esn, out_seq, top, r_out, r_in, words))
-        return IkeSaSnapshot(
-            spi_i=t[0],
-            spi_r=t[1],
-            original_initiator=t[2],
-            keys=t[3],
-            next_send_mid=t[4],
-            next_recv_mid=t[5],
-            highest_recv_mid=t[6],
-            send_window=t[7],
-            recv_window=t[8],
-            capabilities=t[9],
-            children=tuple(kids),
-            last_sync=t[10],
-            highest_sync_m1=t[11],
-            taken_at=self.taken_at,
-        )
+        return r.snapshot(self.taken_at, self.last_seq, self.tops, self.words)
 
 
 class LazySnaps(MutableMapping[int, Any]):
@@ -142,13 +119,17 @@ class LazySnaps(MutableMapping[int, Any]):
             del self.batches[k]
 
 
+def _children(r: SaRecord | None) -> int:
+    return 0 if r is None else len(r.children)
+
+
 class ScaledSyncChannel(SyncChannel):
     """The sync channel with the periodic share done for all SAs at once (same messages, bytes, losses)."""
 
     def __init__(self, world: ScaledWorld, site: Any) -> None:
         super().__init__(world, site)
         self.sworld = world
-        self.tuples: list[tuple[Any, ...] | None] = []
+        self.records: list[SaRecord | None] = []
         self._valued: set[int] = set()
         self._batches = 0
         one = IkeSaSnapshot(0, 0, False, None, children=(ChildSaSnapshot(0, 0, False),))  # type: ignore[arg-type]
@@ -205,23 +186,24 @@ class ScaledSyncChannel(SyncChannel):
                 w.check_counter_rekeys(self.site, m, i)
             return
         n = w.cfg.traffic.peers
-        if not self.tuples:
-            self.tuples = [None] * n
-            dirty: Any = range(n)
+        dirty: Iterable[int]
+        if not self.records:
+            self.records = [None] * n
+            dirty = range(n)
         else:
             dirty = w.ike_dirty | self._valued
         for i in dirty:
-            t = self.tuples[i] = w.ike_tuple(i)
-            if t is not None and any(not k[6] or not k[8] for k in t[12]):
+            r = self.records[i] = w.sa_record(i)
+            if r is not None and not r.bank_holds_all:
                 self._valued.add(i)  # Child SAs the bank does not hold: read again at every sync
             else:
                 self._valued.discard(i)
         w.ike_dirty.clear()
-        tuples = list(self.tuples)
-        none = np.array([tuples[i] is None for i in ready.tolist()], dtype=bool)
+        records = list(self.records)
+        none = np.array([records[i] is None for i in ready.tolist()], dtype=bool)
         standbys = [k for k in self.site.members if k is not m and k.alive]
         if standbys and ready.shape[0]:
-            kids = np.array([0 if tuples[i] is None else len(tuples[i][12]) for i in ready.tolist()])
+            kids = np.array([_children(records[i]) for i in ready.tolist()])
             sizes = np.where(none, self._gone, self._per_sa + self._per_child * kids)
             self.messages += len(standbys) * ready.shape[0]
             self.bytes += len(standbys) * int(sizes.sum())
@@ -236,7 +218,7 @@ class ScaledSyncChannel(SyncChannel):
                 self.lost += int((~arrived).sum())
             else:
                 arrived = np.ones((ready.shape[0], len(standbys)), dtype=bool)
-            batch = _Batch(w, tuples)
+            batch = _Batch(w, records)
             self._batches += 1
             b = self._batches
             ev = self.env.timeout(cfg.sync_latency_s)
@@ -272,9 +254,9 @@ class ScaledSyncChannel(SyncChannel):
         hot = bank.last_seq.astype(np.float64) >= frac * float(bank.limit) * (1 - 1e-12)
         cand = set(bank.sa_of[hot & bank.has_tx].tolist())
         for i in self._valued:
-            t = self.tuples[i]
-            if t is not None and any(
-                not k[6] and k[5] >= frac * float(bank.limit) * (1 - 1e-12) for k in t[12]
+            r = self.records[i]
+            if r is not None and any(
+                k.out_flow is None and k.out_seq >= frac * float(bank.limit) * (1 - 1e-12) for k in r.children
             ):
                 cand.add(i)  # a Child SA the bank does not hold (during a rekey) near its limit
         for i in sorted(cand.intersection(ready.tolist())):

@@ -15,7 +15,8 @@ the three things whose cost grows with SAs x events:
    before.
 3. **Periodic sync as arrays.** Every ``sync_interval_s`` the per-SA world builds an ``IkeSaSnapshot``
    per SA for the standby. Here the counters and windows of all flows are copied once into a
-   :class:`_Batch`, and each SA's Message ID state is kept as a small tuple refreshed only when the SA
+   :class:`_Batch`, and each SA's Message ID state is kept as a record (:mod:`hasim.sim.scale.records`)
+   refreshed only when the SA
    was touched. A standby's ``snaps`` (a :class:`LazySnaps`) builds the real snapshot of an SA only when
    it is read, i.e. at takeover (:mod:`hasim.sim.scale.sync`). Messages, bytes and losses of the channel
    are counted as before.
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import simpy
@@ -39,6 +40,7 @@ from hasim.protocol.ike_sa import IkeSa
 from hasim.sim.model.failover import _ANOMALY_POLL_S, _ANOMALY_WATCH_S, Failover
 from hasim.sim.model.world import World
 from hasim.sim.scale.bank import FlowBank, bank_supports
+from hasim.sim.scale.records import SaRecord, sa_record
 from hasim.sim.scale.sync import LazySnaps, ScaledSyncChannel
 from hasim.sim.scale.watch import AnomalyWatches
 from hasim.sim.scenario.sections import ScenarioConfig
@@ -53,9 +55,21 @@ def scaled_supported(cfg: ScenarioConfig, *, records: bool) -> bool:
     return not records and not cfg.attacker.enabled and all(lk.loss_model == "bernoulli" for lk in links)
 
 
-def _same_ends(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
+class FlowEnd(NamedTuple):
+    """Who sends and who receives one flow now, and the SPI its packets carry."""
+
+    tx: ChildSa | None
+    rx: ChildSa | None
+    spi: int
+
+
+SaEnds = tuple[FlowEnd, ...]
+"""The ends of each flow of one SA, in the order of ``ScaledWorld.flows_of``."""
+
+
+def _same_ends(old: SaEnds, new: SaEnds) -> bool:
     """Whether every flow still has the same sender and receiver objects and SPI."""
-    return all(a[0] is b[0] and a[1] is b[1] and a[2] == b[2] for a, b in zip(old, new, strict=True))
+    return all(a.tx is b.tx and a.rx is b.rx and a.spi == b.spi for a, b in zip(old, new, strict=True))
 
 
 class _BankLease:
@@ -115,7 +129,7 @@ class ScaledWorld(World):
         self.failover = ScaledFailover(self)
         self.bank: FlowBank = None  # type: ignore[assignment]
         self.flows_of: list[list[int]] = []
-        self.ends_now: list[tuple[Any, ...]] = []
+        self.ends_now: list[SaEnds] = []
         self.cp_time = np.zeros(0)
         self.global_cp = 0.0
         self.released: set[int] = set()
@@ -124,7 +138,7 @@ class ScaledWorld(World):
         self.touched: set[int] = set()
         """SAs called into since the last global pass (their ends may have changed)."""
         self.ike_dirty: set[int] = set()
-        """SAs called into since the last periodic sync (their Message ID tuple is stale)."""
+        """SAs called into since the last periodic sync (their record is stale)."""
         self.ends_dirty: set[int] = set()
         """SAs whose senders or receivers may have changed: a Child SA created or deleted, the IKE SA
         deleted or taken over (every other change is a crash or takeover of a member: all SAs)."""
@@ -190,18 +204,18 @@ class ScaledWorld(World):
             self.advance_all()
 
     # ---------------------------------------------------------------------------- binding
-    def _ends(self, i: int) -> tuple[Any, ...]:
+    def _ends(self, i: int) -> SaEnds:
         """Who sends and who receives each flow of SA ``i`` now: (sender, receiver, SPI) per flow."""
         bank = self.bank
-        out: list[Any] = []
+        out: list[FlowEnd] = []
         for f in self.flows_of[i]:
             ends = bank.flows[f].ends
             tx = ends.sender()
             spi = tx.spi_out if tx is not None else int(bank.spi[f])
-            out.append((tx, ends.receiver(spi) if spi >= 0 else None, spi))
+            out.append(FlowEnd(tx, ends.receiver(spi) if spi >= 0 else None, spi))
         return tuple(out)
 
-    def _bind_sa(self, i: int, ends: tuple[Any, ...]) -> None:
+    def _bind_sa(self, i: int, ends: SaEnds) -> None:
         bank = self.bank
         for f, (tx, rx, spi) in zip(self.flows_of[i], ends, strict=True):
             bank.bind(f, tx, rx, spi)
@@ -293,7 +307,7 @@ class ScaledWorld(World):
     def _settle_many(self, sas: list[int]) -> None:
         """``_settle`` for many SAs, the SAs whose ends changed at the same time moved in one pass (after
         a crash or a takeover that is every SA)."""
-        changed: dict[float, list[tuple[int, tuple[Any, ...]]]] = {}
+        changed: dict[float, list[tuple[int, SaEnds]]] = {}
         for i in sas:
             self._take_senders(i)
             if i in self.released:
@@ -371,54 +385,22 @@ class ScaledWorld(World):
         self.bank.write_stats()
 
     # ---------------------------------------------------------------------------- snapshots
-    def ike_tuple(self, i: int) -> tuple[Any, ...] | None:
+    def sa_record(self, i: int) -> SaRecord | None:
         """SA ``i``'s state at the serving cluster member minus the bank's counters: what a periodic
-        sync message carries, with each Child SA's counters as (source, flow or values)."""
+        sync message carries, each Child SA's counters as the bank's flow or as values."""
         m = self.cluster.serving()
         sa = m.sas.get(i) if m is not None else None
         if sa is None or sa.deleted:
             return None
-        tx_of, rx_of = {}, {}
-        bound = i not in self.released
-        if bound:
+        tx_of: dict[int, int] = {}
+        rx_of: dict[int, int] = {}
+        if i not in self.released:
             for f, (tx, rx, _) in zip(self.flows_of[i], self.ends_now[i], strict=True):
                 if tx is not None:
                     tx_of[id(tx)] = f
                 if rx is not None:
                     rx_of[id(rx)] = f
-        kids = []
-        for c in sa.children:
-            d = c.held
-            out = tx_of.get(id(c))
-            inn = rx_of.get(id(c))
-            kids.append(
-                (
-                    c.spi_in,
-                    c.spi_out,
-                    c.esn,
-                    c.out_rate_pps,
-                    c.in_rate_pps,
-                    out if out is not None else d.outbound.last,
-                    out is not None,
-                    inn if inn is not None else (d.inbound.top, d.inbound.words),
-                    inn is not None,
-                )
-            )
-        return (
-            sa.spi_i,
-            sa.spi_r,
-            sa.original_initiator,
-            sa.keys,
-            sa.requests.next_mid,
-            sa.responses.base,
-            sa.responses.highest,
-            sa.requests.size,
-            sa.responses.size,
-            sa.caps,
-            sa.member.last_sync,
-            sa.highest_sync_m1,
-            tuple(kids),
-        )
+        return sa_record(sa, tx_of, rx_of)
 
 
 class ScaledFailover(Failover):

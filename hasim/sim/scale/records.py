@@ -1,0 +1,138 @@
+"""What a periodic sync of the scaled engine keeps per SA: the IKE SA's state minus the bank's counters.
+
+The per-SA world sends an ``IkeSaSnapshot`` per SA at every sync. The scaled engine keeps, per SA, an
+:class:`SaRecord` (rebuilt only for SAs touched since the last sync) whose Child SAs name the bank's
+flow that holds their counter or window, or carry the values where the bank does not hold them (an SA
+released during a rekey). A batch of the bank's arrays plus these records gives back the snapshot the
+per-SA world would have sent (:meth:`SaRecord.snapshot`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hasim.protocol.child_sa import ChildSa, ChildSaSnapshot
+from hasim.protocol.ike_sa import IkeSa
+from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot, SyncValues
+
+if TYPE_CHECKING:
+    from hasim.wire import SkKeys
+
+
+class ChildRecord(NamedTuple):
+    """One Child SA: its SPIs and rates, and where its counter and window are read."""
+
+    spi_in: int
+    spi_out: int
+    esn: bool
+    out_rate_pps: float
+    in_rate_pps: float
+    out_flow: int | None
+    """The bank's flow holding the outgoing counter, or None (then ``out_seq`` is the counter)."""
+    out_seq: int
+    in_flow: int | None
+    """The bank's flow holding the inbound window, or None (then ``in_top``/``in_words`` are it)."""
+    in_top: int
+    in_words: tuple[int, ...] | None
+
+
+class SaRecord(NamedTuple):
+    """One IKE SA as a periodic sync carries it (the fields of ``IkeSaSnapshot`` but the time)."""
+
+    spi_i: int
+    spi_r: int
+    original_initiator: bool
+    keys: SkKeys
+    next_send_mid: int
+    next_recv_mid: int
+    highest_recv_mid: int
+    send_window: int
+    recv_window: int
+    capabilities: Capabilities
+    last_sync: SyncValues | None
+    highest_sync_m1: int
+    children: tuple[ChildRecord, ...]
+
+    @property
+    def bank_holds_all(self) -> bool:
+        """Whether the bank holds every counter and window of this SA (else read it at every sync)."""
+        return all(k.out_flow is not None and k.in_flow is not None for k in self.children)
+
+    def snapshot(
+        self,
+        taken_at: float,
+        last_seq: NDArray[np.uint64],
+        tops: NDArray[np.uint64],
+        words: NDArray[np.uint64],
+    ) -> IkeSaSnapshot:
+        """The ``IkeSaSnapshot`` the per-SA world would have sent, the bank's arrays as they were then."""
+        kids = []
+        for k in self.children:
+            out_seq = int(last_seq[k.out_flow]) if k.out_flow is not None else k.out_seq
+            if k.in_flow is not None:
+                top = int(tops[k.in_flow])
+                in_words: tuple[int, ...] | None = (
+                    tuple(int(x) for x in words[k.in_flow]) if words.shape[1] else ()
+                )
+            else:
+                top, in_words = k.in_top, k.in_words
+            kids.append(
+                ChildSaSnapshot(
+                    k.spi_in, k.spi_out, k.esn, out_seq, top, k.out_rate_pps, k.in_rate_pps, in_words
+                )
+            )
+        return IkeSaSnapshot(
+            spi_i=self.spi_i,
+            spi_r=self.spi_r,
+            original_initiator=self.original_initiator,
+            keys=self.keys,
+            next_send_mid=self.next_send_mid,
+            next_recv_mid=self.next_recv_mid,
+            highest_recv_mid=self.highest_recv_mid,
+            send_window=self.send_window,
+            recv_window=self.recv_window,
+            capabilities=self.capabilities,
+            children=tuple(kids),
+            last_sync=self.last_sync,
+            highest_sync_m1=self.highest_sync_m1,
+            taken_at=taken_at,
+        )
+
+
+def sa_record(sa: IkeSa, out_flow: dict[int, int], in_flow: dict[int, int]) -> SaRecord:
+    """SA ``sa``'s record; ``out_flow``/``in_flow`` map ``id(ChildSa)`` to the bank's flow that holds
+    its counter or window (empty when the SA is not bound)."""
+    return SaRecord(
+        sa.spi_i,
+        sa.spi_r,
+        sa.original_initiator,
+        sa.keys,
+        sa.requests.next_mid,
+        sa.responses.base,
+        sa.responses.highest,
+        sa.requests.size,
+        sa.responses.size,
+        sa.caps,
+        sa.member.last_sync,
+        sa.highest_sync_m1,
+        tuple(_child_record(c, out_flow.get(id(c)), in_flow.get(id(c))) for c in sa.children),
+    )
+
+
+def _child_record(c: ChildSa, out: int | None, inn: int | None) -> ChildRecord:
+    held = c.held  # the object's own values, without a hand-back (the bank holds the rest)
+    return ChildRecord(
+        c.spi_in,
+        c.spi_out,
+        c.esn,
+        c.out_rate_pps,
+        c.in_rate_pps,
+        out,
+        held.outbound.last if out is None else 0,
+        inn,
+        held.inbound.top if inn is None else 0,
+        held.inbound.words if inn is None else None,
+    )
