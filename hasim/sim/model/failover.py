@@ -69,15 +69,24 @@ class Failover:
                 self.probes.timeline(at, "sync", "partition", f.duration_s)
             else:
                 site = self.world.cluster if f.target == "cluster" else self.world.peer
-                self.env.process(self._crash_at(site, at, k))
+                self.env.process(self._crash_at(site, at, k, f.member))
 
-    def _crash_at(self, site: Any, at: float, k: int) -> Generator[simpy.Event, Any, None]:
+    def _victim(self, site: Any, member: str) -> Any:
+        """The member a crash fault names, if it is alive: the active one, the next in line, or m<k>."""
+        if member == "active":
+            victim = site.members[site.active] if site.active is not None else None
+        elif member == "standby":
+            victim = self._next_in_line(site, exclude=None)
+        else:
+            victim = site.members[int(member.removeprefix("m"))]
+        return victim if victim is not None and victim.alive else None
+
+    def _crash_at(self, site: Any, at: float, k: int, member: str) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(at)
         self.world.advance_all()
-        victim = site.members[site.active] if site.active is not None else None
-        if victim is None or not victim.alive:
-            victim = self._next_in_line(site, exclude=None)
+        victim = self._victim(site, member)
         if victim is None:
+            self.probes.timeline(self.env.now, site.name, "crash_no_target", f"(fault {k}: {member})")
             return
         for i in sorted(victim.ready)[:8]:
             self.probes.counters(self.env.now, victim.name, i, "live", victim.sas.get(i))

@@ -161,6 +161,18 @@ def _faults(raw: Any) -> tuple[FaultSection, ...]:
 
 def _check_whole(cfg: ScenarioConfig) -> None:
     for i, fault in enumerate(cfg.faults):
+        named = fault.member.removeprefix("m")
+        if fault.member not in ("active", "standby") and not (
+            fault.member.startswith("m") and named.isdigit()
+        ):
+            raise ConfigError(
+                f"faults[{i}].member", f"got {fault.member!r}; expected active, standby or m0, m1, ..."
+            )
+        if fault.target == "cluster" and named.isdigit() and int(named) >= cfg.cluster.members:
+            raise ConfigError(
+                f"faults[{i}].member",
+                f"got {fault.member!r}; the cluster has members m0..m{cfg.cluster.members - 1}",
+            )
         if fault.target == "peer" and fault.kind == "crash" and not cfg.peer.is_cluster:
             raise ConfigError(f"faults[{i}].target", "got 'peer'; a peer crash needs peer.is_cluster = true")
         if fault.at_s > cfg.scenario.duration_s:
@@ -175,7 +187,8 @@ def _check_whole(cfg: ScenarioConfig) -> None:
     crashes = sum(1 for f in cfg.faults if f.kind == "crash" and f.target == "cluster")
     if crashes >= cfg.cluster.members:
         raise ConfigError(
-            "faults", f"{crashes} crashes of the cluster need at least {crashes + 1} cluster.members, "
+            "faults",
+            f"{crashes} crashes of the cluster need at least {crashes + 1} cluster.members, "
             f"got {cfg.cluster.members}",
         )
 
@@ -286,8 +299,14 @@ def describe_fields() -> list[dict[str, Any]]:
     for prefix, cls in tables:
         for f in dataclasses.fields(cls):
             m = f.metadata
-            rows.append({
-                "key": f"{prefix}.{f.name}", "default": f.default, "unit": m["unit"], "doc": m["doc"],
-                "allowed": _describe(m, type(f.default)), "source": m["source"],
-            })
+            rows.append(
+                {
+                    "key": f"{prefix}.{f.name}",
+                    "default": f.default,
+                    "unit": m["unit"],
+                    "doc": m["doc"],
+                    "allowed": _describe(m, type(f.default)),
+                    "source": m["source"],
+                }
+            )
     return rows

@@ -198,9 +198,12 @@ FAULT_KINDS = ("crash", "sync_partition", "loss_burst")
 class FaultSection:
     """[[faults]]: one scheduled (or jittered) fault.
 
-    ``crash`` stops the active member of ``target`` (the cluster, or the peer when it is a cluster);
-    two crashes in quick succession give M1 -> M2 -> M3 (R2-1), crashes of both ends at the same time
-    give simultaneous failover (R2-2). ``sync_partition`` cuts the sync channel for ``duration_s``;
+    ``crash`` stops a member of ``target`` (the cluster, or the peer when it is a cluster): ``member``
+    names which: ``active`` (the member active at that instant; if it has crashed and no standby has
+    taken over yet, the crash finds no live active member and does nothing), ``standby`` (the live
+    member next in line to take over) or a member by name (``m0``, ``m1``, ...). Two crashes of the
+    active member in quick succession give M1 -> M2 -> M3 (R2-1), crashes of both ends at the same
+    time give simultaneous failover (R2-2). ``sync_partition`` cuts the sync channel for ``duration_s``;
     ``loss_burst`` drops every packet on the peer link in ``direction`` for ``duration_s``.
     """
 
@@ -210,6 +213,9 @@ class FaultSection:
         0.0, "the fault happens at at_s + U[0, jitter_s) drawn from the faults stream", unit="s", lo=0.0
     )
     target: str = knob("cluster", "which end crashes (crash only)", choices=("cluster", "peer"))
+    member: str = knob(
+        "active", "which member crashes (crash only): active, standby (next in line) or m0, m1, ..."
+    )
     duration_s: float = knob(1.0, "length of a sync_partition or loss_burst", unit="s", lo=0.0)
     direction: str = knob(
         "both", "direction of a loss_burst", choices=("both", "cluster_to_peer", "peer_to_cluster")
