@@ -10,7 +10,12 @@ of ``workers`` single-threaded processes first. Same code path for a laptop and 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -41,6 +46,32 @@ class ExecutorInfo:
     address: str | None = None
 
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent: int, pdeathsig: bool = True) -> None:
+    """Pool worker initializer: end this worker when the sweep's main process ends, however it ends.
+
+    Without it a SIGKILLed or SIGTERMed sweep leaves its workers running their runs for minutes,
+    holding memory and the terminal's stdout (``hasim sweep ... | tee log`` would never end). On
+    Linux the kernel sends SIGKILL at the parent's death (``prctl(PR_SET_PDEATHSIG)``; only when
+    the pool was started from the main thread, since the signal follows the starting thread); a
+    watchdog thread that notices the worker being re-parented covers the rest.
+    """
+    if pdeathsig and sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="hasim-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
 def default_workers() -> int:
     """Workers when none are asked for: the CPUs this process may use."""
     try:
@@ -58,7 +89,10 @@ def open_executor(workers: int, dask: str | None = None) -> Iterator[tuple[Execu
         if workers == 1:
             yield InlineExecutor(), ExecutorInfo("inline", 1)
             return
-        pool = ProcessPoolExecutor(max_workers=workers)
+        main = threading.current_thread() is threading.main_thread()
+        pool = ProcessPoolExecutor(
+            max_workers=workers, initializer=die_with_parent, initargs=(os.getpid(), main)
+        )
         try:
             yield pool, ExecutorInfo("process-pool", workers)
         finally:  # on Ctrl-C or an error, drop the queued runs instead of running them first

@@ -18,12 +18,13 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from hasim.errors import ConfigError
 from hasim.experiments.intervals import metric_interval
 from hasim.experiments.metric_kinds import MetricKind, kind_of
 
@@ -32,6 +33,44 @@ ID_COLUMNS = ["run_id", "index", "point", "replication", "seed"]
 META_COLUMNS = ["error", "run_wall_s", "config", "hasim_version", "git_revision"]
 # Columns that legitimately differ between two executions of the same run.
 VOLATILE_COLUMNS = ["run_wall_s", "wall_time_s", "git_revision"]
+# Columns summary.csv adds per point; with the above, names no parameter column may take.
+SUMMARY_COLUMNS = ["n_runs", "n_errors"]
+RESERVED_COLUMNS = frozenset(ID_COLUMNS + META_COLUMNS + SUMMARY_COLUMNS)
+_SUMMARY_SUFFIXES = ("_mean", "_ci_low", "_ci_high")
+
+
+def check_folder_name(name: object, key: str) -> str:
+    """``name`` if it is one plain folder name inside results/, else ConfigError naming ``key``.
+
+    ``.``, ``..``, absolute paths and separators would put (and with ``--force`` delete) results
+    outside their own folder.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(key, f"expected a folder name, got {name!r}")
+    if name in (".", "..") or any(c in name for c in "/\\\0") or os.path.isabs(name):
+        raise ConfigError(key, f"got {name!r}; expected one folder name (no '.', '..', '/', '\\' or NUL)")
+    return name
+
+
+def check_column_name(name: str, key: str) -> None:
+    """ConfigError naming ``key`` when a parameter column would overwrite a bookkeeping column."""
+    if name in RESERVED_COLUMNS or name.endswith(_SUMMARY_SUFFIXES):
+        raise ConfigError(
+            key,
+            f"column {name!r} is a result column of every sweep ({', '.join(sorted(RESERVED_COLUMNS))}, "
+            "*_mean, *_ci_low, *_ci_high); choose another name",
+        )
+
+
+def read_table(path: Path, reader: Callable[[Path], pd.DataFrame], fix: str) -> pd.DataFrame:
+    """``reader(path)``, with a damaged or unreadable file as one ConfigError naming it and ``fix``."""
+    try:
+        return reader(path)
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read: {exc.strerror or exc}") from None
+    except Exception as exc:  # pyarrow, pandas and codecs each raise their own kinds for a damaged file
+        what = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise ConfigError(str(path), f"damaged or not a {path.suffix[1:]} file ({what}); {fix}") from None
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -93,11 +132,22 @@ class ResultsDir:
         atomic_write_text(self.parts / f"{row['run_id']}.json", text)
 
     def read_manifest(self) -> dict[str, Any] | None:
-        """The manifest, or None if there is none yet."""
+        """The manifest, or None if there is none yet; a damaged one is a ConfigError naming it."""
         if not self.manifest_path.exists():
             return None
-        data = json.loads(self.manifest_path.read_text())
-        return data if isinstance(data, dict) else None
+        try:
+            data = json.loads(self.manifest_path.read_bytes().decode("utf-8"))
+        except OSError as exc:
+            raise ConfigError(str(self.manifest_path), f"cannot read: {exc.strerror or exc}") from None
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            raise ConfigError(
+                str(self.manifest_path), f"damaged manifest ({str(exc)[:120]}); --force starts over"
+            ) from None
+        if not isinstance(data, dict):
+            raise ConfigError(
+                str(self.manifest_path), "damaged manifest (not a JSON object); --force starts over"
+            )
+        return data
 
     def write_manifest(self, manifest: Mapping[str, Any]) -> None:
         """Write the manifest atomically (pretty, stable key order)."""
@@ -107,14 +157,30 @@ class ResultsDir:
         rows = []
         if self.parts.exists():
             for p in sorted(self.parts.glob("*.json")):
-                rows.append(json.loads(p.read_text()))
+                try:
+                    row = json.loads(p.read_bytes().decode("utf-8"))
+                except OSError as exc:
+                    raise ConfigError(str(p), f"cannot read: {exc.strerror or exc}") from None
+                except ValueError as exc:
+                    row = exc
+                if not isinstance(row, dict) or "run_id" not in row or "index" not in row:
+                    raise ConfigError(
+                        str(p),
+                        "damaged run fragment; delete it to run that run again, or --force to start over",
+                    )
+                rows.append(row)
         return rows
 
     def load_runs(self) -> pd.DataFrame:
         """Every recorded run: runs.parquet plus fragments not yet consolidated (latest wins)."""
         frames = []
         if self.runs_path.exists():
-            frames.append(pd.read_parquet(self.runs_path))
+            runs = read_table(self.runs_path, pd.read_parquet, "--force starts the sweep over")
+            if "run_id" not in runs.columns or "index" not in runs.columns:
+                raise ConfigError(
+                    str(self.runs_path), "not a runs table (no run_id, index); --force starts over"
+                )
+            frames.append(runs)
         parts = self._part_rows()
         if parts:
             frames.append(pd.DataFrame(parts))

@@ -20,6 +20,7 @@ Guarantees (issue 6):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -39,6 +40,7 @@ from hasim.experiments.intervals import metric_interval
 from hasim.experiments.metric_kinds import kind_of
 from hasim.experiments.model import Model, simulator_model
 from hasim.experiments.provenance import code_version, host_info, now_utc
+from hasim.experiments.results_lock import ResultsLock, lock_holder
 from hasim.experiments.results_store import ID_COLUMNS, ResultsDir, summarize, write_summary
 from hasim.experiments.sweep_spec import (
     PointSpec,
@@ -89,6 +91,10 @@ def _row(run: RunSpec, result: dict[str, Any]) -> dict[str, Any]:
     }
     row.update(run.params)
     for key, value in result.items():
+        if key in run.params:
+            raise ConfigError(
+                f"axes: column {key!r}", "is also a metric of the model; rename the axis label column"
+            )
         if key not in row:
             row[key] = value
     row["config"] = json.dumps(run.config, sort_keys=True, default=str)
@@ -209,19 +215,43 @@ def run_sweep(
     model = model or simulator_model()
     rd = ResultsDir(results_dir if results_dir is not None else Path("results") / spec.name)
     points = expand_points(spec, model)
+    opt = _Options(workers, dask, executor, resume, force, retry_failed, progress, on_row)
+    with ResultsLock(rd.path):
+        try:
+            return _run_locked(spec, rd, model, points, opt)
+        except BaseException as exc:
+            _mark_interrupted(rd, exc)
+            raise
+
+
+@dataclass(frozen=True)
+class _Options:
+    workers: int
+    dask: str | None
+    executor: Executor | None
+    resume: bool
+    force: bool
+    retry_failed: bool
+    progress: bool
+    on_row: Callable[[dict[str, Any]], None] | None
+
+
+def _run_locked(
+    spec: SweepSpec, rd: ResultsDir, model: Model, points: list[PointSpec], opt: _Options
+) -> SweepOutcome:
+    """run_sweep's work once the folder is ours: nothing else reads, clears or writes it meanwhile."""
+    resume, force, retry_failed = opt.resume, opt.force, opt.retry_failed
     counts = {p.point: spec.replications for p in points}
     runs = _runs(spec, points, counts)
     started = time.perf_counter()
+    if force and not resume:  # starting over: whatever is there, damaged or not, goes
+        rd.clear()
     old = rd.read_manifest()
     if rd.has_results() and not resume:
-        if not force:
-            raise ConfigError(
-                "results",
-                f"{rd.path} already holds results; use --resume to continue or --force to start over",
-            )
-        rd.clear()
-        old = None
-    rd.path.mkdir(parents=True, exist_ok=True)
+        raise ConfigError(
+            "results",
+            f"{rd.path} already holds results; use --resume to continue or --force to start over",
+        )
     manifest = _base_manifest(spec, model, runs)
     if resume and old is not None:
         mismatches, edits = _check_resumable(old, spec, force)
@@ -250,7 +280,16 @@ def run_sweep(
         rd.write_manifest(manifest)
         if todo:
             failed += _execute(
-                todo, model, rd, workers, dask, executor, progress, spec.name, manifest, on_row
+                todo,
+                model,
+                rd,
+                opt.workers,
+                opt.dask,
+                opt.executor,
+                opt.progress,
+                spec.name,
+                manifest,
+                opt.on_row,
             )
             ran += len(todo)
         final = rd.consolidate(order, keep=wanted | spare, positions=_positions(runs))
@@ -335,6 +374,32 @@ def _grow(spec: SweepSpec, model: Model, runs: pd.DataFrame, counts: dict[int, i
     return {
         p: n if n >= cap or _reached(spec, model, runs, p) else min(2 * n, cap) for p, n in counts.items()
     }
+
+
+def _mark_interrupted(rd: ResultsDir, exc: BaseException) -> None:
+    """Best effort: a manifest left ``running`` says the sweep stopped and why (a full disk may refuse
+    even this; readers then see ``running`` without a lock holder, which results_status reads as
+    interrupted)."""
+    try:
+        manifest = rd.read_manifest()
+    except ConfigError:
+        return
+    if manifest is None or manifest.get("status") != "running":
+        return
+    reason = (
+        "interrupted by the user" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+    )
+    manifest.update({"status": "interrupted", "interruption": reason[:300], "end_time": now_utc()})
+    with contextlib.suppress(OSError):
+        rd.write_manifest(manifest)
+
+
+def results_status(rd: ResultsDir, manifest: dict[str, Any]) -> str:
+    """The manifest's status, with ``running`` read as ``interrupted`` when no sweep holds the folder."""
+    status = str(manifest.get("status", "unknown"))
+    if status == "running" and lock_holder(rd.path) is None:
+        return "interrupted"
+    return status
 
 
 def _execute(

@@ -61,6 +61,7 @@ from hasim.errors import ConfigError
 from hasim.experiments.config_tree import flatten, flatten_overrides
 from hasim.experiments.constraint_expr import Constraint, parse_constraint
 from hasim.experiments.model import Model
+from hasim.experiments.results_store import check_column_name, check_folder_name
 from hasim.experiments.sweep_axes import Axis, parse_axis
 
 _TOP = {"sweep", "fixed", "axes", "exclude", "timelines", "report"}
@@ -186,6 +187,13 @@ def _replications(value: Any) -> tuple[int, Adaptive | None]:
     return low, Adaptive(low, high, metric, float(hw))
 
 
+def _tables(doc: Mapping[str, Any], key: str) -> list[Any]:
+    value = doc.get(key, [])
+    if not isinstance(value, list):
+        raise ConfigError(key, f"expected [[{key}]] tables, got {value!r}")
+    return value
+
+
 def parse_sweep(text: str, path: Path) -> SweepSpec:
     """Parse sweep TOML text; ``path`` locates the base scenario. Errors name the offending key."""
     try:
@@ -201,9 +209,7 @@ def parse_sweep(text: str, path: Path) -> SweepSpec:
     for key in sweep:
         if key not in _SWEEP:
             raise ConfigError(f"sweep.{key}", f"unknown field; allowed: {sorted(_SWEEP)}")
-    name = sweep.get("name", path.resolve().parent.name)
-    if not isinstance(name, str) or not name or "/" in name:
-        raise ConfigError("sweep.name", f"expected a folder-safe name, got {name!r}")
+    name = check_folder_name(sweep.get("name", path.resolve().parent.name), "sweep.name")
     base_rel = sweep.get("base")
     if not isinstance(base_rel, str):
         raise ConfigError("sweep.base", f"expected the path of a scenario TOML file, got {base_rel!r}")
@@ -242,14 +248,17 @@ def parse_sweep(text: str, path: Path) -> SweepSpec:
             if key in seen:
                 raise ConfigError(f"axes[{i}]", f"key {key!r} is already set by {seen[key]}")
             seen[key] = f"axes[{i}]"
+    for i, axis in enumerate(axes):
+        for col in axis.columns:
+            check_column_name(col, f"axes[{i}].name" if axis.kind == "list" else f"axes[{i}]")
     excludes = []
-    for i, table in enumerate(doc.get("exclude", [])):
+    for i, table in enumerate(_tables(doc, "exclude")):
         flat = flatten_overrides(table, f"exclude[{i}]")
         if not flat:
             raise ConfigError(f"exclude[{i}]", "an exclude table needs at least one key")
         excludes.append(flat)
     timelines = []
-    for i, table in enumerate(doc.get("timelines", [])):
+    for i, table in enumerate(_tables(doc, "timelines")):
         if not isinstance(table, Mapping) or not isinstance(table.get("name"), str):
             raise ConfigError(f"timelines[{i}].name", "expected a name")
         extra = set(table) - {"name", "where"}
@@ -291,9 +300,11 @@ def load_sweep(path: str | Path) -> SweepSpec:
     """Read and parse a sweep file."""
     p = Path(path)
     try:
-        text = p.read_text()
+        text = p.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ConfigError(str(p), f"cannot read sweep file: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(p), f"not UTF-8 text (byte offset {exc.start}); a sweep file is TOML") from None
     return parse_sweep(text, p)
 
 

@@ -227,6 +227,8 @@ def test_a_dead_worker_stops_the_sweep_and_keeps_finished_runs(toy_dir: Path) ->
         run_sweep(spec, toy_dir / "res", model=TOY, workers=2, progress=False)
     parts = [json.loads(p.read_text()) for p in (toy_dir / "res" / "parts").glob("*.json")]
     assert all(p["error"] is None and p["variant"] == "low" for p in parts)  # no run blamed for the crash
+    manifest = json.loads((toy_dir / "res" / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted" and "worker process died" in manifest["interruption"]
 
 
 def test_dirty_means_code_edits_not_rewritten_results(tmp_path: Path) -> None:
