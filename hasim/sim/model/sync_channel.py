@@ -12,7 +12,7 @@ for the ``sync_channel_bytes`` metric.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
@@ -33,12 +33,31 @@ def snapshot_bytes(snap: IkeSaSnapshot | None, replay_window: int, *, full: bool
     return 8 + 64 + (96 if full else 0) + per_child * len(snap.children)
 
 
+class PeriodicShare(Protocol):
+    """The engine's part of a periodic sync: bring the ESP state up to now and send what the serving
+    member of the channel's site knows of all its SAs (the loop and its clock are the channel's)."""
+
+    def __call__(self, channel: SyncChannel) -> None: ...
+
+
+def share_each(channel: SyncChannel) -> None:
+    """The per-SA engine's periodic share: one snapshot per SA, then the counter rekey check."""
+    m = channel.site.serving()
+    if m is None:
+        return
+    channel.world.advance_all()
+    for i in sorted(m.ready):
+        channel.share(m, i)
+        channel.world.check_counter_rekeys(channel.site, m, i)
+
+
 class SyncChannel:
     """Active member -> standbys of one site."""
 
-    def __init__(self, world: World, site: Site) -> None:
+    def __init__(self, world: World, site: Site, periodic_share: PeriodicShare = share_each) -> None:
         self.world = world
         self.site = site
+        self.periodic_share = periodic_share
         self.env = world.env
         self.partitions: list[tuple[float, float]] = []
         self.messages = 0
@@ -88,10 +107,4 @@ class SyncChannel:
             yield self.env.timeout(interval / 2)
         while True:
             yield self.env.timeout(interval)
-            m = self.site.serving()
-            if m is None:
-                continue
-            self.world.advance_all()
-            for i in sorted(m.ready):
-                self.share(m, i)
-                self.world.check_counter_rekeys(self.site, m, i)
+            self.periodic_share(self)

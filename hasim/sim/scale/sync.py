@@ -12,7 +12,7 @@ explicit snapshots (sent on events, as before) or references into batches, turne
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Iterable, Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -123,11 +123,21 @@ def _children(r: SaRecord | None) -> int:
     return 0 if r is None else len(r.children)
 
 
+def share_batch(channel: SyncChannel) -> None:
+    """The scaled engine's periodic share: every flow moves up to now (also while no member serves: that
+    keeps the bank's epochs loaded), then the serving member shares all its SAs at once."""
+    assert isinstance(channel, ScaledSyncChannel)
+    channel.world.advance_all()
+    m = channel.site.serving()
+    if m is not None:
+        channel.share_all(m)
+
+
 class ScaledSyncChannel(SyncChannel):
     """The sync channel with the periodic share done for all SAs at once (same messages, bytes, losses)."""
 
     def __init__(self, world: ScaledWorld, site: Any) -> None:
-        super().__init__(world, site)
+        super().__init__(world, site, share_batch)
         self.sworld = world
         self.records: list[SaRecord | None] = []
         self._valued: set[int] = set()
@@ -162,20 +172,7 @@ class ScaledSyncChannel(SyncChannel):
 
         return cb
 
-    def periodic(self) -> Generator[simpy.Event, Any, None]:
-        """Every ``sync_interval_s``: the serving member shares the counters of all its SAs."""
-        interval = self.world.cfg.cluster.sync_interval_s
-        if self.site.name != "cluster":
-            yield self.env.timeout(interval / 2)
-        while True:
-            yield self.env.timeout(interval)
-            self.world.advance_all()
-            m = self.site.serving()
-            if m is None:
-                continue
-            self._share_all(m)
-
-    def _share_all(self, m: Any) -> None:
+    def share_all(self, m: Any) -> None:
         w = self.sworld
         now = self.env.now
         cfg = w.cfg.cluster
