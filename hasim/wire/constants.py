@@ -13,6 +13,10 @@ GENERIC_HEADER_LEN = 4
 IKE_VERSION = 0x20
 """Major version 2, minor version 0, as one octet (RFC 7296 3.1)."""
 
+FLAGS_OFFSET = 19
+"""Octet of the Flags field in the IKE header: after the two SPIs, Next Payload, Version and Exchange
+Type (RFC 7296 3.1)."""
+
 FLAG_INITIATOR = 0x08
 """I flag: set by the original initiator of the IKE SA (RFC 7296 3.1)."""
 

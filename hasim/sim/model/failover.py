@@ -177,7 +177,7 @@ class Failover:
             out = [f for f in self.world.flows.get(i, ()) if f.ends.tx is site]  # type: ignore[attr-defined]
             first = min((f.arrivals.next_time() for f in out), default=float("inf"))
             if first < self.cfg.scenario.duration_s:
-                self._at(max(first, now), lambda: self._if_current(m, i, sa, "on_outbound_traffic"))
+                self._at(max(first, now), lambda: self._if_current(m, i, sa, IkeSa.on_outbound_traffic))
         if trig in (SyncTrigger.OUT_OF_WINDOW, SyncTrigger.LAZY):
             self.env.process(self._watch_anomalies(site, m, i, sa))
         if self.cfg.attacker.enabled:
@@ -187,9 +187,11 @@ class Failover:
         ev = self.env.timeout(max(t - self.env.now, 0.0))
         ev.callbacks.append(lambda _: fn())
 
-    def _if_current(self, m: Any, i: int, sa: IkeSa, method: str) -> None:
+    def _if_current(self, m: Any, i: int, sa: IkeSa, trigger: Callable[[IkeSa, float], None]) -> None:
+        """Fire a lazy trigger (``IkeSa.on_outbound_traffic``, R7-2; ``IkeSa.on_inbound_anomaly``, R7-1)
+        if ``sa`` still serves SA ``i`` at ``m`` and waits for one."""
         if m.alive and m.sas.get(i) is sa and not sa.deleted and sa.member.armed:
-            m.site.drive(m, i, lambda s: getattr(s, method)(self.env.now))
+            m.site.drive(m, i, lambda s: trigger(s, self.env.now))
 
     def _end_grace(self, m: Any, i: int, sa: IkeSa) -> None:
         if not m.alive or m.sas.get(i) is not sa:
@@ -208,7 +210,7 @@ class Failover:
             yield self.env.timeout(_ANOMALY_POLL_S)
             self.world.advance_sa(i)
             if sum(f.stats.replay_drops for f in flows) > base:
-                self._if_current(m, i, sa, "on_inbound_anomaly")
+                self._if_current(m, i, sa, IkeSa.on_inbound_anomaly)
                 return
 
     def _attack(self, i: int) -> None:

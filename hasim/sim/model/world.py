@@ -41,6 +41,7 @@ from hasim.sim.model.sync_channel import SyncChannel
 from hasim.sim.scenario.sections import ScenarioConfig
 from hasim.sim.streams import RandomStreams
 from hasim.wire import SkKeys, SkSuite
+from hasim.wire.constants import FLAG_RESPONSE, FLAGS_OFFSET
 
 
 class _Ends:
@@ -194,15 +195,14 @@ class World:
         flows = []
         t = cfg.traffic
         for j in range(self.mix.children[i]):
-            for tx, rx, rate, direction in (
-                (self.cluster, self.peer, out_pps, "cluster_to_peer"),
-                (self.peer, self.cluster, in_pps, "peer_to_cluster"),
+            for tx, rx, rate, direction, link_cfg in (
+                (self.cluster, self.peer, out_pps, "cluster_to_peer", cfg.links.cluster_to_peer),
+                (self.peer, self.cluster, in_pps, "peer_to_cluster", cfg.links.peer_to_cluster),
             ):
                 name = f"{direction}/{i}/{j}"
                 arrivals = ArrivalProcess(
                     t.model, rate, self.streams.get("traffic", "esp", name), on_s=t.on_s, off_s=t.off_s
                 )
-                link_cfg = getattr(cfg.links, direction)
                 link = LinkChannel(link_cfg, self.streams, ("esp", name), self.bursts[direction])
                 flow = EspFlow(
                     name,
@@ -218,8 +218,10 @@ class World:
                 flow.sample.budget = 8 if self.probes.enabled else 0
                 flows.append(flow)
         self.flows[i] = flows
-        for direction, src in (("cluster_to_peer", "cluster"), ("peer_to_cluster", "peer")):
-            link_cfg = getattr(cfg.links, direction)
+        for direction, src, link_cfg in (
+            ("cluster_to_peer", "cluster", cfg.links.cluster_to_peer),
+            ("peer_to_cluster", "peer", cfg.links.peer_to_cluster),
+        ):
             self.ike_links[(src, i)] = LinkChannel(
                 link_cfg, self.streams, ("ike", direction, str(i)), self.bursts[direction]
             )
@@ -252,7 +254,7 @@ class World:
 
     def _ike_arrival(self, dst: Any, i: int, data: bytes) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:
-            if self.cfg.attacker.enabled and dst is self.peer and not data[19] & 0x20:
+            if self.cfg.attacker.enabled and dst is self.peer and not data[FLAGS_OFFSET] & FLAG_RESPONSE:
                 kept = self.failover.ike_recorded.setdefault(
                     i, []
                 )  # cluster requests seen on the wire (R flag clear)

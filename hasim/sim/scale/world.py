@@ -288,25 +288,14 @@ class ScaledWorld(World):
     def _settle(self, i: int, *, upto: float | None = None) -> None:
         """Re-bind SA ``i`` if it was released or its ends changed since its flows were bound; with
         ``upto``, then move its flows up to that time."""
-        self._take_senders(i)
-        if i in self.released:
-            self.ends_dirty.discard(i)
-            self._bind_sa(i, self._ends(i))
-        elif i in self.ends_dirty:
-            self.ends_dirty.discard(i)
-            ends = self._ends(i)
-            old = self.ends_now[i]
-            if not _same_ends(old, ends):
-                # the ends changed in the last call into this SA (or at the last global pass)
-                self.bank.advance(max(float(self.cp_time[i]), self.global_cp), self.flows_of[i])
-                self._unbind_sa(i)
-                self._bind_sa(i, ends)
+        self._settle_many([i])
         if upto is not None:
             self.bank.advance(upto, self.flows_of[i])
 
     def _settle_many(self, sas: list[int]) -> None:
-        """``_settle`` for many SAs, the SAs whose ends changed at the same time moved in one pass (after
-        a crash or a takeover that is every SA)."""
+        """Re-bind each of ``sas`` that was released or whose ends changed since its flows were bound: the
+        flows whose ends changed run up to the last checkpoint with the old ends first, those of the SAs
+        whose ends changed at the same time in one pass (after a crash or a takeover, every SA)."""
         changed: dict[float, list[tuple[int, SaEnds]]] = {}
         for i in sas:
             self._take_senders(i)
@@ -450,6 +439,6 @@ class ScaledFailover(Failover):
                 drops=bank.replay_drops,
                 bound=bank.next_arrival_bound,
                 watching=watching,
-                fire=lambda x: self._if_current(x.m, x.i, x.sa, "on_inbound_anomaly"),
+                fire=lambda x: self._if_current(x.m, x.i, x.sa, IkeSa.on_inbound_anomaly),
             )
         return self.watches
