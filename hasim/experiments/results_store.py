@@ -180,7 +180,8 @@ class ResultsDir:
                 raise ConfigError(
                     str(self.runs_path), "not a runs table (no run_id, index); --force starts over"
                 )
-            frames.append(runs)
+            if len(runs):  # an empty table would widen every integer column of the fragments to float
+                frames.append(runs)
         parts = self._part_rows()
         if parts:
             frames.append(pd.DataFrame(parts))

@@ -323,3 +323,11 @@ def test_adaptive_replications_stop_at_the_precision_or_the_maximum(toy_dir: Pat
         _stable(pd.read_parquet(toy_dir / "w1" / "runs.parquet")),
         _stable(pd.read_parquet(toy_dir / "res" / "runs.parquet")),
     )
+
+
+def test_integer_metrics_stay_integers_in_runs_parquet(toy_dir: Path) -> None:
+    # the toy's "count" and "hit" are Python ints: stored as int64, not widened to float64 by the
+    # empty runs.parquet a sweep writes before its first run (a rerun must store what the first stored)
+    run_sweep(load_sweep(toy_dir / "sweep.toml"), toy_dir / "res", model=TOY, progress=False)
+    runs = pd.read_parquet(toy_dir / "res" / "runs.parquet")
+    assert runs["count"].dtype == "int64" and runs["hit"].dtype == "int64"
