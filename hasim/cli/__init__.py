@@ -26,7 +26,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("hasim.cli.report", "report"),
     "advise": ("hasim.cli.advise", "advise"),
     "interop": ("hasim.cli.interop", "interop"),
+    "examples": ("hasim.cli.examples", "examples"),
 }
+
+# One convention for every command: -h and --help, inherited by each subcommand's context.
+CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
 class LazyGroup(click.Group):
@@ -46,7 +50,7 @@ class LazyGroup(click.Group):
         return command
 
 
-@click.group(cls=LazyGroup)
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="hasim")
 def cli() -> None:
     """hasim: simulate IKEv2/IPsec hot-standby cluster failover with RFC 6311."""

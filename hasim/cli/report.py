@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -11,10 +12,10 @@ import click
 @click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--out",
-    "out",
-    type=click.Path(dir_okay=False, path_type=Path),
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Report file (default: RESULTS/report.html).",
+    help="Folder to write into: the report is FOLDER/report.html (default: RESULTS).",
 )
 @click.option(
     "--notes",
@@ -27,7 +28,12 @@ import click
     is_flag=True,
     help="Rewrite the findings table of the experiment's README from its claims.toml.",
 )
-def report(results: Path, out: Path | None, notes: Path | None, update_readme: bool) -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the report's path and the claims' verdicts as JSON."
+)
+def report(
+    results: Path, out_dir: Path | None, notes: Path | None, update_readme: bool, as_json: bool
+) -> None:
     """Write RESULTS/report.html: question, config, provenance, summary tables and figures in one file;
     print each claim of the experiment (claims.toml beside its sweep file) as holding or failing."""
     from hasim.experiments.report_claims import adaptive_line, evaluate_claims, verdict_lines
@@ -35,19 +41,26 @@ def report(results: Path, out: Path | None, notes: Path | None, update_readme: b
     from hasim.experiments.report_figures import load_results
     from hasim.experiments.report_html import find_notes, write_report
 
-    click.echo(str(write_report(results, out, notes)))
+    target = (out_dir or results) / "report.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path = write_report(results, target, notes)
     res = load_results(results)
     line = adaptive_line(res)
-    if line:
-        click.echo(line)
     claims = evaluate_claims(res)
-    if claims is None:
-        return
-    for text in verdict_lines(claims):
-        click.echo(text)
-    if update_readme:
+    verdicts = verdict_lines(claims) if claims is not None else []
+    if as_json:
+        click.echo(
+            json.dumps({"results": str(results), "report": str(path), "adaptive": line, "claims": verdicts})
+        )
+    else:
+        click.echo(str(path))
+        if line:
+            click.echo(line)
+        for text in verdicts:
+            click.echo(text)
+    if update_readme and claims is not None:
         readme = notes or find_notes(res)
         if readme is None:
             raise click.UsageError("no README.md found beside the sweep file (give --notes)")
         changed = rewrite(readme, claims)
-        click.echo(f"{readme}: findings table {'rewritten' if changed else 'already current'}")
+        click.echo(f"{readme}: findings table {'rewritten' if changed else 'already current'}", err=as_json)

@@ -116,7 +116,7 @@ def write_pcap(path: Path, result: Any) -> Path:
 
 
 @click.command(name="run")
-@click.argument("scenario", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("scenario", metavar="SCENARIO")
 @click.option("--seed", type=int, default=None, help="Root seed (default: scenario.seed).")
 @click.option(
     "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a scenario key (repeatable)."
@@ -130,19 +130,14 @@ def write_pcap(path: Path, result: Any) -> Path:
     help="Write IKE messages and sampled ESP headers to this pcap (keys in FILE.keys).",
 )
 def run(
-    scenario: Path, seed: int | None, sets: tuple[str, ...], as_json: bool, trace: bool, pcap: Path | None
+    scenario: str, seed: int | None, sets: tuple[str, ...], as_json: bool, trace: bool, pcap: Path | None
 ) -> None:
-    """Run one scenario and print its metrics (a table, or JSON with --json)."""
-    import tomllib
+    """Run SCENARIO (a TOML file or a packaged example's name, see `hasim examples`) and print its
+    metrics (a table, or JSON with --json)."""
+    from hasim.api import load_scenario
+    from hasim.sim import simulate
 
-    from hasim.sim.api import simulate
-    from hasim.sim.scenario.config import scenario_from_dict, with_overrides
-
-    try:
-        raw = tomllib.loads(scenario.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(scenario), f"not valid TOML: {exc}") from exc
-    cfg = scenario_from_dict(with_overrides(raw, parse_sets(sets)) if sets else raw)
+    cfg = load_scenario(scenario, parse_sets(sets))
     run_seed = cfg.scenario.seed if seed is None else seed
     result = simulate(cfg, run_seed, records=trace or pcap is not None)
     if trace:

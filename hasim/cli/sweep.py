@@ -1,13 +1,16 @@
-"""``hasim sweep SWEEP.toml``: run a parameter sweep into ``results/<sweep>/``.
+"""``hasim sweep SWEEP``: run a parameter sweep (a file or a packaged experiment) into ``results/<sweep>/``.
 
 Runs execute on a local process pool (``--workers``), or on Dask (``--dask ADDRESS`` or
 ``--dask local``); ``--resume`` runs only the missing runs of an interrupted sweep; ``--dry-run``
-lists the runs without executing them.
+lists the runs without executing them; ``--set`` overrides ``sweep.<field>`` or a scenario key of
+every run. A sweep with a failed run ends with a summary line and exit code 1.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import sys
 from pathlib import Path
 
 import click
@@ -34,7 +37,14 @@ def load_model(spec: str | None) -> Model:
 
 
 @click.command("sweep")
-@click.argument("sweep_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("sweep_file", metavar="SWEEP")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override sweep.<field> (sweep.replications=2) or a scenario key of every run (repeatable).",
+)
 @click.option(
     "--workers",
     "-j",
@@ -53,17 +63,20 @@ def load_model(spec: str | None) -> Model:
 @click.option("--dry-run", is_flag=True, help="List the runs (index, run id, seed, parameters) and stop.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
+    "--json", "as_json", is_flag=True, help="Print the outcome (or with --dry-run the runs) as JSON."
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Start over on existing results; with --resume, mix results of another version or sweep file.",
 )
 @click.option("--retry-failed", is_flag=True, help="With --resume, also rerun runs that failed.")
 @click.option(
-    "--results",
+    "--out",
     "results_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Results folder (default: results/<sweep name>).",
+    help="Folder to write into: the results folder (default: results/<sweep name>).",
 )
 @click.option(
     "--model",
@@ -73,28 +86,52 @@ def load_model(spec: str | None) -> Model:
     help="The model to run (a hasim.experiments.model.Model); default: the hasim simulator.",
 )
 def sweep(
-    sweep_file: Path,
+    sweep_file: str,
+    sets: tuple[str, ...],
     workers: int | None,
     dask: str | None,
     resume: bool,
     dry_run: bool,
     no_progress: bool,
+    as_json: bool,
     force: bool,
     retry_failed: bool,
     results_dir: Path | None,
     model_spec: str | None,
 ) -> None:
-    """Run the sweep SWEEP_FILE: every parameter point x replication, one row each, with provenance."""
+    """Run SWEEP (a sweep file or a packaged experiment's name, see `hasim examples`): every
+    parameter point x replication, one row each, with provenance."""
+    from hasim.cli.run import parse_sets
     from hasim.experiments.executors import default_workers
     from hasim.experiments.runner import run_sweep
-    from hasim.experiments.sweep_spec import expand, load_sweep
+    from hasim.experiments.sweep_source import load_sweep_source, parse_value
+    from hasim.experiments.sweep_spec import expand
 
-    spec = load_sweep(sweep_file)
+    overrides = {k: parse_value(v) for k, v in parse_sets(sets).items()}
+    spec = load_sweep_source(sweep_file, overrides)
     model = load_model(model_spec)
     out = results_dir if results_dir is not None else Path("results") / spec.name
     if dry_run:
         runs = expand(spec, model)
         points = len({r.point for r in runs})
+        if as_json:
+            rows = [
+                {
+                    "index": r.index,
+                    "run_id": r.run_id,
+                    "seed": r.seed,
+                    "replication": r.replication,
+                    **r.params,
+                }
+                for r in runs
+            ]
+            head = {"sweep": spec.name, "runs": len(runs), "points": points, "results": str(out)}
+            click.echo(
+                json.dumps(
+                    {**head, "replications": spec.replications, "root_seed": spec.root_seed, "run_list": rows}
+                )
+            )
+            return
         click.echo(
             f"sweep {spec.name}: {len(runs)} runs ({points} points x {spec.replications} "
             f"replications), root seed {spec.root_seed} -> {out}"
@@ -117,8 +154,39 @@ def sweep(
         retry_failed=retry_failed,
         progress=not no_progress,
     )
-    click.echo(
-        f"sweep {spec.name}: {outcome.ran} runs executed ({outcome.failed} failed), "
-        f"{outcome.already_done} already done, {outcome.total} total, "
-        f"{outcome.wall_s:.1f} s -> {outcome.results}"
-    )
+    failed = _failed_runs(outcome.results)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "sweep": spec.name,
+                    "results": str(outcome.results),
+                    "total": outcome.total,
+                    "ran": outcome.ran,
+                    "already_done": outcome.already_done,
+                    "failed": failed,
+                    "wall_s": round(outcome.wall_s, 3),
+                }
+            )
+        )
+    else:
+        click.echo(
+            f"sweep {spec.name}: {outcome.ran} runs executed ({outcome.failed} failed), "
+            f"{outcome.already_done} already done, {outcome.total} total, "
+            f"{outcome.wall_s:.1f} s -> {outcome.results}"
+        )
+    if failed:
+        click.echo(
+            f"hasim: {failed} of {outcome.total} runs failed; their errors are in the error column of "
+            f"{outcome.results / 'runs.parquet'} and in the report",
+            err=True,
+        )
+        sys.exit(1)
+
+
+def _failed_runs(results: Path) -> int:
+    """Runs of the whole results folder whose row holds an error (this invocation's and earlier)."""
+    from hasim.experiments.results_store import ResultsDir
+
+    runs = ResultsDir(results).load_runs()
+    return int(runs["error"].notna().sum()) if "error" in runs.columns else 0

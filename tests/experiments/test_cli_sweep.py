@@ -39,7 +39,7 @@ def test_sweep_command_writes_results(toy_dir: Path, capsys: pytest.CaptureFixtu
             "toy_model:TOY",
             "-j",
             "2",
-            "--results",
+            "--out",
             str(out),
             "--no-progress",
         ]
@@ -52,7 +52,7 @@ def test_sweep_command_writes_results(toy_dir: Path, capsys: pytest.CaptureFixtu
             str(toy_dir / "sweep.toml"),
             "--model",
             "toy_model:TOY",
-            "--results",
+            "--out",
             str(out),
             "--resume",
             "--no-progress",

@@ -68,9 +68,9 @@ def test_report_is_self_contained_and_complete(results: Path, toy_dir: Path) -> 
 def test_plot_and_report_commands(results: Path, toy_dir: Path) -> None:
     main(["plot", str(results)])
     assert sorted(p.name for p in (results / "figures").iterdir()) == [
-        "00-heatmap-y.png",
-        "01-curves-y.png",
-        "02-timeline-high.png",
+        f"{stem}.{ext}"
+        for stem in ("00-heatmap-y", "01-curves-y", "02-timeline-high")
+        for ext in ("png", "svg")
     ]
     main(["report", str(results), "--notes", str(toy_dir / "README.md")])
     assert (results / "report.html").stat().st_size > 10_000

@@ -123,7 +123,7 @@ def _sweep_subprocess(toy_dir: Path, out: Path) -> subprocess.Popen[bytes]:
     code = (
         "import sys; from hasim.cli import main; "
         f"main(['sweep', {str(toy_dir / 'slow.toml')!r}, '--model', 'toy_model:TOY', '--workers', '2', "
-        f"'--results', {str(out)!r}, '--no-progress'])"
+        f"'--out', {str(out)!r}, '--no-progress'])"
     )
     env = {**os.environ, "PYTHONPATH": str(HERE)}
     return subprocess.Popen(

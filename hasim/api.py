@@ -1,0 +1,185 @@
+"""The Python API behind ``import hasim``: scenarios, one run, sweeps and committed results.
+
+Everything a notebook needs without reaching into the floors: a scenario comes from a path, a dict
+or the name of a packaged example; ``simulate`` gives metrics and, on request, the event records as
+pandas DataFrames; ``sweep`` runs a sweep file, packaged experiment or dict on local workers or a
+Dask client and hands back its runs and summary as DataFrames; ``load_results`` reads a results
+folder. The names are documented with examples in docs/api.md (run as tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from hasim.errors import ConfigError
+from hasim.experiments.examples import find_example
+from hasim.experiments.report_figures import LoadedResults
+from hasim.experiments.runner import SweepOutcome
+from hasim.experiments.sweep_source import SweepSource
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from hasim.sim import ScenarioConfig
+
+Results = LoadedResults
+
+
+def read_scenario(source: str | Path | Mapping[str, Any] | ScenarioConfig) -> dict[str, Any]:
+    """The raw scenario table of ``source`` (not yet validated): a path, an example's name, a dict."""
+    import tomllib
+
+    from hasim.sim import ScenarioConfig
+
+    if isinstance(source, ScenarioConfig):
+        return source.to_dict()
+    if isinstance(source, Mapping):
+        return dict(source)
+    path = Path(source)
+    if not path.is_file():
+        if isinstance(source, str) and "/" not in source and not source.endswith(".toml"):
+            path = find_example(source, "scenario").path
+        else:
+            raise ConfigError(str(source), "no such scenario file")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+
+
+def load_scenario(
+    source: str | Path | Mapping[str, Any] | ScenarioConfig, overrides: Mapping[str, Any] | None = None
+) -> ScenarioConfig:
+    """A validated scenario from a TOML path, a dict, a packaged example's name or a scenario.
+
+    ``overrides`` maps dotted keys to values (``{"cluster.sync_interval_s": 0.5}``, ``faults[0].at_s``,
+    ``links.loss`` for both directions), validated like the file: a mistake raises ConfigError naming
+    the key.
+    """
+    from hasim.sim import scenario_from_dict, with_overrides
+
+    raw = read_scenario(source)
+    return scenario_from_dict(with_overrides(raw, overrides) if overrides else raw)
+
+
+def with_overrides(
+    scenario: ScenarioConfig | Mapping[str, Any], overrides: Mapping[str, Any]
+) -> ScenarioConfig:
+    """A copy of ``scenario`` (a loaded scenario or a dict) with dotted-key ``overrides`` applied."""
+    return load_scenario(scenario, overrides)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """One run: ``metrics`` (name -> value) and, with ``records=True``, one DataFrame per record kind
+    (``ike_messages``, ``sync_exchanges``, ``drops``, ``timeline``, ``esp_sample``)."""
+
+    scenario: ScenarioConfig
+    seed: int
+    metrics: dict[str, float | int]
+    records: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def metrics_frame(self) -> pd.DataFrame:
+        """The metrics as a one-row DataFrame (columns = metric names), handy for ``pd.concat``."""
+        return pd.DataFrame([self.metrics])
+
+
+def simulate(
+    scenario: str | Path | Mapping[str, Any] | ScenarioConfig,
+    seed: int | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    records: bool = False,
+) -> Simulation:
+    """Run one scenario once; ``seed`` defaults to the scenario's own (``scenario.seed``).
+
+    Same scenario and seed give the same metrics, bit for bit (``wall_time_s`` aside).
+    """
+    from hasim.sim import simulate as run_one
+
+    cfg = load_scenario(scenario, overrides)
+    run_seed = cfg.scenario.seed if seed is None else seed
+    result = run_one(cfg, run_seed, records=records)
+    frames = {kind: pd.DataFrame(rows) for kind, rows in result.records.items()}
+    return Simulation(cfg, run_seed, dict(result.metrics), frames)
+
+
+@dataclass(frozen=True)
+class SweepRun:
+    """What ``sweep`` did (``outcome``: runs executed, failed, already done) and its ``results``."""
+
+    outcome: SweepOutcome
+    results: Results
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """One row per run: ids, seed, parameters, every metric, ``error``."""
+        return self.results.runs
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per parameter point: run counts, ``<metric>_mean``, ``_ci_low``, ``_ci_high``."""
+        return self.results.summary
+
+    @property
+    def path(self) -> Path:
+        """The results folder."""
+        return self.outcome.results
+
+    @property
+    def failed(self) -> int:
+        """Runs of this invocation that raised (their rows hold the error)."""
+        return self.outcome.failed
+
+
+def sweep(
+    source: SweepSource,
+    results: str | Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    workers: int = 1,
+    client: Client | None = None,
+    resume: bool = False,
+    force: bool = False,
+    progress: bool = True,
+) -> SweepRun:
+    """Run a sweep: a sweep file, a packaged experiment's name or a dict shaped like a sweep file.
+
+    ``overrides`` (the CLI's ``--set``) sets ``sweep.<field>`` (``{"sweep.replications": 2}``) or
+    any scenario key for every run. Runs go to ``workers`` local processes, or to a Dask
+    ``client`` if given (the caller owns it). ``results`` defaults to ``results/<name>``; existing
+    results are an error unless ``resume`` (run only the missing runs) or ``force`` (start over).
+    The progress bar is tqdm's ``auto`` one, a widget in Jupyter. Seeds come from run indices, so
+    results do not depend on ``workers``.
+    """
+    from hasim.experiments.report_figures import load_results as load
+    from hasim.experiments.runner import run_sweep
+    from hasim.experiments.sweep_source import load_sweep_source
+
+    spec = load_sweep_source(source, overrides)
+    executor = None
+    if client is not None:
+        executor = client.get_executor(pure=False)
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+    outcome = run_sweep(
+        spec,
+        results,
+        workers=workers,
+        executor=executor,
+        resume=resume,
+        force=force,
+        progress=progress,
+    )
+    return SweepRun(outcome, load(outcome.results))
+
+
+def load_results(path: str | Path) -> Results:
+    """A results folder (``results/sync_vs_skip``): ``manifest``, ``runs``, ``summary``, ``timelines``."""
+    from hasim.experiments.report_figures import load_results as load
+
+    return load(path)
