@@ -104,7 +104,7 @@ def _sweep_process(
     toy_dir: Path, out: Path, *extra: str, stdout: int = subprocess.DEVNULL
 ) -> subprocess.Popen[bytes]:
     args = ["sweep", str(toy_dir / "slow.toml"), "--model", "toy_model:TOY", "--workers", "2"]
-    code = f"from hasim.cli import main; main({[*args, '--results', str(out), '--no-progress', *extra]!r})"
+    code = f"from hasim.cli import main; main({[*args, '--out', str(out), '--no-progress', *extra]!r})"
     env = {**os.environ, "PYTHONPATH": str(HERE)}
     return subprocess.Popen(
         [sys.executable, "-c", code], env=env, start_new_session=True, stdout=stdout, stderr=subprocess.PIPE
