@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from hasim.sim import load_scenario, scenario_from_dict, simulate, with_overrides
-from hasim.sim.scale import bank
+from hasim.sim.scale import bank_state
 from hasim.sim.scale.world import scaled_supported
 
 from ..scenarios import metric_diff, scenario
@@ -71,9 +71,9 @@ def test_scaled_equals_per_sa(case: str, send_few: int | None, monkeypatch: pyte
     """Also with every send and delivery of the bank done by its array path, and by its packet-by-packet
     path."""
     if send_few is not None:
-        monkeypatch.setattr(bank, "_SMALL_SEND", send_few)
-        monkeypatch.setattr(bank, "_SMALL", send_few)
-        monkeypatch.setattr(bank, "_MANY", 1 if send_few == 0 else send_few)
+        monkeypatch.setattr(bank_state, "SMALL_SEND", send_few)
+        monkeypatch.setattr(bank_state, "SMALL", send_few)
+        monkeypatch.setattr(bank_state, "MANY", 1 if send_few == 0 else send_few)
     extra = dict(CASES[case])
     extra.setdefault("faults", [{"at_s": 10.5}])
     extra["traffic"] = {"esp_out_pps": 300.0, "esp_in_pps": 200.0} | extra.get("traffic", {})

@@ -1,0 +1,217 @@
+"""Delivering in the flow bank: copies due by a time reach their receivers' windows and are counted.
+
+Copies of each flow are delivered in order of arrival, ties in send order (the per-flow path's stable
+sort). A copy whose SPI is the flow's bound receiver is checked against the bank's window of that flow;
+one sent before a rekey goes to whoever its SPI names, through that object's own window. ``_deliver``
+does it in array operations; ``_deliver_few`` packet by packet for up to ``SMALL`` copies, through the
+reference window (``ReplayWindow.receive``), with the same order, windows and counts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hasim.sim.dataplane.window_bank import WindowBank, check_bank
+from hasim.sim.scale import bank_state
+from hasim.sim.scale.bank_state import BankState
+from hasim.sim.scale.copies import Copies, arrival_order, runs
+
+
+class Deliverer(BankState):
+    """The bank's delivering passes (see the module docstring)."""
+
+    def _take_due(self, t: float, few: list[int] | None) -> Copies:
+        """Take the copies arriving before ``t`` out of the pools: of every flow (``few`` None; what stays
+        is then grouped by flow) or of the given flows (sorted)."""
+        if few is None:
+            due = self.p_arr < t
+            pick = np.flatnonzero(due)
+            keep = np.flatnonzero(~due & np.isfinite(self.p_arr))
+            taken = Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
+            self._regroup(keep)
+            return taken
+        parts: list[Copies] = []
+        many = len(few) >= bank_state.MANY
+        if many:  # the flows' segments of the main pool in one gather
+            fa = np.asarray(few, dtype=np.int64)
+            lo_a, n_a = self.p_seg[fa], self.p_seg[fa + 1] - self.p_seg[fa]
+            total = int(n_a.sum())
+            if total:
+                idx = np.repeat(lo_a - np.cumsum(n_a) + n_a, n_a) + np.arange(total)
+                pick = idx[self.p_arr[idx] < t]
+                if pick.shape[0]:
+                    parts.append(
+                        Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
+                    )
+                    self.p_arr[pick] = np.inf  # taken out
+            few = [f for f in few if f in self.side] if len(self.side) < len(few) else few
+        for f in few:
+            lo, hi = int(self.p_seg[f]), int(self.p_seg[f + 1])
+            if hi > lo and not many:
+                pick = lo + np.flatnonzero(self.p_arr[lo:hi] < t)
+                if pick.shape[0]:
+                    parts.append(
+                        Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
+                    )
+                    self.p_arr[pick] = np.inf  # taken out
+            queued = self.side.get(f)
+            if queued:
+                c = Copies.join(queued) if len(queued) > 1 else queued[0]
+                due = c.arr < t
+                if due.all():
+                    parts.append(c)
+                    del self.side[f]
+                elif due.any():
+                    parts.append(c.where(due))
+                    self.side[f] = [c.where(~due)]
+                else:
+                    self.side[f] = [c]
+        if not parts:
+            return Copies.empty()
+        return Copies.join(parts) if len(parts) > 1 else parts[0]
+
+    def _deliver(self, t: float, few: list[int] | None) -> None:
+        taken = self._take_due(t, few)
+        arr, seq, spi, fl = taken.arr, taken.seq, taken.spi, taken.flow
+        if arr.shape[0] == 0:
+            return
+        if arr.shape[0] <= bank_state.SMALL:
+            self._deliver_few(taken)
+            return
+        order = arrival_order(arr, fl, self.n)
+        arr, seq, spi, fl = arr[order], seq[order], spi[order], fl[order]
+        st = self.stats
+        ufl, counts = runs(fl)
+        st["delivered"][ufl] += counts
+        own = spi == self.spi[fl]
+        if not own.all():
+            self.deliver_foreign(arr[~own], seq[~own], spi[~own], fl[~own])
+            arr, seq, fl = arr[own], seq[own], fl[own]
+        ok = self.rx_ok[fl]
+        if not ok.all():
+            nf, nc = runs(fl[~ok])
+            st["no_receiver"][nf] += nc
+            arr, seq, fl = arr[ok], seq[ok], fl[ok]
+        if fl.shape[0] == 0:
+            return
+        ufl, counts = runs(fl)
+        if ufl.shape[0] == self.n:
+            out, self.windows = check_bank(self.windows, fl, seq)
+        elif fl.shape[0] <= bank_state.SMALL:
+            out = self._check_small(ufl, counts, seq)
+        else:  # only the flows concerned: a small bank, written back
+            w = self.windows
+            sub = WindowBank(w.size, w.esn, w.tops[ufl], w.words[ufl])
+            grp = np.repeat(np.arange(ufl.shape[0]), counts)
+            out, sub = check_bank(sub, grp, seq)
+            w.tops[ufl] = sub.tops
+            w.words[ufl] = sub.words
+        self._count(out, arr, fl, ufl, counts)
+
+    def _check_small(
+        self, ufl: NDArray[np.int64], counts: NDArray[np.int64], seq: NDArray[np.uint64]
+    ) -> NDArray[np.int8]:
+        """A few packets: the reference window (``ReplayWindow.receive``) packet by packet, per flow."""
+        out: list[int] = []
+        pos = 0
+        seqs = seq.tolist()
+        for f, c in zip(ufl.tolist(), counts.tolist(), strict=True):
+            win = self.window(f)
+            out.extend(int(win.receive(x)) for x in seqs[pos : pos + c])
+            pos += c
+            self.store_window(f, win)
+        return np.array(out, dtype=np.int8)
+
+    def _count(
+        self,
+        out: NDArray[np.int8],
+        arr: NDArray[np.float64],
+        fl: NDArray[np.int64],
+        ufl: NDArray[np.int64],
+        counts: NDArray[np.int64],
+    ) -> None:
+        k = ufl.shape[0]
+        grp = np.repeat(np.arange(k), counts)
+        c = np.bincount(grp * 4 + out.astype(np.int64), minlength=4 * k).reshape(k, 4)
+        st = self.stats
+        st["accepted"][ufl] += c[:, 0]
+        st["duplicate"][ufl] += c[:, 1]
+        st["too_old"][ufl] += c[:, 2]
+        st["unverifiable"][ufl] += c[:, 3]
+        watch = self.watch_from[fl]
+        cand = (out == 0) & (arr >= watch) & np.isnan(self.first_acc[fl])
+        if cand.any():
+            cf, ca = fl[cand], arr[cand]
+            starts = np.flatnonzero(np.concatenate(([True], cf[1:] != cf[:-1])))
+            self.first_acc[cf[starts]] = ca[starts]  # sorted by arrival within each flow
+
+    def deliver_foreign(
+        self, arr: NDArray[np.float64], seq: NDArray[np.uint64], spi: NDArray[np.int64], fl: NDArray[np.int64]
+    ) -> None:
+        """Copies whose SPI is not the flow's bound receiver: to whoever that SPI names, one SA at a time."""
+        st = self.stats
+        groups: dict[tuple[int, int], list[int]] = {}
+        for j, key in enumerate(zip(fl.tolist(), spi.tolist(), strict=True)):
+            groups.setdefault(key, []).append(j)
+        for (f, s), idx in sorted(groups.items()):
+            self.foreign[f] -= len(idx)
+            rx = self.flows[f].ends.receiver(s)
+            if rx is None:
+                st["no_receiver"][f] += len(idx)
+                continue
+            # the window of an SPI other than the bound one is the object's own: bypass any lease;
+            # a few packets: the reference window, packet by packet, on a copy that then replaces it
+            state = rx.held
+            win = state.inbound.copy()
+            out = [int(win.receive(int(seq[j]))) for j in idx]
+            state.inbound = win
+            for code, name in enumerate(("accepted", "duplicate", "too_old", "unverifiable")):
+                st[name][f] += out.count(code)
+            w = self.watch_from[f]
+            if not math.isnan(w) and math.isnan(self.first_acc[f]):
+                good = [float(arr[j]) for j, o in zip(idx, out, strict=True) if o == 0 and arr[j] >= w]
+                if good:
+                    self.first_acc[f] = good[0]
+
+    def _deliver_few(self, taken: Copies) -> None:
+        """``_deliver`` for a few copies: the same order, windows and counts."""
+        arr, seq, spi, fl = taken.arr.tolist(), taken.seq.tolist(), taken.spi.tolist(), taken.flow.tolist()
+        order = sorted(range(len(arr)), key=lambda j: (fl[j], arr[j], j))
+        st = self.stats
+        bound = {f: int(self.spi[f]) for f in set(fl)}
+        own: list[int] = []
+        foreign: list[int] = []
+        for j in order:
+            st["delivered"][fl[j]] += 1
+            (own if spi[j] == bound[fl[j]] else foreign).append(j)
+        if foreign:
+            c = taken
+            self.deliver_foreign(c.arr[foreign], c.seq[foreign], c.spi[foreign], c.flow[foreign])
+        i = 0
+        while i < len(own):
+            f = fl[own[i]]
+            k = i + 1
+            while k < len(own) and fl[own[k]] == f:
+                k += 1
+            mine, i = own[i:k], k
+            if not self.rx_ok[f]:
+                st["no_receiver"][f] += len(mine)
+                continue
+            win = self.window(f)
+            watch = float(self.watch_from[f])
+            need = math.isnan(self.first_acc[f])
+            counts = [0, 0, 0, 0]
+            first = math.nan
+            for j in mine:
+                o = int(win.receive(seq[j]))
+                counts[o] += 1
+                if o == 0 and need and math.isnan(first) and arr[j] >= watch:
+                    first = arr[j]
+            self.store_window(f, win)
+            for code, name in enumerate(("accepted", "duplicate", "too_old", "unverifiable")):
+                st[name][f] += counts[code]
+            if not math.isnan(first):
+                self.first_acc[f] = first

@@ -1,0 +1,191 @@
+"""Sending in the flow bank: offered packets take sequence numbers, meet the link and go in flight.
+
+One pass sends every packet offered before a time, for all flows or some: the sender's counter gives
+the sequence numbers (a flow without a sender counts an outage, an exhausted counter the rest), each
+packet draws the link's uniforms in the per-flow path's order, and the copies that survive go into the
+pool in flight. ``_send`` does it in array operations; ``_send_few`` packet by packet for small passes,
+with the same draws, arithmetic and order (below ``SMALL_SEND`` packets the arrays' fixed cost is more
+than the work).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hasim.sim.scale import bank_state
+from hasim.sim.scale.bank_state import BUCKET_S, BankState
+from hasim.sim.scale.copies import runs
+
+
+class Sender(BankState):
+    """The bank's sending passes (see the module docstring)."""
+
+    def _offered_before(self, t: float, in_set: NDArray[np.bool_] | None = None) -> NDArray[np.int64]:
+        """The packets not yet sent that were offered before ``t`` (of the flows in ``in_set``), flow-major:
+        every time before the last pass over all flows was sent, so the time buckets from its own on."""
+        at = self.t_bucket_at
+        b0 = min(max(math.floor((self.bulk_t - self.t_lo) / BUCKET_S), 0), at.shape[0] - 1)
+        b1 = min(max(math.floor((t - self.t_lo) / BUCKET_S) + 1, 1), at.shape[0] - 1)  # 0: all before
+        sel = self.t_by_bucket[at[b0] : at[b1]]
+        sel = sel[self.t_off[sel] < t]
+        fl = self.t_flow[sel]
+        keep = sel >= self.t_pos[fl]
+        if in_set is not None:
+            keep &= in_set[fl]
+        return np.sort(sel[keep], kind="stable")  # merges sorted runs
+
+    def _offered_by_flow(self, t: float, flows: list[int]) -> NDArray[np.int64]:
+        """``_offered_before`` for a few flows (sorted), one search in each flow's offered times."""
+        chunks = []
+        for f in flows:
+            lo, hi = int(self.t_pos[f]), int(self.t_seg[f + 1])
+            k = lo + int(np.searchsorted(self.t_off[lo:hi], t, side="left"))
+            if k > lo:
+                chunks.append(np.arange(lo, k, dtype=np.int64))
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+
+    def _send(self, sel: NDArray[np.int64], *, side: bool) -> None:
+        """Send the offered packets ``sel`` (flow-major, each flow's from its next unsent one on)."""
+        if sel.shape[0] <= bank_state.SMALL_SEND:
+            self._send_few(sel, side=side)
+            return
+        fl_all = self.t_flow[sel]  # non-decreasing: the selection is flow-major
+        ufl, counts = runs(fl_all)
+        first_of = self.t_pos[ufl]
+        self.t_pos[ufl] += counts
+        st = self.stats
+        st["offered"][ufl] += counts
+        grp = np.repeat(np.arange(ufl.shape[0]), counts)
+        rank = sel - first_of[grp]
+        has_tx = self.has_tx[ufl]
+        st["outage"][ufl] += np.where(has_tx, 0, counts)
+        last = self.last_seq[ufl]
+        remaining = np.where(has_tx, np.uint64(self.limit) - last, np.uint64(0))
+        m = np.minimum(counts.astype(np.uint64), remaining).astype(np.int64)
+        st["exhausted"][ufl] += np.where(has_tx, counts - m, 0)
+        sent = rank < m[grp]
+        times = self.t_off[sel]
+        if not sent.all():
+            grp, times, rank = grp[sent], times[sent], rank[sent]
+        if grp.shape[0] == 0:
+            return
+        fl = ufl[grp]
+        seqs = last[grp] + np.uint64(1) + rank.astype(np.uint64)
+        went = np.flatnonzero(m > 0)
+        new_last = last + m.astype(np.uint64)
+        self.last_seq[ufl] = new_last
+        st["sent"][ufl] += m
+        self._space_used(ufl[went])
+        self._ivs(ufl[went], last[went] + np.uint64(1), new_last[went])
+        # the link: one uniform per packet sent from each stream the flow's link uses
+        u = {}
+        for k in self.feats:
+            uses = self.uses[k][ufl]
+            idx = self.u_pos[k][ufl][grp] + rank
+            if uses.all():
+                u[k] = self.u[k][idx]
+                self.u_pos[k][ufl] += m
+                continue
+            use = uses[grp]
+            val = np.zeros(grp.shape[0])
+            val[use] = self.u[k][idx[use]]
+            u[k] = val
+            self.u_pos[k][ufl] += np.where(uses, m, 0)
+        lost = u["loss"] < self.loss[fl] if "loss" in u else np.zeros(fl.shape[0], dtype=bool)
+        dirn = self.dirn[fl]
+        for d, b in enumerate(self.bursts):
+            if b.intervals:
+                lost |= (dirn == d) & b.mask(times)
+        arrival = times + self.lat[fl]
+        if "jitter" in u:
+            jit = self.jit[fl]
+            arrival = np.where(jit > 0.0, arrival + jit * u["jitter"], arrival)
+        if "reorder" in u:
+            arrival = arrival + np.where(u["reorder"] < self.reo[fl], self.reo_delay[fl], 0.0)
+        keep = ~lost
+        copies = keep.astype(np.int64)
+        if "dup" in u:
+            copies += (u["dup"] < self.dup[fl]) & keep
+        st["lost"][ufl] += m - np.bincount(grp[keep], minlength=ufl.shape[0])
+        idx = np.repeat(np.arange(fl.shape[0]), copies)
+        self.in_flight(arrival[idx], seqs[idx], self.spi[fl[idx]], fl[idx], side=side)
+
+    def _send_few(self, sel: NDArray[np.int64], *, side: bool) -> None:
+        """``_send`` packet by packet: the same counters, uniforms, arithmetic and copies in flight."""
+        fls = self.t_flow[sel].tolist()
+        times = self.t_off[sel].tolist()
+        st = self.stats
+        feats = self.feats
+        arr: list[float] = []
+        seq: list[int] = []
+        spi: list[int] = []
+        fl: list[int] = []
+        i, n = 0, len(fls)
+        while i < n:
+            f = fls[i]
+            j = i + 1
+            while j < n and fls[j] == f:
+                j += 1
+            c = j - i
+            self.t_pos[f] += c
+            st["offered"][f] += c
+            if not self.has_tx[f]:
+                st["outage"][f] += c
+                i = j
+                continue
+            last = int(self.last_seq[f])
+            m = min(c, self.limit - last)
+            st["exhausted"][f] += c - m
+            if m <= 0:
+                i = j
+                continue
+            self.last_seq[f] = last + m
+            st["sent"][f] += m
+            self.max_space[f] = max(float(self.max_space[f]), (last + m) / self.limit)
+            self.iv_range(f, last + 1, last + m)
+            u: dict[str, list[float]] = {}
+            for k in feats:
+                if self.uses[k][f]:
+                    p = int(self.u_pos[k][f])
+                    u[k] = self.u[k][p : p + m].tolist()
+                    self.u_pos[k][f] = p + m
+                else:
+                    u[k] = [0.0] * m
+            loss, lat, jit = float(self.loss[f]), float(self.lat[f]), float(self.jit[f])
+            reo, reo_delay, dup = float(self.reo[f]), float(self.reo_delay[f]), float(self.dup[f])
+            burst = self.bursts[int(self.dirn[f])]
+            s_f = int(self.spi[f])
+            u_loss, u_jit, u_reo, u_dup = u.get("loss"), u.get("jitter"), u.get("reorder"), u.get("dup")
+            lost = 0
+            for r in range(m):
+                t = times[i + r]
+                gone = u_loss is not None and u_loss[r] < loss
+                if burst.intervals and burst.contains(t):
+                    gone = True
+                a = t + lat
+                if u_jit is not None and jit > 0.0:
+                    a = a + jit * u_jit[r]
+                if u_reo is not None:
+                    a = a + (reo_delay if u_reo[r] < reo else 0.0)
+                if gone:
+                    lost += 1
+                    continue
+                copies = 2 if u_dup is not None and u_dup[r] < dup else 1
+                for _ in range(copies):
+                    arr.append(a)
+                    seq.append(last + 1 + r)
+                    spi.append(s_f)
+                    fl.append(f)
+            st["lost"][f] += lost
+            i = j
+        if fl:
+            self.in_flight(
+                np.array(arr, dtype=np.float64),
+                np.array(seq, dtype=np.uint64),
+                np.array(spi, dtype=np.int64),
+                np.array(fl, dtype=np.int64),
+                side=side,
+            )
