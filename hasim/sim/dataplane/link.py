@@ -1,19 +1,29 @@
 """One direction of a link: latency, jitter, Bernoulli or Gilbert-Elliott loss, reordering and duplication.
 
+The rule is written once: :func:`hit` (a packet is lost, reordered or doubled when its uniform falls
+below the probability), :func:`arrival_time` (latency, jitter, reorder delay) and :func:`ge_states` (the
+Gilbert-Elliott chain). They work on one packet (floats) and on many (arrays) with the same operations
+in the same order, so every path gets the same times to the bit.
+
 A :class:`LinkChannel` turns send times into arrival times. It has a vectorized path (``transmit``:
 arrays in, arrays out) and a scalar path (``transmit_one``: one packet) that consume exactly the same
 draws: every enabled feature takes one uniform per packet from its own stream, whether the packet is
-lost or not, so that ``Generator.random(n)`` and n calls of ``Generator.random()`` see the same numbers.
-Each packet flow (an ESP direction of one Child SA, the IKE messages of one SA, the sync channel) gets
-its own channel and streams; the loss process of a physical link is thus realised independently per
+lost or not, so that ``Generator.random(n)`` and n calls of ``Generator.random()`` see the same
+numbers. The flow bank of the scaled engine (:mod:`hasim.sim.scale.send`) draws the same uniforms and
+applies the same functions.
+
+Each packet flow (an ESP direction of one Child SA, the IKE messages of one SA, the sync channel) gets its
+own channel and streams; the loss process of a physical link is thus realised independently per
 flow, which keeps flows independent of each other's batching.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 from hasim.sim.scenario.sections import LinkSection
 from hasim.sim.streams import RandomStreams
@@ -66,6 +76,44 @@ def ge_states(u: np.ndarray, bad0: bool, p_good_to_bad: float, p_bad_to_good: fl
     return states
 
 
+F = TypeVar("F", float, NDArray[np.float64])
+"""One packet (floats) or many (arrays, one entry per packet)."""
+
+
+@overload
+def hit(u: float, p: float) -> bool: ...
+
+
+@overload
+def hit(u: NDArray[np.float64], p: float | NDArray[np.float64]) -> NDArray[np.bool_]: ...
+
+
+def hit(u: float | NDArray[np.float64], p: float | NDArray[np.float64]) -> bool | NDArray[np.bool_]:
+    """Whether a packet meets a random event (loss, reordering, duplication): its uniform for that event
+    falls below the event's probability."""
+    return u < p
+
+
+def arrival_time(
+    send: F,
+    latency: F | float,
+    jitter: F | float,
+    u_jitter: F | None,
+    reorder: F | float,
+    reorder_delay: F | float,
+    u_reorder: F | None,
+) -> F:
+    """When packets sent at ``send`` arrive: the latency, plus the jitter times the packet's uniform, plus
+    the reorder delay when it is reordered. A feature whose uniforms are None is off (a flow without it
+    among flows with it has zeros: adding 0.0 to a non-negative time changes no bit)."""
+    arrival = send + latency
+    if u_jitter is not None:
+        arrival = arrival + jitter * u_jitter
+    if u_reorder is not None:
+        arrival = arrival + reorder_delay * hit(u_reorder, reorder)
+    return arrival
+
+
 class LinkChannel:
     """One flow over one link direction: decides per packet loss, delay and duplication."""
 
@@ -93,6 +141,10 @@ class LinkChannel:
     def _uniforms(self, name: str, n: int) -> np.ndarray:
         return self.rng(name).random(n)
 
+    def _draw(self, name: str, on: bool, n: int) -> NDArray[np.float64] | None:
+        """``n`` uniforms of one feature, or None when the feature is off (then nothing is drawn)."""
+        return self.rng(name).random(n) if on else None
+
     def transmit(self, send: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Vectorized: (index into ``send`` of each delivered copy, its arrival time), in send order."""
         cfg = self.cfg
@@ -103,48 +155,41 @@ class LinkChannel:
             u = self._uniforms("state", n)
             states = ge_states(u, self.ge_bad, cfg.ge_good_to_bad, cfg.ge_bad_to_good)
             self.ge_bad = bool(states[-1])
-            p = np.where(states, cfg.ge_loss_bad, cfg.ge_loss_good)
-            lost = self._uniforms("loss", n) < p
+            gone = hit(self._uniforms("loss", n), np.where(states, cfg.ge_loss_bad, cfg.ge_loss_good))
         elif cfg.loss > 0.0:
-            lost = self._uniforms("loss", n) < cfg.loss
+            gone = hit(self._uniforms("loss", n), cfg.loss)
         else:
-            lost = np.zeros(n, dtype=bool)
+            gone = np.zeros(n, dtype=bool)
         if self.bursts.intervals:
-            lost |= self.bursts.mask(send)
-        arrival = send + cfg.latency_s
-        if cfg.jitter_s > 0.0:
-            arrival = arrival + cfg.jitter_s * self._uniforms("jitter", n)
-        if cfg.reorder > 0.0:
-            arrival = arrival + np.where(self._uniforms("reorder", n) < cfg.reorder, cfg.reorder_delay_s, 0.0)
-        idx = np.flatnonzero(~lost)
+            gone |= self.bursts.mask(send)
+        u_jit = self._draw("jitter", cfg.jitter_s > 0.0, n)
+        u_reo = self._draw("reorder", cfg.reorder > 0.0, n)
+        arrival = arrival_time(
+            send, cfg.latency_s, cfg.jitter_s, u_jit, cfg.reorder, cfg.reorder_delay_s, u_reo
+        )
+        idx = np.flatnonzero(~gone)
         if cfg.duplicate > 0.0:
-            dup = self._uniforms("dup", n) < cfg.duplicate
-            idx = np.sort(np.concatenate([idx, np.flatnonzero(dup & ~lost)]), kind="stable")
+            doubled = hit(self._uniforms("dup", n), cfg.duplicate)
+            idx = np.sort(np.concatenate([idx, np.flatnonzero(doubled & ~gone)]), kind="stable")
         return idx, arrival[idx]
 
     def transmit_one(self, t: float) -> list[float]:
         """Scalar: the arrival times of the copies of one packet sent at ``t`` (empty when lost)."""
         cfg = self.cfg
         if cfg.loss_model == "gilbert_elliott":
-            u = float(self.rng("state").random())
-            if self.ge_bad and u < cfg.ge_bad_to_good:
-                self.ge_bad = False
-            elif not self.ge_bad and u < cfg.ge_good_to_bad:
-                self.ge_bad = True
-            p = cfg.ge_loss_bad if self.ge_bad else cfg.ge_loss_good
-            lost = float(self.rng("loss").random()) < p
+            u = self.rng("state").random(1)
+            self.ge_bad = bool(ge_states(u, self.ge_bad, cfg.ge_good_to_bad, cfg.ge_bad_to_good)[0])
+            gone = hit(float(self.rng("loss").random()), cfg.ge_loss_bad if self.ge_bad else cfg.ge_loss_good)
         elif cfg.loss > 0.0:
-            lost = float(self.rng("loss").random()) < cfg.loss
+            gone = hit(float(self.rng("loss").random()), cfg.loss)
         else:
-            lost = False
+            gone = False
         if self.bursts.contains(t):
-            lost = True
-        arrival = t + cfg.latency_s
-        if cfg.jitter_s > 0.0:
-            arrival = arrival + cfg.jitter_s * float(self.rng("jitter").random())
-        if cfg.reorder > 0.0 and float(self.rng("reorder").random()) < cfg.reorder:
-            arrival += cfg.reorder_delay_s
+            gone = True
+        u_jit = float(self.rng("jitter").random()) if cfg.jitter_s > 0.0 else None
+        u_reo = float(self.rng("reorder").random()) if cfg.reorder > 0.0 else None
+        arrival = arrival_time(t, cfg.latency_s, cfg.jitter_s, u_jit, cfg.reorder, cfg.reorder_delay_s, u_reo)
         copies = 1
-        if cfg.duplicate > 0.0 and float(self.rng("dup").random()) < cfg.duplicate:
+        if cfg.duplicate > 0.0 and hit(float(self.rng("dup").random()), cfg.duplicate):
             copies = 2
-        return [] if lost else [arrival] * copies
+        return [] if gone else [arrival] * copies

@@ -15,6 +15,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from hasim.sim.dataplane.link import arrival_time, hit
 from hasim.sim.scale import bank_state
 from hasim.sim.scale.bank_state import BUCKET_S, BankState
 from hasim.sim.scale.copies import runs
@@ -94,21 +95,25 @@ class Sender(BankState):
             val[use] = self.u[k][idx[use]]
             u[k] = val
             self.u_pos[k][ufl] += np.where(uses, m, 0)
-        lost = u["loss"] < self.loss[fl] if "loss" in u else np.zeros(fl.shape[0], dtype=bool)
+        lost = hit(u["loss"], self.loss[fl]) if "loss" in u else np.zeros(fl.shape[0], dtype=bool)
         dirn = self.dirn[fl]
         for d, b in enumerate(self.bursts):
             if b.intervals:
                 lost |= (dirn == d) & b.mask(times)
-        arrival = times + self.lat[fl]
-        if "jitter" in u:
-            jit = self.jit[fl]
-            arrival = np.where(jit > 0.0, arrival + jit * u["jitter"], arrival)
-        if "reorder" in u:
-            arrival = arrival + np.where(u["reorder"] < self.reo[fl], self.reo_delay[fl], 0.0)
+        u_jit, u_reo = u.get("jitter"), u.get("reorder")
+        arrival = arrival_time(
+            times,
+            self.lat[fl],
+            self.jit[fl] if u_jit is not None else 0.0,
+            u_jit,
+            self.reo[fl] if u_reo is not None else 0.0,
+            self.reo_delay[fl] if u_reo is not None else 0.0,
+            u_reo,
+        )
         keep = ~lost
         copies = keep.astype(np.int64)
         if "dup" in u:
-            copies += (u["dup"] < self.dup[fl]) & keep
+            copies += hit(u["dup"], self.dup[fl]) & keep
         st["lost"][ufl] += m - np.bincount(grp[keep], minlength=ufl.shape[0])
         idx = np.repeat(np.arange(fl.shape[0]), copies)
         self.in_flight(arrival[idx], seqs[idx], self.spi[fl[idx]], fl[idx], side=side)
@@ -162,18 +167,22 @@ class Sender(BankState):
             lost = 0
             for r in range(m):
                 t = times[i + r]
-                gone = u_loss is not None and u_loss[r] < loss
+                gone = u_loss is not None and hit(u_loss[r], loss)
                 if burst.intervals and burst.contains(t):
                     gone = True
-                a = t + lat
-                if u_jit is not None and jit > 0.0:
-                    a = a + jit * u_jit[r]
-                if u_reo is not None:
-                    a = a + (reo_delay if u_reo[r] < reo else 0.0)
+                a = arrival_time(
+                    t,
+                    lat,
+                    jit,
+                    u_jit[r] if u_jit is not None else None,
+                    reo,
+                    reo_delay,
+                    u_reo[r] if u_reo is not None else None,
+                )
                 if gone:
                     lost += 1
                     continue
-                copies = 2 if u_dup is not None and u_dup[r] < dup else 1
+                copies = 2 if u_dup is not None and hit(u_dup[r], dup) else 1
                 for _ in range(copies):
                     arr.append(a)
                     seq.append(last + 1 + r)
