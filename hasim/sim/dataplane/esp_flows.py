@@ -20,17 +20,19 @@ Packets in flight carry their SPI, so a rekey or a failover in the middle change
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 import simpy
+from numpy.typing import NDArray
 
 from hasim.protocol.anti_replay import ReplayOutcome
 from hasim.protocol.child_sa import ChildSa
 from hasim.protocol.iv_reuse import IvUsageTracker
 from hasim.sim.dataplane.link import LinkChannel
+from hasim.sim.dataplane.outcomes import ONE, accepted_from, tally
 from hasim.sim.dataplane.traffic import ArrivalProcess
 from hasim.sim.dataplane.vector_window import receive_batch
 
@@ -68,6 +70,14 @@ class FlowStats:
     first_accept_after: float | None = None
     watch_from: float | None = None
     max_space_used: float = 0.0
+
+    def add(self, counts: Sequence[int] | NDArray[np.int64]) -> None:
+        """Add a tally of anti-replay outcomes (``outcomes.tally``; ``outcomes.ONE`` for one packet), in
+        the order of ``outcomes.OUTCOME_COUNTERS``."""
+        self.accepted += int(counts[0])
+        self.duplicate += int(counts[1])
+        self.too_old += int(counts[2])
+        self.unverifiable += int(counts[3])
 
     @property
     def replay_drops(self) -> int:
@@ -200,16 +210,13 @@ class EspFlow:
                 self.on_drop(float(a[0]), "no_receiver", spi, a.shape[0])
             return
         out, rx.inbound = receive_batch(rx.inbound, s)
-        counts = np.bincount(out, minlength=4)
-        st.accepted += int(counts[0])
-        st.duplicate += int(counts[1])
-        st.too_old += int(counts[2])
-        st.unverifiable += int(counts[3])
+        counts = tally(out)[0]
+        st.add(counts)
         if self.on_drop is not None and counts[0] < out.shape[0]:
             first_bad = int(np.flatnonzero(out != 0)[0])
             self.on_drop(float(a[first_bad]), "replay", spi, int(out.shape[0] - counts[0]))
         if st.watch_from is not None and st.first_accept_after is None and counts[0]:
-            ok = np.flatnonzero((out == 0) & (a >= st.watch_from))
+            ok = np.flatnonzero(accepted_from(out, a, st.watch_from))
             if ok.shape[0]:
                 st.first_accept_after = float(a[ok[0]])
         if self._record and not self.frozen:
@@ -269,17 +276,11 @@ class EspFlow:
                 self.on_drop(arrival, "no_receiver", spi, 1)
             return
         outcome = rx.inbound.receive(seq)
+        st.add(ONE[outcome])
         if outcome is ReplayOutcome.ACCEPTED:
-            st.accepted += 1
             if st.watch_from is not None and st.first_accept_after is None and arrival >= st.watch_from:
                 st.first_accept_after = arrival
         else:
-            if outcome is ReplayOutcome.DUPLICATE:
-                st.duplicate += 1
-            elif outcome is ReplayOutcome.TOO_OLD:
-                st.too_old += 1
-            else:
-                st.unverifiable += 1
             if self.on_drop is not None:
                 self.on_drop(arrival, "replay", spi, 1)
         if self._record and not self.frozen:

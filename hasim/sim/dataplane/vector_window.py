@@ -34,6 +34,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from hasim.errors import ProtocolError
 from hasim.protocol.anti_replay import LOW_MASK, OFF_INFERENCE_WINDOW, ReplayOutcome, ReplayWindow
+from hasim.sim.dataplane.outcomes import tally
 from hasim.sim.dataplane.window_state import WindowState
 
 OUTCOME_DTYPE = np.int8
@@ -147,7 +148,7 @@ def check_each(state: WindowState, seqs: ArrayLike) -> NDArray[np.int8]:
 
 def count_outcomes(outcomes: NDArray[np.int8]) -> dict[ReplayOutcome, int]:
     """How many packets got each outcome."""
-    counts = np.bincount(outcomes.astype(np.intp), minlength=len(ReplayOutcome))
+    counts = tally(outcomes)[0]
     return {o: int(counts[o]) for o in ReplayOutcome}
 
 

@@ -14,6 +14,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from hasim.sim.dataplane.outcomes import OUTCOME_COUNTERS, accepted_from, tally
 from hasim.sim.dataplane.window_bank import WindowBank, check_bank
 from hasim.sim.scale import bank_state
 from hasim.sim.scale.bank_state import BankState
@@ -135,18 +136,27 @@ class Deliverer(BankState):
     ) -> None:
         k = ufl.shape[0]
         grp = np.repeat(np.arange(k), counts)
-        c = np.bincount(grp * 4 + out.astype(np.int64), minlength=4 * k).reshape(k, 4)
+        c = tally(out, grp, k)
         st = self.stats
-        st["accepted"][ufl] += c[:, 0]
-        st["duplicate"][ufl] += c[:, 1]
-        st["too_old"][ufl] += c[:, 2]
-        st["unverifiable"][ufl] += c[:, 3]
-        watch = self.watch_from[fl]
-        cand = (out == 0) & (arr >= watch) & np.isnan(self.first_acc[fl])
+        for code, name in enumerate(OUTCOME_COUNTERS):
+            st[name][ufl] += c[:, code]
+        cand = accepted_from(out, arr, self.watch_from[fl]) & np.isnan(self.first_acc[fl])
         if cand.any():
             cf, ca = fl[cand], arr[cand]
             starts = np.flatnonzero(np.concatenate(([True], cf[1:] != cf[:-1])))
             self.first_acc[cf[starts]] = ca[starts]  # sorted by arrival within each flow
+
+    def _record(self, f: int, out: NDArray[np.int8], arr: NDArray[np.float64]) -> None:
+        """Count flow ``f``'s outcomes ``out`` of copies arriving at ``arr`` (in delivery order) and its
+        first acceptance at or after its watch time, if it has none yet."""
+        c = tally(out)[0]
+        st = self.stats
+        for code, name in enumerate(OUTCOME_COUNTERS):
+            st[name][f] += c[code]
+        if not math.isnan(self.watch_from[f]) and math.isnan(self.first_acc[f]):
+            ok = np.flatnonzero(accepted_from(out, arr, self.watch_from[f]))
+            if ok.shape[0]:
+                self.first_acc[f] = arr[ok[0]]
 
     def deliver_foreign(
         self, arr: NDArray[np.float64], seq: NDArray[np.uint64], spi: NDArray[np.int64], fl: NDArray[np.int64]
@@ -166,15 +176,10 @@ class Deliverer(BankState):
             # a few packets: the reference window, packet by packet, on a copy that then replaces it
             state = rx.held
             win = state.inbound.copy()
-            out = [int(win.receive(int(seq[j]))) for j in idx]
+            out = np.array([int(win.receive(int(seq[j]))) for j in idx], dtype=np.int8)
             state.inbound = win
-            for code, name in enumerate(("accepted", "duplicate", "too_old", "unverifiable")):
-                st[name][f] += out.count(code)
-            w = self.watch_from[f]
-            if not math.isnan(w) and math.isnan(self.first_acc[f]):
-                good = [float(arr[j]) for j, o in zip(idx, out, strict=True) if o == 0 and arr[j] >= w]
-                if good:
-                    self.first_acc[f] = good[0]
+            self._record(f, out, arr[idx])
+
 
     def _deliver_few(self, taken: Copies) -> None:
         """``_deliver`` for a few copies: the same order, windows and counts."""
@@ -201,17 +206,6 @@ class Deliverer(BankState):
                 st["no_receiver"][f] += len(mine)
                 continue
             win = self.window(f)
-            watch = float(self.watch_from[f])
-            need = math.isnan(self.first_acc[f])
-            counts = [0, 0, 0, 0]
-            first = math.nan
-            for j in mine:
-                o = int(win.receive(seq[j]))
-                counts[o] += 1
-                if o == 0 and need and math.isnan(first) and arr[j] >= watch:
-                    first = arr[j]
+            out = np.array([int(win.receive(seq[j])) for j in mine], dtype=np.int8)
             self.store_window(f, win)
-            for code, name in enumerate(("accepted", "duplicate", "too_old", "unverifiable")):
-                st[name][f] += counts[code]
-            if not math.isnan(first):
-                self.first_acc[f] = first
+            self._record(f, out, np.array([arr[j] for j in mine]))
