@@ -22,7 +22,7 @@ def interop() -> None:
 
 
 @interop.command("strongswan")
-@click.option("--markdown", is_flag=True, help="Print the table as Markdown (for the README).")
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (for docs/interop.md).")
 @click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),

@@ -143,7 +143,7 @@ def table_rows(steps: Sequence[Step]) -> list[tuple[str, str, str, str, str]]:
 
 
 def format_table(steps: Sequence[Step], markdown: bool = False) -> str:
-    """The table as aligned text, or as a Markdown table for the README."""
+    """The table as aligned text, or as a Markdown table for docs/interop.md."""
     head = ("case", "step", "hasim prediction", "charon's behaviour", "agree?")
     rows = table_rows(steps)
     if markdown:

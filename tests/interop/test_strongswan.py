@@ -3,7 +3,7 @@
 Runs where charon-systemd, swanctl and ``ip netns`` are usable: as root directly, otherwise through
 passwordless ``sudo`` in a child process; elsewhere it is skipped with the reason. CI (.ci/run)
 installs the packages. Every step must agree with hasim's prediction unless a documented finding
-(hasim.interop.cases.FINDINGS, README "Interop with strongSwan") explains the difference.
+(hasim.interop.cases.FINDINGS, docs/interop.md) explains the difference.
 """
 
 from __future__ import annotations

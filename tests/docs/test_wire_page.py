@@ -1,4 +1,4 @@
-"""The README's wire section stays true: its Python runs and its ``hasim decode`` outputs are real."""
+"""docs/wire.md stays true: its Python runs and its ``hasim decode`` outputs are real."""
 
 from __future__ import annotations
 
@@ -11,25 +11,18 @@ import pytest
 
 from hasim.cli import main
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-TITLE = "## Decoding messages and the wire API"
+from .pages import blocks, section
 
-
-def section() -> str:
-    text = README.read_text()
-    if TITLE not in text:
-        pytest.skip("README has no wire section")
-    body = text.split(TITLE, 1)[1]
-    return body.split("\n## ", 1)[0]
+PAGE = "docs/wire.md"
 
 
 def test_python_blocks_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = "\n".join(re.findall(r"```python\n(.*?)```", section(), re.S))
+    code = "\n".join(blocks(section(PAGE, "## In Python"), "python"))
     assert code
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
-        exec(compile(code, "README.md", "exec"), {})
+        exec(compile(code, PAGE, "exec"), {})
     finally:
         os.chdir(cwd)
     assert "MessageIdSync(nonce=7, expected_send=10, expected_recv=3)" in capsys.readouterr().out
@@ -37,7 +30,7 @@ def test_python_blocks_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def test_decode_outputs_are_real(capsys: pytest.CaptureFixture[str]) -> None:
-    console = re.findall(r"```console\n(.*?)```", section(), re.S)[0]
+    console = blocks(section(PAGE, "## hasim decode"), "console")[0]
     text_cmd = re.search(r"^\$ hasim decode ([0-9a-f]+)\n(.*?)(?=^\$ )", console, re.S | re.M)
     assert text_cmd is not None
     main(["decode", text_cmd.group(1)])
