@@ -220,9 +220,7 @@ def load_scenario(path: str | Path) -> ScenarioConfig:
 
 def config_to_dict(cfg: ScenarioConfig) -> dict[str, Any]:
     """The full resolved config as nested plain dicts and lists (JSON- and TOML-able)."""
-    out = dataclasses.asdict(cfg)
-    out["faults"] = [dict(f) for f in out["faults"]]
-    return out
+    return cfg.to_dict()
 
 
 def _parse_literal(text: str) -> Any:

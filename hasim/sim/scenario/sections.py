@@ -8,6 +8,7 @@ scenario format: validation errors and ``hasim run --help``-style docs are gener
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -324,6 +325,6 @@ class ScenarioConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The full resolved config, nested and JSON-able; ``scenario_from_dict(c.to_dict()) == c``."""
-        from hasim.sim.scenario.config import config_to_dict
-
-        return config_to_dict(self)
+        out = dataclasses.asdict(self)
+        out["faults"] = [dict(f) for f in out["faults"]]
+        return out
