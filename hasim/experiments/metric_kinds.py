@@ -72,9 +72,9 @@ _COUNTS = (
     "sync_channel_lost",
     "fate_survived",
     "fate_lost_timeout",
+    "fate_unknown_to_standby",
     "fate_torn_down",
     "fate_black_holed",
-    "fate_never_synced",
     "fate_undecided",
 )
 _DURATIONS = (

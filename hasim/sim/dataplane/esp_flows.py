@@ -125,6 +125,8 @@ class EspFlow:
         self.recorded: deque[tuple[int, int]] = deque(maxlen=record) if record else deque(maxlen=0)
         self._record = record
         self.frozen = False
+        self.closed = False
+        """Set at ``duration_s``: the run's ESP traffic is over, copies still in flight are not counted."""
         """The attacker stops recording at the first crash: it replays what it saw before the failover."""
         self._rec_seq = np.zeros(0, dtype=np.int64)
         self._rec_spi = np.zeros(0, dtype=np.int64)
@@ -132,7 +134,7 @@ class EspFlow:
     # ------------------------------------------------------------------------------ vectorized
     def advance(self, t: float) -> None:
         """Send every packet offered in [last, t) and deliver every arrival before ``t``."""
-        while self._last < t:
+        while self._last < t and not self.closed:
             step = min(t, self._last + _MAX_BATCH_S)
             self._send_batch(self.arrivals.until(step))
             self._deliver_batch(step)
@@ -267,6 +269,8 @@ class EspFlow:
         return cb
 
     def _receive_one(self, arrival: float, seq: int, spi: int) -> None:
+        if self.closed:
+            return
         st = self.stats
         st.delivered += 1
         rx = self.ends.receiver(spi)

@@ -1,10 +1,14 @@
 """The run's result row: every metric of a run, from its flows, probes, sites and failovers.
 
 Definitions (all counts over the whole run):
-- ``ike_sas_survived``: IKE SAs alive at the end on the peer and on the cluster's serving member;
-  ``sa_survival`` = survived / ike_sas. ``ike_sas_deleted_timeout``: SAs that some end gave up after
-  its retransmissions (RFC 7296 2.1); ``ike_sas_deleted_other``: SAs lost otherwise (teardown on
-  inconsistency R8.3-1, Delete, or a standby that never received the SA).
+- Every IKE SA ends with a fate decided by simulation (``hasim.sim.model.fates``: the IKE side runs
+  on past ``duration_s`` until each is decided). ``fate_<f>`` counts the SAs of each fate (survived,
+  lost_timeout, unknown_to_standby, torn_down, black_holed, undecided); ``ike_sas_survived`` =
+  ``fate_survived`` and ``sa_survival`` = survived / ike_sas; ``decided_at_s``: when the last fate
+  was decided. ``ike_sas_deleted_timeout``: SAs that some end gave up after its retransmissions
+  (RFC 7296 2.1); ``ike_sas_deleted_other``: SAs lost otherwise (teardown on inconsistency R8.3-1,
+  Delete, or a standby that never received the SA). IKE counts cover the whole run, ESP counts
+  the traffic up to ``duration_s``.
 - ``esp_out_*``: cluster -> peer; ``esp_out_lost`` = lost on the link or arriving where no SA takes it;
   ``esp_out_replay_drops``: duplicate + too old (+ unverifiable with ESN) at the peer;
   ``esp_in_replay_drops``: the same at the cluster. ``*_outage``: offered while no member served.
@@ -30,7 +34,10 @@ Definitions (all counts over the whole run):
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import TYPE_CHECKING
+
+from hasim.sim.model.fates import FATES
 
 if TYPE_CHECKING:
     from hasim.sim.dataplane.esp_flows import EspFlow
@@ -43,10 +50,8 @@ def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
     fo = world.failover
     c = world.probes.counts
     n = cfg.traffic.peers
-    survived = 0
-    for i in range(n):
-        if world.peer.sa(i) is not None and world.cluster.sa(i) is not None:
-            survived += 1
+    fates = Counter(world.fates.values())
+    survived = fates["survived"]
     timeout = other = 0
     for i in range(n):
         reasons = [r for _, _, r in world.probes.deletions.get(i, [])]
@@ -90,6 +95,8 @@ def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
         "sa_survival": survived / n if n else math.nan,
         "ike_sas_deleted_timeout": timeout,
         "ike_sas_deleted_other": other,
+        **{f"fate_{f}": fates[f] for f in FATES},
+        "decided_at_s": world.decided_at,
         "ike_retransmissions": c["ike_retransmissions"],
         "ike_out_of_window_drops": c["ike_out_of_window_drops"],
         "ike_messages": c["ike_messages"],

@@ -18,6 +18,7 @@ from hasim.errors import DecodeError
 from hasim.protocol.events import (
     ChildSaCreated,
     Event,
+    ExchangeCompleted,
     IkeSaDeleted,
     MessageDropped,
     Retransmitted,
@@ -65,6 +66,8 @@ class Probes:
         """The longest an SA waited for its member's capacity between asking and starting (s; -1: none)."""
         self.last_sync_completed = -1.0
         """When the last sync exchange completed (-1: none)."""
+        self.initiated_done: dict[tuple[str, int], float] = {}
+        """(site, SA) -> when an exchange that end initiated last completed (the SA's fate, fates.py)."""
 
     # --------------------------------------------------------------------------- protocol events
     def protocol_event(self, site: str, node: str, sa: int, ev: Event) -> None:
@@ -102,6 +105,9 @@ class Probes:
         elif isinstance(ev, SyncCompleted):
             c["sync_exchanges_completed"] += 1
             self.last_sync_completed = max(self.last_sync_completed, ev.time)
+            self.initiated_done[(site, sa)] = ev.time
+        elif isinstance(ev, ExchangeCompleted):
+            self.initiated_done[(site, sa)] = ev.time
         elif isinstance(ev, IkeSaDeleted):
             self.deletions.setdefault(sa, []).append((ev.time, node, ev.reason))
         elif isinstance(ev, ChildSaCreated) and ev.rekeyed_spi_in is not None and site == "cluster":

@@ -34,6 +34,7 @@ from hasim.sim.dataplane.link import LinkChannel, LossBursts
 from hasim.sim.dataplane.traffic import ArrivalProcess
 from hasim.sim.model.detection import HeartbeatDetector
 from hasim.sim.model.failover import Failover
+from hasim.sim.model.fates import decide
 from hasim.sim.model.ike_config import ike_config_for
 from hasim.sim.model.probes import Probes
 from hasim.sim.model.sa_mix import SaMix
@@ -97,6 +98,9 @@ class World:
         self.flows: dict[int, list[EspFlow]] = {}
         self.ike_links: dict[tuple[str, int], LinkChannel] = {}
         self.failover = Failover(self)
+        self.esp_closed = False
+        self.fates: dict[int, str] = {}
+        self.decided_at = 0.0
 
     def _bytes_for(self, site: str) -> Callable[[str], Callable[[int], bytes]]:
         def make(what: str) -> Callable[[int], bytes]:
@@ -229,14 +233,14 @@ class World:
     # ---------------------------------------------------------------------------- ESP batches
     def advance_sa(self, i: int) -> None:
         """Bring the ESP flows of IKE SA ``i`` up to now (vectorized path only)."""
-        if self.vectorized:
+        if self.vectorized and not self.esp_closed:
             now = self.env.now
             for f in self.flows.get(i, ()):
                 f.advance(now)
 
     def advance_all(self) -> None:
         """Bring every ESP flow up to now."""
-        if self.vectorized:
+        if self.vectorized and not self.esp_closed:
             now = self.env.now
             for flows in self.flows.values():
                 for f in flows:
@@ -352,7 +356,17 @@ class World:
 
     # ----------------------------------------------------------------------------------- run
     def run(self) -> None:
-        """Build and run to ``scenario.duration_s``; the ESP flows end exactly there."""
+        """Build and run to ``scenario.duration_s`` (the ESP flows end exactly there), then run the IKE
+        side on until every IKE SA's fate is decided (``hasim.sim.model.fates``)."""
         self.build()
         self.env.run(until=self.cfg.scenario.duration_s)
         self.advance_all()
+        self.close_esp()
+        self.fates, self.decided_at = decide(self)
+
+    def close_esp(self) -> None:
+        """The ESP traffic is over: no flow moves or counts a packet from now on."""
+        self.esp_closed = True
+        for flows in self.flows.values():
+            for f in flows:
+                f.closed = True

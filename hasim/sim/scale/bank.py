@@ -191,6 +191,8 @@ class FlowBank(Sender, Deliverer):
     def advance(self, t: float, flows: list[int] | None = None) -> None:
         """Send every packet offered before ``t`` and deliver every copy arriving before ``t``, for all
         flows (``flows`` None) or the given ones; every flow moved must be bound."""
+        if self.closed:  # the run's ESP traffic is over (duration_s)
+            return
         if t > self.epoch_end + 1e-12:
             raise RuntimeError(f"bank epoch ends at {self.epoch_end}, asked for {t}")
         if flows is None:

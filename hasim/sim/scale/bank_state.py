@@ -83,6 +83,8 @@ class BankState:
         self.size, self.esn = replay_window, esn
         self.limit = counter_limit(esn)
         self.epoch_s = epoch_s
+        self.closed = False
+        """Set at ``duration_s``: the run's ESP traffic is over and no flow moves any more."""
         cfgs = [f.link.cfg for f in flows]
         self.lat = np.array([c.latency_s for c in cfgs])
         self.jit = np.array([c.jitter_s for c in cfgs])

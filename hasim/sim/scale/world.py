@@ -318,7 +318,7 @@ class ScaledWorld(World):
     # ---------------------------------------------------------------------------- ESP batches
     def advance_sa(self, i: int) -> None:
         """A checkpoint before a call into SA ``i`` (see the module docstring)."""
-        if self.bank is None:
+        if self.bank is None or self.esp_closed:
             return
         now = self.env.now
         flows = self.flows_of[i]
@@ -344,7 +344,7 @@ class ScaledWorld(World):
 
     def advance_all(self) -> None:
         """A global checkpoint: settle touched SAs, re-bind all after a crash or takeover, move all flows."""
-        if self.bank is None:
+        if self.bank is None or self.esp_closed:
             return
         now = self.env.now
         bank = self.bank
@@ -368,10 +368,12 @@ class ScaledWorld(World):
         if isinstance(ev, (ChildSaCreated, ChildSaDeleted, IkeSaDeleted)):
             self.ends_dirty.add(i)
 
-    def run(self) -> None:
-        """Run as the per-SA world does, then hand the bank's counters to the flows' statistics."""
-        super().run()
+    def close_esp(self) -> None:
+        """At ``duration_s``: hand the bank's counters to the flows' statistics (what the fates and
+        the metrics read); no flow moves from now on."""
         self.bank.write_stats()
+        self.bank.closed = True
+        super().close_esp()
 
     # ---------------------------------------------------------------------------- snapshots
     def sa_record(self, i: int) -> SaRecord | None:

@@ -44,7 +44,16 @@ class ScenarioSection:
     """[scenario]: what the run is called, how long it lasts and its default seed."""
 
     name: str = knob("scenario", "name printed in reports and traces")
-    duration_s: float = knob(60.0, "simulated time of the run", unit="s", lo=0.0, lo_open=True)
+    duration_s: float = knob(
+        60.0, "simulated time of the run (its ESP traffic)", unit="s", lo=0.0, lo_open=True
+    )
+    decide_within_s: float = knob(
+        600.0,
+        "after duration_s the IKE side runs on until every IKE SA's fate is decided, at most this long "
+        "(an SA still open then is undecided; hasim.sim.model.fates)",
+        unit="s",
+        lo=0.0,
+    )
     seed: int = knob(0, "root seed of the run's SeedSequence (overridden by simulate(seed=...))", lo=0)
 
 
