@@ -33,11 +33,28 @@ from hasim.protocol.child_sa import ChildSa
 from hasim.protocol.iv_reuse import IvUsageTracker
 from hasim.sim.dataplane.link import LinkChannel
 from hasim.sim.dataplane.outcomes import ONE, accepted_from, tally
-from hasim.sim.dataplane.traffic import ArrivalProcess
 from hasim.sim.dataplane.vector_window import receive_batch
 
 _MAX_BATCH_S = 1.0
 """Longest stretch of simulated time sent as one batch (bounds memory at high rates)."""
+
+
+class Arrivals(Protocol):
+    """The offered send times of a flow: an :class:`~hasim.sim.dataplane.traffic.ArrivalProcess`, or
+    a view of one that knows what is already sent."""
+
+    @property
+    def rate(self) -> float:
+        """Mean offered packets per second."""
+
+    def until(self, t: float) -> np.ndarray:
+        """Every offered time in [previous call, t)."""
+
+    def next_time(self) -> float:
+        """The next offered time (not taken)."""
+
+    def pop(self) -> float:
+        """Take the next offered time."""
 
 
 class FlowEnds(Protocol):
@@ -99,7 +116,7 @@ class EspFlow:
     def __init__(
         self,
         name: str,
-        arrivals: ArrivalProcess,
+        arrivals: Arrivals,
         link: LinkChannel,
         ends: FlowEnds,
         ivs: IvUsageTracker,
@@ -110,7 +127,7 @@ class EspFlow:
         on_drop: Callable[[float, str, int, int], None] | None = None,
     ) -> None:
         self.name = name
-        self.arrivals = arrivals
+        self.arrivals: Arrivals = arrivals
         self.link = link
         self.ends = ends
         self.ivs = ivs

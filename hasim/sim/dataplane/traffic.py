@@ -37,6 +37,10 @@ class ArrivalProcess:
         self._on = False
         self._period_start = self._phase
 
+    def widen_chunk(self, n: int) -> None:
+        """Draw at least ``n`` times per refill (fewer draw calls; the times do not depend on it)."""
+        self._chunk = max(self._chunk, n)
+
     def _refill(self) -> None:
         """Append the next chunk of times to the buffer (values independent of the request pattern)."""
         rest = self._buf[self._pos :]

@@ -30,11 +30,12 @@ from hasim.protocol.ike_sa import IkeSa
 from hasim.protocol.policy import SyncTrigger
 
 if TYPE_CHECKING:
+    from hasim.sim.model.sites import Member, Site
     from hasim.sim.model.world import World
 
-_ANOMALY_POLL_S = 0.01
+ANOMALY_POLL_S = 0.01
 """How often the ESP out-of-window trigger (R7-1) looks at the new member's replay drops."""
-_ANOMALY_WATCH_S = 10.0
+ANOMALY_WATCH_S = 10.0
 """How long after a takeover that trigger keeps looking."""
 
 
@@ -71,7 +72,7 @@ class Failover:
                 site = self.world.cluster if f.target == "cluster" else self.world.peer
                 self.env.process(self._crash_at(site, at, k, f.member))
 
-    def _victim(self, site: Any, member: str) -> Any:
+    def _victim(self, site: Site, member: str) -> Member | None:
         """The member a crash fault names, if it is alive: the active one, the next in line, or m<k>."""
         if member == "active":
             victim = site.members[site.active] if site.active is not None else None
@@ -103,14 +104,14 @@ class Failover:
             detect = site.detector.detection_time(self.env.now)
             self.env.process(self._detect_and_take_over(site, detect, self.env.now))
 
-    def _next_in_line(self, site: Any, exclude: int | None) -> Any:
+    def _next_in_line(self, site: Site, exclude: int | None) -> Member | None:
         for m in site.members:
             if m.alive and m.index != exclude and m.index != site.active:
                 return m
         return None
 
     def _detect_and_take_over(
-        self, site: Any, detect: float, crash_t: float
+        self, site: Site, detect: float, crash_t: float
     ) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(max(detect - self.env.now, 0.0))
         m = self._next_in_line(site, exclude=None)
@@ -130,7 +131,7 @@ class Failover:
         for i in sorted(m.snaps):  # all at once: the standby holds every SA's state already
             self._take_over_sa(site, m, i)
 
-    def sync_wanted(self, site: Any, m: Any, i: int) -> None:
+    def sync_wanted(self, site: Site, m: Member, i: int) -> None:
         """SA ``i`` of member ``m`` asks to start its sync exchange (a gated trigger fired): it starts
         when the member's gate is free (``hasim.sim.model.sync_gate``, one per 1/sync_capacity_per_s)."""
         sa = m.sas[i]
@@ -149,7 +150,7 @@ class Failover:
 
         m.sync_gate.ask(start)
 
-    def _take_over_sa(self, site: Any, m: Any, i: int) -> None:
+    def _take_over_sa(self, site: Site, m: Member, i: int) -> None:
         snap = m.snaps.get(i)
         if snap is None:
             self.probes.timeline(self.env.now, m.name, "sa_unknown", i)
@@ -168,13 +169,13 @@ class Failover:
         site.flush(m, i)
         self.probes.counters(self.env.now, m.name, i, "live", sa)
         now = self.env.now
-        for f in self.world.flows.get(i, ()):
-            f.watch_recovery(now)
-            if self.probes.enabled:
+        self._watch_recovery(i, now)
+        if self.probes.enabled:
+            for f in self.world.flows.get(i, ()):
                 f.sample.budget += 8
         trig = self.cfg.policy.trigger
         if trig in (SyncTrigger.FIRST_SEND, SyncTrigger.LAZY):
-            out = [f for f in self.world.flows.get(i, ()) if f.ends.tx is site]  # type: ignore[attr-defined]
+            out = [f for f in self.world.flows.get(i, ()) if f.src == site.name]
             first = min((f.arrivals.next_time() for f in out), default=float("inf"))
             if first < self.cfg.scenario.duration_s:
                 self._at(max(first, now), lambda: self._if_current(m, i, sa, IkeSa.on_outbound_traffic))
@@ -183,17 +184,22 @@ class Failover:
         if self.cfg.attacker.enabled:
             self._at(now + self.cfg.attacker.replay_after_s, lambda: self._attack(i))
 
+    def _watch_recovery(self, i: int, now: float) -> None:
+        """SA ``i``'s flows note their first packet accepted from ``now`` on (recovery after a takeover)."""
+        for f in self.world.flows.get(i, ()):
+            f.watch_recovery(now)
+
     def _at(self, t: float, fn: Callable[[], None]) -> None:
         ev = self.env.timeout(max(t - self.env.now, 0.0))
         ev.callbacks.append(lambda _: fn())
 
-    def _if_current(self, m: Any, i: int, sa: IkeSa, trigger: Callable[[IkeSa, float], None]) -> None:
+    def _if_current(self, m: Member, i: int, sa: IkeSa, trigger: Callable[[IkeSa, float], None]) -> None:
         """Fire a lazy trigger (``IkeSa.on_outbound_traffic``, R7-2; ``IkeSa.on_inbound_anomaly``, R7-1)
         if ``sa`` still serves SA ``i`` at ``m`` and waits for one."""
         if m.alive and m.sas.get(i) is sa and not sa.deleted and sa.member.armed:
             m.site.drive(m, i, lambda s: trigger(s, self.env.now))
 
-    def _end_grace(self, m: Any, i: int, sa: IkeSa) -> None:
+    def _end_grace(self, m: Member, i: int, sa: IkeSa) -> None:
         if not m.alive or m.sas.get(i) is not sa:
             return
         self.world.advance_sa(i)
@@ -203,11 +209,11 @@ class Failover:
         self.probes.timeline(self.env.now, m.name, "grace_end", i)
 
     def _watch_anomalies(self, site: Any, m: Any, i: int, sa: IkeSa) -> Generator[simpy.Event, Any, None]:
-        flows = [f for f in self.world.flows.get(i, ()) if f.ends.rx is site]  # type: ignore[attr-defined]
+        flows = [f for f in self.world.flows.get(i, ()) if f.dst == site.name]
         base = sum(f.stats.replay_drops for f in flows)
-        end = self.env.now + _ANOMALY_WATCH_S
+        end = self.env.now + ANOMALY_WATCH_S
         while self.env.now < end and m.alive and m.sas.get(i) is sa and sa.member.armed:
-            yield self.env.timeout(_ANOMALY_POLL_S)
+            yield self.env.timeout(ANOMALY_POLL_S)
             self.world.advance_sa(i)
             if sum(f.stats.replay_drops for f in flows) > base:
                 self._if_current(m, i, sa, IkeSa.on_inbound_anomaly)

@@ -12,7 +12,7 @@ puts its datagrams on the link, hands its events to the world and sleeps until `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING
 
 import simpy
@@ -39,7 +39,7 @@ class Member:
         self.name = f"{site.name}.m{index}" if len(site.members_cfg) > 1 else site.name
         self.alive = True
         self.sas: dict[int, IkeSa] = {}
-        self.snaps: dict[int, IkeSaSnapshot | None] = {}
+        self.snaps: MutableMapping[int, IkeSaSnapshot | None] = {}
         self.ready: set[int] = set()
         self.slots: dict[int, list[int]] = {}
         self.rekeying: set[int] = set()

@@ -38,6 +38,7 @@ from hasim.sim.model.fates import decide
 from hasim.sim.model.ike_config import ike_config_for
 from hasim.sim.model.probes import Probes
 from hasim.sim.model.sa_mix import SaMix
+from hasim.sim.model.sites import Member, Site
 from hasim.sim.model.sync_channel import SyncChannel
 from hasim.sim.scenario.sections import ScenarioConfig
 from hasim.sim.streams import RandomStreams
@@ -50,7 +51,7 @@ class _Ends:
 
     __slots__ = ("i", "j", "rx", "tx")
 
-    def __init__(self, tx: Any, rx: Any, i: int, j: int) -> None:
+    def __init__(self, tx: Site, rx: Site, i: int, j: int) -> None:
         self.tx, self.rx, self.i, self.j = tx, rx, i, j
 
     def sender(self) -> ChildSa | None:
@@ -66,8 +67,6 @@ class World:
     def __init__(
         self, cfg: ScenarioConfig, seed: int, *, records: bool, esp_path: str = "vectorized"
     ) -> None:
-        from hasim.sim.model.sites import Site
-
         if esp_path not in ("vectorized", "reference"):
             raise ValueError(f"esp_path must be 'vectorized' or 'reference', got {esp_path!r}")
         self.cfg = cfg
@@ -108,7 +107,7 @@ class World:
 
         return make
 
-    def other(self, site: Any) -> Any:
+    def other(self, site: Site) -> Site:
         """The site at the other end."""
         return self.peer if site is self.cluster else self.cluster
 
@@ -247,7 +246,7 @@ class World:
                     f.advance(now)
 
     # ---------------------------------------------------------------------------- IKE traffic
-    def send_ike(self, site: Any, m: Any, i: int, data: bytes) -> None:
+    def send_ike(self, site: Site, m: Member, i: int, data: bytes) -> None:
         """Put an IKE datagram from ``site`` on the link; it reaches whoever serves the other end."""
         dst = self.other(site)
         copies = self.ike_links[(site.name, i)].transmit_one(self.env.now)
@@ -256,7 +255,7 @@ class World:
             ev = self.env.timeout(max(arrival - self.env.now, 0.0))
             ev.callbacks.append(self._ike_arrival(dst, i, data))
 
-    def _ike_arrival(self, dst: Any, i: int, data: bytes) -> Callable[[simpy.Event], None]:
+    def _ike_arrival(self, dst: Site, i: int, data: bytes) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:
             if self.cfg.attacker.enabled and dst is self.peer and not data[FLAGS_OFFSET] & FLAG_RESPONSE:
                 kept = self.failover.ike_recorded.setdefault(
@@ -269,7 +268,7 @@ class World:
 
         return cb
 
-    def on_event(self, site: Any, m: Any, i: int, ev: Event) -> None:
+    def on_event(self, site: Site, m: Member, i: int, ev: Event) -> None:
         """A protocol event: count it, record it, and react where the simulator must."""
         self.probes.protocol_event(site.name, m.name, i, ev)
         if isinstance(ev, ChildSaCreated):
@@ -321,7 +320,7 @@ class World:
 
         return act
 
-    def check_counter_rekeys(self, site: Any, m: Any, i: int) -> None:
+    def check_counter_rekeys(self, site: Site, m: Member, i: int) -> None:
         """Rekey a Child SA whose outgoing counter used ``rekey_counter_fraction`` of its space."""
         sa = m.sas.get(i)
         if sa is None or sa.deleted or site is not self.cluster:

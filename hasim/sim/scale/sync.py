@@ -12,8 +12,8 @@ explicit snapshots (sent on events, as before) or references into batches, turne
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, MutableMapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
@@ -24,6 +24,7 @@ from hasim.sim.model.sync_channel import SyncChannel, snapshot_bytes
 from hasim.sim.scale.records import SaRecord
 
 if TYPE_CHECKING:
+    from hasim.sim.model.sites import Member, Site
     from hasim.sim.scale.world import ScaledWorld
 
 
@@ -48,7 +49,7 @@ class _Batch:
         return r.snapshot(self.taken_at, self.last_seq, self.tops, self.words)
 
 
-class LazySnaps(MutableMapping[int, Any]):
+class LazySnaps(MutableMapping[int, IkeSaSnapshot | None]):
     """A standby member's snapshots: explicit ones (sent on events) or references into periodic batches,
     turned into an ``IkeSaSnapshot`` only when read."""
 
@@ -136,7 +137,7 @@ def share_batch(channel: SyncChannel) -> None:
 class ScaledSyncChannel(SyncChannel):
     """The sync channel with the periodic share done for all SAs at once (same messages, bytes, losses)."""
 
-    def __init__(self, world: ScaledWorld, site: Any) -> None:
+    def __init__(self, world: ScaledWorld, site: Site) -> None:
         super().__init__(world, site, share_batch)
         self.sworld = world
         self.records: list[SaRecord | None] = []
@@ -150,13 +151,13 @@ class ScaledSyncChannel(SyncChannel):
         self._per_sa = snapshot_bytes(one.with_changes(children=()), window, full=False)
         self._gone = snapshot_bytes(None, window, full=False)
 
-    def share(self, m: Any, i: int, *, full: bool = False) -> None:
+    def share(self, m: Member, i: int, *, full: bool = False) -> None:
         """As before; no snapshot is built when no standby is alive (nothing would be sent)."""
         if not any(k is not m and k.alive for k in self.site.members):
             return
         super().share(m, i, full=full)
 
-    def _arrive(self, k: Any, i: int, snap: IkeSaSnapshot | None) -> Any:
+    def _arrive(self, k: Member, i: int, snap: IkeSaSnapshot | None) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:
             if not k.alive or (self.site.active == k.index and i in k.ready):
                 return
@@ -172,7 +173,7 @@ class ScaledSyncChannel(SyncChannel):
 
         return cb
 
-    def share_all(self, m: Any) -> None:
+    def share_all(self, m: Member) -> None:
         w = self.sworld
         now = self.env.now
         cfg = w.cfg.cluster
@@ -224,13 +225,13 @@ class ScaledSyncChannel(SyncChannel):
 
     def _arrive_batch(
         self,
-        standbys: list[Any],
+        standbys: list[Member],
         b: int,
         batch: _Batch,
         ready: np.ndarray,
         none: np.ndarray,
         arrived: np.ndarray,
-    ) -> Any:
+    ) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:
             for j, k in enumerate(standbys):
                 if not k.alive:
@@ -239,11 +240,12 @@ class ScaledSyncChannel(SyncChannel):
                 if self.site.active == k.index:
                     take = take & ~np.isin(ready, np.fromiter(k.ready, dtype=np.int64, count=len(k.ready)))
                 snaps = k.snaps
+                assert isinstance(snaps, LazySnaps)
                 snaps.apply(b, batch, ready[take], none[take])
 
         return cb
 
-    def _counter_rekeys(self, m: Any, ready: np.ndarray) -> None:
+    def _counter_rekeys(self, m: Member, ready: np.ndarray) -> None:
         """``check_counter_rekeys`` for the SAs that may need it (a counter past the fraction)."""
         w = self.sworld
         frac = w.cfg.traffic.rekey_counter_fraction

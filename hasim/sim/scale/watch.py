@@ -1,8 +1,8 @@
 """The out-of-window watches of many SAs (the ``out_of_window`` and ``lazy`` RFC 6311 triggers, R7-1) on one
 shared clock.
 
-After a takeover the per-SA world polls every armed SA every ``_ANOMALY_POLL_S`` (10 ms) for up to
-``_ANOMALY_WATCH_S`` (10 s) and fires the trigger at the first poll that finds a new replay drop. At
+After a takeover the per-SA world polls every armed SA every ``ANOMALY_POLL_S`` (10 ms) for up to
+``ANOMALY_WATCH_S`` (10 s) and fires the trigger at the first poll that finds a new replay drop. At
 10,000 SAs that is ten million SimPy events, and a small ESP pass per SA at nearly every one of them.
 Here the watches that start at the same instant share one tick sequence (the same floating-point
 times: ``t + poll`` added up tick by tick, as SimPy adds the timeouts), and each watch is looked at

@@ -37,7 +37,10 @@ import simpy
 from hasim.protocol.child_sa import ChildSa
 from hasim.protocol.events import ChildSaCreated, ChildSaDeleted, Event, IkeSaDeleted
 from hasim.protocol.ike_sa import IkeSa
-from hasim.sim.model.failover import _ANOMALY_POLL_S, _ANOMALY_WATCH_S, Failover
+from hasim.sim.dataplane.esp_flows import EspFlow
+from hasim.sim.dataplane.traffic import ArrivalProcess
+from hasim.sim.model.failover import ANOMALY_POLL_S, ANOMALY_WATCH_S, Failover
+from hasim.sim.model.sites import Member, Site
 from hasim.sim.model.world import World
 from hasim.sim.scale.bank import FlowBank, bank_supports
 from hasim.sim.scale.records import SaRecord, sa_record
@@ -110,14 +113,21 @@ def _set_free(child: ChildSa | None, *, tx: bool | None = None, rx: bool | None 
 class _Arrivals:
     """A flow's arrival process as the failover sees it: the next offered time after now (R7-2)."""
 
-    def __init__(self, world: ScaledWorld, f: int, real: Any) -> None:
+    def __init__(self, world: ScaledWorld, f: int, real: ArrivalProcess) -> None:
         self.world, self.f, self.real = world, f, real
+
+    @property
+    def rate(self) -> float:
+        return self.real.rate
 
     def next_time(self) -> float:
         return self.world.bank.next_offered(self.f, self.world.env.now)
 
     def until(self, t: float) -> np.ndarray:
         return self.real.until(t)
+
+    def pop(self) -> float:
+        return self.real.pop()
 
 
 class ScaledWorld(World):
@@ -149,9 +159,9 @@ class ScaledWorld(World):
         """The per-SA world's build, then the bank over all flows, bound to the initial Child SAs."""
         for site in (self.cluster, self.peer):
             for m in site.members[1:]:
-                m.snaps = LazySnaps(self.cfg.traffic.peers)  # type: ignore[assignment]
+                m.snaps = LazySnaps(self.cfg.traffic.peers)
         super().build()
-        flows: list[Any] = []
+        flows: list[EspFlow] = []
         sa_of: list[int] = []
         for i in range(self.cfg.traffic.peers):
             ids = []
@@ -176,10 +186,9 @@ class ScaledWorld(World):
         )
         for f, fl in enumerate(flows):
             real = fl.arrivals
-            if hasattr(real, "_chunk"):  # one draw call per epoch (the times do not depend on chunking)
-                real._chunk = max(real._chunk, min(1 << 17, math.ceil(real.rate * epoch)))
+            assert isinstance(real, ArrivalProcess)
+            real.widen_chunk(min(1 << 17, math.ceil(real.rate * epoch)))  # one draw call per epoch
             fl.arrivals = _Arrivals(self, f, real)
-            fl.watch_recovery = self._watcher(f)
         n = self.cfg.traffic.peers
         self.cp_time = np.zeros(n)
         self.ends_now = [() for _ in range(n)]
@@ -189,12 +198,6 @@ class ScaledWorld(World):
         self.bank.load_epoch(min(epoch, self.cfg.scenario.duration_s + 1.0))
         if all(len(s.members) == 1 for s in (self.cluster, self.peer)):
             self.env.process(self._epochs())  # else the periodic sync passes over all flows each interval
-
-    def _watcher(self, f: int) -> Any:
-        def watch(t: float) -> None:
-            self.bank.watch_recovery(f, t)
-
-        return watch
 
     def _epochs(self) -> Generator[simpy.Event, Any, None]:
         """Moves every flow and fetches the next epoch before the current one runs out."""
@@ -362,7 +365,7 @@ class ScaledWorld(World):
         if bank.epoch_end < horizon and bank.epoch_end <= self.cfg.scenario.duration_s:
             bank.load_epoch(bank.epoch_end + bank.epoch_s)
 
-    def on_event(self, site: Any, m: Any, i: int, ev: Event) -> None:
+    def on_event(self, site: Site, m: Member, i: int, ev: Event) -> None:
         """As before; Child SAs created or deleted and a deleted IKE SA may change a flow's ends."""
         super().on_event(site, m, i, ev)
         if isinstance(ev, (ChildSaCreated, ChildSaDeleted, IkeSaDeleted)):
@@ -399,11 +402,17 @@ class ScaledFailover(Failover):
 
     watches: AnomalyWatches | None = None
 
-    def _take_over_sa(self, site: Any, m: Any, i: int) -> None:
+    def _take_over_sa(self, site: Site, m: Member, i: int) -> None:
         super()._take_over_sa(site, m, i)
         w = self.world
         assert isinstance(w, ScaledWorld)
         w.ends_dirty.add(i)  # a new IkeSa with new Child SA objects serves SA i from now on
+
+    def _watch_recovery(self, i: int, now: float) -> None:
+        w = self.world
+        assert isinstance(w, ScaledWorld)
+        for f in w.flows_of[i]:
+            w.bank.watch_recovery(f, now)
 
     def _watch_anomalies(self, site: Any, m: Any, i: int, sa: IkeSa) -> Generator[simpy.Event, Any, None]:
         """The per-SA world's poll (every 10 ms for 10 s while the SA is armed) with the same ticks and the
@@ -411,7 +420,7 @@ class ScaledFailover(Failover):
         w = self.world
         assert isinstance(w, ScaledWorld)
         bank = w.bank
-        flows = [f for f in w.flows_of[i] if bank.flows[f].ends.rx is site]  # type: ignore[attr-defined]
+        flows = [f for f in w.flows_of[i] if bank.flows[f].dst == site.name]
         w.sync_sa(i)
         if m.alive and m.sas.get(i) is sa and sa.member.armed and not sa.member.wanted:
             self._watches().add(i, m, sa, flows, bank.replay_drops(flows), bank.next_arrival_bound(flows))
@@ -435,8 +444,8 @@ class ScaledFailover(Failover):
 
             self.watches = AnomalyWatches(
                 self.env,
-                _ANOMALY_POLL_S,
-                _ANOMALY_WATCH_S,
+                ANOMALY_POLL_S,
+                ANOMALY_WATCH_S,
                 move=move,
                 drops=bank.replay_drops,
                 bound=bank.next_arrival_bound,
