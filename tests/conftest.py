@@ -1,4 +1,5 @@
-"""Shared test configuration: the ``rfc`` marker and the outcome record behind CONFORMANCE.md.
+"""Shared test configuration: the ``rfc`` marker and the outcome record behind CONFORMANCE.md, and the
+toy sweep (``toy_dir``) that the experiments and command-line tests run.
 
 ``pytest --rfc-report PATH`` writes one JSON object per test that carries ``@pytest.mark.rfc(...)``:
 its node id, the requirement IDs it names and its outcome. ``make conformance`` turns that into
@@ -8,10 +9,17 @@ CONFORMANCE.md, so the matrix always reflects real test outcomes.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+TOY = Path(__file__).parent / "experiments"
+if str(TOY) not in sys.path:  # toy_model must be importable by sweep worker processes too
+    sys.path.insert(0, str(TOY))
+
+from toy_model import BASE_TOML  # noqa: E402
 
 # Shared machines are busy: never fail a property on wall time, only on behaviour.
 settings.register_profile(
@@ -60,3 +68,33 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             prev = _RESULTS.get(entry["nodeid"])
             if prev is None or entry["outcome"] == "failed":
                 _RESULTS[entry["nodeid"]] = entry
+
+
+SWEEP_TOML = """\
+[sweep]
+name = "toy"
+base = "base.toml"
+replications = 3
+root_seed = 42
+
+[fixed]
+"model.noise" = 0.25
+
+[[axes]]
+kind = "grid"
+key = "model.a"
+values = [1.0, 2.0, 3.0]
+
+[[axes]]
+kind = "list"
+name = "variant"
+points = [{ label = "low", set = { "model.b" = 1.0 } }, { label = "high", set = { "model.b" = 10.0 } }]
+"""
+
+
+@pytest.fixture
+def toy_dir(tmp_path: Path) -> Path:
+    """A folder holding base.toml and sweep.toml of the toy model (tests/experiments/toy_model.py)."""
+    (tmp_path / "base.toml").write_text(BASE_TOML)
+    (tmp_path / "sweep.toml").write_text(SWEEP_TOML)
+    return tmp_path

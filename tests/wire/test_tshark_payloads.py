@@ -35,7 +35,7 @@ from hasim.wire.keysfile import write_keys_file
 from hasim.wire.payloads import payload_type
 from hasim.wire.pcap import PcapWriter
 
-from .test_review_golden import CBC, CHAIN, GCM, MSG, PAYLOADS, SPI_I, SPI_R, cbc_wire
+from .vectors import CBC, CHAIN, GCM, MSG, PAYLOADS, SPI_I, SPI_R, cbc_wire
 
 TSHARK = shutil.which("tshark")
 pytestmark = pytest.mark.skipif(TSHARK is None, reason="tshark is not installed (CI installs it via .ci/run)")
