@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hasim.sim.dataplane.link import LinkChannel, LossBursts, ge_states
+from hasim.sim.dataplane.link import LinkChannel, LossBursts, arrival_time, ge_states, hit
 from hasim.sim.dataplane.traffic import ArrivalProcess
 from hasim.sim.model.detection import HeartbeatDetector
 from hasim.sim.scenario.sections import ClusterSection, LinkSection
@@ -91,3 +91,24 @@ def test_detection_time_by_hand() -> None:
     det.new_master(13.610375)
     assert det.last_advertisement(14.0) == pytest.approx(13.610375)
     assert det.master_down_s == pytest.approx(3.609375)
+
+
+def test_arrival_time_by_hand() -> None:
+    # 10 ms latency, 2 ms jitter at uniform 0.5, 50 ms more when the reorder uniform is under 0.1
+    assert arrival_time(1.0, 0.01, 0.002, 0.5, 0.1, 0.05, 0.05) == 1.0 + 0.01 + 0.001 + 0.05
+    assert arrival_time(1.0, 0.01, 0.002, 0.5, 0.1, 0.05, 0.5) == 1.0 + 0.01 + 0.001
+    assert arrival_time(1.0, 0.01, 0.0, None, 0.0, 0.0, None) == 1.0 + 0.01
+    assert hit(0.2, 0.3) and not hit(0.3, 0.3)
+
+
+def test_arrival_time_one_packet_equals_many_to_the_bit() -> None:
+    rng = np.random.default_rng(3)
+    send = np.sort(rng.random(500) * 10.0)
+    u_jit, u_reo = rng.random(500), rng.random(500)
+    jit = np.where(rng.random(500) < 0.5, 0.003, 0.0)  # flows with and without jitter, as in the bank
+    many = arrival_time(send, 0.02, jit, u_jit * (jit > 0), 0.2, 0.04, u_reo)
+    one = [
+        arrival_time(float(s), 0.02, float(j), float(u) if j > 0 else None, 0.2, 0.04, float(r))
+        for s, j, u, r in zip(send, jit, u_jit, u_reo, strict=True)
+    ]
+    assert many.view(np.int64).tolist() == np.array(one).view(np.int64).tolist()
