@@ -110,13 +110,37 @@ def figure_specs(res: LoadedResults) -> list[dict[str, Any]]:
     return out
 
 
+def _swept_keys(res: LoadedResults) -> tuple[list[str], list[str]]:
+    """The sweep's own axes: numeric keys of grid/range/zip axes, and label columns of list axes.
+
+    Keys a list axis sets (``cluster.members`` for a ``case``) are parameter columns too, but they
+    move with that axis's label, so a figure must not use them as axes of their own.
+    """
+    numeric: list[str] = []
+    labels: list[str] = []
+    for axis in res.sweep_doc.get("axes", []):
+        if axis.get("kind") == "list" and isinstance(axis.get("name"), str):
+            labels.append(axis["name"])
+        for key in [axis.get("key"), *axis.get("keys", [])]:
+            numeric_column = key in res.summary and pd.api.types.is_numeric_dtype(res.summary[key])
+            if isinstance(key, str) and numeric_column:
+                numeric.append(key)
+    return numeric, [c for c in labels if c in res.summary]
+
+
+def _varying_metric(res: LoadedResults) -> str | None:
+    """The first of the usual metrics whose mean differs between points (else the first metric)."""
+    preferred = ["sa_survival", "esp_out_replay_drops", "esp_in_replay_drops", "recovery_time_s"]
+    means = [c[: -len("_mean")] for c in res.summary.columns if c.endswith("_mean")]
+    for metric in [m for m in preferred if m in means] + means:
+        if res.summary[f"{metric}_mean"].nunique(dropna=True) > 1:
+            return metric
+    return means[0] if means else None
+
+
 def _default_specs(res: LoadedResults) -> list[dict[str, Any]]:
-    numeric = [p for p in res.params if p in res.summary and pd.api.types.is_numeric_dtype(res.summary[p])]
-    other = [p for p in res.params if p not in numeric]
-    metric = "sa_survival" if "sa_survival_mean" in res.summary else None
-    if metric is None:
-        means = [c[: -len("_mean")] for c in res.summary.columns if c.endswith("_mean")]
-        metric = means[0] if means else None
+    numeric, other = _swept_keys(res)
+    metric = _varying_metric(res)
     specs: list[dict[str, Any]] = []
     if metric and len(numeric) >= 2:
         facet = other[0] if other else None

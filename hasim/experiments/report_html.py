@@ -153,7 +153,8 @@ def build_report(results: str | Path, notes: str | Path | None = None) -> str:
         parts.append(f"<p>{_esc(doc['sweep']['description'])}</p>")
     parts.append("<h2>Question, setup and finding</h2>")
     if notes_path is not None:
-        parts.append(markdown_to_html(notes_path.read_text(), heading_offset=2))
+        text = notes_path.read_text(errors="replace")
+        parts.append(markdown_to_html(text, heading_offset=2, base=notes_path.resolve().parent))
         parts.append(f"<p><small>Notes from <code>{_esc(notes_path)}</code>.</small></p>")
     else:
         parts.append("<p><em>No README.md found beside the sweep file.</em></p>")

@@ -1,106 +1,98 @@
-"""Just enough Markdown for an experiment's README in a report: headings, paragraphs, lists, tables, code.
+"""An experiment's README (Markdown) as HTML for its report, through markdown-it-py (CommonMark + tables).
 
-The report must open offline and the project keeps its dependency set small, so this renders the
-subset the experiment notes use (``#`` headings, ``-``/``1.`` lists, pipe tables, fenced code,
-inline ``code``, ``**bold**``, ``*italic*``, ``[links](url)``) and escapes everything else.
+The notes are text someone wrote, so nothing in them may run in a reviewer's browser: raw HTML is
+off (shown as text), a link or image may point only to http(s), a relative path or a ``#`` anchor
+(``javascript:``, ``data:``, ``file:`` and scheme-relative ``//host`` links are rendered as plain
+text), and markdown-it escapes every text and attribute it writes. A relative image (the README's
+own figures, under the README's folder or the working folder) is read from disk and embedded as a
+data URI, so the report stays one file that opens offline; an http(s) image becomes a link; an
+image that cannot be found becomes a visible note, never a broken link.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
-_INLINE = [
-    (re.compile(r"`([^`]+)`"), r"<code>\1</code>"),
-    (re.compile(r"\*\*([^*]+)\*\*"), r"<strong>\1</strong>"),
-    (re.compile(r"(?<![*\w])\*([^*]+)\*(?![*\w])"), r"<em>\1</em>"),
-    (re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)"), r'<a href="\2">\1</a>'),
-]
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 
-
-def _inline(text: str) -> str:
-    out = html.escape(text, quote=False)
-    # code spans first, protected from the other rules
-    codes: list[str] = []
-
-    def keep(m: re.Match[str]) -> str:
-        codes.append(m.group(1))
-        return f"\x00{len(codes) - 1}\x00"
-
-    out = re.sub(r"`([^`]+)`", keep, out)
-    for pattern, repl in _INLINE[1:]:
-        out = pattern.sub(repl, out)
-    return re.sub(r"\x00(\d+)\x00", lambda m: f"<code>{codes[int(m.group(1))]}</code>", out)
+_SCHEMES = ("http", "https")
+_IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+_MAX_IMAGE = 8 * 1024 * 1024
 
 
-def _table(lines: list[str]) -> str:
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in lines]
-    head, body = rows[0], [r for r in rows[2:]]
-    out = ["<table><thead><tr>", *(f"<th>{_inline(c)}</th>" for c in head), "</tr></thead><tbody>"]
-    for r in body:
-        out += ["<tr>", *(f"<td>{_inline(c)}</td>" for c in r), "</tr>"]
-    out.append("</tbody></table>")
-    return "".join(out)
+def safe_link(url: str) -> bool:
+    """True for http(s) URLs, relative references and ``#`` anchors; False for every other scheme.
+
+    As RFC 3986 4.2 has it, a relative reference has no colon before its first ``/``, ``?`` or
+    ``#``; anything else must be http or https (control characters and blanks, which browsers skip
+    inside a scheme, are removed before looking).
+    """
+    cleaned = re.sub(r"[\x00-\x20\x7f]", "", url)
+    if cleaned.startswith(("//", "\\", "/\\")):
+        return False
+    head = re.split(r"[/?#]", cleaned, maxsplit=1)[0]
+    if ":" not in head:
+        return True
+    return urlsplit(cleaned).scheme.lower() in _SCHEMES and head.lower() in ("http:", "https:")
 
 
-def markdown_to_html(text: str, heading_offset: int = 1) -> str:
-    """Render the Markdown subset to HTML; headings are shifted down by ``heading_offset`` levels."""
-    lines = text.splitlines()
-    out: list[str] = []
-    para: list[str] = []
-    i = 0
+def _embed(src: str, base: Path | None) -> str | None:
+    """A data URI of the relative image ``src`` under ``base``, or None if it is not a readable image."""
+    if base is None or urlsplit(src).scheme:
+        return None
+    path = (base / unquote(urlsplit(src).path)).resolve()
+    kind = _IMAGE_TYPES.get(path.suffix.lower())
+    inside = any(path.is_relative_to(root.resolve()) for root in (base, Path.cwd()))
+    try:
+        if kind is None or not inside or not path.is_file() or path.stat().st_size > _MAX_IMAGE:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
 
-    def flush() -> None:
-        if para:
-            out.append(f"<p>{_inline(' '.join(para))}</p>")
-            para.clear()
 
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        if stripped.startswith("```"):
-            flush()
-            block = []
-            i += 1
-            while i < len(lines) and not lines[i].strip().startswith("```"):
-                block.append(lines[i])
-                i += 1
-            out.append(f"<pre><code>{html.escape(chr(10).join(block))}</code></pre>")
-        elif m := re.match(r"^(#{1,6})\s+(.*)$", stripped):
-            flush()
-            level = min(6, len(m.group(1)) + heading_offset)
-            out.append(f"<h{level}>{_inline(m.group(2))}</h{level}>")
-        elif (
-            stripped.startswith("|")
-            and i + 1 < len(lines)
-            and re.match(r"^\|?[\s:|-]+\|?$", lines[i + 1].strip())
-        ):
-            flush()
-            block = []
-            while i < len(lines) and lines[i].strip().startswith("|"):
-                block.append(lines[i])
-                i += 1
-            out.append(_table(block))
-            continue
-        elif re.match(r"^([-*]|\d+\.)\s+", stripped):
-            flush()
-            ordered = bool(re.match(r"^\d+\.", stripped))
-            items: list[str] = []
-            while i < len(lines) and lines[i].strip():
-                s = lines[i].strip()
-                m2 = re.match(r"^([-*]|\d+\.)\s+(.*)$", s)
-                if m2:
-                    items.append(m2.group(2))
-                elif items:
-                    items[-1] += " " + s
-                i += 1
-            tag = "ol" if ordered else "ul"
-            out.append(f"<{tag}>" + "".join(f"<li>{_inline(it)}</li>" for it in items) + f"</{tag}>")
-            continue
-        elif not stripped:
-            flush()
-        else:
-            para.append(stripped)
-        i += 1
-    flush()
-    return "\n".join(out)
+def _image(
+    self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    token = tokens[idx]
+    alt = self.renderInlineAsText(token.children or [], options, env)
+    src = str(token.attrGet("src") or "")
+    uri = _embed(src, env.get("base"))
+    if uri is None:
+        if urlsplit(src).scheme in _SCHEMES:  # the report loads nothing from outside: a link instead
+            return f'<a href="{html.escape(src)}">{html.escape(alt or src)}</a>'
+        return f'<span class="missing">[image not found: {html.escape(src)}]</span>'
+    return f'<img src="{uri}" alt="{html.escape(alt)}">'
+
+
+def _renderer() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable("table")
+    md.validateLink = safe_link  # type: ignore[method-assign]
+    md.add_render_rule("image", _image)
+    return md
+
+
+_MD = _renderer()
+
+
+def markdown_to_html(text: str, heading_offset: int = 1, base: Path | None = None) -> str:
+    """Render Markdown safely; headings shift down by ``heading_offset`` levels (at most h6) and
+    relative images are looked up under ``base`` (the folder of the Markdown file)."""
+    env: dict[str, Any] = {"base": base}
+    tokens = _MD.parse(text, env)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            level = min(6, int(token.tag[1]) + heading_offset)
+            token.tag = f"h{level}"
+    return str(_MD.renderer.render(tokens, _MD.options, env))
