@@ -1,4 +1,5 @@
-"""Imports flow down only: wire and protocol must not pull in SimPy, NumPy or a higher floor."""
+"""Imports flow down only: wire and protocol must not pull in SimPy, NumPy or a higher floor, and
+the explorer (above protocol and wire, beside the simulator) must not pull in the simulator."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ FORBIDDEN = {
     "hasim.wire": ["simpy", "numpy", "pandas", "hasim.protocol", "hasim.sim", "hasim.experiments"],
     "hasim.protocol": ["simpy", "numpy", "pandas", "hasim.sim", "hasim.experiments"],
     "hasim.sim": ["hasim.experiments", "hasim.cli"],
+    "hasim.explore": ["simpy", "numpy", "pandas", "hasim.sim", "hasim.experiments", "hasim.cli"],
 }
 
 

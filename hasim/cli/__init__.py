@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "advise": ("hasim.cli.advise", "advise"),
     "interop": ("hasim.cli.interop", "interop"),
     "examples": ("hasim.cli.examples", "examples"),
+    "explore": ("hasim.cli.explore", "explore"),
 }
 
 # One convention for every command: -h and --help, inherited by each subcommand's context.

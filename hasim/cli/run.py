@@ -56,8 +56,18 @@ def format_metrics(name: str, seed: int, metrics: dict[str, float | int]) -> str
     return "\n".join(lines)
 
 
-def format_trace(records: dict[str, list[dict[str, Any]]]) -> str:
-    """The IKE ladder, with crash/detection/takeover lines where they happen."""
+def _clock(t: float, clock: str) -> str:
+    """A ladder time: seconds, or a step number (``hasim explore``'s abstract time, clock "step")."""
+    return f"{int(t):10d}" if clock == "step" else f"{t:10.4f}"
+
+
+EXPLORE_MARKS = {"timer", "state_copy", "request", "esp_sent", "duplicate", "share_lost", "violated"}
+"""Marks only ``hasim explore`` writes (its steps), shown like the simulator's own."""
+
+
+def format_trace(records: dict[str, list[dict[str, Any]]], clock: str = "time_s") -> str:
+    """The IKE ladder, with crash/detection/takeover lines where they happen; ``clock`` names the
+    time column (``step`` for ``hasim explore``)."""
     rows: list[tuple[float, int, str]] = []
     for r in records.get("ike_messages", []):
         kind = "resp" if r["response"] else "req "
@@ -66,20 +76,28 @@ def format_trace(records: dict[str, list[dict[str, Any]]]) -> str:
             (
                 r["time"],
                 1,
-                f"{r['time']:10.4f}  {r['src']:>11} -> {r['dst']:<11} sa={r['sa']:<3} {r['exchange']:<15} "
-                f"mid={r['message_id']:<4} {kind} {r['notifies']}{lost}".rstrip(),
+                f"{_clock(r['time'], clock)}  {r['src']:>11} -> {r['dst']:<11} sa={r['sa']:<3} "
+                f"{r['exchange']:<15} mid={r['message_id']:<4} {kind} {r['notifies']}{lost}".rstrip(),
             )
         )
     marks = {"crash", "takeover", "grace_end", "loss_burst", "partition", "sa_unknown", "replay_accepted"}
+    marks |= EXPLORE_MARKS
     for r in records.get("timeline", []):
         if (r["kind"] in marks and r["sa"] == -1) or r["kind"] in ("sa_unknown", "replay_accepted"):
-            rows.append((r["time"], 0, f"{r['time']:10.4f}  == {r['node']} {r['kind']} {r['value']}"))
+            order = 3 if r["kind"] == "violated" else 0  # a broken property after the step that broke it
+            rows.append(
+                (r["time"], order, f"{_clock(r['time'], clock)}  == {r['node']} {r['kind']} {r['value']}")
+            )
         elif r["kind"] == "deleted":
             rows.append(
-                (r["time"], 2, f"{r['time']:10.4f}  == {r['node']} IKE SA {r['sa']} deleted ({r['value']})")
+                (
+                    r["time"],
+                    2,
+                    f"{_clock(r['time'], clock)}  == {r['node']} IKE SA {r['sa']} deleted ({r['value']})",
+                )
             )
     rows.sort(key=lambda x: (x[0], x[1]))
-    head = f"{'time_s':>10}  {'from':>11} -> {'to':<11} {'sa':<6} {'exchange':<15} {'mid':<9}"
+    head = f"{clock:>10}  {'from':>11} -> {'to':<11} {'sa':<6} {'exchange':<15} {'mid':<9}"
     head += f"{'kind':<5}notifies"
     return "\n".join([head, *(r[2] for r in rows)])
 

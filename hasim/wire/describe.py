@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hasim.errors import DecodeError
 from hasim.wire.constants import ExchangeType, NotifyType, PayloadType, ProtocolId, enum_name
 from hasim.wire.message import Message
 from hasim.wire.payloads import (
@@ -23,6 +24,20 @@ from hasim.wire.payloads import (
     payload_type,
 )
 from hasim.wire.rfc6311 import MessageIdSync, ReplayCounterSync, from_notify
+
+
+def describe_notify(n: Notify) -> str:
+    """``NAME`` or ``NAME(field=value, ...)`` for the RFC 6311 notifies with values (the ladders)."""
+    name = enum_name(NotifyType, n.notify_type)
+    try:
+        typed = from_notify(n)
+    except DecodeError:
+        return f"{name}(malformed)"
+    if isinstance(typed, MessageIdSync):
+        return f"{name}(nonce={typed.nonce:#010x}, send={typed.expected_send}, recv={typed.expected_recv})"
+    if isinstance(typed, ReplayCounterSync):
+        return f"{name}(delta={typed.delta})"
+    return name
 
 
 def notify_data(n: Notify) -> dict[str, Any]:

@@ -27,27 +27,13 @@ from hasim.protocol.events import (
     SyncRequestSent,
     SyncWanted,
 )
-from hasim.wire import Delete, ExchangeType, Notify, NotifyType, SkKeys, decode, from_notify
+from hasim.wire import Delete, ExchangeType, Notify, SkKeys, decode
 from hasim.wire.constants import enum_name
-from hasim.wire.rfc6311 import MessageIdSync, ReplayCounterSync
+from hasim.wire.describe import describe_notify
 
 RECORD_KINDS = ("ike_messages", "sync_exchanges", "drops", "timeline", "counters")
 COUNTER_SAS = 8
 """Counter samples are kept for the first IKE SAs only (enough for a timeline figure)."""
-
-
-def describe_notify(n: Notify) -> str:
-    """``NAME`` or ``NAME(field=value, ...)`` for the RFC 6311 notifies with values."""
-    name = enum_name(NotifyType, n.notify_type)
-    try:
-        typed = from_notify(n)
-    except DecodeError:
-        return f"{name}(malformed)"
-    if isinstance(typed, MessageIdSync):
-        return f"{name}(nonce={typed.nonce:#010x}, send={typed.expected_send}, recv={typed.expected_recv})"
-    if isinstance(typed, ReplayCounterSync):
-        return f"{name}(delta={typed.delta})"
-    return name
 
 
 class Probes:

@@ -1,0 +1,233 @@
+"""``hasim explore``: search every interleaving of a member pair up to a bound, through the real
+protocol objects, and print per reading of R5.1-5 and member policy what was covered (states,
+depth, time), whether each safety property holds (else its shortest counterexample as the ladder
+of ``hasim run --trace``), and how the terminal states end (synchronized or IKE SA deleted).
+
+``--compare`` adds the AMB-1 answer at the bound: the shortest path on which the strict reading
+loses the SA and the sync-only reading, taking the same steps, keeps it (both ladders). ``--json``
+prints one JSON object. Exit code 1 when a safety or the outcome property fails.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, fields
+from typing import Any
+
+import click
+
+from hasim.cli.run import format_trace
+
+
+def _bound_option(name: str) -> Any:
+    from hasim.explore.model import Bounds
+
+    default = next(f.default for f in fields(Bounds) if f.name == name)
+    doc = {
+        "failovers": "crashes of an active member",
+        "syncs": "state copies to the standby",
+        "sync_losses": "copies to the standby (made when a sync is sent or completed) lost",
+        "losses": "datagrams lost",
+        "duplicates": "datagrams duplicated",
+        "requests": "requests started per side",
+        "esp": "ESP packets sent per side",
+        "in_flight": "no step adds datagrams while this many are in flight",
+        "tries": "retransmissions before an SA is given up",
+        "early_timeouts": "timers fired while datagrams are in flight",
+    }[name]
+    return click.option(
+        "--" + name.replace("_", "-"),
+        name,
+        type=int,
+        default=default,
+        show_default=True,
+        help=doc.capitalize() + ".",
+    )
+
+
+def _ladder(path: Any, bounds: Any, reading: Any, policy: Any) -> str:
+    from hasim.explore.ladder import records
+
+    return format_trace(records(path, bounds, reading, policy), clock="step")
+
+
+def _run_json(res: Any, ladders: bool) -> dict[str, Any]:
+    from hasim.explore.ladder import records
+
+    props = {}
+    for f in res.findings.values():
+        entry: dict[str, Any] = {
+            "safety": f.safety,
+            "holds": f.holds,
+            "states": f.states,
+            "shortest_steps": None if f.path is None else len(f.path),
+            "detail": f.detail,
+        }
+        if f.path is not None and (ladders or f.safety):
+            entry["ladder"] = records(f.path, res.bounds, res.reading, res.policy)
+        props[f.name] = entry
+    out = res.outcome
+    return {
+        "reading": str(res.reading),
+        "policy": res.policy.name,
+        "bounds": asdict(res.bounds),
+        "states": res.states,
+        "transitions": res.transitions,
+        "depth": res.depth,
+        "seconds": round(res.seconds, 3),
+        "complete": res.complete,
+        "properties": props,
+        "outcome": {
+            "terminal": out.terminal,
+            "synchronized": out.synchronized,
+            "deleted": out.deleted,
+            "neither": out.neither,
+            "deleted_share": out.deleted / out.terminal if out.terminal else None,
+        },
+    }
+
+
+def _run_text(res: Any, ladders: bool) -> list[str]:
+    b = res.bounds
+    head = (
+        f"explore reading={res.reading} policy={res.policy.name} window={b.window}: states={res.states} "
+        f"transitions={res.transitions} depth={res.depth} time={res.seconds:.1f}s"
+        + ("" if res.complete else " (stopped at --max-states: not exhaustive)")
+    )
+    lines = [head]
+    show = []
+    for f in res.findings.values():
+        label = "safety " if f.safety else "counted"
+        if f.holds:
+            lines.append(f"  {label} {f.name:<36} holds")
+        else:
+            verdict = "FAILS" if f.safety else "happens"
+            lines.append(
+                f"  {label} {f.name:<36} {verdict} in {f.states} states, shortest {len(f.path or ())} steps"
+            )
+            if f.safety or ladders:
+                show.append(f)
+    out = res.outcome
+    share = f"{100 * out.deleted / out.terminal:.2f}%" if out.terminal else "-"
+    lines.append(
+        f"  outcome terminal={out.terminal} synchronized={out.synchronized} deleted={out.deleted} ({share}) "
+        f"neither={out.neither}"
+    )
+    for f in show:
+        lines += [
+            "",
+            f"shortest counterexample: {f.name} ({f.detail})",
+            _ladder(f.path, b, res.reading, res.policy),
+        ]
+    if out.neither_path is not None:
+        lines += ["", "shortest terminal state neither synchronized nor deleted"]
+        lines.append(_ladder(out.neither_path, b, res.reading, res.policy))
+    return lines
+
+
+@click.command(name="explore")
+@click.option(
+    "--reading",
+    "readings",
+    multiple=True,
+    type=click.Choice(["strict", "sync_only", "strongswan", "all"]),
+    help="Reading of R5.1-5 (repeatable; default strict).",
+)
+@click.option(
+    "--policy", "policies", multiple=True, metavar="NAME", help="Member policy (repeatable, or all)."
+)
+@click.option(
+    "--window", "windows", multiple=True, type=int, help="IKE window size (repeatable; default 1 and 2)."
+)
+@_bound_option("failovers")
+@_bound_option("syncs")
+@_bound_option("sync_losses")
+@_bound_option("losses")
+@_bound_option("duplicates")
+@_bound_option("requests")
+@_bound_option("esp")
+@_bound_option("in_flight")
+@_bound_option("tries")
+@_bound_option("early_timeouts")
+@click.option("--peer-cluster", is_flag=True, help="The peer is a cluster too (its member may crash).")
+@click.option("--max-states", type=int, default=0, help="Stop after this many states (0: exhaustive).")
+@click.option("--ladders", is_flag=True, help="Print the shortest ladder of every property that happens.")
+@click.option("--compare", is_flag=True, help="Strict against sync-only: an SA lost only under strict.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def explore(
+    readings: tuple[str, ...],
+    policies: tuple[str, ...],
+    windows: tuple[int, ...],
+    peer_cluster: bool,
+    max_states: int,
+    ladders: bool,
+    compare: bool,
+    as_json: bool,
+    **counts: int,
+) -> None:
+    """Explore every interleaving up to the bounds and check the safety and outcome properties."""
+    from hasim.errors import ConfigError
+    from hasim.explore.compare import sa_lost_only_under
+    from hasim.explore.model import POLICIES, READINGS, Bounds
+    from hasim.explore.search import explore as search
+
+    names = list(READINGS) if "all" in readings else list(readings or ("strict",))
+    pols = list(POLICIES) if "all" in policies else list(policies or ("proactive",))
+    for p in pols:
+        if p not in POLICIES:
+            raise ConfigError("--policy", f"unknown policy {p!r}; one of {', '.join(POLICIES)} or all")
+    runs, failed, comparisons, text = [], False, [], []
+    for window in windows or (1, 2):
+        bounds = Bounds(window=window, peer_cluster=peer_cluster, **counts)
+        for p in pols:
+            for r in names:
+                res = search(bounds, READINGS[r], POLICIES[p], max_states=max_states)
+                failed |= (
+                    any(f.safety and not f.holds for f in res.findings.values()) or res.outcome.neither > 0
+                )
+                runs.append(_run_json(res, ladders) if as_json else None)
+                text += [] if as_json else [*_run_text(res, ladders), ""]
+            if compare:
+                comparisons.append(
+                    _compare(bounds, POLICIES[p], max_states, as_json, text, sa_lost_only_under)
+                )
+    if as_json:
+        click.echo(json.dumps({"runs": runs, "comparisons": comparisons}))
+    else:
+        click.echo("\n".join(text).rstrip())
+    if failed:
+        sys.exit(1)
+
+
+def _compare(
+    bounds: Any, policy: Any, max_states: int, as_json: bool, text: list[str], find: Any
+) -> dict[str, Any]:
+    from hasim.explore.ladder import records
+
+    res, div = find(bounds, policy, max_states=max_states)
+    head = f"compare strict vs sync_only policy={policy.name} window={bounds.window}: "
+    if div is None:
+        text += [head + f"no terminal SA loss under strict that sync_only avoids ({res.states} states)", ""]
+        return {"policy": policy.name, "window": bounds.window, "found": False, "states": res.states}
+    text += [
+        head + f"strict loses the SA in {len(div.lossy_path)} steps; sync_only, taking the first "
+        f"{div.followed} of them, ends synchronized",
+        "",
+        "strict:",
+        _ladder(div.lossy_path, bounds, div.lossy, policy),
+        "",
+        "sync_only, the same steps:",
+        _ladder(div.other_path, bounds, div.other, policy),
+        "",
+    ]
+    return {
+        "policy": policy.name,
+        "window": bounds.window,
+        "found": True,
+        "states": res.states,
+        "strict_steps": len(div.lossy_path),
+        "followed": div.followed,
+        "strict_ladder": records(div.lossy_path, bounds, div.lossy, policy) if as_json else None,
+        "sync_only_ladder": records(div.other_path, bounds, div.other, policy) if as_json else None,
+    }
