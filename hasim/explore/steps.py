@@ -40,8 +40,9 @@ from hasim.explore.world import (
 )
 from hasim.protocol.anti_replay import ReplayOutcome
 from hasim.protocol.events import Event, RequestAnswered, SyncAnswered, SyncCompleted, SyncRequestSent
-from hasim.protocol.ike_sa import IkeSa, QueuedRequest
+from hasim.protocol.ike_sa import IkeSa
 from hasim.protocol.policy import IkeConfig, SyncReading
+from hasim.protocol.retransmit import QueuedRequest
 from hasim.wire import ExchangeType, MessageIdSync, Notify, decode, decode_header, from_notify
 
 SAFETY = (

@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, TypeVar
 
+from hasim.errors import ProtocolError
 from hasim.protocol.anti_replay import ReplayWindow
-from hasim.protocol.child_sa import ChildSa, SpiAllocator
+from hasim.protocol.child_sa import ChildSa, EspState, SpiAllocator
 from hasim.protocol.mid_window import RequestWindow, ResponseWindow
 from hasim.protocol.retransmit import PendingRequest
 from hasim.protocol.rfc6311_member import MemberState
@@ -60,10 +61,11 @@ def _slots(obj: T) -> T:
 
 
 def _child(c: ChildSa) -> ChildSa:
+    if c.lease is not None:
+        raise ProtocolError("a Child SA whose counters are leased out cannot be copied")
     out = ChildSa.__new__(ChildSa)
     out.__dict__.update(c.__dict__)
-    out.outbound = _slots(c.outbound)
-    out.inbound = _slots(c.inbound)
+    out.held = EspState(_slots(c.held.outbound), _slots(c.held.inbound))
     return out
 
 

@@ -28,7 +28,7 @@ def test_json_agrees_with_itself_and_carries_the_ladder_of_what_happens() -> Non
     assert res.exit_code == 0, res.output
     obj = json.loads(res.output)
     (run,) = obj["runs"]
-    assert run["reading"] == "sync-only" and run["complete"] and run["states"] > 1
+    assert run["reading"] == "sync_only" and run["complete"] and run["states"] > 1
     out = run["outcome"]
     assert out["terminal"] == out["synchronized"] + out["deleted"] + out["neither"] > 0
     twice = run["properties"]["request_processed_twice"]
