@@ -4,7 +4,8 @@ Each stream is keyed by a path of names (``("links", "cluster_to_peer", "loss")`
 ``SeedSequence(seed, spawn_key=<stable hash of the path>)``. A stream therefore depends only on the run's
 seed and its own name: adding, removing or reordering other streams never shifts it, which keeps
 results comparable across versions of the model (DESIGN.md, "every random draw ... per stream").
-Top-level families: ``links``, ``traffic``, ``faults``, ``nonces``, ``attacker``, ``keys``, ``sync``.
+Top-level families: ``links``, ``traffic``, ``faults``, ``nonces``, ``attacker``, ``keys``, ``sync``,
+``phases`` (the clocks' phases: heartbeats and periodic sync).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-FAMILIES = ("links", "traffic", "faults", "nonces", "attacker", "keys", "sync")
+FAMILIES = ("links", "traffic", "faults", "nonces", "attacker", "keys", "sync", "phases")
 
 
 def _spawn_key(path: tuple[str, ...]) -> tuple[int, ...]:

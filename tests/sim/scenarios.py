@@ -9,10 +9,11 @@ from hasim.sim.scenario.config import ScenarioConfig, scenario_from_dict
 
 
 def scenario(**sections: dict[str, Any]) -> ScenarioConfig:
-    """A quiet base scenario (no liveness, no rekey, loss-free 10 ms links) with sections merged in."""
+    """A quiet base scenario (no liveness, no rekey, loss-free 10 ms links, fixed clock phases: heartbeats
+    and syncs at whole seconds) with sections merged in."""
     base: dict[str, Any] = {
         "scenario": {"duration_s": 20.0},
-        "cluster": {"sync_interval_s": 1.0},
+        "cluster": {"sync_interval_s": 1.0, "phases": "fixed"},
         "traffic": {
             "esp_out_pps": 1000.0,
             "esp_in_pps": 1000.0,

@@ -24,6 +24,24 @@ if TYPE_CHECKING:
     from hasim.sim.model.world import World
 
 
+def sync_phase(world: World, site: Site) -> float:
+    """When the first periodic sync of ``site`` comes, minus one interval: random phases draw it in
+    [0, sync_interval_s) per site; fixed ones give the cluster 0 and a peer cluster half an interval
+    (an independent clock). Both engines' periodic syncs start with this wait."""
+    interval = world.cfg.cluster.sync_interval_s
+    if world.cfg.cluster.phases == "random":
+        return float(world.streams.get("phases", "sync", site.name).random()) * interval
+    return 0.0 if site.name == "cluster" else interval / 2
+
+
+def heartbeat_phase(world: World, site: Site) -> float:
+    """When the first active member of ``site`` sends its first advertisement (the detector's epoch)."""
+    if world.cfg.cluster.phases == "random":
+        draw = float(world.streams.get("phases", "heartbeat", site.name).random())
+        return draw * world.cfg.cluster.advertisement_interval_s
+    return 0.0
+
+
 def snapshot_bytes(snap: IkeSaSnapshot | None, replay_window: int, *, full: bool) -> int:
     """Octets of one sync message: 8 header + 64 IKE SA counters and sync values (+ 96 keys when full),
     + per Child SA 40 (SPIs, counters, rates) + the replay bitmap."""
@@ -99,12 +117,12 @@ class SyncChannel:
         return cb
 
     def periodic(self) -> Generator[simpy.Event, Any, None]:
-        """Every ``sync_interval_s`` (the cluster at k x interval, a peer cluster half an interval later):
-        the serving member shares the counters of all its SAs."""
+        """Every ``sync_interval_s`` from the site's phase (``sync_phase``): the serving member shares
+        the counters of all its SAs."""
         interval = self.world.cfg.cluster.sync_interval_s
-        if self.site.name != "cluster":
-            # an independent peer cluster syncs on its own clock: half an interval out of phase
-            yield self.env.timeout(interval / 2)
+        phase = sync_phase(self.world, self.site)
+        if phase > 0:
+            yield self.env.timeout(phase)
         while True:
             yield self.env.timeout(interval)
             self.periodic_share(self)

@@ -39,7 +39,7 @@ from hasim.sim.model.ike_config import ike_config_for
 from hasim.sim.model.probes import Probes
 from hasim.sim.model.sa_mix import SaMix
 from hasim.sim.model.sites import Member, Site
-from hasim.sim.model.sync_channel import SyncChannel
+from hasim.sim.model.sync_channel import SyncChannel, heartbeat_phase
 from hasim.sim.scenario.sections import ScenarioConfig
 from hasim.sim.streams import RandomStreams
 from hasim.wire import SkKeys, SkSuite
@@ -94,6 +94,8 @@ class World:
         )
         self.bursts = {"cluster_to_peer": LossBursts(), "peer_to_cluster": LossBursts()}
         self.sync = {s.name: SyncChannel(self, s) for s in (self.cluster, self.peer)}
+        for site in (self.cluster, self.peer):
+            site.detector.new_master(heartbeat_phase(self, site))
         self.flows: dict[int, list[EspFlow]] = {}
         self.ike_links: dict[tuple[str, int], LinkChannel] = {}
         self.failover = Failover(self)

@@ -94,6 +94,14 @@ class ClusterSection:
         source="RFC 5798 6.1: Skew_Time = (256 - priority) x interval / 256 with priority 100",
         lo=0.0,
     )
+    phases: str = knob(
+        "random",
+        "the clocks' phases: random draws per run the phase of each site's heartbeats in "
+        "[0, advertisement_interval_s) and of its periodic sync in [0, sync_interval_s), so a crash "
+        "meets a uniformly random staleness and detection delay; fixed starts the cluster's clocks "
+        "at 0 and a peer cluster's sync half an interval later (the hand-worked examples)",
+        choices=("random", "fixed"),
+    )
     sync_capacity_per_s: float = knob(
         1000.0,
         "RFC 6311 sync exchanges a member can start per second, in the order their triggers fire "
