@@ -82,6 +82,7 @@ def _run_json(res: Any, ladders: bool) -> dict[str, Any]:
             "terminal": out.terminal,
             "synchronized": out.synchronized,
             "deleted": out.deleted,
+            "waiting": out.waiting,
             "neither": out.neither,
             "deleted_share": out.deleted / out.terminal if out.terminal else None,
         },
@@ -112,7 +113,7 @@ def _run_text(res: Any, ladders: bool) -> list[str]:
     share = f"{100 * out.deleted / out.terminal:.2f}%" if out.terminal else "-"
     lines.append(
         f"  outcome terminal={out.terminal} synchronized={out.synchronized} deleted={out.deleted} ({share}) "
-        f"neither={out.neither}"
+        f"waiting={out.waiting} neither={out.neither}"
     )
     for f in show:
         lines += [

@@ -61,7 +61,18 @@ def _clock(t: float, clock: str) -> str:
     return f"{int(t):10d}" if clock == "step" else f"{t:10.4f}"
 
 
-EXPLORE_MARKS = {"timer", "state_copy", "request", "esp_sent", "duplicate", "share_lost", "violated"}
+EXPLORE_MARKS = {
+    "timer",
+    "state_copy",
+    "request",
+    "esp_sent",
+    "duplicate",
+    "share_lost",
+    "dropped",
+    "violated",
+}
+AFTER_MESSAGE = {"dropped", "violated"}
+"""Marks shown after the message of their step: what the receiver did with it."""
 """Marks only ``hasim explore`` writes (its steps), shown like the simulator's own."""
 
 
@@ -84,7 +95,7 @@ def format_trace(records: dict[str, list[dict[str, Any]]], clock: str = "time_s"
     marks |= EXPLORE_MARKS
     for r in records.get("timeline", []):
         if (r["kind"] in marks and r["sa"] == -1) or r["kind"] in ("sa_unknown", "replay_accepted"):
-            order = 3 if r["kind"] == "violated" else 0  # a broken property after the step that broke it
+            order = 3 if r["kind"] in AFTER_MESSAGE else 0
             rows.append(
                 (r["time"], order, f"{_clock(r['time'], clock)}  == {r['node']} {r['kind']} {r['value']}")
             )

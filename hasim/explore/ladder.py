@@ -1,9 +1,10 @@
 """A path of the exploration as the records of ``hasim run --trace``'s message ladder.
 
 The ladder's time column is the step number: a message row is written when the message is
-delivered (or lost), so the rows are in the order the receivers acted on them; state copies,
-crashes, takeovers, timers, new requests, duplications, lost copies to the standby and broken
-properties are marks between the messages, and a deleted IKE SA is a row of its own.
+delivered (or lost), so the rows are in the order the receivers acted on them. State copies,
+crashes, takeovers, timers, new requests, duplications, lost copies to the standby, messages a
+receiver dropped (with the protocol's reason) and broken properties are marks between the
+messages; a deleted IKE SA is a row of its own.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from hasim.explore.model import KEYS, Action, Bounds, Datagram, Policy
 from hasim.explore.search import Path, initial
 from hasim.explore.steps import member_name
 from hasim.explore.world import REQUESTS, World
+from hasim.protocol.events import MessageDropped
 from hasim.protocol.policy import SyncReading
 from hasim.wire import Delete, ExchangeType, Notify, decode
 from hasim.wire.constants import enum_name
@@ -77,6 +79,10 @@ def records(
                 timeline.append(
                     {"time": t, "node": member_name(i, new.gen), "kind": "deleted", "value": reason, "sa": 0}
                 )
+        for ev in n.events:
+            if isinstance(ev, MessageDropped):
+                node = member_name(a.side, n.sides[a.side].gen)
+                timeline.append(_mark(t, node, "dropped", f"{ev.reason} mid={ev.message_id}"))
         for name, detail in n.findings:
             timeline.append(_mark(t, "check", "violated", f"{name}: {detail}"))
         w = n

@@ -40,17 +40,20 @@ class Finding:
 
 @dataclass
 class Outcome:
-    """Terminal (quiescent) states: synchronized, IKE SA deleted, or neither (the property fails)."""
+    """Terminal (quiescent) states: synchronized, IKE SA deleted, waiting (a lazily triggered member
+    that has not started its sync, R7-6: it will once it has traffic), or neither (the property
+    fails)."""
 
     synchronized: int = 0
     deleted: int = 0
     neither: int = 0
+    waiting: int = 0
     deleted_paths: list[Path] = field(default_factory=list)
     neither_path: Path | None = None
 
     @property
     def terminal(self) -> int:
-        return self.synchronized + self.deleted + self.neither
+        return self.synchronized + self.deleted + self.waiting + self.neither
 
 
 @dataclass
@@ -96,7 +99,7 @@ def initial(bounds: Bounds, reading: SyncReading, policy: Policy) -> tuple[World
 
 
 def classify(w: World) -> str:
-    """A terminal state's outcome: ``deleted``, ``synchronized`` or ``neither``."""
+    """A terminal state's outcome: ``deleted``, ``synchronized``, ``waiting`` or ``neither``."""
     a, b = w.sides[0].sa, w.sides[1].sa
     if a.deleted or b.deleted:
         return "deleted"
@@ -106,6 +109,8 @@ def classify(w: World) -> str:
     )
     if idle and a.requests.next_mid == b.responses.base and b.requests.next_mid == a.responses.base:
         return "synchronized"
+    if a.member.armed or b.member.armed:
+        return "waiting"
     return "neither"
 
 
@@ -189,6 +194,8 @@ def _explore(
                         out.deleted += 1
                         if len(out.deleted_paths) < keep_deleted:
                             out.deleted_paths.append(path_to(nk))
+                    elif kind == "waiting":
+                        out.waiting += 1
                     else:
                         out.neither += 1
                         if out.neither_path is None:

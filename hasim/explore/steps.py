@@ -154,6 +154,7 @@ class Stepper:
             st = self.memo[mk] = self._side_step(side, a, serial)
         n.sides[a.side] = st.side
         n.net.extend(st.out)
+        n.events = st.events
         if st.shared:
             n.shared = True
             if a.share_lost:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from hasim.explore.model import Action, Bounds, Datagram, Draws
 from hasim.protocol.branch import clone, state_key
+from hasim.protocol.events import Event
 from hasim.protocol.ike_sa import IkeSa
 from hasim.protocol.snapshot import IkeSaSnapshot
 
@@ -106,9 +107,10 @@ class Monitors:
 
 
 class World:
-    """A state of the exploration; ``findings`` and ``shared`` describe the step that made it."""
+    """A state of the exploration; ``findings``, ``shared`` and ``events`` describe the step that
+    made it and are not part of the state."""
 
-    __slots__ = ("findings", "mon", "net", "shared", "sides", "spent")
+    __slots__ = ("events", "findings", "mon", "net", "shared", "sides", "spent")
 
     def __init__(self, sides: list[Side], net: list[Datagram], spent: list[int], mon: Monitors) -> None:
         self.sides = sides
@@ -117,6 +119,8 @@ class World:
         self.mon = mon
         self.findings: list[tuple[str, str]] = []
         self.shared = False
+        self.events: tuple[Event, ...] = ()
+        """What the SA driven by the step that made this world reported (for the ladder)."""
 
     def fork(self) -> World:
         """A copy sharing the (unchanged) sides; ``touch`` a side before driving it."""

@@ -30,7 +30,7 @@ def test_json_agrees_with_itself_and_carries_the_ladder_of_what_happens() -> Non
     (run,) = obj["runs"]
     assert run["reading"] == "sync_only" and run["complete"] and run["states"] > 1
     out = run["outcome"]
-    assert out["terminal"] == out["synchronized"] + out["deleted"] + out["neither"] > 0
+    assert out["terminal"] == out["synchronized"] + out["deleted"] + out["waiting"] + out["neither"] > 0
     twice = run["properties"]["request_processed_twice"]
     assert not twice["safety"]
     if not twice["holds"]:  # its ladder replays to the step that broke the property

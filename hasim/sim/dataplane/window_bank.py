@@ -47,9 +47,14 @@ class WindowBank:
     def __post_init__(self) -> None:
         check_size(self.size)
         n = self.tops.shape[0] if self.tops.ndim == 1 else -1
-        if self.tops.dtype != np.uint64 or self.words.dtype != np.uint64 or self.words.shape != (
-            n,
-            n_words(self.size),
+        if (
+            self.tops.dtype != np.uint64
+            or self.words.dtype != np.uint64
+            or self.words.shape
+            != (
+                n,
+                n_words(self.size),
+            )
         ):
             raise ProtocolError(f"a bank needs uint64 tops (n,) and words (n, {n_words(self.size)})")
         if n >= 2**26:

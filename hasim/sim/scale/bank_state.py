@@ -60,7 +60,6 @@ STAT_FIELDS = (
 )
 
 
-
 class BankState:
     """Per-flow state of all ESP flows of a run, in arrays (flow ``f`` is ``flows[f]``)."""
 

@@ -180,7 +180,6 @@ class Deliverer(BankState):
             state.inbound = win
             self._record(f, out, arr[idx])
 
-
     def _deliver_few(self, taken: Copies) -> None:
         """``_deliver`` for a few copies: the same order, windows and counts."""
         arr, seq, spi, fl = taken.arr.tolist(), taken.seq.tolist(), taken.spi.tolist(), taken.flow.tolist()
