@@ -63,6 +63,15 @@ def wilson(successes: float, n: int, level: float = 0.95) -> tuple[float, float]
     return max(0.0, (centre - spread) / denom), min(1.0, (centre + spread) / denom)
 
 
+def method_name(kind: MetricKind, level: float = 0.95) -> str:
+    """How ``metric_interval`` bounds a metric of this kind, in words for figure captions."""
+    pct = f"{100 * level:g}%"
+    if kind is PROPORTION:
+        return f"{pct} Wilson score interval over runs"
+    clipped = " clipped to the metric's range" if kind.lo > -math.inf or kind.hi < math.inf else ""
+    return f"{pct} Student t interval{clipped}"
+
+
 def metric_interval(values: Sequence[float], kind: MetricKind, level: float = 0.95) -> Interval:
     """Mean and interval of ``values`` (one per finished run; NaN = undefined in that run)."""
     xs = [float(v) for v in values]

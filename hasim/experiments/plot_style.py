@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+import textwrap
+from collections.abc import Sequence
 from itertools import cycle
 from typing import Any
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
@@ -120,3 +125,52 @@ def format_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def plain_number(value: float) -> str:
+    """A value as a reader writes it: ``1110``, ``58.8``, ``0.25``, never ``1.11e+03``."""
+    if not math.isfinite(value):
+        return ""
+    if value == 0:
+        return "0"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:.0f}"
+    digits = max(0, 2 - math.floor(math.log10(abs(value))))
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".")
+
+
+def ticks_at(ax: Axes, values: Sequence[Any], axis: str = "x", log: bool = False) -> None:
+    """Ticks at exactly the swept values with plain labels (no ``3x10^-1``), also on a log axis.
+
+    Where two values sit too close to label both (``0`` and ``0.1`` on an axis to 3), the tick stays
+    and the later label is left out, so labels never run into each other.
+    """
+    numbers = [float(v) for v in values]
+    pos = [math.log10(v) if log and v > 0 else v for v in numbers]
+    span = (max(pos) - min(pos)) or 1.0
+    labels, last = [], -math.inf
+    for value, p in zip(values, pos, strict=True):
+        if (p - last) / span >= 0.06:
+            labels.append(format_value(value))
+            last = p
+        else:
+            labels.append("")
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(FixedLocator(numbers))
+    target.set_major_formatter(FixedFormatter(labels))
+    target.set_minor_locator(NullLocator())
+    if axis == "x" and len(values) > 6:
+        for label in ax.get_xticklabels():
+            label.set_rotation(45)
+            label.set_horizontalalignment("right")
+
+
+def title_text(what: str, context: Sequence[str], width_in: float) -> str:
+    """A figure title: what is plotted on the first line, the context (scenario, fixed parameters)
+    wrapped below it to the figure's width, so that no line runs past the figure's edge."""
+    chars = max(40, int(width_in * 11))
+    lines = textwrap.wrap(what, chars)
+    rest = " | ".join(c for c in context if c)
+    if rest:
+        lines += textwrap.wrap(rest, chars)
+    return "\n".join(lines)

@@ -8,22 +8,30 @@ for one timeline), as one DataFrame with a ``record`` column naming the record k
   RFC 6311 sync request (INFORMATIONAL with Message ID 0, section 4.2) is a star; lost messages are
   hollow; IKE messages dropped by a receiver (``drops`` with ``what = ike``) are crosses.
 - ``sync_exchanges``: M1 and P1 carried by the sync request (RFC 6311 5.1) as labelled markers.
-- ``drops`` (time, node, what, reason, count): ESP packets dropped per batch, by reason
-  (``no_receiver`` while no member is active, ``replay`` for stale counters), bottom panel, log scale.
+- ``drops`` (time, node, what, reason, count): ESP packets dropped, by reason (``no_receiver``
+  while no member is active, ``replay`` for stale counters), bottom panel, as a rate in packets per
+  second of simulated time over equal time bins (the bin width is in the axis label), log scale.
 - ``timeline`` (time, node, kind, value): crash, takeover (= detection), sync sent/completed,
-  partitions, loss bursts, SA deletions: vertical lines across both panels.
+  partitions, loss bursts, SA deletions: vertical lines across all panels, named in one legend
+  below them (labels written beside the lines ran into each other where events coincide).
 """
 
 from __future__ import annotations
 
-import textwrap
+import math
 from collections.abc import Sequence
+from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
-from hasim.experiments.plot_style import OKABE_ITO, new_figure
+from hasim.experiments.plot_style import OKABE_ITO, format_value, new_figure, title_text
+
+BINS = 100  # time bins across the window for the drop rate
+NICE_WIDTHS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0)
 
 EVENT_KINDS = {
     "crash": (":", "#D55E00"),
@@ -79,13 +87,11 @@ def failover_timeline(
         _draw_esp_counters(middle, counters, esp)
         panels = [top, middle, bottom]
     _draw_message_ids(top, df)
-    _draw_esp_drops(bottom, df)
+    span = window if window is not None else (float(df["time"].min()), float(df["time"].max()))
+    _draw_esp_drops(bottom, df, span)
     _draw_events(panels, _part(df, "timeline"), events if events is not None else list(EVENT_KINDS))
     bottom.set_xlabel("Simulated time (s)")
-    title = "Failover timeline"
-    if scenario:
-        title += f" | scenario: {scenario}"
-    fig.suptitle(textwrap.fill(title, width=90), fontsize="medium")
+    fig.suptitle(title_text("Failover timeline", [scenario], 8.5), fontsize="medium")
     return fig
 
 
@@ -206,51 +212,71 @@ def _draw_esp_counters(ax: Axes, counters: pd.DataFrame, direction: str = "out")
         ax.legend(fontsize="x-small", loc="upper left")
 
 
-def _draw_esp_drops(ax: Axes, df: pd.DataFrame) -> None:
+def bin_width(span: tuple[float, float], bins: int = BINS) -> float:
+    """A round bin width (0.1 s, 0.2 s, 0.5 s, 1 s, ...) giving about ``bins`` bins over ``span``."""
+    wanted = max(span[1] - span[0], 1e-9) / bins
+    return next((w for w in NICE_WIDTHS if w >= wanted), NICE_WIDTHS[-1])
+
+
+def _draw_esp_drops(ax: Axes, df: pd.DataFrame, span: tuple[float, float]) -> None:
+    """Dropped ESP packets per second of simulated time, summed over bins of equal width."""
     drops = _part(df, "drops")
     esp = drops[drops["what"].astype(str).str.startswith("esp")] if not drops.empty else drops
+    width = bin_width(span)
+    start = math.floor(span[0] / width) * width
+    edges = np.arange(start, span[1] + width, width)
+    if len(edges) < 2:
+        edges = np.array([start, start + width])
     markers = ["s", "D", "^", "v", "o"]
+    rates: list[float] = []
     for i, ((node, reason), g) in enumerate(esp.groupby(["node", "reason"], sort=True)):
         colour = OKABE_ITO[(i + 1) % len(OKABE_ITO)]
         direction = "to cluster" if str(node).startswith("cluster") else f"at {node}"
-        ax.vlines(g["time"], 0.8, g["count"], color=colour, alpha=0.5)
+        counts, _ = np.histogram(g["time"].astype(float), bins=edges, weights=g["count"].astype(float))
+        rate = counts / width
+        shown = rate > 0
+        rates += [float(r) for r in rate[shown]]
+        ax.bar(edges[:-1][shown], rate[shown], width=width, align="edge", color=colour, alpha=0.35)
         ax.plot(
-            g["time"],
-            g["count"],
+            edges[:-1][shown] + width / 2,
+            rate[shown],
             markers[i % len(markers)],
             color=colour,
-            ms=4,
+            ms=3.5,
             label=f"ESP {direction}: {reason}",
         )
     ax.set_yscale("log")
-    ax.set_ylim(bottom=0.8)
-    ax.set_ylabel("ESP packets dropped\nper batch (packets)")
+    top = max(rates, default=10.0 / width)
+    ax.set_ylim(0.8 / width, top * 3)  # room above the highest rate for the marker and legend
+    ax.set_ylabel(f"ESP packets dropped\n(packets/s, {format_value(width)} s bins)")
     ax.grid(True, alpha=0.3)
     if not esp.empty:
         ax.legend(fontsize="x-small", loc="upper right")
 
 
 def _draw_events(axes: Sequence[Axes], timeline: pd.DataFrame, kinds: Sequence[str]) -> None:
+    """Vertical lines across every panel; one legend entry per (event, node), below the panels."""
     if timeline.empty:
         return
     marks = timeline[timeline["kind"].isin(kinds)]
     if "sa" in marks.columns:  # a takeover is logged per node (sa = -1) and per SA: keep one line
         marks = marks[~((marks["kind"] == "takeover") & (marks["sa"] != -1))]
-    seen: set[tuple[str, str]] = set()
+    handles: dict[str, Line2D] = {}
     for _, row in marks.sort_values("time").iterrows():
         kind, node = str(row["kind"]), str(row["node"])
         style, colour = EVENT_KINDS.get(kind, ("-", "#000000"))
         for ax in axes:
             ax.axvline(float(row["time"]), color=colour, linestyle=style, linewidth=1.1, alpha=0.8)
-        if (kind, node) not in seen:
-            seen.add((kind, node))
-            axes[0].annotate(
-                f"{kind} {node}",
-                xy=(float(row["time"]), 0.0),
-                xycoords=("data", "axes fraction"),
-                xytext=(2, 4 + 10 * ((len(seen) - 1) % 5)),
-                textcoords="offset points",
-                fontsize="x-small",
-                color=colour,
-                rotation=0,
-            )
+        label = f"{kind.replace('_', ' ')} {node} at {float(row['time']):.2f} s"
+        if f"{kind} {node}" not in handles:
+            handles[f"{kind} {node}"] = Line2D([], [], color=colour, linestyle=cast(Any, style), label=label)
+    if handles:
+        fig = axes[0].get_figure()
+        assert fig is not None
+        fig.legend(
+            handles=list(handles.values()),
+            loc="outside lower center",
+            ncol=min(3, len(handles)),
+            fontsize="x-small",
+            frameon=False,
+        )

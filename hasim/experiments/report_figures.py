@@ -25,6 +25,8 @@ from matplotlib.figure import Figure
 
 from hasim.errors import ConfigError
 from hasim.experiments.config_tree import flatten_overrides
+from hasim.experiments.intervals import method_name
+from hasim.experiments.metric_kinds import KINDS
 from hasim.experiments.plots_sweep import curves, heatmap
 from hasim.experiments.plots_timeline import failover_timeline
 from hasim.experiments.results_store import ResultsDir
@@ -58,12 +60,38 @@ class LoadedResults:
 
     @property
     def scenario(self) -> str:
-        """The scenario name for figure titles (from the first run's resolved config)."""
+        """What the runs simulate, for figure subtitles: the base scenario's name, unless the sweep
+        changes the fault schedule (the name would then describe only the base, e.g. "one crash"
+        for a sweep over double and simultaneous failovers): then the sweep's description."""
+        doc = self.sweep_doc
+        set_keys = [str(k) for k in doc.get("fixed", {})]
+        for axis in doc.get("axes", []):
+            set_keys += [str(k) for k in [axis.get("key"), *axis.get("keys", [])] if k]
+            set_keys += [str(k) for point in axis.get("points", []) for k in point.get("set", {})]
+        name = None
         if "config" in self.runs.columns and len(self.runs):
             name = json.loads(self.runs["config"].iloc[0]).get("scenario", {}).get("name")
-            if name:
-                return str(name)
-        return str(self.manifest.get("sweep", ""))
+        if name and not any(k.startswith("faults") for k in set_keys):
+            return str(name)
+        description = str(doc.get("sweep", {}).get("description", "")).rstrip(".")
+        return description or str(self.manifest.get("sweep", ""))
+
+    def replications_text(self) -> str:
+        """``4 replications per point`` (or the range when points differ, as in adaptive sweeps)."""
+        counts = pd.to_numeric(self.summary.get("n_runs", pd.Series(dtype=float)), errors="coerce").dropna()
+        if counts.empty:
+            return "replications unknown"
+        lo, hi = int(counts.min()), int(counts.max())
+        word = "replication" if hi == 1 else "replications"
+        return f"{lo} {word} per point" if lo == hi else f"{lo} to {hi} {word} per point"
+
+    def interval_text(self, metric: str) -> str:
+        """The interval method of ``metric`` in this summary: by its kind when the sweep recorded
+        the metric kinds, else the Student t interval that summaries used before kinds existed."""
+        kinds = self.manifest.get("metric_kinds") or {}
+        if metric in kinds and kinds[metric] in KINDS:
+            return method_name(KINDS[kinds[metric]])
+        return "95% Student t interval"
 
 
 def load_results(path: str | Path) -> LoadedResults:
@@ -192,7 +220,7 @@ def make_figure(spec: dict[str, Any], res: LoadedResults) -> Figure:
     if rows.empty:
         raise ConfigError("report.figures", f"no timeline records named {name!r}")
     window = spec.get("window")
-    title = f"{res.scenario} ({name})"
+    title = f"{name} | {res.scenario}"
     return failover_timeline(
         rows,
         scenario=title,
@@ -201,18 +229,27 @@ def make_figure(spec: dict[str, Any], res: LoadedResults) -> Figure:
     )
 
 
-def figure_caption(spec: dict[str, Any]) -> str:
-    """The caption of a figure: the author's, or one saying what is plotted."""
-    if spec.get("caption"):
-        return str(spec["caption"])
+def figure_caption(spec: dict[str, Any], res: LoadedResults | None = None) -> str:
+    """The caption of a figure: the author's, or one saying what is plotted; with ``res``, followed
+    by how many replications each point has and which interval its bands or table give."""
     kind = spec["kind"]
-    if kind == "heatmap":
+    if spec.get("caption"):
+        text = str(spec["caption"])
+    elif kind == "heatmap":
         text = f"Mean {spec.get('metric', 'sa_survival')} over {spec['x']} x {spec['y']}"
-        return text + (f", one panel per {spec['facet']}" if spec.get("facet") else "") + "."
-    if kind == "curves":
-        text = f"Mean {spec['metric']} vs {spec['x']} with 95% confidence bands"
-        return text + (f", one line per {spec['group']}" if spec.get("group") else "") + "."
-    return f"Timeline of one failover ({spec.get('timeline', 'first recorded run')})."
+        text += (f", one panel per {spec['facet']}" if spec.get("facet") else "") + "."
+    elif kind == "curves":
+        text = f"Mean {spec['metric']} vs {spec['x']} with confidence bands"
+        text += (f", one line per {spec['group']}" if spec.get("group") else "") + "."
+    else:
+        text = f"Timeline of one failover ({spec.get('timeline', 'first recorded run')})."
+    if res is None:
+        return text
+    if kind == "timeline":
+        return f"{text} One run, not an average."
+    metric = str(spec.get("metric", "sa_survival"))
+    where = "bands" if kind == "curves" else "the summary table's intervals"
+    return f"{text} Means over {res.replications_text()}; {where}: {res.interval_text(metric)}."
 
 
 def figure_filename(index: int, spec: dict[str, Any]) -> str:

@@ -165,8 +165,8 @@ def build_report(results: str | Path, notes: str | Path | None = None) -> str:
         try:
             fig = make_figure(spec, res)
             parts.append(
-                f"<figure><img alt='{_esc(figure_caption(spec))}' src='{figure_data_uri(fig)}'>"
-                f"<figcaption>{_esc(figure_caption(spec))}</figcaption></figure>"
+                f"<figure><img alt='{_esc(figure_caption(spec, res))}' src='{figure_data_uri(fig)}'>"
+                f"<figcaption>{_esc(figure_caption(spec, res))}</figcaption></figure>"
             )
         except (ValueError, KeyError) as exc:
             parts.append(f"<p class='err'>Figure {_esc(spec)} could not be drawn: {_esc(exc)}</p>")

@@ -62,6 +62,66 @@ def test_heatmap_one_panel_per_facet_with_shared_scale() -> None:
     assert figure_png(fig)[:4] == b"\x89PNG"
 
 
+def test_heatmap_cells_are_plain_numbers_readable_on_their_colour() -> None:
+    fig = heatmap(
+        _summary(), "cluster.sync_interval_s", "policy.skip_packets", "esp_out_replay_drops", facet="variant"
+    )
+    panel = fig.axes[0]
+    cells = {(t.get_position(), t.get_text()): t.get_color() for t in panel.texts}
+    texts = sorted(text for _, text in cells)
+    # interval x 1000 - skip, for intervals 0.5, 1, 2 s and skips 0, 100, 1000 packets
+    assert texts == sorted(["500", "400", "-500", "1000", "900", "0", "2000", "1900", "1000"])
+    lightest = next(c for (pos, text), c in cells.items() if text == "2000")  # top of viridis: yellow
+    darkest = next(c for (pos, text), c in cells.items() if text == "-500")  # bottom: dark purple
+    assert (lightest, darkest) == ("black", "white")
+
+
+def test_heatmap_facets_wrap_four_to_a_row() -> None:
+    frames = [_summary().assign(case=f"c{i}") for i in range(5)]
+    fig = heatmap(
+        pd.concat(frames),
+        "cluster.sync_interval_s",
+        "policy.skip_packets",
+        facet="case",
+        where={"variant": "rfc6311"},
+    )
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(panels) == 5
+    rows = sorted({round(ax.get_position().y0, 2) for ax in panels})
+    assert len(rows) == 2
+
+
+def test_curves_ticks_at_the_swept_values_with_plain_labels() -> None:
+    fig = curves(
+        _summary(),
+        "cluster.sync_interval_s",
+        "sa_survival",
+        group="variant",
+        where={"policy.skip_packets": 0},
+        logx=True,
+    )
+    ax = fig.axes[0]
+    assert list(ax.get_xticks()) == [0.5, 1.0, 2.0]
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.5", "1", "2"]
+    assert len(ax.xaxis.get_minor_locator().tick_values(0.1, 10)) == 0
+
+
+def test_titles_fit_their_figure() -> None:
+    long = "a scenario with a rather long name that would run past the edge of a narrow figure " * 2
+    fig = curves(
+        _summary(),
+        "policy.skip_packets",
+        "esp_out_replay_drops",
+        group="variant",
+        where={"cluster.sync_interval_s": 1.0},
+        scenario=long,
+    )
+    width_chars = int(fig.get_figwidth() * 11)
+    assert all(len(line) <= width_chars for line in fig.get_suptitle().splitlines())
+    assert fig.get_suptitle().splitlines()[0].startswith("ESP replay drops at the peer: mean")
+
+
 def test_heatmap_refuses_ambiguous_points() -> None:
     with pytest.raises(ValueError, match="where="):
         heatmap(_summary(), "cluster.sync_interval_s", "policy.skip_packets")
@@ -110,11 +170,31 @@ def test_timeline_message_ids_drops_and_events() -> None:
         "ESP to cluster: no_receiver",
         "ESP at peer: replay",
     }
-    texts = [t.get_text() for t in top.texts]
-    # one takeover line although the takeover is logged per node and per SA
-    assert sorted(texts) == ["crash cluster.m0", "sync_sent cluster.m1", "takeover cluster.m1"]
+    (legend,) = fig.legends
+    # one takeover entry although the takeover is logged per node and per SA; below the panels,
+    # so that events at the same instant do not write over each other
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "crash cluster.m0 at 4.00 s",
+        "takeover cluster.m1 at 6.10 s",
+        "sync sent cluster.m1 at 6.10 s",
+    ]
+    assert len(top.texts) == 0
     assert bottom.get_xlabel() == "Simulated time (s)"
     assert "toy" in fig.get_suptitle()
+
+
+def test_timeline_drops_are_a_rate_per_simulated_second() -> None:
+    records = _records()
+    fig = failover_timeline(records[records["record"] != "counters"])
+    bottom = fig.axes[1]
+    # records span 1 s to 13 s: 100 bins would be 0.12 s, rounded up to 0.2 s
+    assert bottom.get_ylabel() == "ESP packets dropped\n(packets/s, 0.2 s bins)"
+    lost = next(line for line in bottom.lines if line.get_label() == "ESP to cluster: no_receiver")
+    replay = next(line for line in bottom.lines if line.get_label() == "ESP at peer: replay")
+    assert list(lost.get_ydata()) == pytest.approx([900 / 0.2])  # 900 packets in the bin [4.4, 4.6)
+    assert list(lost.get_xdata()) == pytest.approx([4.5])
+    assert list(replay.get_ydata()) == pytest.approx([12 / 0.2])
+    assert "per batch" not in bottom.get_ylabel()
 
 
 def test_timeline_window_limits_time() -> None:

@@ -119,3 +119,41 @@ def test_bad_figure_specs_name_the_key(results: Path, toy_dir: Path) -> None:
         with pytest.raises(ConfigError) as err:
             figure_specs(type(res)(res.path, manifest, res.summary, res.runs, res.timelines))
         assert err.value.key == key
+
+
+def test_captions_name_the_replications_and_the_interval_method(results: Path) -> None:
+    from hasim.experiments.report_figures import figure_caption, figure_specs, load_results
+
+    res = load_results(results)
+    heat, line, timeline = figure_specs(res)
+    assert figure_caption(line, res) == (
+        "y grows with a. Means over 3 replications per point; bands: 95% Student t interval."
+    )
+    assert figure_caption(heat, res).endswith(
+        "Means over 3 replications per point; the summary table's intervals: 95% Student t interval."
+    )
+    assert figure_caption(timeline, res).endswith("One run, not an average.")
+    # by the metric's kind (recorded in the manifest): a proportion gets Wilson, a count clipped t
+    hit = figure_caption({"kind": "curves", "x": "model.a", "metric": "hit"}, res)
+    assert hit.endswith("bands: 95% Wilson score interval over runs.")
+    count = figure_caption({"kind": "curves", "x": "model.a", "metric": "count"}, res)
+    assert count.endswith("bands: 95% Student t interval clipped to the metric's range.")
+
+
+def test_subtitle_is_the_sweeps_description_when_the_sweep_changes_the_faults() -> None:
+    import json
+
+    import pandas as pd
+
+    from hasim.experiments.report_figures import LoadedResults
+
+    runs = pd.DataFrame({"config": [json.dumps({"scenario": {"name": "site-to-site, one crash"}})]})
+    doc = '[sweep]\ndescription = "Single and double failover."\n'
+    schedules = (
+        '[[axes]]\nkind = "list"\nname = "schedule"\npoints = [{ label = "x", set = { faults = [] } }]\n'
+    )
+    rates = '[[axes]]\nkind = "grid"\nkey = "traffic.esp_out_pps"\nvalues = [1, 2]\n'
+    varied = LoadedResults(Path("."), {"sweep_toml": doc + schedules}, pd.DataFrame(), runs, None)
+    assert varied.scenario == "Single and double failover"
+    same = LoadedResults(Path("."), {"sweep_toml": doc + rates}, pd.DataFrame(), runs, None)
+    assert same.scenario == "site-to-site, one crash"
