@@ -76,6 +76,12 @@ _COUNTS = (
     "fate_torn_down",
     "fate_black_holed",
     "fate_undecided",
+    "false_failovers",
+    "split_brain_sas_lost",
+    "split_brain_sas_damaged",
+    "takeovers_without_state",
+    "preemptions",
+    "rejoins",
 )
 _DURATIONS = (
     "detection_time_s",
@@ -84,6 +90,7 @@ _DURATIONS = (
     "sync_done_s",
     "wall_time_s",
     "decided_at_s",
+    "split_brain_s",
 )
 _PROPORTIONS = ("sa_survival",)
 

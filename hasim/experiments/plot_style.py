@@ -48,6 +48,11 @@ LABELS: dict[str, str] = {
     "sync_channel_bytes": "Sync channel traffic (bytes)",
     "sync_channel_messages": "Sync channel messages (count)",
     "wall_time_s": "Wall time per run (s)",
+    "false_failovers": "False failovers (count)",
+    "split_brain_s": "Split brain (s)",
+    "split_brain_sas_lost": "IKE SAs lost after a split brain (count)",
+    "split_brain_sas_damaged": "IKE SAs with replay drops after a split brain (count)",
+    "cluster.advertisement_interval_s": "Advertisement interval (s)",
     # config keys that sweeps commonly vary
     "cluster.sync_interval_s": "Sync interval (s)",
     "cluster.sync_loss": "Sync channel loss (probability)",

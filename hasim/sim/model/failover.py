@@ -1,8 +1,13 @@
 """Faults and failover: crashes, detection, the takeover of each IKE SA, and the attacker.
 
-A crash stops the active member of a site (the cluster, or a peer that is a cluster). The next
-member in line detects it at the heartbeat detector's time (RFC 5798 master-down), becomes active
-and takes over every IKE SA its standby view knows at that instant: a hot standby already holds
+A crash stops the active member of a site (the cluster, or a peer that is a cluster). A standby
+whose heartbeat machine times out (``hasim.sim.model.membership``: RFC 5798 master-down from the
+advertisements it received) claims the address, becomes active and takes over every IKE SA its
+standby view knows at that instant. The same happens when advertisements were lost while the master
+lived: a false failover, and both members serve the same SAs (split brain) until the lower-ranked
+hears the other and steps down; traffic follows the address (the newest claimer), while the other
+member's IKE SAs keep their timers (retransmissions reach the peer). A crashed member restarts after
+``membership.repair_s`` and rejoins as standby, resynced in bulk. A hot standby already holds
 the state, so each SA is rebuilt from its last snapshot and ``failover_takeover`` installs it,
 skips its outgoing ESP counters forward (R5.2-1, local) and ESP flows again at once. What costs
 the member is the RFC 6311 sync exchanges (section 7 warns they can overload it): the protocol runs
@@ -26,7 +31,9 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from hasim.protocol.anti_replay import ReplayPolicy
+from hasim.protocol.events import Event
 from hasim.protocol.ike_sa import IkeSa
+from hasim.protocol.membership import BecameMaster, SteppedDown
 from hasim.protocol.policy import SyncTrigger
 
 if TYPE_CHECKING:
@@ -50,6 +57,19 @@ class Failover:
         self.crash_times: list[tuple[str, float]] = []
         self.detections: list[tuple[str, float, float]] = []
         """(site, crash time, detection time) per detected crash."""
+        self.crashed_at: dict[tuple[str, int], float] = {}
+        self.vacated: dict[str, int] = {}
+        """Per site, the crashed active member that restarted before anyone took over."""
+        self.false_failovers = 0
+        """Takeovers while the master lived (its advertisements lost): a split brain starts."""
+        self.preemptions = 0
+        self.takeovers_without_state = 0
+        """Takeovers by a member that had not completed its bulk resync."""
+        self.rejoins = 0
+        self.split_baseline: dict[int, int] = {}
+        """Replay drops of each SA when the first split brain began (for the damaged-SA metric)."""
+        self.split_damaged: set[int] = set()
+        """SAs with more replay drops at ``duration_s`` than when the first split brain began."""
         self.ike_recorded: dict[int, list[bytes]] = {}
         self.ike_replayed = 0
         self.ike_replayed_accepted = 0
@@ -77,7 +97,7 @@ class Failover:
         if member == "active":
             victim = site.members[site.active] if site.active is not None else None
         elif member == "standby":
-            victim = self._next_in_line(site, exclude=None)
+            victim = self._next_in_line(site)
         else:
             victim = site.members[int(member.removeprefix("m"))]
         return victim if victim is not None and victim.alive else None
@@ -91,45 +111,117 @@ class Failover:
             return
         for i in sorted(victim.ready)[:8]:
             self.probes.counters(self.env.now, victim.name, i, "live", victim.sas.get(i))
+        site.membership.crash(victim.index)  # an advertisement due at this instant still leaves
         victim.alive = False
         for flows in self.world.flows.values():
             for f in flows:
                 f.frozen = True
         self.crash_times.append((site.name, self.env.now))
+        self.crashed_at[(site.name, victim.index)] = self.env.now
         self.probes.timeline(self.env.now, victim.name, "crash", f"(fault {k})")
         if site.active == victim.index:
-            successor = self._next_in_line(site, exclude=victim.index)
-            if successor is None:
-                return
-            detect = site.detector.detection_time(self.env.now)
-            self.env.process(self._detect_and_take_over(site, detect, self.env.now))
+            others = site.membership.masters()
+            if others:  # a split brain ends with the crash: the address is the other master's again
+                site.active = others[0]
+                self.probes.timeline(self.env.now, site.members[others[0]].name, "serves_again", victim.name)
+        repair = self.cfg.membership.repair_s
+        if repair > 0:
+            self.env.process(self._restart_after(site, victim, repair))
 
-    def _next_in_line(self, site: Site, exclude: int | None) -> Member | None:
+    def _next_in_line(self, site: Site) -> Member | None:
         for m in site.members:
-            if m.alive and m.index != exclude and m.index != site.active:
+            if m.alive and m.index != site.active:
                 return m
         return None
 
-    def _detect_and_take_over(
-        self, site: Site, detect: float, crash_t: float
-    ) -> Generator[simpy.Event, Any, None]:
-        yield self.env.timeout(max(detect - self.env.now, 0.0))
-        m = self._next_in_line(site, exclude=None)
-        if m is None:
-            return
+    # ------------------------------------------------------------------- membership events
+    def on_membership(self, site: Site, ev: Event) -> None:
+        """A member's heartbeat machine took over or stepped down (``hasim.sim.model.membership``)."""
+        if isinstance(ev, BecameMaster) and ev.reason != "start":
+            self._take_over(site, site.members[ev.member], ev)
+        elif isinstance(ev, SteppedDown):
+            self._step_down(site, site.members[ev.member], site.members[ev.to])
+
+    def _take_over(self, site: Site, m: Member, ev: BecameMaster) -> None:
+        """``m`` claims the address: it serves every SA its standby view knows (a hot standby), whether
+        the master it replaces crashed (a detection) or lives (a false failover or a preemption)."""
         self.world.advance_all()
+        old = site.members[site.active] if site.active is not None else None
+        now = self.env.now
+        if old is not None and old.alive and old is not m:
+            kind = "preemption" if ev.reason == "preempt" else "false failover"
+            counted = now <= self.cfg.scenario.duration_s  # the measured window (fates run on after it)
+            if ev.reason == "preempt":
+                self.preemptions += counted
+            else:
+                self.false_failovers += counted
+            if not self.split_baseline:
+                peers = range(self.cfg.traffic.peers)
+                self.split_baseline = {i: self.world.replay_drops_of(i) for i in peers}
+            what = f"{kind}: {old.name} still serves"
+        else:
+            who = site.active if site.active is not None else self.vacated.get(site.name)
+            crash_t = self.crashed_at.get((site.name, who), now) if who is not None else now
+            self.detections.append((site.name, crash_t, now))
+            what = f"after {now - crash_t:.6f} s"
+        if not ev.synced:
+            self.takeovers_without_state += 1
+            what += ", before its bulk resync completed"
         site.active = m.index
-        site.detector.new_master(self.env.now)
-        site.takeover_times.append(self.env.now)
-        self.detections.append((site.name, crash_t, self.env.now))
-        self.probes.timeline(
-            self.env.now,
-            m.name,
-            "takeover",
-            f"after {self.env.now - crash_t:.6f} s, {len(m.snaps)} IKE SA(s) known",
-        )
+        site.takeover_times.append(now)
+        self.probes.timeline(now, m.name, "takeover", f"{what}, {len(m.snaps)} IKE SA(s) known")
         for i in sorted(m.snaps):  # all at once: the standby holds every SA's state already
             self._take_over_sa(site, m, i)
+
+    def note_split_damage(self) -> None:
+        """At ``duration_s``: which SAs had replay drops since the first split brain began."""
+        base = self.split_baseline
+        if base:
+            self.split_damaged = {i for i in sorted(base) if self.world.replay_drops_of(i) > base[i]}
+
+    def _step_down(self, site: Site, x: Member, to: Member) -> None:
+        """``x`` heard a higher-ranked master (RFC 5798 6.4.3): it stops serving and is a standby again;
+        the address goes back to ``to`` if ``x`` held it."""
+        self.world.advance_all()
+        if site.active == x.index and to.alive:
+            site.active = to.index
+        for i in list(x.sas):
+            self.world.advance_sa(i)
+        x.sas.clear()
+        x.ready.clear()
+        x.slots.clear()
+        x.rekeying.clear()
+        self.probes.timeline(self.env.now, x.name, "stepped_down", f"to {to.name}")
+
+    def _restart_after(self, site: Site, m: Member, repair: float) -> Generator[simpy.Event, Any, None]:
+        """A repaired member rejoins as standby; the serving member resyncs it in bulk (strongSwan HA)."""
+        yield self.env.timeout(repair)
+        self.world.advance_all()
+        m.alive = True
+        if site.active == m.index:  # it restarts without state: it does not serve the address
+            site.active = None
+            self.vacated[site.name] = m.index
+        m.sas.clear()
+        m.ready.clear()
+        m.slots.clear()
+        m.rekeying.clear()
+        m.snaps = self.world.fresh_snaps()
+        m.needs_full = True
+        self.rejoins += 1
+        self.probes.timeline(self.env.now, m.name, "rejoin", "")
+        site.membership.rejoin(m.index)
+        while m.alive and site.serving() in (None, m):  # the resync waits for a member that serves
+            yield self.env.timeout(self.cfg.cluster.advertisement_interval_s)
+        serving = site.serving()
+        count = len(serving.ready) if serving is not None else 0
+        yield self.env.timeout(self.cfg.cluster.sync_latency_s + count / self.cfg.membership.resync_sas_per_s)
+        serving = site.serving()
+        if not m.alive or serving is None or serving is m:
+            return
+        self.world.sync[site.name].resync(serving, m)
+        m.needs_full = False
+        site.membership.resync_complete(m.index)
+        self.probes.timeline(self.env.now, m.name, "resynced", len(serving.ready))
 
     def sync_wanted(self, site: Site, m: Member, i: int) -> None:
         """SA ``i`` of member ``m`` asks to start its sync exchange (a gated trigger fired): it starts

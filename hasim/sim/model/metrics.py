@@ -29,6 +29,14 @@ Definitions (all counts over the whole run):
   sufficed, NaN when no exchange was asked for). ``sync_done_s``: last takeover -> the last sync
   exchange completed after it (NaN when none completed after it): how long until every synced SA
   had its counters synchronized (the proactive backlog, or the lazy triggers' spread).
+- ``false_failovers``: takeovers while the master lived (its advertisements lost on the cluster link),
+  up to ``duration_s``; ``split_brain_s``: seconds up to ``duration_s`` during which two or more live
+  members were master (until the lower-ranked heard the other and stepped down; a preemption's
+  instant of overlap counts too); ``split_brain_sas_lost``: SAs whose fate is a loss that came at or
+  after the first split brain began; ``split_brain_sas_damaged``: surviving SAs with replay drops
+  between the first split brain and ``duration_s``. ``detection_time_s`` counts true failures only.
+  ``takeovers_without_state``: takeovers by a member that had not completed its bulk resync after a
+  restart; ``preemptions`` (up to ``duration_s``), ``rejoins``.
 """
 
 from __future__ import annotations
@@ -89,6 +97,7 @@ def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
     if takeovers and p.last_sync_completed >= max(takeovers):
         done = p.last_sync_completed - max(takeovers)
     sync_ch = list(world.sync.values())
+    split = _split_brain(world)
     return {
         "ike_sas": n,
         "ike_sas_survived": survived,
@@ -134,5 +143,31 @@ def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
         "sync_channel_bytes": sum(s.bytes for s in sync_ch),
         "sync_channel_messages": sum(s.messages for s in sync_ch),
         "sync_channel_lost": sum(s.lost for s in sync_ch),
+        "false_failovers": fo.false_failovers,
+        "split_brain_s": split["seconds"],
+        "split_brain_sas_lost": split["lost"],
+        "split_brain_sas_damaged": split["damaged"],
+        "takeovers_without_state": fo.takeovers_without_state,
+        "preemptions": fo.preemptions,
+        "rejoins": fo.rejoins,
         "wall_time_s": wall_time_s,
     }
+
+
+def _split_brain(world: World) -> dict[str, float]:
+    """Split-brain seconds, and the SAs lost or damaged after the first split brain began."""
+    sites = (world.cluster, world.peer)
+    seconds = float(sum(s.membership.split_brain_s for s in sites))
+    starts = [t for s in sites for t in s.membership.split_starts]
+    if not starts:
+        return {"seconds": seconds, "lost": 0, "damaged": 0}
+    first = min(starts)
+    lost = 0
+    for i, fate in world.fates.items():
+        if fate in ("survived", "undecided"):
+            continue
+        times = [t for t, _, _ in world.probes.deletions.get(i, [])]
+        if not times or min(times) >= first:
+            lost += 1
+    damaged = sum(1 for i in world.failover.split_damaged if world.fates.get(i) == "survived")
+    return {"seconds": seconds, "lost": lost, "damaged": damaged}

@@ -21,10 +21,10 @@ from hasim.protocol.child_sa import ChildSa, SpiAllocator
 from hasim.protocol.ike_sa import IkeSa
 from hasim.protocol.policy import IkeConfig
 from hasim.protocol.snapshot import IkeSaSnapshot
-from hasim.sim.model.detection import HeartbeatDetector
 from hasim.sim.model.sync_gate import SyncGate
 
 if TYPE_CHECKING:
+    from hasim.sim.model.membership import SiteMembership
     from hasim.sim.model.world import World
 
 _TIMER_SLACK = 1e-9
@@ -44,6 +44,8 @@ class Member:
         self.slots: dict[int, list[int]] = {}
         self.rekeying: set[int] = set()
         self.spis = spis
+        self.needs_full = False
+        """Restarted and not yet resynced: counter-only sync updates of SAs it does not hold are useless."""
         self.sync_gate = SyncGate(env, site.world.cfg.cluster.sync_capacity_per_s)
         """Sync exchanges this member starts, one per 1/sync_capacity_per_s (RFC 6311 section 7)."""
 
@@ -61,7 +63,8 @@ class Member:
 
 
 class Site:
-    """N members behind one virtual address, with a heartbeat failure detector (RFC 5798)."""
+    """N members behind one virtual address; who serves it is decided by their heartbeats
+    (``membership``, RFC 5798): the member that became master last (it claimed the address)."""
 
     def __init__(
         self,
@@ -69,7 +72,6 @@ class Site:
         name: str,
         members: int,
         ike_config: IkeConfig,
-        detector: HeartbeatDetector,
         random_bytes: Callable[[str], Callable[[int], bytes]],
     ) -> None:
         self.world = world
@@ -77,12 +79,13 @@ class Site:
         self.name = name
         self.members_cfg = list(range(members))
         self.ike_config = ike_config
-        self.detector = detector
         self._random_bytes = random_bytes
         self.members = [
             Member(self, k, world.env, SpiAllocator(k, random_bytes(f"spi.m{k}"))) for k in range(members)
         ]
         self.active: int | None = 0
+        self.membership: SiteMembership
+        """The members' heartbeats (set by the world once the sync channels exist)."""
         self.takeover_times: list[float] = []
         self._timers: dict[int, float] = {}
 

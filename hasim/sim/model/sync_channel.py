@@ -4,7 +4,8 @@ The active member sends the full state of an IKE SA (an ``IkeSaSnapshot``) when 
 a Child SA is created or rekeyed, whenever it sends or completes an RFC 6311 sync (so that a later
 member never replays its values, R5.1-4), and the counters of every SA each ``sync_interval_s``.
 Each copy crosses a lossy link (``sync_latency_s``, ``sync_loss``; nothing passes during a
-partition fault) to each live standby, which keeps the newest snapshot per SA. A deleted SA is
+partition fault) to each live standby, which keeps the newest snapshot per SA (a member that rejoined
+takes counters only for SAs it already holds, until its bulk resync, ``resync``). A deleted SA is
 announced as ``None``. Message sizes are an estimate of an encoding (documented in ``snapshot_bytes``)
 for the ``sync_channel_bytes`` metric.
 """
@@ -103,12 +104,29 @@ class SyncChannel:
                 self.lost += 1
                 continue
             ev = self.env.timeout(cfg.sync_latency_s)
-            ev.callbacks.append(self._arrive(k, i, snap))
+            ev.callbacks.append(self._arrive(k, i, snap, full))
 
-    def _arrive(self, k: Member, i: int, snap: IkeSaSnapshot | None) -> Callable[[simpy.Event], None]:
+    def resync(self, src: Member, dst: Member) -> None:
+        """Bulk resync of a member that rejoined (strongSwan HA): the full state of every SA ``src``
+        serves, delivered whole (the pacing, ``membership.resync_sas_per_s``, is the caller's)."""
+        self.world.advance_all()
+        now = self.env.now
+        window = self.world.cfg.policy.replay_window
+        for i in sorted(src.ready):
+            sa = src.sas.get(i)
+            snap = None if sa is None or sa.deleted else sa.snapshot(now)
+            self.messages += 1
+            self.bytes += snapshot_bytes(snap, window, full=True)
+            dst.snaps[i] = snap
+
+    def _arrive(
+        self, k: Member, i: int, snap: IkeSaSnapshot | None, full: bool
+    ) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:
             if not k.alive or (self.site.active == k.index and i in k.ready):
                 return
+            if k.needs_full and not full and k.snaps.get(i) is None:
+                return  # counters of an SA a member that rejoined holds no state of
             old = k.snaps.get(i)
             if snap is None or old is None or old.taken_at <= snap.taken_at:
                 k.snaps[i] = snap

@@ -11,7 +11,7 @@ liveness checks and rekeys per SA; faults and the takeover after a detected cras
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, MutableMapping
 from typing import Any
 
 import numpy as np
@@ -32,14 +32,14 @@ from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot
 from hasim.sim.dataplane.esp_flows import EspFlow
 from hasim.sim.dataplane.link import LinkChannel, LossBursts
 from hasim.sim.dataplane.traffic import ArrivalProcess
-from hasim.sim.model.detection import HeartbeatDetector
 from hasim.sim.model.failover import Failover
 from hasim.sim.model.fates import decide
 from hasim.sim.model.ike_config import ike_config_for
+from hasim.sim.model.membership import SiteMembership
 from hasim.sim.model.probes import Probes
 from hasim.sim.model.sa_mix import SaMix
 from hasim.sim.model.sites import Member, Site
-from hasim.sim.model.sync_channel import SyncChannel, heartbeat_phase
+from hasim.sim.model.sync_channel import SyncChannel
 from hasim.sim.scenario.sections import ScenarioConfig
 from hasim.sim.streams import RandomStreams
 from hasim.wire import SkKeys, SkSuite
@@ -81,7 +81,6 @@ class World:
             "cluster",
             cfg.cluster.members,
             ike_config_for(cfg, cluster_side=True),
-            HeartbeatDetector.from_config(cfg.cluster),
             self._bytes_for("cluster"),
         )
         self.peer = Site(
@@ -89,19 +88,30 @@ class World:
             "peer",
             n_peer,
             ike_config_for(cfg, cluster_side=False),
-            HeartbeatDetector.from_config(cfg.cluster),
             self._bytes_for("peer"),
         )
         self.bursts = {"cluster_to_peer": LossBursts(), "peer_to_cluster": LossBursts()}
         self.sync = {s.name: SyncChannel(self, s) for s in (self.cluster, self.peer)}
         for site in (self.cluster, self.peer):
-            site.detector.new_master(heartbeat_phase(self, site))
+            site.membership = SiteMembership(self, site, self._on_membership)
         self.flows: dict[int, list[EspFlow]] = {}
         self.ike_links: dict[tuple[str, int], LinkChannel] = {}
         self.failover = Failover(self)
         self.esp_closed = False
         self.fates: dict[int, str] = {}
         self.decided_at = 0.0
+
+    def _on_membership(self, site: Any, ev: Event) -> None:
+        self.failover.on_membership(site, ev)
+
+    def fresh_snaps(self) -> MutableMapping[int, IkeSaSnapshot | None]:
+        """An empty standby view (a member's ``snaps``)."""
+        return {}
+
+    def replay_drops_of(self, i: int) -> int:
+        """Replay drops of SA ``i``'s flows so far (both directions)."""
+        self.advance_sa(i)
+        return sum(f.stats.replay_drops for f in self.flows.get(i, ()))
 
     def _bytes_for(self, site: str) -> Callable[[str], Callable[[int], bytes]]:
         def make(what: str) -> Callable[[int], bytes]:
@@ -134,6 +144,8 @@ class World:
         if len(self.cluster.members) == 1:  # otherwise the cluster's periodic sync checks the counters
             self.env.process(self._counter_watch())
         self.failover.schedule_faults()
+        for site in (self.cluster, self.peer):
+            site.membership.start()
         if self.probes.enabled:
             self.env.process(self._sample_counters())
         if not self.vectorized:
@@ -361,7 +373,10 @@ class World:
         side on until every IKE SA's fate is decided (``hasim.sim.model.fates``)."""
         self.build()
         self.env.run(until=self.cfg.scenario.duration_s)
+        for site in (self.cluster, self.peer):
+            site.membership.finish()
         self.advance_all()
+        self.failover.note_split_damage()
         self.close_esp()
         self.fates, self.decided_at = decide(self)
 

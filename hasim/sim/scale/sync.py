@@ -157,10 +157,14 @@ class ScaledSyncChannel(SyncChannel):
             return
         super().share(m, i, full=full)
 
-    def _arrive(self, k: Member, i: int, snap: IkeSaSnapshot | None) -> Callable[[simpy.Event], None]:
+    def _arrive(
+        self, k: Member, i: int, snap: IkeSaSnapshot | None, full: bool
+    ) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:
             if not k.alive or (self.site.active == k.index and i in k.ready):
                 return
+            if k.needs_full and not full and k.snaps.get(i) is None:
+                return  # counters of an SA a member that rejoined holds no state of
             snaps = k.snaps
             if isinstance(snaps, LazySnaps):
                 old_t = snaps.taken_at(i)
@@ -241,6 +245,8 @@ class ScaledSyncChannel(SyncChannel):
                     take = take & ~np.isin(ready, np.fromiter(k.ready, dtype=np.int64, count=len(k.ready)))
                 snaps = k.snaps
                 assert isinstance(snaps, LazySnaps)
+                if k.needs_full:  # a member that rejoined: counters only for SAs it holds
+                    take = take & snaps.present[ready] & ~snaps.is_none[ready]
                 snaps.apply(b, batch, ready[take], none[take])
 
         return cb

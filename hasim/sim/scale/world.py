@@ -158,8 +158,8 @@ class ScaledWorld(World):
     def build(self) -> None:
         """The per-SA world's build, then the bank over all flows, bound to the initial Child SAs."""
         for site in (self.cluster, self.peer):
-            for m in site.members[1:]:
-                m.snaps = LazySnaps(self.cfg.traffic.peers)
+            for m in site.members:  # any member can be a standby (after a split brain or a restart)
+                m.snaps = self.fresh_snaps()
         super().build()
         flows: list[EspFlow] = []
         sa_of: list[int] = []
@@ -198,6 +198,15 @@ class ScaledWorld(World):
         self.bank.load_epoch(min(epoch, self.cfg.scenario.duration_s + 1.0))
         if all(len(s.members) == 1 for s in (self.cluster, self.peer)):
             self.env.process(self._epochs())  # else the periodic sync passes over all flows each interval
+
+    def fresh_snaps(self) -> LazySnaps:
+        """A standby view whose periodic snapshots are references into batches."""
+        return LazySnaps(self.cfg.traffic.peers)
+
+    def replay_drops_of(self, i: int) -> int:
+        """Replay drops of SA ``i``'s flows so far (both directions)."""
+        self.sync_sa(i)
+        return self.bank.replay_drops(self.flows_of[i])
 
     def _epochs(self) -> Generator[simpy.Event, Any, None]:
         """Moves every flow and fetches the next epoch before the current one runs out."""

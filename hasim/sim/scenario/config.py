@@ -23,6 +23,7 @@ from hasim.sim.scenario.sections import (
     FaultSection,
     LinkSection,
     LinksSection,
+    MembershipSection,
     PeerSection,
     PolicySection,
     ScenarioConfig,
@@ -36,6 +37,7 @@ __all__ = [
     "FaultSection",
     "LinkSection",
     "LinksSection",
+    "MembershipSection",
     "PeerSection",
     "PolicySection",
     "ScenarioConfig",
@@ -55,6 +57,8 @@ _SECTIONS: dict[str, type] = {
     "traffic": TrafficSection,
     "policy": PolicySection,
     "attacker": AttackerSection,
+    "membership": MembershipSection,
+    "heartbeat_link": LinkSection,
 }
 _DIRECTIONS = ("cluster_to_peer", "peer_to_cluster")
 _LINK_FIELDS = {f.name for f in dataclasses.fields(LinkSection)}
@@ -185,7 +189,7 @@ def _check_whole(cfg: ScenarioConfig) -> None:
             "policy.replay_window", f"got {cfg.policy.replay_window}; expected 0 (off) or 32..65536"
         )
     crashes = sum(1 for f in cfg.faults if f.kind == "crash" and f.target == "cluster")
-    if crashes >= cfg.cluster.members:
+    if crashes >= cfg.cluster.members and cfg.membership.repair_s == 0:
         raise ConfigError(
             "faults",
             f"{crashes} crashes of the cluster need at least {crashes + 1} cluster.members, "

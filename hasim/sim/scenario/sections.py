@@ -87,13 +87,6 @@ class ClusterSection:
         source="RFC 5798 6.1 (Master_Down_Interval = 3 x Advertisement_Interval + Skew_Time)",
         lo=1,
     )
-    skew_s: float = knob(
-        0.609375,
-        "skew added to the master-down interval",
-        unit="s",
-        source="RFC 5798 6.1: Skew_Time = (256 - priority) x interval / 256 with priority 100",
-        lo=0.0,
-    )
     phases: str = knob(
         "random",
         "the clocks' phases: random draws per run the phase of each site's heartbeats in "
@@ -107,6 +100,74 @@ class ClusterSection:
         "RFC 6311 sync exchanges a member can start per second, in the order their triggers fire "
         "(RFC 6311 section 7 overload); the takeover itself and ESP never wait for it",
         unit="1/s",
+        lo=0.0,
+        lo_open=True,
+    )
+
+
+DETECTION_STYLES = ("vrrp", "strongswan")
+
+
+@dataclass(frozen=True)
+class MembershipSection:
+    """[membership]: how members detect a failure and come back (RFC 5798 6.1; strongSwan HA plugin).
+
+    The active member advertises every ``cluster.advertisement_interval_s`` over the cluster link; each
+    standby takes over when nothing arrived for its master-down interval (``hasim.protocol.membership``).
+    """
+
+    style: str = knob(
+        "vrrp",
+        "vrrp: master-down = cluster.master_down_multiplier x interval + (256 - priority) x interval / 256; "
+        "strongswan: a fixed heartbeat_timeout_s",
+        source="RFC 5798 6.1; strongSwan ha_segments.c",
+        choices=DETECTION_STYLES,
+    )
+    priority: int = knob(
+        100,
+        "VRRP priority of the first standby (member k >= 1 has priority + 1 - k); sets its skew",
+        source="RFC 5798 6.1 (priority default 100)",
+        lo=1,
+        hi=254,
+    )
+    primary_priority: int = knob(
+        200,
+        "priority of member 0, the first active member: above the standbys, so it keeps mastership "
+        "in a split brain and, with preempt, takes it back after a repair",
+        lo=1,
+        hi=255,
+    )
+    preempt: bool = knob(
+        True,
+        "a standby of higher priority takes mastership from a lower one (after its bulk resync)",
+        source="RFC 5798 6.1 (Preempt_Mode default true); strongSwan HA has no preemption: false",
+    )
+    heartbeat_timeout_s: float = knob(
+        2.1,
+        "master-down interval of the strongswan style",
+        unit="s",
+        source="strongSwan charon.plugins.ha.heartbeat_timeout (2100 ms) beside heartbeat_delay 1000 ms",
+        lo=0.0,
+        lo_open=True,
+    )
+    link: str = knob(
+        "sync",
+        "what the advertisements cross: sync = the sync channel's link (cluster.sync_latency_s, "
+        "cluster.sync_loss, its sync_partition faults); own = the [heartbeat_link] section",
+        choices=("sync", "own"),
+    )
+    repair_s: float = knob(
+        0.0,
+        "a crashed member restarts this long after its crash and rejoins as standby; 0 = never",
+        unit="s",
+        lo=0.0,
+    )
+    resync_sas_per_s: float = knob(
+        1000.0,
+        "bulk resync to a member that rejoins: IKE SAs' full state sent per second; until it is "
+        "complete the member does not preempt, and a takeover by it is a takeover without state",
+        unit="1/s",
+        source="strongSwan HA resyncs all state to a node that comes back (rate: assumption)",
         lo=0.0,
         lo_open=True,
     )
@@ -339,6 +400,8 @@ class ScenarioConfig:
     faults: tuple[FaultSection, ...] = ()
     policy: PolicySection = field(default_factory=PolicySection)
     attacker: AttackerSection = field(default_factory=AttackerSection)
+    membership: MembershipSection = field(default_factory=MembershipSection)
+    heartbeat_link: LinkSection = field(default_factory=LinkSection)
 
     def to_dict(self) -> dict[str, Any]:
         """The full resolved config, nested and JSON-able; ``scenario_from_dict(c.to_dict()) == c``."""

@@ -1,7 +1,9 @@
 """A crash fault names its member: the active one at that instant, the standby next in line, or by name.
 
-Three members, M0 active, crash of M0 at 13 s, detected 3.61 s later (3 x 1 s + skew 0.609875 s + LAN):
-a second fault at 15 s falls inside that detection, when M0 is still the (dead) active member.
+Three members, M0 active, crash of M0 at 13 s: its advertisement of 13 s still leaves and arrives 0.5 ms
+later; M1 (priority 100) takes over 3 x 1 s + 156/256 s later, at 16.609875; M2 (priority 99) would wait
+3 x 1 s + 157/256 s = 3.61328125 s (RFC 5798 6.1). A second fault at 15 s falls inside that detection,
+when M0 is still the (dead) active member. After M1 took over, its advertisements leave at 16.609875 + k.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def test_standby_and_named_members() -> None:
     assert _events("standby")[:3] == [
         (13.0, "cluster.m0", "crash"),
         (15.0, "cluster.m1", "crash"),
-        (16.6099, "cluster.m2", "takeover"),
+        (round(13.0005 + 3.61328125, 4), "cluster.m2", "takeover"),  # M2's own master-down interval
     ]
     assert _events("m2")[:3] == [
         (13.0, "cluster.m0", "crash"),
@@ -55,7 +57,7 @@ def test_active_after_the_takeover_is_the_new_active_member() -> None:
         (13.0, "cluster.m0", "crash"),
         (16.6099, "cluster.m1", "takeover"),
         (16.62, "cluster.m1", "crash"),
-        (20.2198, "cluster.m2", "takeover"),
+        (round(16.610375 + 3.61328125, 4), "cluster.m2", "takeover"),
     ]
 
 

@@ -57,6 +57,17 @@ CASES: dict[str, dict[str, Any]] = {
         "traffic": {"peers": 2, "liveness_interval_s": 3.0},
         "faults": [{"at_s": 10.5}, {"at_s": 10.5, "target": "peer"}],
     },
+    "split_brain_and_repair": {
+        "traffic": {"peers": 3, "liveness_interval_s": 2.0},
+        "membership": {"repair_s": 4.0},
+        "faults": [{"kind": "sync_partition", "at_s": 3.0, "duration_s": 5.0}, {"at_s": 12.5}],
+    },
+    "heartbeat_loss_strongswan": {
+        "cluster": {"phases": "random"},
+        "traffic": {"peers": 2, "liveness_interval_s": 2.0},
+        "membership": {"style": "strongswan", "link": "own", "preempt": False},
+        "heartbeat_link": {"loss": 0.3, "latency_s": 0.001, "jitter_s": 0.002},
+    },
     "first_send_small_capacity": {
         "cluster": {"sync_capacity_per_s": 5.0},
         "traffic": {"peers": 8, "model": "onoff"},

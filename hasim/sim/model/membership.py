@@ -1,0 +1,207 @@
+"""Failure detection as simulated processes: each member's heartbeat state machine over the cluster link.
+
+Each site of several members runs one :class:`hasim.protocol.membership.Membership` per live member:
+the master advertises every ``cluster.advertisement_interval_s``; each standby runs its master-down
+timer from the advertisements it actually received, with its own priority (RFC 5798 6.1; or
+strongSwan HA's heartbeat timeout). This adapter carries the advertisements: every (sender,
+receiver) pair has its own :class:`~hasim.sim.dataplane.link.LinkChannel` of the cluster link
+(``membership.link = "sync"``: the sync channel's latency and Bernoulli loss, cut by its partitions;
+``"own"``: the ``[heartbeat_link]`` section, with jitter and Gilbert-Elliott bursts), feeds each
+advertisement in at its arrival, wakes each machine at ``next_timer()`` and hands what happened to
+the failover (:mod:`hasim.sim.model.failover`): a takeover (of a crashed master, or a false failover
+or a preemption while it lives) or a step-down. It also keeps the split-brain clock: the time two or
+more live members are master. Written once; the scaled engine runs it unchanged.
+
+A crashed member's machine is dropped at the crash, after sending an advertisement due at that very
+instant (so that, with fixed phases, a crash at k x interval is detected as before); a member that restarts
+gets a fresh machine as a backup that has not yet completed its bulk resync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from hasim.protocol.events import Event
+from hasim.protocol.membership import Advertisement, DetectionConfig, DetectionStyle, Membership, Role
+from hasim.sim.dataplane.link import LinkChannel, LossBursts
+from hasim.sim.model.sync_channel import heartbeat_phase
+from hasim.sim.scenario.sections import LinkSection
+
+if TYPE_CHECKING:
+    from hasim.sim.model.sites import Site
+    from hasim.sim.model.world import World
+
+_TIMER_SLACK = 1e-9
+
+
+def detection_config(world: World) -> DetectionConfig:
+    """The detection parameters of a scenario (both sites use the [cluster]/[membership] settings)."""
+    cl, mb = world.cfg.cluster, world.cfg.membership
+    return DetectionConfig(
+        DetectionStyle(mb.style),
+        cl.advertisement_interval_s,
+        cl.master_down_multiplier,
+        mb.heartbeat_timeout_s,
+        mb.preempt,
+    )
+
+
+class SiteMembership:
+    """The heartbeats of one site's members and its split-brain clock."""
+
+    def __init__(self, world: World, site: Site, on_event: Callable[[Site, Event], None]) -> None:
+        self.world = world
+        self.site = site
+        self.env = world.env
+        self.cfg = detection_config(world)
+        self._on_event = on_event
+        mb = world.cfg.membership
+        self.machines: dict[int, Membership] = {}
+        self._armed: dict[int, float] = {}
+        self._gen: dict[int, int] = {}
+        self._links: dict[tuple[int, int], LinkChannel] = {}
+        if mb.link == "sync":
+            cl = world.cfg.cluster
+            self._link_cfg = LinkSection(latency_s=cl.sync_latency_s, loss=cl.sync_loss)
+        else:
+            self._link_cfg = world.cfg.heartbeat_link
+        self._cuts: LossBursts | None = None
+        self.split_brain_s = 0.0
+        self.split_starts: list[float] = []
+        self._split_since: float | None = None
+        self._measuring = True
+        """Split brain is measured up to ``duration_s`` (the run goes on until the SAs' fates)."""
+
+    def priority(self, k: int) -> int:
+        """Member 0 has ``primary_priority``; member k >= 1 has ``priority + 1 - k`` (at least 1)."""
+        mb = self.world.cfg.membership
+        return mb.primary_priority if k == 0 else max(1, mb.priority + 1 - k)
+
+    # ------------------------------------------------------------------------------ life
+    def start(self) -> None:
+        """Member 0 master (first advertisement at the site's heartbeat phase, ``cluster.phases``), the
+        others backups."""
+        if len(self.site.members) < 2:
+            return
+        phase = heartbeat_phase(self.world, self.site)
+        now = self.env.now
+        for m in self.site.members:
+            mach = self._machine(m.index)
+            if m.index == 0:
+                mach.start_master(now, first_advertisement=now + phase)
+            else:
+                mach.start_backup(now)
+        for m in self.site.members:
+            self._flush(m.index)
+
+    def crash(self, k: int) -> None:
+        """Member ``k`` stops: an advertisement due now still leaves, then its machine is gone."""
+        mach = self.machines.get(k)
+        if mach is None:
+            return
+        mach.handle_timer(self.env.now)
+        self._flush(k)
+        del self.machines[k]
+        self._gen[k] = self._gen.get(k, 0) + 1
+        self._armed.pop(k, None)
+        self._recount()
+
+    def rejoin(self, k: int) -> None:
+        """Member ``k`` restarted: a backup that has not completed its bulk resync."""
+        self._machine(k).start_backup(self.env.now, synced=False)
+        self._flush(k)
+
+    def resync_complete(self, k: int) -> None:
+        """Member ``k`` holds the full state now: it may preempt."""
+        mach = self.machines.get(k)
+        if mach is not None:
+            mach.resync_complete(self.env.now)
+            self._flush(k)
+
+    def masters(self) -> list[int]:
+        """Live members that are master now."""
+        return [k for k, mach in sorted(self.machines.items()) if mach.role is Role.MASTER]
+
+    def finish(self) -> None:
+        """Close the split-brain clock at ``duration_s``; the heartbeats go on while the fates are decided."""
+        if self._split_since is not None:
+            self.split_brain_s += self.env.now - self._split_since
+            self._split_since = None
+        self._measuring = False
+
+    # ---------------------------------------------------------------------------- driving
+    def _machine(self, k: int) -> Membership:
+        mach = Membership(k, self.priority(k), self.cfg)
+        self.machines[k] = mach
+        self._gen[k] = self._gen.get(k, 0) + 1
+        self._armed.pop(k, None)
+        return mach
+
+    def _link(self, src: int, dst: int) -> LinkChannel:
+        key = (src, dst)
+        link = self._links.get(key)
+        if link is None:
+            if self._cuts is None:  # the world's sync channel is final once the run started
+                shared = self.world.cfg.membership.link == "sync"
+                self._cuts = LossBursts(self.world.sync[self.site.name].partitions if shared else [])
+            path = ("heartbeat", self.site.name, f"{src}>{dst}")
+            link = self._links[key] = LinkChannel(self._link_cfg, self.world.streams, path, self._cuts)
+        return link
+
+    def _flush(self, k: int) -> None:
+        mach = self.machines.get(k)
+        if mach is None:
+            return
+        for adv in mach.advertisements_to_send(self.env.now):
+            for dst in self.site.members:
+                if dst.index != k:
+                    for t in self._link(k, dst.index).transmit_one(adv.sent_at):
+                        self._at(t, self._arrival(dst.index, adv, t))
+        events = mach.events()
+        for ev in events:
+            self._on_event(self.site, ev)
+        if events:
+            self._recount()
+        due = mach.next_timer()
+        if due is not None and self._armed.get(k) != due:
+            self._armed[k] = due
+            self._at(due, self._timer(k, self._gen[k], due))
+
+    def _arrival(self, dst: int, adv: Advertisement, t: float) -> Callable[[], None]:
+        def arrive() -> None:
+            mach = self.machines.get(dst)
+            if mach is not None:
+                mach.receive(adv, max(t, self.env.now))
+                self._flush(dst)
+
+        return arrive
+
+    def _timer(self, k: int, gen: int, due: float) -> Callable[[], None]:
+        def fire() -> None:
+            if self._gen.get(k) != gen or self._armed.get(k) != due:
+                return
+            del self._armed[k]
+            mach = self.machines[k]
+            nxt = mach.next_timer()
+            if nxt is not None and nxt <= self.env.now + _TIMER_SLACK:
+                mach.handle_timer(max(self.env.now, nxt))
+            self._flush(k)
+
+        return fire
+
+    def _at(self, t: float, fn: Callable[[], None]) -> None:
+        ev = self.env.timeout(max(t - self.env.now, 0.0))
+        ev.callbacks.append(lambda _: fn())
+
+    def _recount(self) -> None:
+        if not self._measuring:
+            return
+        now = self.env.now
+        split = len(self.masters()) > 1
+        if split and self._split_since is None:
+            self._split_since = now
+            self.split_starts.append(now)
+        elif not split and self._split_since is not None:
+            self.split_brain_s += now - self._split_since
+            self._split_since = None

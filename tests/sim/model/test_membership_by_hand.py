@@ -1,0 +1,149 @@
+"""Failure detection as simulated heartbeats: numbers worked out by hand (RFC 5798 6.1).
+
+Set-up (``tests/sim/scenarios.py``): two members, advertisements aligned at k x interval, cluster link
+= the sync channel's (latency L = 0.5 ms, loss-free unless said), member 0 priority 200 (master),
+member 1 priority 100: Master_Down_Interval = 3 I + 156 I / 256 (I = 1 s: 3.609375 s; I = 0.1 s:
+0.3609375 s); member 0's own is 3 I + 56 I / 256 = 3.21875 s at I = 1 s.
+
+- Crash at 10.5 s, I = 1 s: the last advertisement left at 10 s and arrived 10.0005; takeover at
+  10.0005 + 3.609375 = 13.609875, detection 3.109875 s. At I = 0.1 s, crash at 10.55: the last left at
+  105 x 0.1, takeover at that + 0.0005 + 0.3609375.
+- Partition [4.5, 9.5) of the cluster link, both alive: the last advertisement through left at 4 s
+  (arrived 4.0005); member 1 takes over at 7.609875 (a false failover); the partition ends at 9.5, the
+  next advertisement leaves at 10 and arrives 10.0005, when member 1 steps down: split brain
+  10.0005 - 7.609875 = 2.390625 s.
+- Repair: member 0 crashes at 10.5, member 1 takes over at 13.609875; member 0 restarts at 15.5 and is
+  resynced 0.5 ms + 1 SA / 1000 per s later (15.5015). With preemption it discards member 1's
+  advertisements (the first reaches it at 15.610375, after the resync), so the timer it armed at its
+  restart runs out: takeover at 15.5 + 3.21875 = 18.71875; member 1 hears its first advertisement
+  0.5 ms later and steps down (0.0005 s of split brain). Without preemption it stays standby.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hasim.analysis.detection import HeartbeatLoss, detection_figures
+from hasim.protocol.membership import DetectionConfig, DetectionStyle
+from hasim.sim import simulate
+
+from ..scenarios import scenario
+
+L = 0.0005
+
+
+def _takeovers(records: dict[str, list[dict[str, object]]]) -> list[tuple[float, str]]:
+    rows = [r for r in records["timeline"] if r["kind"] == "takeover" and r["sa"] == -1]
+    return [(float(r["time"]), str(r["node"])) for r in rows]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("interval", "crash", "k"), [(1.0, 10.5, 10), (0.1, 10.55, 105)])
+def test_detection_is_last_advertisement_received_plus_master_down(
+    interval: float, crash: float, k: int
+) -> None:
+    cfg = scenario(cluster={"advertisement_interval_s": interval}, faults=[{"at_s": crash}])
+    m = simulate(cfg, 11).metrics
+    last_received = k * interval + L
+    master_down = 3 * interval + 156 * interval / 256
+    assert m["detection_time_s"] == pytest.approx(last_received + master_down - crash, abs=1e-9)
+    # the closed form behind ``hasim advise`` has the same master-down interval
+    advise = detection_figures(DetectionConfig(interval=interval), 100, latency=L)
+    assert advise.master_down_s == pytest.approx(master_down, abs=1e-12)
+    assert m["false_failovers"] == 0 and m["split_brain_s"] == 0.0
+
+
+@pytest.mark.parametrize("engine", ["per_flow", "scaled"])
+def test_partition_with_both_alive_is_a_split_brain(engine: str) -> None:
+    cfg = scenario(faults=[{"kind": "sync_partition", "at_s": 4.5, "duration_s": 5.0}])
+    if engine == "per_flow":
+        r = simulate(cfg, 11, records=True)
+        assert _takeovers(r.records) == [(pytest.approx(7.609875, abs=1e-9), "cluster.m1")]
+        down = [row for row in r.records["timeline"] if row["kind"] == "stepped_down"]
+        assert [(row["time"], row["node"]) for row in down] == [
+            (pytest.approx(10.0005, abs=1e-9), "cluster.m1")
+        ]
+        m = r.metrics
+    else:
+        m = simulate(cfg, 11, esp_path="scaled").metrics
+    assert m["false_failovers"] == 1 and m["failovers"] == 1
+    assert m["split_brain_s"] == pytest.approx(2.390625, abs=1e-9)
+    assert m["detection_time_s"] != m["detection_time_s"]  # NaN: no member crashed
+    # member 0 serves again with counters the peer's window has passed: the SA is damaged, not lost
+    assert m["split_brain_sas_damaged"] == 1 and m["split_brain_sas_lost"] == 0
+    assert m["esp_out_replay_drops"] > 0
+
+
+def test_crash_of_the_newer_master_ends_the_split_brain() -> None:
+    cfg = scenario(
+        scenario={"duration_s": 30.0},
+        faults=[{"at_s": 8.5}, {"kind": "sync_partition", "at_s": 4.5, "duration_s": 5.0}],
+    )
+    r = simulate(cfg, 11, records=True)
+    m = r.metrics
+    # the crash at 8.5 hits member 1 (it holds the address); member 0 never stopped being master
+    assert m["split_brain_s"] == pytest.approx(8.5 - 7.609875, abs=1e-9)
+    assert [row["node"] for row in r.records["timeline"] if row["kind"] == "serves_again"] == ["cluster.m0"]
+
+
+@pytest.mark.parametrize("preempt", [True, False])
+def test_repaired_member_rejoins_and_preempts_after_its_resync(preempt: bool) -> None:
+    cfg = scenario(
+        scenario={"duration_s": 25.0},
+        membership={"repair_s": 5.0, "preempt": preempt},
+        faults=[{"at_s": 10.5}],
+    )
+    r = simulate(cfg, 11, records=True)
+    m = r.metrics
+    assert m["rejoins"] == 1 and m["takeovers_without_state"] == 0
+    if preempt:
+        assert _takeovers(r.records) == [
+            (pytest.approx(13.609875, abs=1e-9), "cluster.m1"),
+            (pytest.approx(18.71875, abs=1e-9), "cluster.m0"),
+        ]
+        assert m["preemptions"] == 1 and m["failovers"] == 2
+        assert m["split_brain_s"] == pytest.approx(L, abs=1e-9)
+    else:
+        assert _takeovers(r.records) == [(pytest.approx(13.609875, abs=1e-9), "cluster.m1")]
+        assert m["preemptions"] == 0 and m["split_brain_s"] == 0.0
+    assert m["detection_time_s"] == pytest.approx(3.109875, abs=1e-9)
+    assert m["ike_sas_survived"] == 1
+
+
+def test_takeover_before_the_resync_is_without_state() -> None:
+    # member 0 rejoins at 15.5 and its resync of the one SA takes 10 s (0.1 SA/s); member 1 crashes
+    # at 20: member 0 takes over 3.21875 s after member 1's advertisement of 19.609875 arrived
+    cfg = scenario(
+        scenario={"duration_s": 30.0},
+        membership={"repair_s": 5.0, "resync_sas_per_s": 0.1},
+        faults=[{"at_s": 10.5}, {"at_s": 20.0}],
+    )
+    r = simulate(cfg, 11, records=True)
+    m = r.metrics
+    assert _takeovers(r.records)[-1] == (pytest.approx(19.609875 + L + 3.21875, abs=1e-9), "cluster.m0")
+    assert m["takeovers_without_state"] == 1
+    assert m["ike_sas_survived"] == 0  # it never learned the SA
+
+
+@pytest.mark.parametrize(
+    ("style", "loss", "timeout"),
+    [("vrrp", 0.3, 2.1), ("strongswan", 0.3, 0.21), ("strongswan", 0.5, 0.35)],
+)
+def test_false_failover_rate_agrees_with_the_closed_form(style: str, loss: float, timeout: float) -> None:
+    # 0.1 s advertisements over a Bernoulli-lossy link of their own for 600 s: the count of false
+    # failovers is close to Poisson with the closed-form mean 6000 x (1 - p) p^n; it must fall inside
+    # mean +- 4 sqrt(mean) (a miss by chance has probability below 1e-4)
+    cfg = scenario(
+        scenario={"duration_s": 600.0},
+        cluster={"advertisement_interval_s": 0.1},
+        traffic={"esp_out_pps": 1.0, "esp_in_pps": 1.0},
+        membership={"style": style, "link": "own", "heartbeat_timeout_s": timeout, "preempt": False},
+        heartbeat_link={"loss": loss, "latency_s": 0.0005},
+    )
+    m = simulate(cfg, 7).metrics
+    dcfg = DetectionConfig(style=DetectionStyle(style), interval=0.1, timeout=timeout)
+    fig = detection_figures(dcfg, 100, loss=HeartbeatLoss(loss))
+    expected = fig.false_failovers_per_hour * 600.0 / 3600.0
+    assert expected > 20
+    assert abs(m["false_failovers"] - expected) <= 4 * expected**0.5
+    # and each split brain lasts (n + 1) I - MDI + I p / (1 - p) on average
+    assert m["split_brain_s"] / m["false_failovers"] == pytest.approx(fig.split_brain_mean_s, rel=0.25)
