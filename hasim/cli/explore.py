@@ -12,15 +12,23 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from hasim.cli.run import format_trace
 
+if TYPE_CHECKING:
+    from hasim.explore.model import Bounds, Policy
+    from hasim.explore.search import Exploration, Path
+    from hasim.protocol.policy import SyncReading
 
-def _bound_option(name: str) -> Any:
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def _bound_option(name: str) -> Callable[[F], F]:
     from hasim.explore.model import Bounds
 
     default = next(f.default for f in fields(Bounds) if f.name == name)
@@ -46,13 +54,13 @@ def _bound_option(name: str) -> Any:
     )
 
 
-def _ladder(path: Any, bounds: Any, reading: Any, policy: Any) -> str:
+def _ladder(path: Path, bounds: Bounds, reading: SyncReading, policy: Policy) -> str:
     from hasim.explore.ladder import records
 
     return format_trace(records(path, bounds, reading, policy), clock="step")
 
 
-def _run_json(res: Any, ladders: bool) -> dict[str, Any]:
+def _run_json(res: Exploration, ladders: bool) -> dict[str, Any]:
     from hasim.explore.ladder import records
 
     props = {}
@@ -89,7 +97,7 @@ def _run_json(res: Any, ladders: bool) -> dict[str, Any]:
     }
 
 
-def _run_text(res: Any, ladders: bool) -> list[str]:
+def _run_text(res: Exploration, ladders: bool) -> list[str]:
     b = res.bounds
     head = (
         f"explore reading={res.reading} policy={res.policy.name} window={b.window}: states={res.states} "
@@ -116,6 +124,7 @@ def _run_text(res: Any, ladders: bool) -> list[str]:
         f"waiting={out.waiting} neither={out.neither}"
     )
     for f in show:
+        assert f.path is not None  # a property that happens has its shortest path
         lines += [
             "",
             f"shortest counterexample: {f.name} ({f.detail})",
@@ -169,7 +178,6 @@ def explore(
 ) -> None:
     """Explore every interleaving up to the bounds and check the safety and outcome properties."""
     from hasim.errors import ConfigError
-    from hasim.explore.compare import sa_lost_only_under
     from hasim.explore.model import POLICIES, READINGS, Bounds
     from hasim.explore.search import explore as search
 
@@ -190,9 +198,7 @@ def explore(
                 runs.append(_run_json(res, ladders) if as_json else None)
                 text += [] if as_json else [*_run_text(res, ladders), ""]
             if compare:
-                comparisons.append(
-                    _compare(bounds, POLICIES[p], max_states, as_json, text, sa_lost_only_under)
-                )
+                comparisons.append(_compare(bounds, POLICIES[p], max_states, as_json, text))
     if as_json:
         click.echo(json.dumps({"runs": runs, "comparisons": comparisons}))
     else:
@@ -202,11 +208,12 @@ def explore(
 
 
 def _compare(
-    bounds: Any, policy: Any, max_states: int, as_json: bool, text: list[str], find: Any
+    bounds: Bounds, policy: Policy, max_states: int, as_json: bool, text: list[str]
 ) -> dict[str, Any]:
+    from hasim.explore.compare import sa_lost_only_under
     from hasim.explore.ladder import records
 
-    res, div = find(bounds, policy, max_states=max_states)
+    res, div = sa_lost_only_under(bounds, policy, max_states=max_states)
     head = f"compare strict vs sync_only policy={policy.name} window={bounds.window}: "
     if div is None:
         text += [head + f"no terminal SA loss under strict that sync_only avoids ({res.states} states)", ""]

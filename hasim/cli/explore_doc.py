@@ -7,7 +7,10 @@ prose names no number; the tables and ladders are this program's output.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import platform
+import re
 from dataclasses import asdict, fields, replace
 
 from hasim.cli.run import format_trace
@@ -92,6 +95,32 @@ def _header() -> list[str]:
     ]
 
 
+SHOWN = ["explore", "--window", "1", "--failovers", "1", "--sync-losses", "0", "--losses", "0"]
+"""The command shown on the page with its output (tests/docs checks that hasim still prints it)."""
+
+
+def _shown() -> list[str]:
+    from hasim.cli import main as hasim
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        hasim(list(SHOWN))
+    text = re.sub(r" time=\S+$", " time=...", out.getvalue().rstrip(), flags=re.M)
+    return [
+        "## Running it",
+        "",
+        "Add `--reading all --policy all` for every reading and policy, `--ladders` for the shortest "
+        "ladder of everything that happens, `--compare` for the strict reading against the sync-only "
+        "one, `--json` for one JSON object; exit code 1 when a safety or the outcome property fails.",
+        "",
+        "```console",
+        "$ hasim " + " ".join(SHOWN),
+        text,
+        "```",
+        "",
+    ]
+
+
 def _matrix(window_runs: list[Exploration]) -> list[str]:
     rows = [
         "| reading | policy | window | states | depth | time s | safety | counted (states) "
@@ -129,7 +158,7 @@ def _finding(title: str, prose: str, res: Exploration, name: str) -> list[str]:
 
 
 def main() -> None:
-    lines = _header()
+    lines = [*_header(), *_shown()]
     runs = [
         explore(Bounds(window=w), READINGS[r], p) for w in (1, 2) for p in POLICIES.values() for r in READINGS
     ]
@@ -183,6 +212,30 @@ def main() -> None:
         f"{guarded.findings['request_processed_twice'].states} states.",
         "",
     ]
+    swan = next(
+        r
+        for r in runs
+        if r.reading is SyncReading.STRONGSWAN and r.policy is proactive and r.bounds.window == 2
+    )
+    lines += _finding(
+        "strongSwan's reading answers a dead member's delayed sync request again",
+        "A member's sync is answered but the response is lost, and the copy to the standby is lost "
+        "too; the next member, from the older copy, sends the same M1 with another nonce, which the "
+        "strongSwan reading answers (as charon does). A retransmission of the first member's request, "
+        "still in flight, is then no longer the last request answered, is not stale under that "
+        "reading, and is answered as new a second time: the replay that R5.1-5 and R11-1 rule out.",
+        swan,
+        "replayed_sync_accepted",
+    )
+    if swan.outcome.neither_path is not None:
+        lines += [
+            f"The same run has {swan.outcome.neither} terminal states neither synchronized nor deleted; "
+            "in the shortest, the dead member's delayed sync request (the same M1, another nonce) is "
+            "answered after the live member's and moves the peer's windows again:",
+            "",
+            *_ladder(swan.outcome.neither_path, swan.bounds, swan.reading, swan.policy),
+            "",
+        ]
     esp = Bounds(window=1, esp=1, losses=0, requests=0, duplicates=1)
     lines += _finding(
         "An ESP packet accepted twice across two failovers after a lost copy",
@@ -206,7 +259,7 @@ def main() -> None:
     lines += _finding(
         "A policy without counter skip reuses ESP sequence numbers (IVs)",
         "Counted, not a failure: the `no-skip` policy promises nothing about ESP.",
-        explore(replace(esp, sync_losses=0), STRICT, no_skip),
+        explore(replace(esp, sync_losses=0, duplicates=0, esp=2), STRICT, no_skip),
         "iv_reuse",
     )
     print("\n".join(lines).rstrip())

@@ -9,8 +9,9 @@ next. Neither changes how an SA behaves: a clone driven like the original does t
 
 Left out of the key, because no decision reads them: counters (statistics), event and output
 lists (drained after every step), ``snapshot_taken_at`` and the member's ``since_sync_s`` (they
-only scale packet-rate estimates), and timer deadlines (the search gives every outstanding request
-the same deadline, so only the number of sends, ``attempt``, matters).
+only scale packet-rate estimates), and timer deadlines: ``hasim.explore`` fires all of a side's
+outstanding requests at once with the same wait for every try, so the order ``handle_timer`` takes
+them in follows from what the key holds (not yet resent before resent, then Message ID order).
 """
 
 from __future__ import annotations
