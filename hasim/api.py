@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from hasim.errors import ConfigError
+from hasim.errors import ConfigError, read_utf8
 from hasim.experiments.examples import find_example
 from hasim.experiments.report_figures import LoadedResults
 from hasim.experiments.runner import SweepOutcome
@@ -47,7 +47,7 @@ def read_scenario(source: str | Path | Mapping[str, Any] | ScenarioConfig) -> di
         else:
             raise ConfigError(str(source), "no such scenario file")
     try:
-        return tomllib.loads(path.read_text())
+        return tomllib.loads(read_utf8(path, "a scenario (TOML)"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"not valid TOML: {exc}") from None
 

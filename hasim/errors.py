@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class DecodeError(ValueError):
     """Bytes that are not a valid message: names the byte offset and what is wrong."""
@@ -37,3 +39,14 @@ class ConfigError(ValueError):
         super().__init__(f"{key}: {message}")
         self.key = key
         self.message = message
+
+
+def read_utf8(path: Path, what: str) -> str:
+    """The text of a user's file; unreadable or not UTF-8 is a ConfigError naming the file and ``what``
+    it should be (every floor reads files the user wrote: scenarios, sweeps, READMEs, claims)."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read {what}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), f"not UTF-8 text (byte offset {exc.start}); expected {what}") from None

@@ -130,6 +130,42 @@ def _detection_lines(d: DetectionFigures) -> list[str]:
     return lines
 
 
+# Options that are scenario keys take the scenario's limits (hasim.sim.scenario.sections).
+SCENARIO_KEYS = {
+    "rate": "traffic.esp_out_pps",
+    "inbound_rate": "traffic.esp_in_pps",
+    "sync_interval": "cluster.sync_interval_s",
+    "latency": "cluster.sync_latency_s",
+    "sync_loss": "cluster.sync_loss",
+    "advertisement": "cluster.advertisement_interval_s",
+    "multiplier": "cluster.master_down_multiplier",
+    "window": "policy.replay_window",
+    "ike_window": "peer.ike_window_size",
+    "estimate_factor": "policy.increment_margin",
+    "skip": "policy.skip_packets",
+}
+_MAX_DETECTION_S = 86400.0
+_MAX_IKE_RATE = 1000.0  # cluster-initiated IKE exchanges per second per IKE SA
+_MAX_POISSON_MEAN = 5e7  # the Poisson sums take about 12 sqrt(mean) terms per evaluation
+
+
+def check_like_scenario(values: dict[str, Any], esn: bool) -> None:
+    """ConfigError naming the option when a value is outside what its scenario key allows."""
+    from hasim.sim.scenario.config import scenario_from_dict, with_overrides
+
+    overrides: dict[str, Any] = {"policy.esn": esn}
+    overrides.update({key: values[opt] for opt, key in SCENARIO_KEYS.items() if values.get(opt) is not None})
+    try:
+        scenario_from_dict(with_overrides({}, overrides))
+    except ConfigError as exc:
+        option = next((o for o, k in SCENARIO_KEYS.items() if k == exc.key), None)
+        if option is None:
+            raise
+        raise ConfigError(
+            f"--{option.replace('_', '-')}", f"{exc.message} (as {exc.key} in a scenario)"
+        ) from None
+
+
 def _required(name: str, value: float | None) -> float:
     if value is None:
         hint = " (or give --advertisement)" if name == "detection" else ""
@@ -246,6 +282,39 @@ def advise(
     as_json: bool,
 ) -> None:
     """Recommend the skip forward and sync interval for a replay-drop survival target (RFC 6311 5.2)."""
+    check_like_scenario(
+        {
+            "rate": rate,
+            "inbound_rate": inbound_rate,
+            "sync_interval": sync_interval,
+            "latency": latency,
+            "sync_loss": sync_loss,
+            "advertisement": advertisement,
+            "multiplier": multiplier,
+            "window": window,
+            "ike_window": ike_window,
+            "estimate_factor": estimate_factor,
+            "skip": skip,
+        },
+        esn,
+    )
+    for name, value, top in (
+        ("detection", detection, _MAX_DETECTION_S),
+        ("ike_rate", ike_rate, _MAX_IKE_RATE),
+    ):
+        if value is not None and not (math.isfinite(value) and 0 <= value <= top):
+            raise ConfigError(
+                f"--{name.replace('_', '-')}", f"got {value}; expected a number in [0, {top:g}]"
+            )
+    if traffic == "poisson" and rate is not None and sync_interval is not None:
+        span = sync_interval + (detection or 0.0) + latency
+        mean = max(rate, inbound_rate or 0.0) * span
+        if mean > _MAX_POISSON_MEAN:
+            raise ConfigError(
+                "--rate, --sync-interval, --detection",
+                f"a Poisson count with mean {mean:.3g} packets is beyond the exact sums (at most "
+                f"{_MAX_POISSON_MEAN:g}); use --traffic constant, which differs by about 1/sqrt(mean)",
+            )
     model = None
     if advertisement is not None or detection_style == "strongswan":
         interval = 1.0 if advertisement is None else advertisement
@@ -277,7 +346,11 @@ def advise(
         replay_window=window,
         esn=esn,
     )
-    result = compute_advice(params, target_survival, skip, estimate_factor, model)
+    try:
+        result = compute_advice(params, target_survival, skip, estimate_factor, model)
+    except ValueError as exc:  # a figure the closed form cannot reach, e.g. a quantile beyond 2**70
+        key = "--target-survival" if "target" in str(exc) else "advise"
+        raise ConfigError(key, str(exc)) from None
     if as_json:
         click.echo(json.dumps(result.to_dict(), sort_keys=True))
     else:

@@ -16,7 +16,9 @@ from typing import Any
 
 import click
 
+from hasim.cli.limits import cost_options, limits_from
 from hasim.errors import ConfigError
+from hasim.sim.scenario.cost import RunCost
 
 CLUSTER_ADDR = "192.0.2.1"
 
@@ -38,6 +40,30 @@ def parse_sets(pairs: tuple[str, ...]) -> dict[str, str]:
             raise ConfigError(pair, "expected --set key=value, e.g. --set cluster.sync_interval_s=0.5")
         out[key.strip()] = value.strip()
     return out
+
+
+def parse_seed(text: str) -> int:
+    """``--seed``: an integer in [0, 2**63), like ``scenario.seed``."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError("--seed", f"expected an integer, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise ConfigError("--seed", f"got {value}; expected an integer in [0, 2**63)")
+    return value
+
+
+def cost_dict(cost: RunCost) -> dict[str, float]:
+    """The estimate's figures for --json."""
+    return {
+        "events": cost.events,
+        "esp_packets": cost.esp_packets,
+        "ike_messages": cost.ike_messages,
+        "sync_updates": cost.sync_updates,
+        "timer_events": cost.timer_events,
+        "cpu_s": cost.cpu_s,
+        "memory_bytes": cost.memory_bytes,
+    }
 
 
 def _plain(v: Any) -> Any:
@@ -146,7 +172,7 @@ def write_pcap(path: Path, result: Any) -> Path:
 
 @click.command(name="run")
 @click.argument("scenario", metavar="SCENARIO")
-@click.option("--seed", type=int, default=None, help="Root seed (default: scenario.seed).")
+@click.option("--seed", default=None, metavar="N", help="Root seed (default: scenario.seed).")
 @click.option(
     "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a scenario key (repeatable)."
 )
@@ -158,16 +184,42 @@ def write_pcap(path: Path, result: Any) -> Path:
     default=None,
     help="Write IKE messages and sampled ESP headers to this pcap (keys in FILE.keys).",
 )
+@click.option(
+    "--dry-run", is_flag=True, help="Print the run's estimated cost (events, CPU, memory) and stop."
+)
+@cost_options
+@click.option("--force", is_flag=True, help="Run even beyond the cost limits.")
 def run(
-    scenario: str, seed: int | None, sets: tuple[str, ...], as_json: bool, trace: bool, pcap: Path | None
+    scenario: str,
+    seed: str | None,
+    sets: tuple[str, ...],
+    as_json: bool,
+    trace: bool,
+    pcap: Path | None,
+    dry_run: bool,
+    max_events: str | None,
+    max_cpu: str | None,
+    max_memory: str | None,
+    force: bool,
 ) -> None:
     """Run SCENARIO (a TOML file or a packaged example's name, see `hasim examples`) and print its
     metrics (a table, or JSON with --json)."""
     from hasim.api import load_scenario
     from hasim.sim import simulate
+    from hasim.sim.scenario.cost import check_cost, describe, estimate_cost
 
+    limits = limits_from(max_events, max_cpu, max_memory)
     cfg = load_scenario(scenario, parse_sets(sets))
-    run_seed = cfg.scenario.seed if seed is None else seed
+    run_seed = cfg.scenario.seed if seed is None else parse_seed(seed)
+    cost = estimate_cost(cfg)
+    if dry_run:
+        if as_json:
+            click.echo(json.dumps({"scenario": cfg.scenario.name, **cost_dict(cost)}))
+        else:
+            click.echo(f"scenario {cfg.scenario.name}: {describe(cost)}")
+        return
+    if not force:
+        check_cost(cost, limits)
     result = simulate(cfg, run_seed, records=trace or pcap is not None)
     if trace:
         click.echo(format_trace(result.records))

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import click
 
+from hasim.cli.limits import cost_options, limits_from
 from hasim.errors import ConfigError
 from hasim.experiments.model import Model, simulator_model
+from hasim.experiments.sweep_estimate import DEFAULT_MAX_RUNS, SweepEstimate, estimate_sweep
 
 
 def load_model(spec: str | None) -> Model:
@@ -28,9 +30,12 @@ def load_model(spec: str | None) -> Model:
         raise ConfigError("--model", f"expected MODULE:ATTR, got {spec!r}")
     try:
         obj = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError("--model", f"cannot load {spec!r}: {exc}") from None
-    model = obj() if callable(obj) and not isinstance(obj, Model) else obj
+    except Exception as exc:  # the module is the user's code: any error importing it is theirs
+        raise ConfigError("--model", f"cannot load {spec!r}: {type(exc).__name__}: {exc}") from None
+    try:
+        model = obj() if callable(obj) and not isinstance(obj, Model) else obj
+    except Exception as exc:
+        raise ConfigError("--model", f"{spec!r} is not a Model and calling it failed: {exc}") from None
     if not isinstance(model, Model):
         raise ConfigError("--model", f"{spec!r} is not a hasim.experiments.model.Model")
     return model
@@ -60,7 +65,11 @@ def load_model(spec: str | None) -> Model:
     help="Run on a Dask cluster at ADDRESS (e.g. tcp://host:8786) or on a new local one.",
 )
 @click.option("--resume", is_flag=True, help="Run only the runs missing from the results folder.")
-@click.option("--dry-run", is_flag=True, help="List the runs (index, run id, seed, parameters) and stop.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Estimate the sweep (runs, CPU time, disk), list its runs (index, run id, seed, parameters), stop.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the outcome (or with --dry-run the runs) as JSON."
@@ -68,8 +77,17 @@ def load_model(spec: str | None) -> Model:
 @click.option(
     "--force",
     is_flag=True,
-    help="Start over on existing results; with --resume, mix results of another version or sweep file.",
+    help="Start over on existing results; with --resume, mix results of another version or sweep file; "
+    "run beyond the cost limits.",
 )
+@click.option(
+    "--max-runs",
+    type=int,
+    default=None,
+    metavar="N",
+    help=f"Refuse a sweep of more runs (default {DEFAULT_MAX_RUNS:,}); not lifted by --force.",
+)
+@cost_options
 @click.option("--retry-failed", is_flag=True, help="With --resume, also rerun runs that failed.")
 @click.option(
     "--out",
@@ -98,6 +116,10 @@ def sweep(
     retry_failed: bool,
     results_dir: Path | None,
     model_spec: str | None,
+    max_runs: int | None,
+    max_events: str | None,
+    max_cpu: str | None,
+    max_memory: str | None,
 ) -> None:
     """Run SWEEP (a sweep file or a packaged experiment's name, see `hasim examples`): every
     parameter point x replication, one row each, with provenance."""
@@ -111,6 +133,10 @@ def sweep(
     spec = load_sweep_source(sweep_file, overrides)
     model = load_model(model_spec)
     out = results_dir if results_dir is not None else Path("results") / spec.name
+    if max_runs is not None and max_runs < 1:
+        raise ConfigError("--max-runs", f"expected a positive integer, got {max_runs}")
+    limits = None if force else limits_from(max_events, max_cpu, max_memory)
+    estimate = estimate_sweep(spec, model, max_runs or DEFAULT_MAX_RUNS, limits)
     if dry_run:
         runs = expand(spec, model)
         points = len({r.point for r in runs})
@@ -126,6 +152,7 @@ def sweep(
                 for r in runs
             ]
             head = {"sweep": spec.name, "runs": len(runs), "points": points, "results": str(out)}
+            head.update({"cpu_s": estimate.cpu_s, "disk_bytes": estimate.disk_bytes})
             click.echo(
                 json.dumps(
                     {**head, "replications": spec.replications, "root_seed": spec.root_seed, "run_list": rows}
@@ -136,6 +163,7 @@ def sweep(
             f"sweep {spec.name}: {len(runs)} runs ({points} points x {spec.replications} "
             f"replications), root seed {spec.root_seed} -> {out}"
         )
+        click.echo(_estimate_line(estimate))
         cols = spec.param_columns
         click.echo("\t".join(["index", "run_id", "seed", *cols]))
         for r in runs:
@@ -153,6 +181,7 @@ def sweep(
         force=force,
         retry_failed=retry_failed,
         progress=not no_progress,
+        max_runs=max_runs or DEFAULT_MAX_RUNS,
     )
     failed = _failed_runs(outcome.results)
     if as_json:
@@ -182,6 +211,18 @@ def sweep(
             err=True,
         )
         sys.exit(1)
+
+
+def _estimate_line(est: SweepEstimate) -> str:
+    """``estimate: about ... CPU, ... disk; heaviest run ...``."""
+    from hasim.sim.scenario.cost import describe, format_bytes, format_seconds
+
+    cpu = f"about {format_seconds(est.cpu_s)}" if est.heaviest is not None else "unknown (the model gives no"
+    cpu += " CPU in all" if est.heaviest is not None else " estimate)"
+    line = f"estimate: {est.runs} runs, CPU time {cpu}, {format_bytes(est.disk_bytes)} of disk at most"
+    if est.heaviest is not None:
+        line += f"; heaviest run: {describe(est.heaviest)}"
+    return line
 
 
 def _failed_runs(results: Path) -> int:

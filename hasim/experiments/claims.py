@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from hasim.errors import ConfigError
+from hasim.errors import ConfigError, read_utf8
 from hasim.experiments.constraint_expr import Constraint, parse_constraint
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -146,10 +146,7 @@ def parse_claims(text: str, source: str) -> list[Claim]:
 def load_claims(path: str | Path) -> list[Claim]:
     """Read and parse a claims file."""
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise ConfigError(str(p), f"cannot read claims file: {exc.strerror}") from None
+    text = read_utf8(p, "a claims file (TOML)")
     return parse_claims(text, str(p))
 
 

@@ -17,6 +17,11 @@ Grammar (Python-like precedence)::
     atom       := NUMBER | STRING | true | false | NAME | "(" expr ")" | "[" [expr ("," expr)*] "]"
 
 Names are dotted config keys (``cluster.sync_interval_s``) or axis labels (``variant``).
+
+Bounded before anything is evaluated, so that no expression can exhaust time or memory: the text
+(``MAX_TEXT`` characters), each literal (``MAX_LITERAL``), the nesting of brackets, ``not`` and ``-``
+(``MAX_DEPTH``); while evaluating, a repeated string or list (``'a' * n``) stays within ``MAX_ITEMS``
+and ``%`` is arithmetic only (no string formatting).
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ _TOKEN = re.compile(
     r")"
 )
 _KEYWORDS = {"and", "or", "not", "in", "true", "false"}
+MAX_TEXT = 2000
+MAX_LITERAL = 256
+MAX_DEPTH = 32
+MAX_ITEMS = 10_000
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
@@ -48,12 +57,32 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "in": lambda a, b: a in b,
     "not in": lambda a, b: a not in b,
 }
+
+
+def _short(text: str) -> str:
+    """The expression for an error message, cut to a readable length."""
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def _times(a: Any, b: Any) -> Any:
+    for seq, n in ((a, b), (b, a)):
+        if isinstance(seq, str | list) and isinstance(n, int) and len(seq) * max(n, 0) > MAX_ITEMS:
+            raise ValueError(f"a repeated string or list longer than {MAX_ITEMS:,} items")
+    return operator.mul(a, b)
+
+
+def _modulo(a: Any, b: Any) -> Any:
+    if isinstance(a, str):
+        raise TypeError("% is arithmetic only, not string formatting")
+    return operator.mod(a, b)
+
+
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
     "-": operator.sub,
-    "*": operator.mul,
+    "*": _times,
     "/": operator.truediv,
-    "%": operator.mod,
+    "%": _modulo,
 }
 
 # A node is a tuple: ("lit", value) | ("name", str) | ("list", [nodes]) | ("neg", node) | ("not", node)
@@ -68,7 +97,11 @@ def _tokenize(text: str, key: str) -> list[tuple[str, Any]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise ConfigError(key, f"cannot parse constraint {text!r} at character {pos}")
+            raise ConfigError(key, f"cannot parse constraint {_short(text)} at character {pos}")
+        if m.end() - m.start() > MAX_LITERAL + 2:
+            raise ConfigError(
+                key, f"a literal or name longer than {MAX_LITERAL} characters at character {pos}"
+            )
         pos = m.end()
         if m.group("number") is not None:
             raw = m.group("number")
@@ -94,9 +127,16 @@ class _Parser:
         self.key = key
         self.tokens = _tokenize(text, key)
         self.pos = 0
+        self.depth = 0
+
+    def nest(self) -> None:
+        """One level deeper (a bracket, ``not`` or ``-``); bounded so that parsing cannot recurse away."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"nested deeper than {MAX_DEPTH} levels")
 
     def fail(self, what: str) -> ConfigError:
-        return ConfigError(self.key, f"bad constraint {self.text!r}: {what}")
+        return ConfigError(self.key, f"bad constraint {_short(self.text)}: {what}")
 
     def peek(self) -> tuple[str, Any] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -132,7 +172,10 @@ class _Parser:
 
     def not_expr(self) -> Node:
         if self.accept("kw", "not"):
-            return ("not", self.not_expr())
+            self.nest()
+            node = ("not", self.not_expr())
+            self.depth -= 1
+            return node
         return self.comparison()
 
     def _compare_op(self) -> str | None:
@@ -176,7 +219,10 @@ class _Parser:
 
     def unary(self) -> Node:
         if self.accept("op", "-"):
-            return ("neg", self.unary())
+            self.nest()
+            node = ("neg", self.unary())
+            self.depth -= 1
+            return node
         return self.atom()
 
     def atom(self) -> Node:
@@ -187,16 +233,20 @@ class _Parser:
         if tok[0] in ("lit", "name"):
             return tok
         if tok == ("op", "("):
+            self.nest()
             node = self.or_expr()
             self.expect("op", ")")
+            self.depth -= 1
             return node
         if tok == ("op", "["):
+            self.nest()
             items: list[Node] = []
             if not self.accept("op", "]"):
                 items.append(self.or_expr())
                 while self.accept("op", ","):
                     items.append(self.or_expr())
                 self.expect("op", "]")
+            self.depth -= 1
             return ("list", items)
         raise self.fail(f"unexpected {tok[1]!r}")
 
@@ -229,8 +279,8 @@ class Constraint:
             return bool(self._eval(self.tree, env))
         except ConfigError:
             raise
-        except (TypeError, ZeroDivisionError, ValueError) as exc:
-            raise ConfigError(self.key, f"constraint {self.text!r} failed: {exc}") from None
+        except (TypeError, ZeroDivisionError, ValueError, OverflowError) as exc:
+            raise ConfigError(self.key, f"constraint {_short(self.text)} failed: {exc}") from None
 
     def _eval(self, node: Node, env: Mapping[str, Any]) -> Any:
         kind = node[0]
@@ -238,7 +288,7 @@ class Constraint:
             return node[1]
         if kind == "name":
             if node[1] not in env:
-                raise ConfigError(self.key, f"constraint {self.text!r} names unknown key {node[1]!r}")
+                raise ConfigError(self.key, f"constraint {_short(self.text)} names unknown key {node[1]!r}")
             return env[node[1]]
         if kind == "list":
             return [self._eval(n, env) for n in node[1]]
@@ -266,4 +316,6 @@ def parse_constraint(text: str, key: str) -> Constraint:
     """Parse one constraint; a syntax error raises ConfigError naming ``key`` (e.g. ``sweep.skip_if[0]``)."""
     if not isinstance(text, str) or not text.strip():
         raise ConfigError(key, "a constraint must be a non-empty string expression")
+    if len(text) > MAX_TEXT:
+        raise ConfigError(key, f"a constraint of {len(text):,} characters; at most {MAX_TEXT:,}")
     return Constraint(text=text, key=key, tree=_Parser(text, key).parse())

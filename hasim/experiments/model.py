@@ -15,11 +15,13 @@ from typing import Any
 
 from hasim.experiments.config_tree import apply_overrides
 from hasim.experiments.metric_kinds import SIM_METRIC_KINDS, MetricKind
+from hasim.sim.scenario.cost import RunCost, estimate_cost
 
 Metrics = dict[str, float | int]
 RunFn = Callable[[dict[str, Any], int], Metrics]
 ResolveFn = Callable[[Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
 RecordsFn = Callable[[dict[str, Any], int], dict[str, list[dict[str, Any]]]]
+CostFn = Callable[[dict[str, Any]], RunCost]
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class Model:
     resolve: ResolveFn
     records: RecordsFn | None = None
     kinds: Mapping[str, MetricKind] | None = None
+    cost: CostFn | None = None
+    """The estimated cost of one run of a resolved config, checked before a sweep starts."""
 
 
 def resolve_generic(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -71,6 +75,13 @@ def simulate_records(config: dict[str, Any], seed: int) -> dict[str, list[dict[s
     return dict(simulate(scenario_from_dict(config), seed, records=True).records)
 
 
+def simulate_cost(config: dict[str, Any]) -> RunCost:
+    """The simulator's estimate for one run of ``config`` (hasim.sim.scenario.cost)."""
+    from hasim.sim import scenario_from_dict
+
+    return estimate_cost(scenario_from_dict(config))
+
+
 def simulator_model() -> Model:
     """The default model: hasim's failover simulator."""
     return Model(
@@ -79,4 +90,5 @@ def simulator_model() -> Model:
         resolve=resolve_scenario,
         records=simulate_records,
         kinds=SIM_METRIC_KINDS,
+        cost=simulate_cost,
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hasim.errors import ConfigError
+from hasim.errors import ConfigError, read_utf8
 from hasim.experiments.claims import ClaimResult, evaluate, load_claims
 from hasim.experiments.plot_style import format_value
 from hasim.experiments.report_figures import LoadedResults
@@ -110,7 +110,7 @@ def markdown_table(report: ClaimsReport) -> str:
 
 def update_readme(readme: Path, report: ClaimsReport) -> bool:
     """Replace the README's claims block with the current table; True when the text changed."""
-    text = readme.read_text()
+    text = read_utf8(readme, "a README (Markdown)")
     if BEGIN not in text or END not in text:
         raise ConfigError(str(readme), f"no claims block (a line {BEGIN!r} ... {END!r}) to fill in")
     head, rest = text.split(BEGIN, 1)
@@ -123,7 +123,7 @@ def update_readme(readme: Path, report: ClaimsReport) -> bool:
 
 def readme_block(readme: Path) -> str:
     """The claims block as the README holds it now (for the check that it is current)."""
-    text = readme.read_text()
+    text = read_utf8(readme, "a README (Markdown)")
     if BEGIN not in text or END not in text:
         return ""
     return BEGIN + text.split(BEGIN, 1)[1].split(END, 1)[0] + END

@@ -29,7 +29,7 @@ from hasim.experiments.intervals import method_name
 from hasim.experiments.metric_kinds import KINDS
 from hasim.experiments.plots_sweep import curves, heatmap
 from hasim.experiments.plots_timeline import failover_timeline
-from hasim.experiments.results_store import ResultsDir
+from hasim.experiments.results_store import ResultsDir, read_table
 
 _FIELDS = {
     "heatmap": ({"x", "y"}, {"metric", "facet", "where", "caption", "vmin", "vmax"}),
@@ -104,9 +104,19 @@ def load_results(path: str | Path) -> LoadedResults:
         raise ConfigError(
             str(rd.path), "no summary.csv (the sweep has not finished once; run it with --resume)"
         )
-    summary = pd.read_csv(rd.summary_path)
+    summary = read_table(rd.summary_path, pd.read_csv, "run the sweep again with --resume")
+    missing = {"point", "n_runs", "n_errors"} - set(summary.columns)
+    if missing:
+        raise ConfigError(
+            str(rd.summary_path),
+            f"not a sweep summary (no {', '.join(sorted(missing))}); run the sweep again with --resume",
+        )
     runs = rd.load_runs()
-    timelines = pd.read_parquet(rd.timelines_path) if rd.timelines_path.exists() else None
+    timelines = (
+        read_table(rd.timelines_path, pd.read_parquet, "run the sweep again with --resume")
+        if rd.timelines_path.exists()
+        else None
+    )
     return LoadedResults(rd.path, manifest, summary, runs, timelines)
 
 

@@ -42,6 +42,7 @@ from hasim.experiments.model import Model, simulator_model
 from hasim.experiments.provenance import code_version, host_info, now_utc
 from hasim.experiments.results_lock import ResultsLock, lock_holder
 from hasim.experiments.results_store import ID_COLUMNS, ResultsDir, summarize, write_summary
+from hasim.experiments.sweep_estimate import DEFAULT_MAX_RUNS, check_columns, check_size
 from hasim.experiments.sweep_spec import (
     PointSpec,
     RunSpec,
@@ -206,6 +207,7 @@ def run_sweep(
     retry_failed: bool = False,
     progress: bool = True,
     on_row: Callable[[dict[str, Any]], None] | None = None,
+    max_runs: int = DEFAULT_MAX_RUNS,
 ) -> SweepOutcome:
     """Run ``spec`` into ``results_dir`` (default ``results/<name>``) and return what was done.
 
@@ -214,6 +216,8 @@ def run_sweep(
     """
     model = model or simulator_model()
     rd = ResultsDir(results_dir if results_dir is not None else Path("results") / spec.name)
+    check_columns(spec, model)
+    check_size(spec, max_runs)
     points = expand_points(spec, model)
     opt = _Options(workers, dask, executor, resume, force, retry_failed, progress, on_row)
     with ResultsLock(rd.path):

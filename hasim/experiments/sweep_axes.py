@@ -23,6 +23,9 @@ from typing import Any
 from hasim.errors import ConfigError
 from hasim.experiments.config_tree import flatten_overrides
 
+# More values than this on one axis is a slip (a range with a step of 1e-12), not a sweep.
+MAX_AXIS_VALUES = 100_000
+
 # One setting of an axis: (labels for result columns, dotted overrides)
 Setting = tuple[dict[str, Any], dict[str, Any]]
 
@@ -49,9 +52,15 @@ class Axis:
 
 def _number(table: Mapping[str, Any], field: str, where: str) -> float | int:
     value = table.get(field)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{where}.{field}", f"expected a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(f"{where}.{field}", f"expected a finite number, got {value!r}")
     return value
+
+
+def _check_count(count: float, where: str) -> int:
+    if count > MAX_AXIS_VALUES:
+        raise ConfigError(where, f"{count:.4g} values; an axis has at most {MAX_AXIS_VALUES:,}")
+    return int(count)
 
 
 def _tidy(x: float) -> float:
@@ -62,6 +71,8 @@ def _tidy(x: float) -> float:
 def _range_values(table: Mapping[str, Any], where: str) -> list[Any]:
     start = _number(table, "start", where)
     stop = _number(table, "stop", where)
+    if not math.isfinite(stop - start):
+        raise ConfigError(f"{where}.stop", f"the span from {start!r} to {stop!r} is not a finite number")
     has_step, has_num = "step" in table, "num" in table
     if has_step == has_num:
         raise ConfigError(where, "a range axis needs exactly one of 'step' or 'num'")
@@ -74,13 +85,17 @@ def _range_values(table: Mapping[str, Any], where: str) -> list[Any]:
         step = _number(table, "step", where)
         if step == 0 or (stop - start) / step < 0:
             raise ConfigError(f"{where}.step", f"step {step!r} does not lead from {start!r} to {stop!r}")
-        count = math.floor((stop - start) / step + 1e-9) + 1
+        span = (stop - start) / step
+        if not math.isfinite(span):
+            raise ConfigError(f"{where}.step", f"step {step!r} gives no finite number of values")
+        count = _check_count(math.floor(span + 1e-9) + 1, f"{where}.step")
         if all(isinstance(v, int) for v in (start, stop, step)):
             return [int(start + i * step) for i in range(count)]
         return [_tidy(start + i * step) for i in range(count)]
     num = table["num"]
     if isinstance(num, bool) or not isinstance(num, int) or num < 1:
         raise ConfigError(f"{where}.num", f"expected a positive integer, got {num!r}")
+    _check_count(num, f"{where}.num")
     if num == 1:
         return [start]
     if log:

@@ -17,7 +17,7 @@ from typing import Any
 
 import tomli_w
 
-from hasim.errors import ConfigError
+from hasim.errors import ConfigError, read_utf8
 from hasim.experiments.examples import find_example
 from hasim.experiments.sweep_spec import SweepSpec, load_sweep, parse_sweep
 
@@ -81,7 +81,7 @@ def load_sweep_source(source: SweepSource, sets: Mapping[str, Any] | None = None
     path = sweep_path(source)
     if not sets:
         return load_sweep(path)
-    text = path.read_text()
+    text = read_utf8(path, "a sweep file (TOML)")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

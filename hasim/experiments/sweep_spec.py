@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from hasim.errors import ConfigError
+from hasim.errors import ConfigError, read_utf8
 from hasim.experiments.config_tree import flatten, flatten_overrides
 from hasim.experiments.constraint_expr import Constraint, parse_constraint
 from hasim.experiments.model import Model
@@ -299,12 +299,7 @@ def parse_sweep(text: str, path: Path) -> SweepSpec:
 def load_sweep(path: str | Path) -> SweepSpec:
     """Read and parse a sweep file."""
     p = Path(path)
-    try:
-        text = p.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ConfigError(str(p), f"cannot read sweep file: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(str(p), f"not UTF-8 text (byte offset {exc.start}); a sweep file is TOML") from None
+    text = read_utf8(p, "a sweep file (TOML)")
     return parse_sweep(text, p)
 
 

@@ -14,9 +14,10 @@ def test_dry_run_lists_every_run(toy_dir: Path, capsys: pytest.CaptureFixture[st
     main(["sweep", str(toy_dir / "sweep.toml"), "--model", "toy_model:TOY", "--dry-run"])
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("sweep toy: 18 runs (6 points x 3 replications), root seed 42")
-    assert out[1].split("\t") == ["index", "run_id", "seed", "model.a", "variant", "model.b"]
-    assert len(out) == 2 + 18
-    assert out[2].split("\t")[3:] == ["1.0", "low", "1.0"]
+    assert out[1].startswith("estimate: 18 runs, CPU time unknown (the model gives no estimate)")
+    assert out[2].split("\t") == ["index", "run_id", "seed", "model.a", "variant", "model.b"]
+    assert len(out) == 3 + 18
+    assert out[3].split("\t")[3:] == ["1.0", "low", "1.0"]
     assert not (toy_dir / "results").exists()
 
 

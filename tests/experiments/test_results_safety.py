@@ -8,6 +8,7 @@ SIGKILLed sweep ran on for minutes holding stdout.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import select
@@ -51,12 +52,23 @@ def test_a_label_column_named_like_a_result_column_is_refused(toy_dir: Path, col
     assert exc.value.key == "axes[1].name"
 
 
-def test_a_label_column_named_like_a_metric_stops_the_sweep_before_any_row(toy_dir: Path) -> None:
+def test_a_label_column_named_like_a_metric_is_refused_before_the_folder_is_touched(toy_dir: Path) -> None:
     text = (toy_dir / "sweep.toml").read_text().replace('name = "variant"', 'name = "count"')
     (toy_dir / "sweep.toml").write_text(text)
-    spec = load_sweep(toy_dir / "sweep.toml")  # the toy model's metrics are known only once it ran
-    with pytest.raises(ConfigError, match="'count'"):
+    spec = load_sweep(toy_dir / "sweep.toml")  # a file alone does not say what the model returns
+    with pytest.raises(ConfigError, match="'count' is a metric") as exc:
         run_sweep(spec, toy_dir / "res", model=TOY, workers=1, progress=False)
+    assert exc.value.key == "axes[1].name"
+    assert not (toy_dir / "res").exists()
+
+
+def test_a_metric_the_model_did_not_declare_stops_the_sweep_at_the_first_row(toy_dir: Path) -> None:
+    text = (toy_dir / "sweep.toml").read_text().replace('name = "variant"', 'name = "count"')
+    (toy_dir / "sweep.toml").write_text(text)
+    spec = load_sweep(toy_dir / "sweep.toml")
+    undeclared = dataclasses.replace(TOY, kinds=None)
+    with pytest.raises(ConfigError, match="'count'"):
+        run_sweep(spec, toy_dir / "res", model=undeclared, workers=1, progress=False)
     rd = ResultsDir(toy_dir / "res")
     assert rd.load_runs().empty
     manifest = rd.read_manifest()

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hasim.errors import ConfigError
+from hasim.errors import ConfigError, read_utf8
 from hasim.sim.scenario.sections import (
     AttackerSection,
     ClusterSection,
@@ -188,6 +188,18 @@ def _check_whole(cfg: ScenarioConfig) -> None:
         raise ConfigError(
             "policy.replay_window", f"got {cfg.policy.replay_window}; expected 0 (off) or 32..65536"
         )
+    if not cfg.policy.esn and cfg.policy.skip_packets > 2**32 - 1:
+        raise ConfigError(
+            "policy.skip_packets",
+            f"got {cfg.policy.skip_packets}; expected at most 2**32 - 1 (a 32-bit sequence number) "
+            "unless policy.esn = true",
+        )
+    if cfg.peer.ike_window_size + max(cfg.policy.m1_margin, cfg.policy.p1_margin) > 2**31:
+        raise ConfigError(
+            "policy.m1_margin",
+            f"window {cfg.peer.ike_window_size} + margin {max(cfg.policy.m1_margin, cfg.policy.p1_margin)} "
+            "exceeds half the 32-bit Message ID space (2**31)",
+        )
     crashes = sum(1 for f in cfg.faults if f.kind == "crash" and f.target == "cluster")
     if crashes >= cfg.cluster.members and cfg.membership.repair_s == 0:
         raise ConfigError(
@@ -216,7 +228,7 @@ def load_scenario(path: str | Path) -> ScenarioConfig:
     """Read a scenario TOML file; a syntax error becomes a ConfigError naming the file."""
     p = Path(path)
     try:
-        raw = tomllib.loads(p.read_text())
+        raw = tomllib.loads(read_utf8(p, "a scenario (TOML)"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(p), f"not valid TOML: {exc}") from exc
     return scenario_from_dict(raw)
@@ -273,6 +285,9 @@ def _set_dotted(out: dict[str, Any], key: str, parts: list[str], value: Any) -> 
             raise ConfigError(key, "expected faults[i].<field>")
         _check_field(key, FaultSection, parts[1])
         faults[idx][parts[1]] = value
+        return
+    if key == "faults":  # the whole schedule, e.g. --set 'faults=[]'
+        out["faults"] = value
         return
     if head not in _TOP_KEYS or head == "faults":
         raise _unknown(key, head, list(_TOP_KEYS))

@@ -54,7 +54,9 @@ class ScenarioSection:
         unit="s",
         lo=0.0,
     )
-    seed: int = knob(0, "root seed of the run's SeedSequence (overridden by simulate(seed=...))", lo=0)
+    seed: int = knob(
+        0, "root seed of the run's SeedSequence (overridden by simulate(seed=...))", lo=0, hi=2**63 - 1
+    )
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class ClusterSection:
         unit="s",
         lo=0.0,
         lo_open=True,
+        hi=86400.0,
     )
     sync_latency_s: float = knob(0.0005, "one-way latency of the sync channel", unit="s", lo=0.0)
     sync_loss: float = knob(0.0, "Bernoulli loss probability of each sync message", lo=0.0, hi=1.0)
@@ -77,9 +80,11 @@ class ClusterSection:
         1.0,
         "heartbeat advertisement interval",
         unit="s",
-        source="RFC 5798 5.2.7 (VRRP Advertisement_Interval 100 cs); strongSwan HA heartbeat 1 s",
+        source="RFC 5798 5.2.7 (VRRP Advertisement_Interval 100 cs, a 12-bit field: at most 40.95 s); "
+        "strongSwan HA heartbeat 1 s",
         lo=0.0,
         lo_open=True,
+        hi=40.95,
     )
     master_down_multiplier: int = knob(
         3,
@@ -186,7 +191,12 @@ class PeerSection:
     )
     members: int = knob(2, "members of the peer cluster when is_cluster", lo=1, hi=16)
     ike_window_size: int = knob(
-        1, "IKE window size of both ends (SET_WINDOW_SIZE)", source="RFC 7296 2.3 (default window 1)", lo=1
+        1,
+        "IKE window size of both ends (SET_WINDOW_SIZE); with policy.m1_margin at most half the 32-bit "
+        "Message ID space",
+        source="RFC 7296 2.3 (default window 1)",
+        lo=1,
+        hi=2**31,
     )
 
 
@@ -194,10 +204,23 @@ class PeerSection:
 class TrafficSection:
     """[traffic]: IKE SAs, Child SAs and the ESP and IKE traffic they carry."""
 
-    peers: int = knob(1, "IKE SAs between the cluster and its peers (one per peer)", lo=1)
+    peers: int = knob(
+        1,
+        "IKE SAs between the cluster and its peers (one per peer; pcap addresses 10.x.y.z)",
+        lo=1,
+        hi=2**24 - 2,
+    )
     child_sas: int = knob(1, "Child SAs per IKE SA", lo=1)
-    esp_out_pps: float = knob(1000.0, "ESP rate cluster -> peer per Child SA", unit="packets/s", lo=0.0)
-    esp_in_pps: float = knob(1000.0, "ESP rate peer -> cluster per Child SA", unit="packets/s", lo=0.0)
+    esp_out_pps: float = knob(
+        1000.0,
+        "ESP rate cluster -> peer per Child SA (at most 1e7: 100 Gbit/s of 1250-byte packets)",
+        unit="packets/s",
+        lo=0.0,
+        hi=1e7,
+    )
+    esp_in_pps: float = knob(
+        1000.0, "ESP rate peer -> cluster per Child SA (at most 1e7)", unit="packets/s", lo=0.0, hi=1e7
+    )
     model: str = knob("constant", "ESP arrival process", choices=("constant", "poisson", "onoff"))
     on_s: float = knob(1.0, "mean burst of the onoff model (exponential)", unit="s", lo=0.0, lo_open=True)
     off_s: float = knob(1.0, "mean silence of the onoff model (exponential)", unit="s", lo=0.0, lo_open=True)
@@ -226,6 +249,7 @@ class TrafficSection:
         "per-IKE-SA rate factor, log-uniform in [1/rate_spread, rate_spread], applied to esp_out_pps "
         "and esp_in_pps (drawn once per SA; 1 = every SA at the nominal rates)",
         lo=1.0,
+        hi=1e6,
     )
     rekey_jitter_s: float = knob(
         0.0,
@@ -318,13 +342,28 @@ class PolicySection:
         "rate x time since the last sync x increment_margin, or large 2**30 followed by a rekey (R5.2-3)",
         choices=values_of(SkipKind),
     )
-    skip_packets: int = knob(10000, "skip of the fixed policy", unit="packets", lo=0)
-    increment_margin: float = knob(2.0, "safety factor of the estimate policy (R5.2-2)", lo=1.0)
+    skip_packets: int = knob(
+        10000,
+        "skip of the fixed policy; at most 2**32 - 1 (the 32-bit sequence number) unless policy.esn",
+        unit="packets",
+        lo=0,
+        hi=2**64 - 1,
+    )
+    increment_margin: float = knob(2.0, "safety factor of the estimate policy (R5.2-2)", lo=1.0, hi=1e6)
     m1_margin: int = knob(
-        0, "Message IDs added to M1 beyond the known value + window (R5.1-1, R5.1-2)", unit="messages", lo=0
+        0,
+        "Message IDs added to M1 beyond the known value + window (R5.1-1, R5.1-2); at most half the "
+        "32-bit Message ID space",
+        unit="messages",
+        lo=0,
+        hi=2**31,
     )
     p1_margin: int = knob(
-        0, "Message IDs added to P1 beyond last received + 1 (R5.1-3)", unit="messages", lo=0
+        0,
+        "Message IDs added to P1 beyond last received + 1 (R5.1-3); at most half the 32-bit Message ID space",
+        unit="messages",
+        lo=0,
+        hi=2**31,
     )
     mid_reading: str = knob(
         SyncReading.STRICT.value,
@@ -367,10 +406,10 @@ class PolicySection:
         lo_open=True,
     )
     retransmit_base: float = knob(
-        1.8, "IKE retransmission backoff base", source="strongSwan retransmit_base", lo=1.0
+        1.8, "IKE retransmission backoff base", source="strongSwan retransmit_base", lo=1.0, hi=100.0
     )
     retransmit_tries: int = knob(
-        5, "IKE retransmissions before the SA is given up", source="strongSwan retransmit_tries", lo=0
+        5, "IKE retransmissions before the SA is given up", source="strongSwan retransmit_tries", lo=0, hi=100
     )
 
 
@@ -382,9 +421,15 @@ class AttackerSection:
 
     enabled: bool = knob(False, "record and replay")
     record_packets: int = knob(
-        64, "last ESP packets delivered before the first crash, kept per flow", unit="packets", lo=1
+        64,
+        "last ESP packets delivered before the first crash, kept per flow",
+        unit="packets",
+        lo=1,
+        hi=2**20,
     )
-    record_ike: int = knob(8, "last IKE requests of the cluster kept per IKE SA", unit="messages", lo=0)
+    record_ike: int = knob(
+        8, "last IKE requests of the cluster kept per IKE SA", unit="messages", lo=0, hi=2**20
+    )
     replay_after_s: float = knob(0.5, "delay of the replay after each takeover", unit="s", lo=0.0)
 
 

@@ -73,7 +73,7 @@ BAD = [
     ("unit in value", {"cluster": {"sync_interval_s": "500ms"}}, "cluster.sync_interval_s", "plain number"),
     ("unit in key", {"cluster": {"sync_interval_ms": 500}}, "cluster.sync_interval_ms", "sync_interval_s"),
     ("out of range", {"cluster": {"sync_loss": 1.5}}, "cluster.sync_loss", "[0.0, 1.0]"),
-    ("not positive", {"cluster": {"sync_interval_s": 0}}, "cluster.sync_interval_s", "> 0.0"),
+    ("not positive", {"cluster": {"sync_interval_s": 0}}, "cluster.sync_interval_s", "(0.0, 86400.0]"),
     ("not a choice", {"policy": {"trigger": "soon"}}, "policy.trigger", "'proactive'"),
     ("not an integer", {"traffic": {"peers": 1.5}}, "traffic.peers", "an integer"),
     (

@@ -1,0 +1,252 @@
+"""What a run will cost, worked out from its scenario before it starts: events, CPU time, peak memory.
+
+Every key can be valid on its own while the run is absurd in effect: a sync every nanosecond, a
+rekey every microsecond or a rate spread of 1e300 run until killed or fill the memory. So ``hasim
+run`` and ``hasim sweep`` estimate first and refuse beyond their limits, naming the keys that drive
+the cost. The estimate counts what the simulator does, from the scenario's keys alone:
+
+- ESP packets: peers x mean Child SAs x (esp_out_pps + esp_in_pps) x mean rate factor (log-uniform in
+  [1/s, s]: (s - 1/s) / (2 ln s)) x the on/off duty cycle x duration_s;
+- IKE messages: liveness checks by each end, rekeys, and the RFC 6311 sync exchanges after each crash;
+- sync updates: one per SA (IKE SA and its Child SAs) per sync round, one round per sync_interval_s;
+- timer events: heartbeats and the periods of on/off traffic.
+
+Events are their sum. CPU time and memory use per-item costs measured on the scaled engine (the
+default path; calibration in benchmarks/bench_cost.py); they are meant to be right within a factor of
+about two, enough to tell a minute from a day and 1 GB from 100 GB.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from hasim.errors import ConfigError
+from hasim.sim.scenario.sections import ScenarioConfig
+
+# Measured per-item costs (scaled engine, one core, 2026): see benchmarks/bench_cost.py.
+CPU_START_S = 0.3
+CPU_PER_ESP_S = 0.16e-6
+CPU_PER_IKE_MESSAGE_S = 0.1e-3
+CPU_PER_SYNC_ROUND_S = 0.85e-3
+CPU_PER_SYNC_UPDATE_S = 6e-6
+CPU_PER_TIMER_S = 10e-6
+CPU_PER_IKE_SA_S = 0.5e-3
+CPU_PER_CHILD_SA_S = 0.3e-3
+MEM_BASE = 60e6
+MEM_PER_IKE_SA = 33e3
+MEM_PER_CHILD_SA = 15e3
+MEM_PER_ESP_PPS = 1.9e3  # the scaled engine holds a few seconds of every flow's packets
+MEM_PER_ESP_PACKET = 40.0  # .. or all of them when the run is shorter than that
+
+DEFAULT_MAX_EVENTS = 1e9
+DEFAULT_MAX_CPU_S = 3600.0
+DEFAULT_MAX_MEMORY = 8 * 2**30
+
+
+@dataclass(frozen=True)
+class Part:
+    """One kind of work: how many, what it costs, and the keys scaling it (key, factor over default)."""
+
+    count: float
+    cpu_s: float
+    factors: tuple[tuple[str, float], ...]
+
+
+@dataclass(frozen=True)
+class RunCost:
+    """The estimate for one run."""
+
+    esp_packets: float
+    ike_messages: float
+    sync_updates: float
+    timer_events: float
+    cpu_s: float
+    memory_bytes: float
+    parts: dict[str, Part]
+
+    @property
+    def events(self) -> float:
+        return self.esp_packets + self.ike_messages + self.sync_updates + self.timer_events
+
+    def drivers(self, by_memory: bool = False) -> list[str]:
+        """The keys that push this run's cost up most (largest factor over its default first)."""
+        heaviest = max(self.parts, key=lambda n: self.parts[n].cpu_s)
+        names = ["esp_packets", "sas"] if by_memory else [heaviest]
+        factors: dict[str, float] = {}
+        for name in names:
+            for key, f in self.parts[name].factors:
+                factors[key] = max(factors.get(key, 0.0), f)
+        big = sorted((k for k, f in factors.items() if f > 1), key=lambda k: -factors[k])
+        return big[:3] or sorted(factors)[:3]
+
+
+def _product(*xs: float) -> float:
+    """A product that is 0 when any factor is (no inf * 0 = nan) and inf instead of an overflow."""
+    if any(x == 0 for x in xs):
+        return 0.0
+    try:
+        return math.exp(sum(math.log(x) for x in xs))
+    except OverflowError:
+        return math.inf
+
+
+def mean_rate_factor(spread: float) -> float:
+    """E[f] for f log-uniform in [1/spread, spread]."""
+    if spread <= 1.0:
+        return 1.0
+    return (spread - 1 / spread) / (2 * math.log(spread))
+
+
+def _synced_time(cfg: ScenarioConfig) -> float:
+    """How long the cluster has a standby to sync to: until the crash that leaves none, if any."""
+    crashes = sorted(
+        f.at_s + f.jitter_s / 2 for f in cfg.faults if f.kind == "crash" and f.target == "cluster"
+    )
+    standbys = cfg.cluster.members - 1
+    if standbys < 1:
+        return 0.0
+    if len(crashes) >= standbys:
+        return min(cfg.scenario.duration_s, crashes[standbys - 1])
+    return cfg.scenario.duration_s
+
+
+def estimate_cost(cfg: ScenarioConfig) -> RunCost:
+    """The estimate for ``cfg`` (validated, so every number is finite and in range)."""
+    t = cfg.traffic
+    duration = cfg.scenario.duration_s
+    child = (t.child_sas + t.child_sas_max) / 2 if t.child_sas_max > t.child_sas else float(t.child_sas)
+    child_key = "traffic.child_sas_max" if t.child_sas_max > t.child_sas else "traffic.child_sas"
+    rate = t.esp_out_pps + t.esp_in_pps
+    spread = mean_rate_factor(t.rate_spread)
+    duty = t.on_s / (t.on_s + t.off_s) if t.model == "onoff" else 1.0
+    esp = _product(t.peers, child, rate, spread, duty, duration)
+    long = ("scenario.duration_s", duration / 60)
+    esp_part = Part(
+        esp,
+        esp * CPU_PER_ESP_S,
+        (
+            ("traffic.peers", t.peers),
+            (child_key, child),
+            ("traffic.esp_out_pps", rate / 2000),
+            ("traffic.rate_spread", spread),
+            long,
+        ),
+    )
+    ends = 2 * (cfg.peer.members if cfg.peer.is_cluster else 1)
+    live = _product(t.peers, 2 * ends, duration, 1 / t.liveness_interval_s) if t.liveness_interval_s else 0.0
+    rekey = _product(t.peers, child, 4, duration, 1 / t.rekey_interval_s) if t.rekey_interval_s else 0.0
+    crashes = sum(1 for f in cfg.faults if f.kind == "crash")
+    takeover = _product(t.peers, 4 * crashes) if crashes else 0.0
+    ike = live + rekey + takeover
+    ike_part = Part(
+        ike,
+        ike * CPU_PER_IKE_MESSAGE_S,
+        (("traffic.peers", t.peers), long)
+        + ((("traffic.liveness_interval_s", 30 / t.liveness_interval_s),) if live >= rekey else ())
+        + (
+            ((child_key, child), ("traffic.rekey_interval_s", 3600 / t.rekey_interval_s))
+            if rekey > live
+            else ()
+        ),
+    )
+    rounds = _product(_synced_time(cfg), 1 / cfg.cluster.sync_interval_s)
+    sas = _product(t.peers, 1 + child)
+    updates = _product(rounds, 1 + child, t.peers)
+    sync_part = Part(
+        rounds + updates,
+        rounds * CPU_PER_SYNC_ROUND_S + updates * CPU_PER_SYNC_UPDATE_S,
+        (("cluster.sync_interval_s", 1 / cfg.cluster.sync_interval_s), ("traffic.peers", t.peers), long),
+    )
+    beats = _product(duration, cfg.cluster.members, 1 / cfg.cluster.advertisement_interval_s)
+    periods = _product(t.peers, child, 2, duration, 1 / (t.on_s + t.off_s)) if t.model == "onoff" else 0.0
+    timer_part = Part(
+        beats + periods,
+        (beats + periods) * CPU_PER_TIMER_S,
+        (
+            ("cluster.advertisement_interval_s", 1 / cfg.cluster.advertisement_interval_s),
+            ("traffic.on_s", 2 / (t.on_s + t.off_s)),
+            ("traffic.peers", t.peers),
+            long,
+        ),
+    )
+    sa_part = Part(
+        sas,
+        t.peers * CPU_PER_IKE_SA_S + _product(t.peers, child) * CPU_PER_CHILD_SA_S,
+        (("traffic.peers", t.peers), (child_key, child)),
+    )
+    parts = {
+        "esp_packets": esp_part,
+        "ike_messages": ike_part,
+        "sync": sync_part,
+        "timers": timer_part,
+        "sas": sa_part,
+    }
+    pps = _product(t.peers, child, rate, spread)
+    memory = (
+        MEM_BASE
+        + t.peers * MEM_PER_IKE_SA
+        + _product(t.peers, child) * MEM_PER_CHILD_SA
+        + min(pps * MEM_PER_ESP_PPS, esp * MEM_PER_ESP_PACKET)
+    )
+    cpu = CPU_START_S + sum(p.cpu_s for p in parts.values())
+    return RunCost(esp, ike, updates + rounds, beats + periods, cpu, memory, parts)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a run may cost before it is refused (``--max-events``, ``--max-cpu``, ``--max-memory``)."""
+
+    events: float = DEFAULT_MAX_EVENTS
+    cpu_s: float = DEFAULT_MAX_CPU_S
+    memory_bytes: float = DEFAULT_MAX_MEMORY
+
+
+def _si(x: float) -> str:
+    return f"{x:.3g}" if x < 1e4 else f"{x:.2e}"
+
+
+def describe(cost: RunCost) -> str:
+    """One line: the figures of the estimate."""
+    return (
+        f"{_si(cost.events)} events ({_si(cost.esp_packets)} ESP packets, {_si(cost.ike_messages)} IKE "
+        f"messages, {_si(cost.sync_updates)} sync updates, {_si(cost.timer_events)} timer events), "
+        f"about {format_seconds(cost.cpu_s)} CPU, peak memory about {format_bytes(cost.memory_bytes)}"
+    )
+
+
+def format_seconds(s: float) -> str:
+    if s < 120:
+        return f"{s:.3g} s"
+    if s < 7200:
+        return f"{s / 60:.3g} min"
+    if s < 86400 * 365:
+        return f"{s / 3600:.3g} h"
+    return f"{_si(s / (86400 * 365))} years"
+
+
+def format_bytes(n: float) -> str:
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if n >= size:
+            return f"{_si(n / size)} {unit}"
+    return f"{n / 1e3:.3g} kB"
+
+
+def check_cost(cost: RunCost, limits: Limits) -> None:
+    """ConfigError naming the driving keys when ``cost`` exceeds ``limits``."""
+    over = []
+    if cost.events > limits.events:
+        over.append(f"{_si(cost.events)} events > --max-events {_si(limits.events)}")
+    if cost.cpu_s > limits.cpu_s:
+        over.append(f"about {format_seconds(cost.cpu_s)} CPU > --max-cpu {_si(limits.cpu_s)} s")
+    memory = cost.memory_bytes > limits.memory_bytes
+    if memory:
+        mem, limit = format_bytes(cost.memory_bytes), format_bytes(limits.memory_bytes)
+        over.append(f"peak memory about {mem} > --max-memory {limit}")
+    if not over:
+        return
+    keys = cost.drivers(by_memory=memory and len(over) == 1)
+    raise ConfigError(
+        ", ".join(keys),
+        f"the run would cost {'; '.join(over)}; change these keys, raise the limit or use --force",
+    )
