@@ -1,0 +1,306 @@
+"""Every careless or hostile input reported in issue 17, one row each: exit 2 within 10 s, one line on
+stderr naming the key or file, no traceback, and no file outside the results folder touched (or, where
+the input is legitimate, a run within its estimate and exit 0).
+
+Each row sets up files in a fresh folder (which is also the working directory, so that a sweep named
+``..`` would write beside them), runs ``hasim`` in-process and compares every file outside
+``results/`` before and after.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from hasim.cli import main
+
+TOY = Path(__file__).resolve().parents[1] / "experiments"
+if str(TOY) not in sys.path:
+    sys.path.insert(0, str(TOY))
+
+from toy_model import BASE_TOML as TOY_BASE  # noqa: E402
+
+BASE = """\
+[scenario]
+name = "short"
+duration_s = 60.0
+
+[traffic]
+esp_out_pps = 100.0
+esp_in_pps = 100.0
+
+[[faults]]
+kind = "crash"
+at_s = 30.0
+"""
+
+TOY_SWEEP = """\
+[sweep]
+name = "toy"
+base = "toy_base.toml"
+replications = 2
+root_seed = 42
+
+[[axes]]
+kind = "grid"
+key = "model.a"
+values = [1.0, 2.0]
+"""
+
+
+def sweep_file(head: str = "", body: str = "", name: str = "t", replications: str = "1") -> str:
+    """A sweep of the short scenario; ``head`` goes into [sweep], ``body`` after it."""
+    return (
+        f'[sweep]\nname = "{name}"\nbase = "base.toml"\nroot_seed = 1\nreplications = {replications}\n'
+        f"{head}\n{body}"
+    )
+
+
+def grid(key: str = "cluster.sync_interval_s", values: str = "[0.5, 1.0]") -> str:
+    return f'[[axes]]\nkind = "grid"\nkey = "{key}"\nvalues = {values}\n'
+
+
+def list_axis(name: str) -> str:
+    return f'[[axes]]\nkind = "list"\nname = "{name}"\npoints = [{{ label = "a", set = {{}} }}]\n'
+
+
+def range_axis(start: str, stop: str, step: str) -> str:
+    return f'[[axes]]\nkind = "range"\nkey = "cluster.sync_interval_s"\nstart = {start}\nstop = {stop}\nstep = {step}\n'
+
+
+def toy_results(damage: Callable[[Path], None]) -> Callable[[Path], None]:
+    """A finished toy sweep in results/toy, then ``damage`` applied to that folder."""
+
+    def setup(folder: Path) -> None:
+        (folder / "toy_base.toml").write_text(TOY_BASE)
+        (folder / "toy.toml").write_text(TOY_SWEEP)
+        main(["sweep", "toy.toml", "--model", "toy_model:TOY", "-j", "1", "--no-progress"])
+        damage(folder / "results" / "toy")
+
+    return setup
+
+
+def write(name: str, data: bytes | str) -> Callable[[Path], None]:
+    def damage(folder: Path) -> None:
+        target = folder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data if isinstance(data, bytes) else data.encode())
+
+    return damage
+
+
+def files(name: str, text: str | bytes) -> Callable[[Path], None]:
+    def setup(folder: Path) -> None:
+        (folder / name).write_bytes(text if isinstance(text, bytes) else text.encode())
+
+    return setup
+
+
+@dataclass(frozen=True)
+class Case:
+    """One reported input: the command, the files it needs, and what the one line must name."""
+
+    id: str
+    args: list[str]
+    names: str
+    setup: Callable[[Path], None] = field(default=lambda folder: None)
+    code: int = 2
+
+
+def sweep_case(id: str, text: str, names: str, *extra: str) -> Case:
+    return Case(id, ["sweep", "s.toml", "--no-progress", *extra], names, files("s.toml", text))
+
+
+def run_case(id: str, sets: list[str], names: str, *extra: str) -> Case:
+    return Case(id, ["run", "base.toml", *(a for s in sets for a in ("--set", s)), *extra], names)
+
+
+DEEP = 100_000
+CASES = [
+    # lost results: a name that leaves results/, a label that overwrites a result column
+    sweep_case("name ..", sweep_file(name=".."), "sweep.name"),
+    sweep_case("name .", sweep_file(name="."), "sweep.name", "--force"),
+    sweep_case("name absolute", sweep_file(name="/tmp/x"), "sweep.name"),
+    *(
+        sweep_case(f"label {col}", sweep_file(body=list_axis(col)), "axes[0].name")
+        for col in ("index", "seed", "run_id", "error", "config", "sa_survival")
+    ),
+    # hangs and runaway memory: refused by the estimate, naming the key that drives the cost
+    run_case("sync every ns", ["cluster.sync_interval_s=1e-9"], "cluster.sync_interval_s"),
+    run_case("liveness every ns", ["traffic.liveness_interval_s=1e-9"], "traffic.liveness_interval_s"),
+    run_case("rekey every us", ["traffic.rekey_interval_s=1e-6"], "traffic.rekey_interval_s"),
+    run_case(
+        "tiny on/off periods",
+        ['traffic.model="onoff"', "traffic.on_s=1e-9", "traffic.off_s=1e-9"],
+        "traffic.on_s",
+    ),
+    run_case("1e9 peers", ["traffic.peers=1000000000"], "traffic.peers"),
+    run_case("1e9 child SAs", ["traffic.child_sas=1000000000"], "traffic.child_sas"),
+    run_case("duration 1e12", ["scenario.duration_s=1e12"], "scenario.duration_s"),
+    run_case(
+        "rate 1e9 for 1000 s", ["traffic.esp_out_pps=1e9", "scenario.duration_s=1000"], "traffic.esp_out_pps"
+    ),
+    run_case("rate spread 1e308", ["traffic.rate_spread=1e308"], "traffic.rate_spread"),
+    run_case("rate spread 1e6", ["traffic.rate_spread=1e6"], "traffic.rate_spread"),
+    sweep_case("10 million runs", sweep_file(replications="10000000"), "sweep.replications", "--dry-run"),
+    sweep_case(
+        "10^12 range points", sweep_file(body=range_axis("1", "1000000000000", "1")), "axes[0]", "--dry-run"
+    ),
+    Case(
+        "advise poisson 1e12",
+        ["advise", "--rate", "1e12", "--sync-interval", "1", "--detection", "3", "--traffic", "poisson"],
+        "--rate",
+    ),
+    # tracebacks: one line instead
+    Case(
+        "non-UTF-8 scenario",
+        ["run", "bad.toml"],
+        "bad.toml",
+        files("bad.toml", b'[scenario]\nname = "\xff"\n'),
+    ),
+    Case(
+        "non-UTF-8 sweep bytes", ["sweep", "u.toml"], "u.toml", files("u.toml", b"[sweep]\nname = '\xfe'\n")
+    ),
+    run_case("esp_out_pps 1e308", ["traffic.esp_out_pps=1e308"], "traffic.esp_out_pps"),
+    run_case("m1_margin 2**63-1", ["policy.m1_margin=9223372036854775807"], "policy.m1_margin"),
+    run_case("p1_margin 2**40", ["policy.p1_margin=1099511627776"], "policy.p1_margin"),
+    run_case("increment_margin 1e308", ["policy.increment_margin=1e308"], "policy.increment_margin"),
+    Case("seed -1", ["run", "base.toml", "--seed", "-1"], "--seed"),
+    *(
+        sweep_case(
+            f"skip_if {label}", sweep_file(head=f"skip_if = [{expr!r}]"), "sweep.skip_if[0]", "--dry-run"
+        )
+        for label, expr in (
+            ("'a'*10**12", "'a'*10**12 == 'b'"),
+            ("'a'*10^12", "'a'*1000000000000 == 'b'"),
+            ("[1]*10**10", "[1]*10000000000 == []"),
+            ("5000 digits", "9" * 5000 + " > 1"),
+            ("nested parentheses", "(" * DEEP + "1" + ")" * DEEP + " == 1"),
+            ("nested brackets", "[" * DEEP + "]" * DEEP + " == []"),
+            ("nested not", "not " * DEEP + "true"),
+            ("nested minus", "-" * DEEP + "1 == 1"),
+            ("many nots", "not " * 40 + "true"),
+            ("string format", "'%999999999d' % 1 == 'a'"),
+        )
+    ),
+    sweep_case("range NaN step", sweep_file(body=range_axis("1", "2", "nan")), "axes[0].step"),
+    sweep_case("range infinite stop", sweep_file(body=range_axis("1", "inf", "1")), "axes[0].stop"),
+    sweep_case("exclude = 5", "exclude = 5\n" + sweep_file(), "exclude"),
+    sweep_case("timelines = 5", "timelines = 5\n" + sweep_file(), "timelines"),
+    Case(
+        "advise rate 1e308",
+        ["advise", "--rate", "1e308", "--sync-interval", "1", "--detection", "3"],
+        "--rate",
+    ),
+    Case(
+        "advise sync 1e300",
+        ["advise", "--rate", "1000", "--sync-interval", "1e300", "--detection", "3"],
+        "--sync-interval",
+    ),
+    Case(
+        "--model os:system",
+        ["sweep", "s.toml", "--model", "os:system", "--dry-run"],
+        "--model",
+        files("s.toml", sweep_file()),
+    ),
+    # damaged results under report, plot and --resume
+    *(
+        Case(f"{cmd} damaged {name}", [cmd, "results/toy"], name, toy_results(write(name, data)))
+        for cmd in ("report", "plot")
+        for name, data in (
+            ("runs.parquet", b"PAR1 garbage"),
+            ("summary.csv", b"\xff\xfe\x00"),
+            ("timelines.parquet", b"not parquet"),
+            ("manifest.json", b"{garbage"),
+            ("parts/00001-deadbeef.json", b'{"run_id": '),
+        )
+    ),
+    *(
+        Case(
+            f"resume damaged {name}",
+            ["sweep", "toy.toml", "--model", "toy_model:TOY", "--resume", "--no-progress"],
+            name,
+            toy_results(write(name, data)),
+        )
+        for name, data in (
+            ("runs.parquet", b"PAR1 garbage"),
+            ("manifest.json", b"\x00\x01"),
+            ("parts/00001-deadbeef.json", b"[]"),
+        )
+    ),
+    # nonsense accepted before: refused now
+    Case(
+        "advise window 16",
+        ["advise", "--rate", "1000", "--sync-interval", "1", "--detection", "3", "--window", "16"],
+        "--window",
+    ),
+    Case(
+        "advise window 2**40",
+        ["advise", "--rate", "1000", "--sync-interval", "1", "--detection", "3", "--window", str(2**40)],
+        "--window",
+    ),
+    Case(
+        "advise skip 2**70 esn",
+        [
+            "advise",
+            "--rate",
+            "1000",
+            "--sync-interval",
+            "1",
+            "--detection",
+            "3",
+            "--skip",
+            str(2**70),
+            "--esn",
+        ],
+        "--skip",
+    ),
+    # legitimate: they run, within their estimate
+    Case("faults=[]", ["run", "base.toml", "--set", "faults=[]"], "", code=0),
+    Case(
+        "--force over a garbage manifest",
+        ["sweep", "toy.toml", "--model", "toy_model:TOY", "--force", "--no-progress"],
+        "",
+        toy_results(write("manifest.json", b"\xff{{not json")),
+        code=0,
+    ),
+]
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file() and p.relative_to(folder).parts[0] != "results"
+    }
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_reported_input(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "base.toml").write_text(BASE)
+    (tmp_path / "summary.csv").write_text("a user's own file beside the sweep\n")
+    case.setup(tmp_path)
+    capsys.readouterr()
+    before = _snapshot(tmp_path)
+    start = time.monotonic()
+    with pytest.raises(SystemExit) as exit_info:
+        main(case.args)
+        sys.exit(0)
+    elapsed = time.monotonic() - start
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == case.code, err
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+    assert _snapshot(tmp_path) == before, "a file outside results/ changed"
+    if case.code == 2:
+        assert len(err) == 1, err
+        assert err[0].startswith("hasim: error: ") and case.names in err[0], err[0]
+    else:
+        assert err == [], err
