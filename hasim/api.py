@@ -95,16 +95,20 @@ def simulate(
     *,
     overrides: Mapping[str, Any] | None = None,
     records: bool = False,
+    progress: bool = False,
 ) -> Simulation:
     """Run one scenario once; ``seed`` defaults to the scenario's own (``scenario.seed``).
 
     Same scenario and seed give the same metrics, bit for bit (``wall_time_s`` aside).
+    ``progress=True`` shows a bar of simulated time for runs longer than two seconds.
     """
+    from hasim.experiments.run_progress import SimClockBar
     from hasim.sim import simulate as run_one
 
     cfg = load_scenario(scenario, overrides)
     run_seed = cfg.scenario.seed if seed is None else seed
-    result = run_one(cfg, run_seed, records=records)
+    with SimClockBar(cfg.scenario.duration_s, cfg.scenario.name, enabled=progress) as bar:
+        result = run_one(cfg, run_seed, records=records, on_clock=bar.attach)
     frames = {kind: pd.DataFrame(rows) for kind, rows in result.records.items()}
     return Simulation(cfg, run_seed, dict(result.metrics), frames)
 

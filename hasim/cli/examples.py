@@ -7,9 +7,11 @@ site_to_site``, ``hasim sweep sync_vs_skip``); ``--out DIR`` copies the examples
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import click
+from click.shell_completion import CompletionItem
 
 
 @click.command("examples")
@@ -45,3 +47,15 @@ def examples(names: tuple[str, ...], out_dir: Path | None, as_json: bool) -> Non
     width = max(len(e.name) for e in chosen)
     for e in chosen:
         click.echo(f"{e.kind:<8}  {e.name:<{width}}  {e.description}")
+
+
+def complete_example(kind: str) -> Callable[[click.Context, click.Parameter, str], list[CompletionItem]]:
+    """Shell completion for a SCENARIO or SWEEP argument: the packaged examples' names, then files."""
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+        from hasim.experiments.examples import list_examples
+
+        names = [e.name for e in list_examples() if e.kind == kind and e.name.startswith(incomplete)]
+        return [CompletionItem(n) for n in names] + [CompletionItem(incomplete, type="file")]
+
+    return complete

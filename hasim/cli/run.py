@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from hasim.cli.examples import complete_example
 from hasim.cli.limits import cost_options, limits_from
 from hasim.errors import ConfigError
 from hasim.sim.scenario.cost import RunCost
@@ -171,12 +172,13 @@ def write_pcap(path: Path, result: Any) -> Path:
 
 
 @click.command(name="run")
-@click.argument("scenario", metavar="SCENARIO")
+@click.argument("scenario", metavar="SCENARIO", shell_complete=complete_example("scenario"))
 @click.option("--seed", default=None, metavar="N", help="Root seed (default: scenario.seed).")
 @click.option(
     "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a scenario key (repeatable)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+@click.option("--no-progress", is_flag=True, help="No progress bar (shown on stderr for runs over 2 s).")
 @click.option("--trace", is_flag=True, help="Print the IKE message ladder.")
 @click.option(
     "--pcap",
@@ -194,6 +196,7 @@ def run(
     seed: str | None,
     sets: tuple[str, ...],
     as_json: bool,
+    no_progress: bool,
     trace: bool,
     pcap: Path | None,
     dry_run: bool,
@@ -205,6 +208,7 @@ def run(
     """Run SCENARIO (a TOML file or a packaged example's name, see `hasim examples`) and print its
     metrics (a table, or JSON with --json)."""
     from hasim.api import load_scenario
+    from hasim.experiments.run_progress import SimClockBar
     from hasim.sim import simulate
     from hasim.sim.scenario.cost import check_cost, describe, estimate_cost
 
@@ -220,7 +224,8 @@ def run(
         return
     if not force:
         check_cost(cost, limits)
-    result = simulate(cfg, run_seed, records=trace or pcap is not None)
+    with SimClockBar(cfg.scenario.duration_s, cfg.scenario.name, enabled=not no_progress) as bar:
+        result = simulate(cfg, run_seed, records=trace or pcap is not None, on_clock=bar.attach)
     if trace:
         click.echo(format_trace(result.records))
         click.echo("")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from hasim.cli.examples import complete_example
 from hasim.cli.limits import cost_options, limits_from
 from hasim.errors import ConfigError
 from hasim.experiments.model import Model, simulator_model
@@ -42,7 +43,7 @@ def load_model(spec: str | None) -> Model:
 
 
 @click.command("sweep")
-@click.argument("sweep_file", metavar="SWEEP")
+@click.argument("sweep_file", metavar="SWEEP", shell_complete=complete_example("sweep"))
 @click.option(
     "--set",
     "sets",

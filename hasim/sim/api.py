@@ -11,6 +11,7 @@ for 10,000 peers) wherever it is exact (no records, no attacker, Bernoulli loss)
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +29,18 @@ class RunResult:
 
 
 def simulate(
-    config: ScenarioConfig, seed: int, *, records: bool = False, esp_path: str = "auto"
+    config: ScenarioConfig,
+    seed: int,
+    *,
+    records: bool = False,
+    esp_path: str = "auto",
+    on_clock: Callable[[Callable[[], float]], None] | None = None,
 ) -> RunResult:
-    """Run one scenario with one seed (``config.scenario.seed`` is only the CLI's default)."""
+    """Run one scenario with one seed (``config.scenario.seed`` is only the CLI's default).
+
+    ``on_clock``, if given, is called once before the run with a function that reads the simulated
+    time, so that a caller can show progress from another thread; the run itself is untouched.
+    """
     from hasim.sim.gc_policy import collector_held_back
     from hasim.sim.model.metrics import collect
     from hasim.sim.model.world import World
@@ -45,6 +55,8 @@ def simulate(
         world = World(
             config, seed, records=records, esp_path="vectorized" if esp_path == "auto" else esp_path
         )
+    if on_clock is not None:
+        on_clock(lambda: float(world.env.now))
     with collector_held_back():
         world.run()
     metrics = collect(world, time.perf_counter() - start)

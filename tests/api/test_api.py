@@ -134,3 +134,27 @@ def test_packaged_examples_are_listed_and_copied_with_their_base(tmp_path: Path)
     assert spec.base_path == (tmp_path / "sync_vs_skip" / "scenario.toml").resolve()
     with pytest.raises(ConfigError, match="already exists"):
         copy_examples(["multi_failover"], tmp_path)
+
+
+def test_progress_bar_follows_the_simulated_clock_and_changes_nothing() -> None:
+    import io
+    import time
+
+    from hasim.experiments.run_progress import SimClockBar
+
+    now = [0.0]
+    out = io.StringIO()
+    with SimClockBar(60.0, "demo", delay_s=0.0, file=out) as bar:
+        bar.attach(lambda: now[0])
+        for t in (15.0, 30.0, 61.0):
+            now[0] = t
+            time.sleep(0.6)
+    text = out.getvalue()
+    assert "30.0/60.0 simulated s" in text and "deciding the SAs' fates" in text
+    assert text.rstrip().splitlines()[-1].count("60.0/60.0") == 1  # closed at the end of the run
+    plain = hasim.simulate("site_to_site", seed=3)
+    shown = hasim.simulate("site_to_site", seed=3, progress=True)
+    drop = {"wall_time_s"}
+    assert {k: v for k, v in plain.metrics.items() if k not in drop} == {
+        k: v for k, v in shown.metrics.items() if k not in drop
+    }

@@ -158,3 +158,21 @@ def test_run_takes_an_example_name(capsys: pytest.CaptureFixture[str]) -> None:
     main(["run", "site_to_site", "--json", "--set", "scenario.duration_s=25"])
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["scenario"] == "site_to_site" and metrics["failovers"] == 1
+
+
+def _complete(words: str) -> list[str]:
+    import os
+    import subprocess
+
+    env = {**os.environ, "COMP_WORDS": words, "COMP_CWORD": str(len(words.split()) - 1)}
+    env["_HASIM_COMPLETE"] = "bash_complete"
+    hasim = Path(sys.executable).parent / "hasim"
+    done = subprocess.run([str(hasim)], env=env, capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout.splitlines()
+
+
+def test_shell_completion_of_commands_options_and_example_names() -> None:
+    assert "plain,sweep" in _complete("hasim sw")
+    assert {"plain,--dry-run", "plain,--dask"} <= set(_complete("hasim sweep --d"))
+    assert _complete("hasim run site") == ["plain,site_to_site", "file,site"]
+    assert "plain,sync_vs_skip" in _complete("hasim sweep sync")
