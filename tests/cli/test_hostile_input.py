@@ -70,7 +70,8 @@ def list_axis(name: str) -> str:
 
 
 def range_axis(start: str, stop: str, step: str) -> str:
-    return f'[[axes]]\nkind = "range"\nkey = "cluster.sync_interval_s"\nstart = {start}\nstop = {stop}\nstep = {step}\n'
+    head = '[[axes]]\nkind = "range"\nkey = "cluster.sync_interval_s"\n'
+    return f"{head}start = {start}\nstop = {stop}\nstep = {step}\n"
 
 
 def toy_results(damage: Callable[[Path], None]) -> Callable[[Path], None]:
