@@ -3,7 +3,8 @@ protocol objects, and print per reading of R5.1-5 and member policy what was cov
 depth, time), whether each safety property holds (else its shortest counterexample as the ladder
 of ``hasim run --trace``), and how the terminal states end (synchronized or IKE SA deleted).
 
-``--compare`` adds the AMB-1 answer at the bound: the shortest path on which the strict reading
+``--pcap DIR`` writes each ladder shown as a pcap (with its keys file: tshark decrypts the IKE
+messages). ``--compare`` adds the AMB-1 answer at the bound: the shortest path on which the strict reading
 loses the SA and the sync-only reading, taking the same steps, keeps it (both ladders). ``--json``
 prints one JSON object. Exit code 1 when a safety or the outcome property fails.
 """
@@ -14,6 +15,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, fields
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -22,7 +24,8 @@ from hasim.cli.run import format_trace
 
 if TYPE_CHECKING:
     from hasim.explore.model import Bounds, Policy
-    from hasim.explore.search import Exploration, Path
+    from hasim.explore.search import Exploration
+    from hasim.explore.search import Path as Steps
     from hasim.protocol.policy import SyncReading
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -54,13 +57,44 @@ def _bound_option(name: str) -> Callable[[F], F]:
     )
 
 
-def _ladder(path: Path, bounds: Bounds, reading: SyncReading, policy: Policy) -> str:
+def _ladder(path: Steps, bounds: Bounds, reading: SyncReading, policy: Policy) -> str:
     from hasim.explore.ladder import records
 
     return format_trace(records(path, bounds, reading, policy), clock="step")
 
 
-def _run_json(res: Exploration, ladders: bool) -> dict[str, Any]:
+def _write_pcap(folder: Path | None, label: str, steps: Steps) -> None:
+    """The datagrams of one ladder (delivered or lost, at their step's second) as ``label``.pcap in
+    ``folder``, with the keys file beside it so that tshark decrypts the IKE messages."""
+    if folder is None:
+        return
+    from hasim.cli.run import CLUSTER_ADDR, peer_addr
+    from hasim.explore.model import KEYS, SPI_I, SPI_R
+    from hasim.wire.esp import EspHeader
+    from hasim.wire.keysfile import write_keys_file
+    from hasim.wire.pcap import PcapWriter
+
+    folder.mkdir(parents=True, exist_ok=True)
+    addr = (CLUSTER_ADDR, peer_addr(0))
+    pcap = folder / f"{label}.pcap"
+    with pcap.open("wb") as fh:
+        w = PcapWriter(fh)
+        for t, a in enumerate(steps, start=1):
+            d = a.datagram
+            if a.kind not in ("deliver", "lose") or d is None:
+                continue
+            if d.esp:
+                w.write_esp(float(t), EspHeader(d.spi, d.seq), addr[1 - d.dst], addr[d.dst])
+            else:
+                w.write_ike(float(t), d.data, addr[1 - d.dst], addr[d.dst])
+    write_keys_file(folder / f"{label}.pcap.keys", {(SPI_I, SPI_R): KEYS})
+
+
+def _label(res: Exploration, what: str) -> str:
+    return f"{res.reading}-{res.policy.name}-w{res.bounds.window}-{what}"
+
+
+def _run_json(res: Exploration, ladders: bool, pcap: Path | None) -> dict[str, Any]:
     from hasim.explore.ladder import records
 
     props = {}
@@ -74,6 +108,7 @@ def _run_json(res: Exploration, ladders: bool) -> dict[str, Any]:
         }
         if f.path is not None and (ladders or f.safety):
             entry["ladder"] = records(f.path, res.bounds, res.reading, res.policy)
+            _write_pcap(pcap, _label(res, f.name), f.path)
         props[f.name] = entry
     out = res.outcome
     return {
@@ -97,7 +132,7 @@ def _run_json(res: Exploration, ladders: bool) -> dict[str, Any]:
     }
 
 
-def _run_text(res: Exploration, ladders: bool) -> list[str]:
+def _run_text(res: Exploration, ladders: bool, pcap: Path | None) -> list[str]:
     b = res.bounds
     head = (
         f"explore reading={res.reading} policy={res.policy.name} window={b.window}: states={res.states} "
@@ -125,12 +160,14 @@ def _run_text(res: Exploration, ladders: bool) -> list[str]:
     )
     for f in show:
         assert f.path is not None  # a property that happens has its shortest path
+        _write_pcap(pcap, _label(res, f.name), f.path)
         lines += [
             "",
             f"shortest counterexample: {f.name} ({f.detail})",
             _ladder(f.path, b, res.reading, res.policy),
         ]
     if out.neither_path is not None:
+        _write_pcap(pcap, _label(res, "neither"), out.neither_path)
         lines += ["", "shortest terminal state neither synchronized nor deleted"]
         lines.append(_ladder(out.neither_path, b, res.reading, res.policy))
     return lines
@@ -164,6 +201,12 @@ def _run_text(res: Exploration, ladders: bool) -> list[str]:
 @click.option("--max-states", type=int, default=0, help="Stop after this many states (0: exhaustive).")
 @click.option("--ladders", is_flag=True, help="Print the shortest ladder of every property that happens.")
 @click.option("--compare", is_flag=True, help="Strict against sync-only: an SA lost only under strict.")
+@click.option(
+    "--pcap",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write each ladder shown as DIR/<reading>-<policy>-w<window>-<property>.pcap (keys beside it).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def explore(
     readings: tuple[str, ...],
@@ -173,6 +216,7 @@ def explore(
     max_states: int,
     ladders: bool,
     compare: bool,
+    pcap: Path | None,
     as_json: bool,
     **counts: int,
 ) -> None:
@@ -195,10 +239,10 @@ def explore(
                 failed |= (
                     any(f.safety and not f.holds for f in res.findings.values()) or res.outcome.neither > 0
                 )
-                runs.append(_run_json(res, ladders) if as_json else None)
-                text += [] if as_json else [*_run_text(res, ladders), ""]
+                runs.append(_run_json(res, ladders, pcap) if as_json else None)
+                text += [] if as_json else [*_run_text(res, ladders, pcap), ""]
             if compare:
-                comparisons.append(_compare(bounds, POLICIES[p], max_states, as_json, text))
+                comparisons.append(_compare(bounds, POLICIES[p], max_states, as_json, text, pcap))
     if as_json:
         click.echo(json.dumps({"runs": runs, "comparisons": comparisons}))
     else:
@@ -208,7 +252,7 @@ def explore(
 
 
 def _compare(
-    bounds: Bounds, policy: Policy, max_states: int, as_json: bool, text: list[str]
+    bounds: Bounds, policy: Policy, max_states: int, as_json: bool, text: list[str], pcap: Path | None
 ) -> dict[str, Any]:
     from hasim.explore.compare import sa_lost_only_under
     from hasim.explore.ladder import records
@@ -218,6 +262,8 @@ def _compare(
     if div is None:
         text += [head + f"no terminal SA loss under strict that sync_only avoids ({res.states} states)", ""]
         return {"policy": policy.name, "window": bounds.window, "found": False, "states": res.states}
+    for path, reading in ((div.lossy_path, div.lossy), (div.other_path, div.other)):
+        _write_pcap(pcap, f"compare-{policy.name}-w{bounds.window}-{reading}", path)
     text += [
         head + f"strict loses the SA in {len(div.lossy_path)} steps; sync_only, taking the first "
         f"{div.followed} of them, ends synchronized",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -62,3 +65,35 @@ def test_bad_input_is_one_line_and_exit_2(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and named in err
+
+
+def test_pcap_of_each_ladder_decrypts_in_tshark(tmp_path: Path) -> None:
+    res = CliRunner().invoke(cli, ["explore", *TINY, "--ladders", "--json", "--pcap", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    (run,) = json.loads(res.output)["runs"]
+    twice = run["properties"]["request_processed_twice"]
+    pcap = tmp_path / "strict-proactive-w1-request_processed_twice.pcap"
+    keys = tmp_path / "strict-proactive-w1-request_processed_twice.pcap.keys"
+    assert keys.read_text().count("\n") == 1
+    tshark = shutil.which("tshark")
+    assert tshark is not None, "tshark is installed by .ci/run"
+    out = subprocess.run(
+        [
+            tshark,
+            "-n",
+            "-r",
+            str(pcap),
+            "-o",
+            f"uat:ikev2_decryption_table:{keys.read_text().strip()}",
+            "-T",
+            "fields",
+            "-e",
+            "isakmp.messageid",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    # one packet per message row of the ladder, with the same Message IDs in the same order
+    assert [int(m, 0) for m in out] == [r["message_id"] for r in twice["ladder"]["ike_messages"]]
