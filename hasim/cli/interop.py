@@ -8,6 +8,7 @@ one is not, 2 when the run cannot happen here (the reason is printed).
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -54,8 +55,10 @@ def interop() -> None:
     "(strongswan: drop iff M1 < the next expected Message ID, as charon 5.9.8 does).",
 )
 @click.option("--case", "case_names", multiple=True, help="Run only these cases (by name; repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the steps and the verdict as one JSON object.")
 def strongswan(
     markdown: bool,
+    as_json: bool,
     workdir: Path | None,
     dpd_delay: int,
     stale: int,
@@ -85,19 +88,34 @@ def strongswan(
         pcap=pcap,
         reading=SyncReading(reading),
     )
-    click.echo(format_table(result.steps, markdown=markdown))
-    found = findings_text(result.steps)
-    if found:
-        click.echo("")
-        click.echo(found)
     agree = sum(s.agree for s in result.steps)
-    click.echo("")
-    click.echo(
-        f"{agree}/{len(result.steps)} steps agree; charon pid {result.charon_pid} stopped "
-        f"(exit status {result.charon_status}); namespace removed"
-    )
+    if as_json:
+        steps = [
+            {
+                "case": s.case,
+                "what": s.what,
+                "predicted": s.predicted,
+                "observed": s.observed,
+                "agree": s.agree,
+                "finding": s.finding,
+            }
+            for s in result.steps
+        ]
+        summary = {"agree": agree, "steps_total": len(result.steps), "unexplained": len(result.unexplained)}
+        click.echo(json.dumps({"steps": steps, **summary, "charon_status": result.charon_status}))
+    else:
+        click.echo(format_table(result.steps, markdown=markdown))
+        found = findings_text(result.steps)
+        if found:
+            click.echo("")
+            click.echo(found)
+        click.echo("")
+        click.echo(
+            f"{agree}/{len(result.steps)} steps agree; charon pid {result.charon_pid} stopped "
+            f"(exit status {result.charon_status}); namespace removed"
+        )
     if pcap is not None:
-        click.echo(f"capture: {pcap}, keys: {pcap}.keys")
+        click.echo(f"capture: {pcap}, keys: {pcap}.keys", err=as_json)
     if result.unexplained:
         click.echo(
             f"{len(result.unexplained)} disagreement(s) not explained by a documented finding", err=True

@@ -56,12 +56,15 @@ def test_every_command_accepts_dash_h(path: list[str]) -> None:
     assert result.output.startswith("Usage: ") and "-h, --help" in result.output
 
 
-PRINTING = ["run", "sweep", "plot", "report", "advise", "decode", "examples"]
+PRINTING = ["run", "sweep", "plot", "report", "advise", "decode", "examples", "explore", "interop strongswan"]
 
 
 @pytest.mark.parametrize("name", PRINTING)
 def test_every_command_that_prints_results_has_json(name: str) -> None:
-    command = cli.get_command(click.Context(cli), name)
+    command: click.Command | None = cli
+    for word in name.split():
+        assert isinstance(command, click.Group)
+        command = command.get_command(click.Context(command), word)
     assert command is not None
     assert "--json" in {opt for p in command.params for opt in getattr(p, "opts", [])}
 
