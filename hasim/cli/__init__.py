@@ -64,9 +64,18 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("hasim: aborted", err=True)
         sys.exit(130)
+    except click.UsageError as exc:
+        hint = f" (see {exc.ctx.command_path} -h)" if exc.ctx is not None else ""
+        click.echo(f"hasim: error: {one_line(exc.format_message())}{hint}", err=True)
+        sys.exit(2)
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"hasim: error: {one_line(exc.format_message())}", err=True)
         sys.exit(2)
     except (DecodeError, ConfigError, ProtocolError, OSError) as exc:
-        click.echo(f"hasim: error: {exc}", err=True)
+        click.echo(f"hasim: error: {one_line(str(exc))}", err=True)
         sys.exit(2)
+
+
+def one_line(text: str) -> str:
+    """An error message on one line whatever it quotes (a key or value with a newline in it)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

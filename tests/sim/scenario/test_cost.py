@@ -1,0 +1,86 @@
+"""The run-cost estimate: counts worked out by hand from the scenario, limits that name the driving keys.
+
+Scenario A (below): 3 peers, 2 Child SAs each, 100 + 50 packets/s per Child SA, 20 s, a cluster of 2
+with a sync every 0.5 s, a crash at 8 s, liveness every 10 s, rekeys every 5 s, advertisements every 1 s:
+
+- ESP packets: 3 x 2 x (100 + 50) x 20 = 18,000.
+- IKE messages: liveness 3 peers x 2 ends x 2 messages x 20 / 10 = 24; rekeys 3 x 2 x 4 messages x 20 / 5
+  = 96; the takeover's sync exchanges 3 x 4 x 1 crash = 12; in all 132.
+- sync: the cluster has a standby until the crash at 8 s: 8 / 0.5 = 16 rounds, each updating
+  3 x (1 + 2) = 9 SAs: 16 + 144 = 160.
+- timers: 2 members x 20 / 1 = 40 advertisements.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hasim.errors import ConfigError
+from hasim.sim.scenario.config import scenario_from_dict
+from hasim.sim.scenario.cost import Limits, check_cost, estimate_cost, mean_rate_factor
+
+A = {
+    "scenario": {"duration_s": 20.0},
+    "cluster": {"members": 2, "sync_interval_s": 0.5, "advertisement_interval_s": 1.0},
+    "traffic": {
+        "peers": 3,
+        "child_sas": 2,
+        "esp_out_pps": 100.0,
+        "esp_in_pps": 50.0,
+        "liveness_interval_s": 10.0,
+        "rekey_interval_s": 5.0,
+    },
+    "faults": [{"kind": "crash", "at_s": 8.0}],
+}
+
+
+def test_counts_of_scenario_a_by_hand() -> None:
+    cost = estimate_cost(scenario_from_dict(A))
+    assert cost.esp_packets == pytest.approx(18_000)
+    assert cost.ike_messages == pytest.approx(24 + 96 + 12)
+    assert cost.sync_updates == pytest.approx(16 + 144)
+    assert cost.timer_events == pytest.approx(40)
+    assert cost.events == pytest.approx(18_000 + 132 + 160 + 40)
+
+
+def test_mean_rate_factor_of_a_log_uniform_spread() -> None:
+    # E[f] for ln f ~ U[-ln s, ln s]: (s - 1/s) / (2 ln s); s = e gives (e - 1/e) / 2 = sinh(1).
+    assert mean_rate_factor(1.0) == 1.0
+    assert mean_rate_factor(2.718281828459045) == pytest.approx(1.1752011936438014)
+
+
+def test_on_off_traffic_sends_for_its_duty_cycle_and_counts_its_periods() -> None:
+    d = {**A, "traffic": {**A["traffic"], "model": "onoff", "on_s": 0.3, "off_s": 0.7}}
+    cost = estimate_cost(scenario_from_dict(d))
+    assert cost.esp_packets == pytest.approx(18_000 * 0.3)
+    # 6 flows' on and off periods: 3 x 2 x 2 x 20 / (0.3 + 0.7) = 240, plus the 40 advertisements
+    assert cost.timer_events == pytest.approx(240 + 40)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("cluster.sync_interval_s", 1e-9),
+        ("traffic.liveness_interval_s", 1e-9),
+        ("traffic.rekey_interval_s", 1e-6),
+        ("traffic.peers", 10_000_000),
+        ("traffic.rate_spread", 1e6),
+        ("scenario.duration_s", 1e12),
+    ],
+)
+def test_a_run_beyond_the_limits_is_refused_naming_its_key(key: str, value: float) -> None:
+    section, name = key.split(".")
+    d = {**A, section: {**A.get(section, {}), name: value}}
+    cost = estimate_cost(scenario_from_dict(d))
+    with pytest.raises(ConfigError) as exc:
+        check_cost(cost, Limits())
+    assert exc.value.key.split(", ")[0] == key
+
+
+def test_within_the_limits_nothing_is_refused_and_each_limit_counts() -> None:
+    cost = estimate_cost(scenario_from_dict(A))
+    check_cost(cost, Limits())
+    with pytest.raises(ConfigError, match="--max-events"):
+        check_cost(cost, Limits(events=1000))
+    with pytest.raises(ConfigError, match="--max-memory"):
+        check_cost(cost, Limits(memory_bytes=1e6))
