@@ -21,11 +21,28 @@ from hasim.protocol.anti_replay import n_words
 from hasim.protocol.snapshot import IkeSaSnapshot
 
 if TYPE_CHECKING:
+    from hasim.sim.model.probes import Probes
     from hasim.sim.model.sites import Member, Site
-    from hasim.sim.model.world import World
+    from hasim.sim.scenario.sections import ScenarioConfig
+    from hasim.sim.streams import RandomStreams
 
 
-def sync_phase(world: World, site: Site) -> float:
+class SyncEngine(Protocol):
+    """What the sync channel asks of the engine that runs it (the per-SA world or the scaled one)."""
+
+    cfg: ScenarioConfig
+    env: simpy.Environment
+    streams: RandomStreams
+    probes: Probes
+
+    def advance_all(self) -> None:
+        """Bring every ESP flow up to now."""
+
+    def check_counter_rekeys(self, site: Site, m: Member, i: int) -> None:
+        """Rekey SA ``i``'s Child SAs whose outgoing counter is near its end."""
+
+
+def sync_phase(world: SyncEngine, site: Site) -> float:
     """When the first periodic sync of ``site`` comes, minus one interval: random phases draw it in
     [0, sync_interval_s) per site; fixed ones give the cluster 0 and a peer cluster half an interval
     (an independent clock). Both engines' periodic syncs start with this wait."""
@@ -35,7 +52,7 @@ def sync_phase(world: World, site: Site) -> float:
     return 0.0 if site.name == "cluster" else interval / 2
 
 
-def heartbeat_phase(world: World, site: Site) -> float:
+def heartbeat_phase(world: SyncEngine, site: Site) -> float:
     """When the first active member of ``site`` sends its first advertisement (the detector's epoch)."""
     if world.cfg.cluster.phases == "random":
         draw = float(world.streams.get("phases", "heartbeat", site.name).random())
@@ -73,7 +90,7 @@ def share_each(channel: SyncChannel) -> None:
 class SyncChannel:
     """Active member -> standbys of one site."""
 
-    def __init__(self, world: World, site: Site, periodic_share: PeriodicShare = share_each) -> None:
+    def __init__(self, world: SyncEngine, site: Site, periodic_share: PeriodicShare = share_each) -> None:
         self.world = world
         self.site = site
         self.periodic_share = periodic_share

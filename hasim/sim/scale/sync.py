@@ -13,19 +13,31 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import simpy
 
 from hasim.protocol.child_sa import ChildSaSnapshot
 from hasim.protocol.snapshot import IkeSaSnapshot
-from hasim.sim.model.sync_channel import SyncChannel, snapshot_bytes
+from hasim.sim.model.sync_channel import SyncChannel, SyncEngine, snapshot_bytes
+from hasim.sim.scale.bank import FlowBank
 from hasim.sim.scale.records import SaRecord
 
 if TYPE_CHECKING:
     from hasim.sim.model.sites import Member, Site
-    from hasim.sim.scale.world import ScaledWorld
+
+
+class BatchEngine(SyncEngine, Protocol):
+    """What the scaled sync asks of the scaled engine besides what any sync channel asks."""
+
+    bank: FlowBank
+    cluster: Site
+    ike_dirty: set[int]
+    """SAs called into since the last periodic sync (their record is stale)."""
+
+    def sa_record(self, i: int) -> SaRecord | None:
+        """SA ``i``'s record at the serving cluster member, None if it has none."""
 
 
 class _Batch:
@@ -33,7 +45,7 @@ class _Batch:
 
     __slots__ = ("last_seq", "records", "taken_at", "tops", "words")
 
-    def __init__(self, world: ScaledWorld, records: list[SaRecord | None]) -> None:
+    def __init__(self, world: BatchEngine, records: list[SaRecord | None]) -> None:
         bank = world.bank
         self.taken_at = world.env.now
         self.last_seq = bank.last_seq.copy()
@@ -137,7 +149,7 @@ def share_batch(channel: SyncChannel) -> None:
 class ScaledSyncChannel(SyncChannel):
     """The sync channel with the periodic share done for all SAs at once (same messages, bytes, losses)."""
 
-    def __init__(self, world: ScaledWorld, site: Site) -> None:
+    def __init__(self, world: BatchEngine, site: Site) -> None:
         super().__init__(world, site, share_batch)
         self.sworld = world
         self.records: list[SaRecord | None] = []
