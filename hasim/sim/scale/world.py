@@ -420,6 +420,9 @@ class ScaledFailover(Failover):
     def _watch_recovery(self, i: int, now: float) -> None:
         w = self.world
         assert isinstance(w, ScaledWorld)
+        if w.bank.closed:  # a takeover after duration_s: the flows' statistics are final, watch there
+            super()._watch_recovery(i, now)
+            return
         for f in w.flows_of[i]:
             w.bank.watch_recovery(f, now)
 

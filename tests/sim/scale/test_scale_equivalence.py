@@ -68,6 +68,11 @@ CASES: dict[str, dict[str, Any]] = {
         "membership": {"style": "strongswan", "link": "own", "preempt": False},
         "heartbeat_link": {"loss": 0.3, "latency_s": 0.001, "jitter_s": 0.002},
     },
+    "takeover_after_duration": {  # the crash is detected after the ESP traffic ended (duration_s)
+        "scenario": {"duration_s": 15.0},
+        "traffic": {"esp_out_pps": 150.0, "esp_in_pps": 90.0, "liveness_interval_s": 3.0},
+        "faults": [{"at_s": 12.0}],
+    },
     "first_send_small_capacity": {
         "cluster": {"sync_capacity_per_s": 5.0},
         "traffic": {"peers": 8, "model": "onoff"},
@@ -96,6 +101,8 @@ def test_scaled_equals_per_sa(case: str, send_few: int | None, monkeypatch: pyte
     assert per_sa["esp_out_sent"] > 1000
     if case == "no_skip_iv_reuse":
         assert per_sa["iv_reuse_events"] > 0  # the stale counters repeat sequence numbers (R3.4-1)
+    if case == "takeover_after_duration":
+        assert per_sa["flows_not_recovered"] > 0  # no packet after the takeover: nothing recovers
 
 
 @pytest.mark.parametrize("capacity", [1000.0, 100.0])  # 100/s: the gate's period is the watch's poll
