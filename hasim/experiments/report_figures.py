@@ -66,7 +66,7 @@ class LoadedResults:
         doc = self.sweep_doc
         set_keys = [str(k) for k in doc.get("fixed", {})]
         for axis in doc.get("axes", []):
-            set_keys += [str(k) for k in [axis.get("key"), *axis.get("keys", [])] if k]
+            set_keys += _axis_keys(axis)
             set_keys += [str(k) for point in axis.get("points", []) for k in point.get("set", {})]
         name = None
         if "config" in self.runs.columns and len(self.runs):
@@ -148,22 +148,32 @@ def figure_specs(res: LoadedResults) -> list[dict[str, Any]]:
     return out
 
 
-def _swept_keys(res: LoadedResults) -> tuple[list[str], list[str]]:
-    """The sweep's own axes: numeric keys of grid/range/zip axes, and label columns of list axes.
+def axis_columns(res: LoadedResults) -> list[str]:
+    """The columns the sweep's axes define, in axis order: list-axis labels and grid/range/zip keys.
 
     Keys a list axis sets (``cluster.members`` for a ``case``) are parameter columns too, but they
-    move with that axis's label, so a figure must not use them as axes of their own.
+    move with that axis's label, so figures and the summary table leave them out.
     """
-    numeric: list[str] = []
-    labels: list[str] = []
+    cols: list[str] = []
     for axis in res.sweep_doc.get("axes", []):
-        if axis.get("kind") == "list" and isinstance(axis.get("name"), str):
-            labels.append(axis["name"])
-        for key in [axis.get("key"), *axis.get("keys", [])]:
-            numeric_column = key in res.summary and pd.api.types.is_numeric_dtype(res.summary[key])
-            if isinstance(key, str) and numeric_column:
-                numeric.append(key)
-    return numeric, [c for c in labels if c in res.summary]
+        names = [axis.get("name")] if axis.get("kind") == "list" else _axis_keys(axis)
+        cols += [n for n in names if isinstance(n, str) and n in res.summary and n not in cols]
+    return cols
+
+
+def _axis_keys(axis: dict[str, Any]) -> list[str]:
+    """The config keys a grid, range or zip axis varies (a zip's are the keys of its values table)."""
+    if axis.get("kind") == "zip" and isinstance(axis.get("values"), dict):
+        return list(flatten_overrides(axis["values"], "axes"))
+    return [axis["key"]] if isinstance(axis.get("key"), str) else []
+
+
+def _swept_keys(res: LoadedResults) -> tuple[list[str], list[str]]:
+    """Numeric keys of grid/range/zip axes, and label columns of list axes."""
+    labels = {a.get("name") for a in res.sweep_doc.get("axes", []) if a.get("kind") == "list"}
+    cols = axis_columns(res)
+    numeric = [c for c in cols if c not in labels and pd.api.types.is_numeric_dtype(res.summary[c])]
+    return numeric, [c for c in cols if c in labels]
 
 
 def _varying_metric(res: LoadedResults) -> str | None:

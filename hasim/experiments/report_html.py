@@ -19,6 +19,7 @@ from hasim.experiments.plot_style import figure_data_uri, format_value, label_fo
 from hasim.experiments.report_claims import claims_html
 from hasim.experiments.report_figures import (
     LoadedResults,
+    axis_columns,
     figure_caption,
     figure_specs,
     load_results,
@@ -87,7 +88,7 @@ def _fmt(x: Any) -> str:
 
 def _summary_table(res: LoadedResults, metrics: list[str]) -> str:
     s = res.summary
-    params = [p for p in res.params if p in s.columns]
+    params = axis_columns(res) or [p for p in res.params if p in s.columns]
     head = [*params, "runs", *(label_for(m) for m in metrics)]
     rows = [
         "<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr></thead><tbody>"

@@ -157,3 +157,13 @@ def test_subtitle_is_the_sweeps_description_when_the_sweep_changes_the_faults() 
     assert varied.scenario == "Single and double failover"
     same = LoadedResults(Path("."), {"sweep_toml": doc + rates}, pd.DataFrame(), runs, None)
     assert same.scenario == "site-to-site, one crash"
+
+
+def test_summary_table_shows_the_axes_not_the_keys_a_variant_sets(results: Path, toy_dir: Path) -> None:
+    page = build_report(results, notes=toy_dir / "README.md")
+    summary = page[page.index("<h2>Summary") :]
+    head = re.search(r"<thead><tr>(.*?)</tr></thead>", summary)
+    assert head is not None
+    cells = re.findall(r"<th>(.*?)</th>", head.group(1))
+    # axes: model.a (grid) and variant (list, whose points set model.b)
+    assert cells[:3] == ["model.a", "variant", "runs"] and "model.b" not in cells
