@@ -4,6 +4,7 @@ a failed run makes a sweep exit 1 with a summary line."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -179,3 +180,22 @@ def test_shell_completion_of_commands_options_and_example_names() -> None:
     assert {"plain,--dry-run", "plain,--dask"} <= set(_complete("hasim sweep --d"))
     assert _complete("hasim run site") == ["plain,site_to_site", "file,site"]
     assert "plain,sync_vs_skip" in _complete("hasim sweep sync")
+
+
+def test_one_spelling_per_value_the_scenario_files_words() -> None:
+    """Every option with a fixed set of values takes them as the scenario files write them:
+    lower case with underscores (``sync_only``, ``first_send``), never a dashed variant."""
+    choices: dict[str, list[str]] = {}
+    for path in ALL:
+        command: click.Command | None = cli
+        for word in path:
+            assert isinstance(command, click.Group)
+            command = command.get_command(click.Context(command), word)
+        assert command is not None
+        for param in command.params:
+            values = getattr(param.type, "choices", None)
+            if values:
+                choices[f"{' '.join(path)} {param.name}"] = [str(v) for v in values]
+    assert choices, "some options take a fixed set of values"
+    bad = {k: v for k, v in choices.items() if any(re.fullmatch(r"[a-z0-9_.]+", x) is None for x in v)}
+    assert bad == {}
