@@ -69,7 +69,7 @@ def strongswan(
     """Run the RFC 6311 cases against charon in a network namespace and print the table."""
     from hasim.errors import ConfigError
     from hasim.interop.cases import CASES
-    from hasim.interop.driver import findings_text, format_table, run_interop
+    from hasim.interop.driver import findings_text, format_table, run_interop, step_records
 
     cases = CASES
     if case_names:
@@ -90,17 +90,7 @@ def strongswan(
     )
     agree = sum(s.agree for s in result.steps)
     if as_json:
-        steps = [
-            {
-                "case": s.case,
-                "what": s.what,
-                "predicted": s.predicted,
-                "observed": s.observed,
-                "agree": s.agree,
-                "finding": s.finding,
-            }
-            for s in result.steps
-        ]
+        steps = step_records(result.steps)
         summary = {"agree": agree, "steps_total": len(result.steps), "unexplained": len(result.unexplained)}
         click.echo(json.dumps({"steps": steps, **summary, "charon_status": result.charon_status}))
     else:
