@@ -134,11 +134,13 @@ def explore(
 
     ``keep_deleted``: keep the paths of the first so many terminal states with the SA deleted.
     """
+    was_enabled = gc.isenabled()
     gc.disable()  # millions of short-lived objects, no cycles: collections would only rescan the graph
     try:
         return _explore(bounds, reading, policy, max_states, keep_deleted)
     finally:
-        gc.enable()
+        if was_enabled:
+            gc.enable()
 
 
 def _explore(
