@@ -32,7 +32,7 @@ from hasim.protocol.anti_replay import ReplayOutcome
 from hasim.protocol.child_sa import ChildSa
 from hasim.protocol.iv_reuse import IvUsageTracker
 from hasim.sim.dataplane.link import LinkChannel
-from hasim.sim.dataplane.outcomes import ONE, accepted_from, tally
+from hasim.sim.dataplane.outcomes import OUTCOME_COUNTERS, accepted_from, tally
 from hasim.sim.dataplane.vector_window import receive_batch
 
 _MAX_BATCH_S = 1.0
@@ -77,10 +77,9 @@ class FlowStats:
     exhausted: int = 0
     lost: int = 0
     delivered: int = 0
-    accepted: int = 0
-    duplicate: int = 0
-    too_old: int = 0
-    unverifiable: int = 0
+    outcomes: list[int] = field(default_factory=lambda: [0] * len(OUTCOME_COUNTERS))
+    """Delivered packets per anti-replay outcome, indexed by its code (``outcomes.OUTCOME_COUNTERS``:
+    accepted, duplicate, too_old, unverifiable, also readable by those names)."""
     no_receiver: int = 0
     replayed: int = 0
     replayed_accepted: int = 0
@@ -89,12 +88,42 @@ class FlowStats:
     max_space_used: float = 0.0
 
     def add(self, counts: Sequence[int] | NDArray[np.int64]) -> None:
-        """Add a tally of anti-replay outcomes (``outcomes.tally``; ``outcomes.ONE`` for one packet), in
-        the order of ``outcomes.OUTCOME_COUNTERS``."""
-        self.accepted += int(counts[0])
-        self.duplicate += int(counts[1])
-        self.too_old += int(counts[2])
-        self.unverifiable += int(counts[3])
+        """Add a tally of anti-replay outcomes (``outcomes.tally``), by outcome code."""
+        out = self.outcomes
+        for code in range(len(out)):
+            out[code] += int(counts[code])
+
+    @property
+    def accepted(self) -> int:
+        return self.outcomes[ReplayOutcome.ACCEPTED]
+
+    @accepted.setter
+    def accepted(self, n: int) -> None:
+        self.outcomes[ReplayOutcome.ACCEPTED] = n
+
+    @property
+    def duplicate(self) -> int:
+        return self.outcomes[ReplayOutcome.DUPLICATE]
+
+    @duplicate.setter
+    def duplicate(self, n: int) -> None:
+        self.outcomes[ReplayOutcome.DUPLICATE] = n
+
+    @property
+    def too_old(self) -> int:
+        return self.outcomes[ReplayOutcome.TOO_OLD]
+
+    @too_old.setter
+    def too_old(self, n: int) -> None:
+        self.outcomes[ReplayOutcome.TOO_OLD] = n
+
+    @property
+    def unverifiable(self) -> int:
+        return self.outcomes[ReplayOutcome.UNVERIFIABLE]
+
+    @unverifiable.setter
+    def unverifiable(self, n: int) -> None:
+        self.outcomes[ReplayOutcome.UNVERIFIABLE] = n
 
     @property
     def replay_drops(self) -> int:
@@ -262,11 +291,12 @@ class EspFlow:
             if child is None:
                 st.outage += 1
                 continue
-            if child.outbound.exhausted:
+            counter = child.outbound
+            if counter.exhausted:
                 st.exhausted += 1
                 continue
-            seq = child.outbound.next()
-            st.max_space_used = max(st.max_space_used, child.outbound.counter_space_used)
+            seq = counter.next()
+            st.max_space_used = max(st.max_space_used, counter.counter_space_used)
             st.sent += 1
             self.ivs.use(child.spi_out, seq, seq)
             if self.sample.budget > 0:
@@ -297,7 +327,7 @@ class EspFlow:
                 self.on_drop(arrival, "no_receiver", spi, 1)
             return
         outcome = rx.inbound.receive(seq)
-        st.add(ONE[outcome])
+        st.outcomes[outcome] += 1
         if outcome is ReplayOutcome.ACCEPTED:
             if st.watch_from is not None and st.first_accept_after is None and arrival >= st.watch_from:
                 st.first_accept_after = arrival

@@ -18,9 +18,6 @@ drops."""
 
 assert tuple(o.name.lower() for o in ReplayOutcome) == OUTCOME_COUNTERS
 
-ONE = tuple(tuple(int(k == o) for k in range(len(ReplayOutcome))) for o in range(len(ReplayOutcome)))
-"""The tally of one packet with each outcome (the packet-by-packet paths add it)."""
-
 
 def tally(
     out: NDArray[np.int8], group: NDArray[np.int64] | None = None, groups: int = 1
