@@ -219,7 +219,7 @@ def _estimate_line(est: SweepEstimate) -> str:
     from hasim.sim.scenario.cost import describe, format_bytes, format_seconds
 
     cpu = f"about {format_seconds(est.cpu_s)}" if est.heaviest is not None else "unknown (the model gives no"
-    cpu += " CPU in all" if est.heaviest is not None else " estimate)"
+    cpu += " in all" if est.heaviest is not None else " estimate)"
     line = f"estimate: {est.runs} runs, CPU time {cpu}, {format_bytes(est.disk_bytes)} of disk at most"
     if est.heaviest is not None:
         line += f"; heaviest run: {describe(est.heaviest)}"

@@ -29,6 +29,7 @@ from hasim.experiments.intervals import method_name
 from hasim.experiments.metric_kinds import KINDS
 from hasim.experiments.plots_sweep import curves, heatmap
 from hasim.experiments.plots_timeline import failover_timeline
+from hasim.experiments.results_lock import results_status
 from hasim.experiments.results_store import ResultsDir, read_table
 
 _FIELDS = {
@@ -117,6 +118,7 @@ def load_results(path: str | Path) -> LoadedResults:
         if rd.timelines_path.exists()
         else None
     )
+    manifest = {**manifest, "status": results_status(rd.path, manifest)}
     return LoadedResults(rd.path, manifest, summary, runs, timelines)
 
 

@@ -20,6 +20,7 @@ import os
 import socket
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from hasim.errors import ConfigError
 from hasim.experiments.provenance import now_utc
@@ -111,3 +112,12 @@ class ResultsLock:
             os.close(self._fd)
             self._fd = None
             _HELD.discard(self._key)
+
+
+def results_status(folder: Path, manifest: dict[str, Any]) -> str:
+    """The manifest's status, with ``running`` read as ``interrupted`` when no sweep holds the folder
+    (a sweep killed, or one whose last manifest write failed on a full disk)."""
+    status = str(manifest.get("status", "unknown"))
+    if status == "running" and lock_holder(folder) is None:
+        return "interrupted"
+    return status

@@ -40,7 +40,7 @@ from hasim.experiments.intervals import metric_interval
 from hasim.experiments.metric_kinds import kind_of
 from hasim.experiments.model import Model, simulator_model
 from hasim.experiments.provenance import code_version, host_info, now_utc
-from hasim.experiments.results_lock import ResultsLock, lock_holder
+from hasim.experiments.results_lock import ResultsLock
 from hasim.experiments.results_store import ID_COLUMNS, ResultsDir, summarize, write_summary
 from hasim.experiments.sweep_estimate import DEFAULT_MAX_RUNS, check_columns, check_size
 from hasim.experiments.sweep_spec import (
@@ -396,14 +396,6 @@ def _mark_interrupted(rd: ResultsDir, exc: BaseException) -> None:
     manifest.update({"status": "interrupted", "interruption": reason[:300], "end_time": now_utc()})
     with contextlib.suppress(OSError):
         rd.write_manifest(manifest)
-
-
-def results_status(rd: ResultsDir, manifest: dict[str, Any]) -> str:
-    """The manifest's status, with ``running`` read as ``interrupted`` when no sweep holds the folder."""
-    status = str(manifest.get("status", "unknown"))
-    if status == "running" and lock_holder(rd.path) is None:
-        return "interrupted"
-    return status
 
 
 def _execute(

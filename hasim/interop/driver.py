@@ -8,7 +8,6 @@ behaviour, agree?) plus charon's log, for the table and for the test.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,7 +64,8 @@ def run_interop(
         raise OSError(reason)
     own_dir = workdir is None
     wd = Path(tempfile.mkdtemp(prefix="hasim-interop-")) if workdir is None else workdir
-    ns = netns_mod.NetNamespace(f"hasim-interop-{os.getpid()}")
+    netns_mod.remove_leftovers("hasim-interop")
+    ns = netns_mod.NetNamespace(netns_mod.unique_name("hasim-interop"))
     settings = CharonSettings(workdir=wd, dpd_delay_s=dpd_delay_s)
     charon = Charon(settings, ns)
     result = InteropResult(netns=ns.name)

@@ -111,9 +111,9 @@ class Session:
         *,
         random_bytes: Callable[[int], bytes] = os.urandom,
         reading: SyncReading = SyncReading.STRICT,
-        reply_timeout: float = 1.0,
+        reply_timeout: float = 5.0,
         retransmits: int = 2,
-        silence: float = 0.8,
+        silence: float = 1.5,
         capture: list[CapturedDatagram] | None = None,
     ) -> None:
         self.sock = sock
@@ -133,6 +133,7 @@ class Session:
         self.keys: SkKeys | None = None
         self.handshake_snapshot: IkeSaSnapshot | None = None
         self.model_requests: list[bytes] = []
+        self.charon_requests_seen: set[int] = set()
         self.recording = True
         self._log_mark = len(charon.log_lines())
 
@@ -203,6 +204,7 @@ class Session:
         Charon requests that arrive meanwhile (DPD) are handled as their own steps.
         """
         assert self.model is not None
+        self._take_waiting_requests()
         now = self.now()
         self.model.receive(data, now)
         predicted = self._split(self.model.messages_to_send(now))
@@ -231,6 +233,19 @@ class Session:
         for r in responses:
             self._to_member(r)
         return step
+
+    def _take_waiting_requests(self) -> None:
+        """Handle the requests charon started on its own that already wait on the socket (a DPD after
+        dpd_delay of silence while hasim was busy, as on a loaded machine) before hasim's next request
+        is predicted, so that the model peer knows charon has them out. A retransmission of a request
+        already seen is no new request and is left alone."""
+        while (got := self._recv(0.0)) is not None:
+            head = decode(got)
+            if head.response:
+                step = Step(self.case, "late or unexpected response", "no message", self._describe(got))
+                self.steps.append(step)
+            elif head.message_id not in self.charon_requests_seen:
+                self.charon_request(got, take_log=False)
 
     def _split(self, out: list[bytes]) -> list[bytes]:
         """Keep the model peer's responses; its own requests (e.g. one it re-sends with a new Message
@@ -284,6 +299,7 @@ class Session:
             return None
         now = self.now()
         msg = decode(data, self.keys)
+        self.charon_requests_seen.add(msg.message_id)
         deleting = any(isinstance(p, Delete) for p in msg.payloads)
         if not self.model_requests:
             if deleting:

@@ -9,6 +9,7 @@ SIGKILLed sweep ran on for minutes holding stdout.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import select
@@ -24,9 +25,9 @@ import pytest
 from toy_model import TOY
 
 from hasim.errors import ConfigError
-from hasim.experiments.results_lock import LOCK_NAME, ResultsLock, lock_holder
+from hasim.experiments.results_lock import LOCK_NAME, ResultsLock, lock_holder, results_status
 from hasim.experiments.results_store import ResultsDir
-from hasim.experiments.runner import results_status, run_sweep
+from hasim.experiments.runner import run_sweep
 from hasim.experiments.sweep_spec import load_sweep
 
 HERE = Path(__file__).parent
@@ -177,7 +178,8 @@ def test_a_second_sweep_into_a_running_sweeps_folder_exits_2_naming_the_owner(to
     assert manifest["status"] == "complete" and not (out / LOCK_NAME).exists()
 
 
-def test_sigkill_of_the_sweep_leaves_no_worker_and_closes_stdout(toy_dir: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_sigkill_of_the_sweep_leaves_no_worker_and_closes_stdout(toy_dir: Path, sig: signal.Signals) -> None:
     _slow(toy_dir, 2.0, 4)  # 24 runs of 2 s: workers are mid-run when the main process dies
     out = toy_dir / "killed"
     proc = _sweep_process(toy_dir, out, stdout=subprocess.PIPE)
@@ -186,7 +188,7 @@ def test_sigkill_of_the_sweep_leaves_no_worker_and_closes_stdout(toy_dir: Path) 
         time.sleep(0.05)
     assert len(workers) >= 2
     time.sleep(0.5)  # the workers are inside their first runs
-    proc.send_signal(signal.SIGKILL)
+    proc.send_signal(sig)
     killed_at = time.monotonic()
     proc.wait()
     assert proc.stdout is not None
@@ -199,4 +201,29 @@ def test_sigkill_of_the_sweep_leaves_no_worker_and_closes_stdout(toy_dir: Path) 
     rd = ResultsDir(out)
     manifest = rd.read_manifest()
     assert manifest is not None and manifest["status"] == "running"  # what the dead process left
-    assert results_status(rd, manifest) == "interrupted"  # what a reader is told
+    assert results_status(out, manifest) == "interrupted"  # what a reader is told
+
+
+def test_a_full_disk_stops_the_sweep_and_the_manifest_says_so(
+    toy_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = load_sweep(toy_dir / "sweep.toml")
+    written = []
+
+    def full(self: ResultsDir, row: dict[str, object]) -> None:
+        if len(written) == 5:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(row)
+        original(self, row)
+
+    original = ResultsDir.write_part
+    monkeypatch.setattr(ResultsDir, "write_part", full)
+    with pytest.raises(OSError, match="No space left"):
+        run_sweep(spec, toy_dir / "res", model=TOY, workers=1, progress=False)
+    manifest = ResultsDir(toy_dir / "res").read_manifest()
+    assert manifest is not None and manifest["status"] == "interrupted"
+    assert "No space left on device" in manifest["interruption"]
+    assert not (toy_dir / "res" / LOCK_NAME).exists()
+    monkeypatch.undo()
+    out = run_sweep(spec, toy_dir / "res", model=TOY, workers=1, resume=True, progress=False)
+    assert (out.already_done, out.ran) == (5, 13)

@@ -25,7 +25,7 @@ from hasim.errors import ConfigError
 from hasim.sim.scenario.sections import ScenarioConfig
 
 # Measured per-item costs (scaled engine, one core, 2026): see benchmarks/bench_cost.py.
-CPU_START_S = 0.3
+CPU_START_S = 0.02  # a run in a warm process; the first one also loads the simulator (about 0.25 s)
 CPU_PER_ESP_S = 0.16e-6
 CPU_PER_IKE_MESSAGE_S = 0.1e-3
 CPU_PER_SYNC_ROUND_S = 0.85e-3
@@ -69,10 +69,17 @@ class RunCost:
     def events(self) -> float:
         return self.esp_packets + self.ike_messages + self.sync_updates + self.timer_events
 
-    def drivers(self, by_memory: bool = False) -> list[str]:
-        """The keys that push this run's cost up most (largest factor over its default first)."""
-        heaviest = max(self.parts, key=lambda n: self.parts[n].cpu_s)
-        names = ["esp_packets", "sas"] if by_memory else [heaviest]
+    def drivers(self, limit: str = "cpu") -> list[str]:
+        """The keys that push the cost over ``limit`` ("events", "cpu" or "memory") most: those of the
+        part that counts most for it, largest factor over its default first."""
+        if limit == "memory":
+            names = ["esp_packets", "sas"]
+        elif limit == "events":
+            names = [
+                max(("esp_packets", "ike_messages", "sync", "timers"), key=lambda n: self.parts[n].count)
+            ]
+        else:
+            names = [max(self.parts, key=lambda n: self.parts[n].cpu_s)]
         factors: dict[str, float] = {}
         for name in names:
             for key, f in self.parts[name].factors:
@@ -143,9 +150,16 @@ def estimate_cost(cfg: ScenarioConfig) -> RunCost:
         ike,
         ike * CPU_PER_IKE_MESSAGE_S,
         (("traffic.peers", t.peers), long)
-        + ((("traffic.liveness_interval_s", 30 / t.liveness_interval_s),) if live >= rekey else ())
         + (
-            ((child_key, child), ("traffic.rekey_interval_s", 3600 / t.rekey_interval_s))
+            (("traffic.liveness_interval_s", 30 / t.liveness_interval_s if t.liveness_interval_s else 0.0),)
+            if live >= rekey
+            else ()
+        )
+        + (
+            (
+                (child_key, child),
+                ("traffic.rekey_interval_s", 3600 / t.rekey_interval_s if t.rekey_interval_s else 0.0),
+            )
             if rekey > live
             else ()
         ),
@@ -235,17 +249,21 @@ def format_bytes(n: float) -> str:
 def check_cost(cost: RunCost, limits: Limits) -> None:
     """ConfigError naming the driving keys when ``cost`` exceeds ``limits``."""
     over = []
+    exceeded = []
     if cost.events > limits.events:
+        exceeded.append("events")
         over.append(f"{_si(cost.events)} events > --max-events {_si(limits.events)}")
     if cost.cpu_s > limits.cpu_s:
+        exceeded.append("cpu")
         over.append(f"about {format_seconds(cost.cpu_s)} CPU > --max-cpu {_si(limits.cpu_s)} s")
     memory = cost.memory_bytes > limits.memory_bytes
     if memory:
+        exceeded.append("memory")
         mem, limit = format_bytes(cost.memory_bytes), format_bytes(limits.memory_bytes)
         over.append(f"peak memory about {mem} > --max-memory {limit}")
     if not over:
         return
-    keys = cost.drivers(by_memory=memory and len(over) == 1)
+    keys = cost.drivers(exceeded[0])
     raise ConfigError(
         ", ".join(keys),
         f"the run would cost {'; '.join(over)}; change these keys, raise the limit or use --force",
