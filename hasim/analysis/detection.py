@@ -25,14 +25,22 @@ the link's jitter stays below (n + 1) I - MDI.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from hasim.analysis.poisson import poisson_cdf, poisson_sf
 from hasim.errors import ConfigError
 from hasim.protocol.membership import DetectionConfig, DetectionStyle
 
-__all__ = ["DetectionFigures", "HeartbeatLoss", "detection_figures", "losses_to_fail"]
+__all__ = [
+    "DetectionFigures",
+    "HeartbeatLoss",
+    "detection_figures",
+    "losses_to_fail",
+    "poisson_rate_interval",
+]
 
 SECONDS_PER_HOUR = 3600.0
 
@@ -148,3 +156,29 @@ def detection_figures(
         split_brain_mean_s=split,
         split_brain_s_per_hour=0.0 if p_fail <= 0.0 else rate * split,
     )
+
+
+def poisson_rate_interval(count: int, exposure_s: float, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood) interval of a Poisson rate per hour from ``count`` events in ``exposure_s`` seconds.
+
+    The bounds are the means mu with P(X >= count | mu) = (1 - level)/2 and P(X <= count | mu) =
+    (1 - level)/2, found by bisection (no count: lower 0, upper -ln((1 - level)/2)).
+    """
+    if count < 0 or not (math.isfinite(exposure_s) and exposure_s > 0):
+        raise ConfigError("exposure_s", f"need count >= 0 and exposure > 0, got {count}, {exposure_s}")
+    tail = (1.0 - level) / 2
+
+    def solve(f: Callable[[float], float], target: float) -> float:
+        lo, hi = 0.0, max(10.0, 4.0 * count + 10.0)
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            if f(mid) < target:
+                lo = mid
+            else:
+                hi = mid
+        return (lo + hi) / 2
+
+    lower = 0.0 if count == 0 else solve(lambda mu: poisson_sf(count - 1, mu), tail)
+    upper = solve(lambda mu: 1.0 - poisson_cdf(count, mu), 1.0 - tail)
+    per_hour = SECONDS_PER_HOUR / exposure_s
+    return lower * per_hour, upper * per_hour

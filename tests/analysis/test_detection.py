@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hasim.analysis.detection import HeartbeatLoss, detection_figures, losses_to_fail
+from hasim.analysis.detection import HeartbeatLoss, detection_figures, losses_to_fail, poisson_rate_interval
 from hasim.errors import ConfigError
 from hasim.protocol.membership import DetectionConfig, DetectionStyle
 
@@ -80,3 +80,13 @@ def test_bad_loss_is_a_config_error() -> None:
         HeartbeatLoss(1.5)
     with pytest.raises(ConfigError, match="loss_model"):
         HeartbeatLoss(model="burst")
+
+
+def test_poisson_rate_interval_by_hand() -> None:
+    # Garwood's exact 95% limits for a count of 0, 1 and 10 (tables: 0-3.689, 0.0253-5.572, 4.795-18.39),
+    # per hour of exposure; over half an hour the rates double
+    assert poisson_rate_interval(0, 3600.0) == (0.0, pytest.approx(3.6889, abs=1e-4))
+    one = poisson_rate_interval(1, 3600.0)
+    assert one == (pytest.approx(0.0253, abs=1e-4), pytest.approx(5.5716, abs=1e-4))
+    lo, hi = poisson_rate_interval(10, 1800.0)
+    assert (lo, hi) == (pytest.approx(2 * 4.7954, abs=1e-3), pytest.approx(2 * 18.3904, abs=1e-3))

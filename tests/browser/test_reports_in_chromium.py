@@ -54,7 +54,8 @@ def _findings(readme: str) -> list[str]:
     """The paragraphs and bullets of the README's Finding section (tables left out)."""
     section = re.search(r"^## Finding[^\n]*\n(.*?)(?=^## |\Z)", readme, flags=re.S | re.M)
     assert section, "every experiment's README has a ## Finding section"
-    items = re.split(r"\n\s*\n|\n(?=- )|\n(?=\d+\. )", section.group(1))
+    body = re.sub(r"<!--.*?-->\n?", "", section.group(1), flags=re.S)  # markers are not shown
+    items = re.split(r"\n\s*\n|\n(?=- )|\n(?=\d+\. )", body)
     out = [_plain(re.sub(r"^(- |\d+\. )", "", item.strip())) for item in items if item.strip()]
     return [i for i in out if i and not i.startswith("|")]
 
