@@ -62,7 +62,10 @@ def _num(x: float) -> str:
 
 
 def _where(labels: dict[str, Any]) -> str:
-    return ", ".join(f"{k.split('.')[-1]}={format_value(v)}" for k, v in labels.items())
+    """A point by its labels; a whole table or list value (a fault schedule as JSON) is left out, its
+    label column names it."""
+    shown = {k: v for k, v in labels.items() if not (isinstance(v, str) and v[:1] in "[{")}
+    return ", ".join(f"{k.split('.')[-1]}={format_value(v)}" for k, v in shown.items())
 
 
 def _deciding(r: ClaimResult) -> str:
@@ -143,8 +146,10 @@ def adaptive_line(res: LoadedResults) -> str | None:
         f"{len(s) - len(missed)} of {len(s)} points"
     )
     if len(missed):
-        names = "; ".join(_where({p: r[p] for p in params}) for _, r in missed.iterrows())
-        text += f"; not reached (max runs) at: {names}"
+        varying = [p for p in params if s[p].nunique() > 1]
+        names = [_where({p: r[p] for p in varying}) for _, r in missed.iterrows()]
+        more = f" and {len(names) - 6} more" if len(names) > 6 else ""
+        text += f"; not reached (max runs) at: {'; '.join(names[:6])}{more}"
     return text + "."
 
 

@@ -1,8 +1,8 @@
 """The fate of every IKE SA, decided by simulation rather than by the clock running out.
 
 A run's ESP traffic ends at ``scenario.duration_s``; then the IKE side keeps running (liveness
-checks, retransmissions, rekeys, periodic sync) until every IKE SA's fate is decided, checked once
-per simulated second, at most ``scenario.decide_within_s`` beyond ``duration_s`` (an SA still open
+checks, retransmissions, rekeys, periodic sync) until every IKE SA's fate is decided, looked at
+every ``CHECK_EVERY_S``, at most ``scenario.decide_within_s`` beyond ``duration_s`` (an SA still open
 then is ``undecided``). So the fate, and ``sa_survival`` = survived / IKE SAs, do not depend on
 ``duration_s`` as long as it leaves the data plane time to resume after the last takeover.
 
@@ -31,8 +31,10 @@ if TYPE_CHECKING:
     from hasim.sim.model.world import World
 
 FATES = ("survived", "lost_timeout", "unknown_to_standby", "torn_down", "black_holed", "undecided")
-CHECK_EVERY_S = 1.0
-"""How often, after ``duration_s``, the open fates are looked at again (simulated seconds)."""
+CHECK_EVERY_S = 0.7
+"""How often, after ``duration_s``, the open fates are looked at again (simulated seconds). Not a
+divisor of the whole-second clocks of liveness checks and syncs, so a look that finds a request in
+flight (its answer a round trip away) is not followed by looks that always find one too."""
 
 
 def fate_of(world: World, i: int, last_failover: float) -> str | None:
