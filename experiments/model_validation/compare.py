@@ -4,9 +4,10 @@
     python experiments/model_validation/compare.py [results/model_validation]
 
 For every (case, sync interval, skip forward) point: the simulator's mean replay drops at the peer
-with its 95% t interval beside the model's E[(N - s)^+], and the share of runs whose sync request
-the peer dropped as stale beside the model's 1 - P(K <= window). The model's inputs are read from
-the scenario (experiments/model_validation/scenario.toml) and the case's overrides.
+with its 95% t interval (clipped at 0) beside the model's E[(N - s)^+], and the share of runs whose
+sync request the peer dropped as stale (with its Wilson interval) beside the model's
+1 - P(K <= window). The model's inputs are read from the scenario
+(experiments/model_validation/scenario.toml) and the case's overrides.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from hasim.analysis.failover_model import (
     expected_replay_drops,
     strict_sync_survival,
 )
+from hasim.experiments.intervals import wilson
 from hasim.experiments.results_store import ResultsDir
 from hasim.experiments.stats import mean_ci
 
@@ -68,7 +70,9 @@ def compare(runs: pd.DataFrame, scenario: dict[str, Any]) -> pd.DataFrame:
         drops = [float(x) for x in g["esp_out_replay_drops"]]
         stale = [1.0 if x > 0 else 0.0 for x in g["sync_requests_dropped_stale"]]
         d_mean, d_lo, d_hi = mean_ci(drops)
-        m_mean, m_lo, m_hi = mean_ci(stale)
+        d_lo = max(d_lo, 0.0)  # a count: never below 0
+        m_mean = sum(stale) / len(stale)  # a proportion of runs: Wilson interval, inside [0, 1]
+        m_lo, m_hi = wilson(sum(stale), len(stale))
         predicted = expected_replay_drops(params, int(s))
         strict = first.get("policy.mid_reading") != "sync_only"
         p_drop_sync = 1.0 - strict_sync_survival(params) if strict else 0.0

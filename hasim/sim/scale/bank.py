@@ -104,15 +104,13 @@ class FlowBank(Sender, Deliverer):
         np.cumsum(lens, out=self.u_seg[k][1:])
         self.u_pos[k] = self.u_seg[k][:-1].copy()
 
-    def next_offered(self, f: int, after: float) -> float:
-        """The first offered time of flow ``f`` at or after ``after`` (the lazy trigger's R7-2 time)."""
+    def next_offered(self, f: int, after: float) -> float | None:
+        """The first offered time of flow ``f`` at or after ``after`` (the lazy trigger's R7-2 time)
+        among the times of the current epoch; None when it lies beyond them."""
         lo, hi = int(self.t_pos[f]), int(self.t_seg[f + 1])
         seg = self.t_off[lo:hi]
         j = int(np.searchsorted(seg, after, side="left"))
-        if j < seg.shape[0]:
-            return float(seg[j])
-        nxt = self.flows[f].arrivals.next_time()
-        return nxt
+        return float(seg[j]) if j < seg.shape[0] else None
 
     def bind(self, f: int, tx: ChildSa | None, rx: ChildSa | None, spi: int) -> None:
         """Take flow ``f``'s sender counter and receiver window from the protocol objects."""

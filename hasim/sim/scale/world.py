@@ -121,7 +121,10 @@ class _Arrivals:
         return self.real.rate
 
     def next_time(self) -> float:
-        return self.world.bank.next_offered(self.f, self.world.env.now)
+        """The next offered time: from the epoch the bank holds, else the process's next one after it.
+        (Asking the flow's arrivals, as the bank once did, asked this object again without end.)"""
+        t = self.world.bank.next_offered(self.f, self.world.env.now)
+        return self.real.next_time() if t is None else t
 
     def until(self, t: float) -> np.ndarray:
         return self.real.until(t)
