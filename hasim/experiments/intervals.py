@@ -60,7 +60,8 @@ def wilson(successes: float, n: int, level: float = 0.95) -> tuple[float, float]
     centre = p + z2n / 2.0
     spread = z * math.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n))
     denom = 1.0 + z2n
-    return max(0.0, (centre - spread) / denom), min(1.0, (centre + spread) / denom)
+    # the bounds contain p exactly (rounding must not put a lower bound of 1e-17 above 0 of 0)
+    return max(0.0, min(p, (centre - spread) / denom)), min(1.0, max(p, (centre + spread) / denom))
 
 
 def method_name(kind: MetricKind, level: float = 0.95) -> str:
