@@ -41,13 +41,19 @@ def report(
     from hasim.experiments.report_figures import load_results
     from hasim.experiments.report_html import find_notes, write_report
 
-    target = (out_dir or results) / "report.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    path = write_report(results, target, notes)
     res = load_results(results)
     line = adaptive_line(res)
     claims = evaluate_claims(res)
     verdicts = verdict_lines(claims) if claims is not None else []
+    rewritten: str | None = None
+    if update_readme and claims is not None:  # first, so that the report shows the table it wrote
+        readme = notes or find_notes(res)
+        if readme is None:
+            raise click.UsageError("no README.md found beside the sweep file (give --notes)")
+        rewritten = f"{readme}: findings table {'rewritten' if rewrite(readme, claims) else 'already current'}"
+    target = (out_dir or results) / "report.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path = write_report(results, target, notes)
     if as_json:
         click.echo(
             json.dumps({"results": str(results), "report": str(path), "adaptive": line, "claims": verdicts})
@@ -58,9 +64,5 @@ def report(
             click.echo(line)
         for text in verdicts:
             click.echo(text)
-    if update_readme and claims is not None:
-        readme = notes or find_notes(res)
-        if readme is None:
-            raise click.UsageError("no README.md found beside the sweep file (give --notes)")
-        changed = rewrite(readme, claims)
-        click.echo(f"{readme}: findings table {'rewritten' if changed else 'already current'}", err=as_json)
+    if rewritten is not None:
+        click.echo(rewritten, err=as_json)
