@@ -50,7 +50,8 @@ def report(
         readme = notes or find_notes(res)
         if readme is None:
             raise click.UsageError("no README.md found beside the sweep file (give --notes)")
-        rewritten = f"{readme}: findings table {'rewritten' if rewrite(readme, claims) else 'already current'}"
+        state = "rewritten" if rewrite(readme, claims) else "already current"
+        rewritten = f"{readme}: findings table {state}"
     target = (out_dir or results) / "report.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     path = write_report(results, target, notes)
