@@ -14,7 +14,13 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from hasim.sim.dataplane.outcomes import OUTCOME_COUNTERS, accepted_from, tally
+from hasim.sim.dataplane.outcomes import (
+    OUTCOME_COUNTERS,
+    accepted_from,
+    first_accepted_from,
+    tally,
+    tally_each,
+)
 from hasim.sim.dataplane.window_bank import WindowBank, check_bank
 from hasim.sim.scale import bank_state
 from hasim.sim.scale.bank_state import BankState
@@ -146,17 +152,18 @@ class Deliverer(BankState):
             starts = np.flatnonzero(np.concatenate(([True], cf[1:] != cf[:-1])))
             self.first_acc[cf[starts]] = ca[starts]  # sorted by arrival within each flow
 
-    def _record(self, f: int, out: NDArray[np.int8], arr: NDArray[np.float64]) -> None:
-        """Count flow ``f``'s outcomes ``out`` of copies arriving at ``arr`` (in delivery order) and its
-        first acceptance at or after its watch time, if it has none yet."""
-        c = tally(out)[0]
+    def _record(self, f: int, out: list[int], arr: list[float]) -> None:
+        """Count flow ``f``'s outcomes ``out`` of a few copies arriving at ``arr`` (in delivery order) and
+        its first acceptance at or after its watch time, if it has none yet."""
+        c = tally_each(out)
         st = self.stats
         for code, name in enumerate(OUTCOME_COUNTERS):
             st[name][f] += c[code]
-        if not math.isnan(self.watch_from[f]) and math.isnan(self.first_acc[f]):
-            ok = np.flatnonzero(accepted_from(out, arr, self.watch_from[f]))
-            if ok.shape[0]:
-                self.first_acc[f] = arr[ok[0]]
+        watch = float(self.watch_from[f])
+        if not math.isnan(watch) and math.isnan(self.first_acc[f]):
+            first = first_accepted_from(out, arr, watch)
+            if first is not None:
+                self.first_acc[f] = first
 
     def deliver_foreign(
         self, arr: NDArray[np.float64], seq: NDArray[np.uint64], spi: NDArray[np.int64], fl: NDArray[np.int64]
@@ -176,9 +183,9 @@ class Deliverer(BankState):
             # a few packets: the reference window, packet by packet, on a copy that then replaces it
             state = rx.held
             win = state.inbound.copy()
-            out = np.array([int(win.receive(int(seq[j]))) for j in idx], dtype=np.int8)
+            out = [int(win.receive(int(seq[j]))) for j in idx]
             state.inbound = win
-            self._record(f, out, arr[idx])
+            self._record(f, out, [float(arr[j]) for j in idx])
 
     def _deliver_few(self, taken: Copies) -> None:
         """``_deliver`` for a few copies: the same order, windows and counts."""
@@ -205,6 +212,6 @@ class Deliverer(BankState):
                 st["no_receiver"][f] += len(mine)
                 continue
             win = self.window(f)
-            out = np.array([int(win.receive(seq[j])) for j in mine], dtype=np.int8)
+            out = [int(win.receive(seq[j])) for j in mine]
             self.store_window(f, win)
-            self._record(f, out, np.array([arr[j] for j in mine]))
+            self._record(f, out, [arr[j] for j in mine])
