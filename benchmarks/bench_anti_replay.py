@@ -1,6 +1,6 @@
 """Anti-replay decisions per second: the vectorized window against the packet-by-packet reference.
 
-Traffic as in issue 4: batches of 10,000 packets in order with 1% loss and 0.1% reordering, window
+Traffic: batches of 10,000 packets in order with 1% loss and 0.1% reordering, window
 1024, ESN on, starting just below the low-32-bit wrap so that the batches cross it. Both paths see
 the same packets and must agree outcome for outcome (checked on the reference's share). Prints
 ``bench anti-replay path=vectorized decisions_per_s=... ratio=...`` (ratio = vectorized / reference),

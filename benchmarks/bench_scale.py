@@ -3,7 +3,7 @@
 Each variant runs in its own process (so peak memories do not mix): the scenario with proactive and with
 lazy RFC 6311 sync at 10,000 peers, and proactive at 100 and 1,000 peers for the growth. Printed per run:
 wall and CPU (user) seconds, simulated ESP packets per wall second, SimPy events processed, and the
-child's peak resident memory. Targets (issue 7): at most 60 s wall and 4 GiB per 10,000-peer variant
+child's peak resident memory. Targets: at most 60 s wall and 4 GiB per 10,000-peer variant
 on one core; wall time close to linear in peers.
 
     .venv/bin/python -m benchmarks scale

@@ -1,6 +1,6 @@
 """Run a sweep: execute the missing runs on an Executor, record each as it finishes, summarize.
 
-Guarantees (issue 6):
+Guarantees:
 
 - Every run is a row, even a failed one (its ``error`` column holds the exception), as in desmod.
 - Each finished run is written at once as an atomic fragment, so a sweep killed at any moment loses

@@ -1,4 +1,4 @@
-"""Every careless or hostile input reported in issue 17, one row each: exit 2 within 10 s, one line on
+"""Every careless or hostile input seen in review, one row each: exit 2 within 10 s, one line on
 stderr naming the key or file, no traceback, and no file outside the results folder touched (or, where
 the input is legitimate, a run within its estimate and exit 0).
 

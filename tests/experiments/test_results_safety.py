@@ -1,6 +1,6 @@
 """A results folder has one writer and stays inside results/; a killed sweep leaves no process behind.
 
-Issue 17's data-loss reports: a sweep named ``..`` wrote (and with --force would delete) results in
+Data-loss cases: a sweep named ``..`` wrote (and with --force would delete) results in
 the current folder; a second sweep with --force into a running sweep's folder made the first one drop
 all its rows at its final write; a label column named like a result column overwrote it; workers of a
 SIGKILLed sweep ran on for minutes holding stdout.

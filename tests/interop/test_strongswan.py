@@ -1,4 +1,4 @@
-"""hasim's RFC 6311 peer model against strongSwan's charon, exchange by exchange (issue 9).
+"""hasim's RFC 6311 peer model against strongSwan's charon, exchange by exchange.
 
 Runs where charon-systemd, swanctl and ``ip netns`` are usable: as root directly, otherwise through
 passwordless ``sudo`` in a child process; elsewhere it is skipped with the reason. CI (.ci/run)
