@@ -136,14 +136,20 @@ class SyncChannel:
             self.bytes += snapshot_bytes(snap, window, full=True)
             dst.snaps[i] = snap
 
+    def _admits(self, k: Member, i: int, full: bool) -> bool:
+        """Whether member ``k`` takes counters of SA ``i`` that reach it: not when it is down or
+        already serves the SA, nor partial counters of an SA that a member which rejoined holds no
+        state of (it waits for the bulk resync)."""
+        if not k.alive or (self.site.active == k.index and i in k.ready):
+            return False
+        return not (k.needs_full and not full and k.snaps.get(i) is None)
+
     def _arrive(
         self, k: Member, i: int, snap: IkeSaSnapshot | None, full: bool
     ) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:
-            if not k.alive or (self.site.active == k.index and i in k.ready):
+            if not self._admits(k, i, full):
                 return
-            if k.needs_full and not full and k.snaps.get(i) is None:
-                return  # counters of an SA a member that rejoined holds no state of
             old = k.snaps.get(i)
             if snap is None or old is None or old.taken_at <= snap.taken_at:
                 k.snaps[i] = snap

@@ -173,10 +173,8 @@ class ScaledSyncChannel(SyncChannel):
         self, k: Member, i: int, snap: IkeSaSnapshot | None, full: bool
     ) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:
-            if not k.alive or (self.site.active == k.index and i in k.ready):
+            if not self._admits(k, i, full):
                 return
-            if k.needs_full and not full and k.snaps.get(i) is None:
-                return  # counters of an SA a member that rejoined holds no state of
             snaps = k.snaps
             if isinstance(snaps, LazySnaps):
                 old_t = snaps.taken_at(i)
