@@ -30,6 +30,7 @@ class RandomStreams:
     def __init__(self, seed: int) -> None:
         self.seed = int(seed)
         self._cache: dict[tuple[str, ...], np.random.Generator] = {}
+        self._bytes: dict[tuple[str, ...], ByteSource] = {}
 
     def get(self, *path: str) -> np.random.Generator:
         """The Generator of one named stream; its first component must be one of FAMILIES."""
@@ -50,10 +51,45 @@ class RandomStreams:
         return np.random.Generator(np.random.PCG64(seq))
 
     def random_bytes(self, *path: str) -> Callable[[int], bytes]:
-        """A ``Callable[[int], bytes]`` drawing from one stream, for protocol objects (nonces, SPIs, keys)."""
-        gen = self.get(*path)
+        """A ``Callable[[int], bytes]`` drawing from one stream, for protocol objects (nonces, SPIs, keys):
+        the octets ``get(*path).bytes(n)`` would give, call after call (:class:`ByteSource`). A stream
+        drawn this way is drawn only this way: every call for one path shares one source."""
+        src = self._bytes.get(path)
+        if src is None:
+            src = self._bytes[path] = ByteSource(self.get(*path))
+        return src
 
-        def draw(n: int) -> bytes:
-            return gen.bytes(n)
 
-        return draw
+class ByteSource:
+    """``Generator.bytes`` served from blocks: the same octets, call after call, at a fraction of the cost.
+
+    ``Generator.bytes(n)`` draws ``ceil(n / 4)`` uniform 32-bit words (one for ``n = 0``) with
+    ``integers(0, 2**32, dtype=uint32)`` and returns the first ``n`` of their little-endian octets. The
+    bit generator hands out the two halves of each 64-bit output in turn, across calls, so words drawn
+    ahead in blocks are the same words in the same order. A call takes its words from the block and
+    returns their first ``n`` octets, as ``bytes`` would. Blocks start small and double (up to 4 KiB),
+    so a stream drawn a few times costs little memory. Nothing else may draw from the generator.
+    """
+
+    __slots__ = ("_block", "_buf", "_gen", "_pos")
+
+    def __init__(self, gen: np.random.Generator) -> None:
+        self._gen = gen
+        self._buf = b""
+        self._pos = 0
+        self._block = 16
+
+    def __call__(self, n: int) -> bytes:
+        if n < 0:
+            raise ValueError(f"cannot draw {n} octets")
+        pos = self._pos
+        end = pos + (((n + 3) & ~3) or 4)  # the whole words ``bytes(n)`` consumes (one for n = 0)
+        if end > len(self._buf):
+            words = max(self._block, (end - len(self._buf) + 3) // 4)
+            self._block = min(self._block * 2, 1024)
+            fresh = self._gen.integers(0, 1 << 32, size=words, dtype=np.uint32).astype("<u4").tobytes()
+            self._buf = self._buf[pos:] + fresh
+            end -= pos
+            pos = 0
+        self._pos = end
+        return self._buf[pos : pos + n]
