@@ -91,6 +91,7 @@ _DURATIONS = (
     "wall_time_s",
     "decided_at_s",
     "split_brain_s",
+    "false_failover_exposure_s",
 )
 _PROPORTIONS = ("sa_survival",)
 

@@ -50,6 +50,7 @@ LABELS: dict[str, str] = {
     "wall_time_s": "Wall time per run (s)",
     "false_failovers": "False failovers (count)",
     "split_brain_s": "Split brain (s)",
+    "false_failover_exposure_s": "Time a backup watched a live master (s)",
     "split_brain_sas_lost": "IKE SAs lost after a split brain (count)",
     "split_brain_sas_damaged": "IKE SAs with replay drops after a split brain (count)",
     "cluster.advertisement_interval_s": "Advertisement interval (s)",

@@ -9,8 +9,11 @@ receiver) pair has its own :class:`~hasim.sim.dataplane.link.LinkChannel` of the
 ``"own"``: the ``[heartbeat_link]`` section, with jitter and Gilbert-Elliott bursts), feeds each
 advertisement in at its arrival, wakes each machine at ``next_timer()`` and hands what happened to
 the failover (:mod:`hasim.sim.model.failover`): a takeover (of a crashed master, or a false failover
-or a preemption while it lives) or a step-down. It also keeps the split-brain clock: the time two or
-more live members are master. Written once; the scaled engine runs it unchanged.
+or a preemption while it lives) or a step-down. It also keeps two clocks over the whole simulated run
+(the fate-deciding tail after ``duration_s`` included, where the heartbeats go on): split brain, the
+time two or more live members are master, and exposure, the time a live backup watches a live master
+(when a false failover can begin: the denominator of false failovers per hour). Written once; the
+scaled engine runs it unchanged.
 
 A crashed member's machine is dropped at the crash, after sending an advertisement due at that very
 instant (so that, with fixed phases, a crash at k x interval is detected as before); a member that restarts
@@ -67,11 +70,10 @@ class SiteMembership:
         else:
             self._link_cfg = world.cfg.heartbeat_link
         self._cuts: LossBursts | None = None
-        self.split_brain_s = 0.0
-        self.split_starts: list[float] = []
-        self._split_since: float | None = None
-        self._measuring = True
-        """Split brain is measured up to ``duration_s`` (the run goes on until the SAs' fates)."""
+        self.split = Stopwatch()
+        """Two or more live members are master (split brain)."""
+        self.exposure = Stopwatch()
+        """A live member is backup to a live master (a false failover can begin)."""
 
     def priority(self, k: int) -> int:
         """Member 0 has ``primary_priority``; member k >= 1 has ``priority + 1 - k`` (at least 1)."""
@@ -111,6 +113,7 @@ class SiteMembership:
         """Member ``k`` restarted: a backup that has not completed its bulk resync."""
         self._machine(k).start_backup(self.env.now, synced=False)
         self._flush(k)
+        self._recount()
 
     def resync_complete(self, k: int) -> None:
         """Member ``k`` holds the full state now: it may preempt."""
@@ -123,12 +126,21 @@ class SiteMembership:
         """Live members that are master now."""
         return [k for k, mach in sorted(self.machines.items()) if mach.role is Role.MASTER]
 
+    @property
+    def split_brain_s(self) -> float:
+        """Seconds of split brain so far (closed stretches; ``finish`` closes the open one)."""
+        return self.split.total
+
+    @property
+    def split_starts(self) -> list[float]:
+        """When each split brain began."""
+        return self.split.starts
+
     def finish(self) -> None:
-        """Close the split-brain clock at ``duration_s``; the heartbeats go on while the fates are decided."""
-        if self._split_since is not None:
-            self.split_brain_s += self.env.now - self._split_since
-            self._split_since = None
-        self._measuring = False
+        """The simulated run is over (its fates decided): close both clocks now."""
+        now = self.env.now
+        self.split.set(False, now)
+        self.exposure.set(False, now)
 
     # ---------------------------------------------------------------------------- driving
     def _machine(self, k: int) -> Membership:
@@ -195,13 +207,25 @@ class SiteMembership:
         ev.callbacks.append(lambda _: fn())
 
     def _recount(self) -> None:
-        if not self._measuring:
-            return
         now = self.env.now
-        split = len(self.masters()) > 1
-        if split and self._split_since is None:
-            self._split_since = now
-            self.split_starts.append(now)
-        elif not split and self._split_since is not None:
-            self.split_brain_s += now - self._split_since
-            self._split_since = None
+        masters = len(self.masters())
+        self.split.set(masters > 1, now)
+        self.exposure.set(0 < masters < len(self.machines), now)
+
+
+class Stopwatch:
+    """The seconds a condition held, summed over its stretches, and when each stretch began."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.starts: list[float] = []
+        self._since: float | None = None
+
+    def set(self, on: bool, now: float) -> None:
+        """The condition holds (``on``) from ``now`` on, or no longer."""
+        if on and self._since is None:
+            self._since = now
+            self.starts.append(now)
+        elif not on and self._since is not None:
+            self.total += now - self._since
+            self._since = None

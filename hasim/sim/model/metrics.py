@@ -29,14 +29,18 @@ Definitions (all counts over the whole run):
   sufficed, NaN when no exchange was asked for). ``sync_done_s``: last takeover -> the last sync
   exchange completed after it (NaN when none completed after it): how long until every synced SA
   had its counters synchronized (the proactive backlog, or the lazy triggers' spread).
-- ``false_failovers``: takeovers while the master lived (its advertisements lost on the cluster link),
-  up to ``duration_s``; ``split_brain_s``: seconds up to ``duration_s`` during which two or more live
-  members were master (until the lower-ranked heard the other and stepped down; a preemption's
+- Membership is counted over the whole simulated run, the fate-deciding tail after ``duration_s``
+  included (the heartbeats go on there, and a takeover there can decide a fate):
+  ``false_failovers``: takeovers while the master lived (its advertisements lost on the cluster link);
+  ``false_failover_exposure_s``: seconds during which a live member was backup to a live master, the
+  only time a false failover can begin (false failovers per hour = 3600 x false_failovers /
+  false_failover_exposure_s, summed over runs); ``split_brain_s``: seconds during which two or more
+  live members were master (until the lower-ranked heard the other and stepped down; a preemption's
   instant of overlap counts too); ``split_brain_sas_lost``: SAs whose fate is a loss that came at or
   after the first split brain began; ``split_brain_sas_damaged``: surviving SAs with replay drops
-  between the first split brain and ``duration_s``. ``detection_time_s`` counts true failures only.
-  ``takeovers_without_state``: takeovers by a member that had not completed its bulk resync after a
-  restart; ``preemptions`` (up to ``duration_s``), ``rejoins``.
+  between the first split brain and ``duration_s`` (the end of the ESP traffic).
+  ``detection_time_s`` counts true failures only. ``takeovers_without_state``: takeovers by a member
+  that had not completed its bulk resync after a restart; ``preemptions``, ``rejoins``.
 """
 
 from __future__ import annotations
@@ -144,6 +148,9 @@ def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
         "sync_channel_messages": sum(s.messages for s in sync_ch),
         "sync_channel_lost": sum(s.lost for s in sync_ch),
         "false_failovers": fo.false_failovers,
+        "false_failover_exposure_s": float(
+            sum(s.membership.exposure.total for s in (world.cluster, world.peer))
+        ),
         "split_brain_s": split["seconds"],
         "split_brain_sas_lost": split["lost"],
         "split_brain_sas_damaged": split["damaged"],

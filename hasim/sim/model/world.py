@@ -373,12 +373,12 @@ class World:
         side on until every IKE SA's fate is decided (``hasim.sim.model.fates``)."""
         self.build()
         self.env.run(until=self.cfg.scenario.duration_s)
-        for site in (self.cluster, self.peer):
-            site.membership.finish()
         self.advance_all()
         self.failover.note_split_damage()
         self.close_esp()
         self.fates, self.decided_at = decide(self)
+        for site in (self.cluster, self.peer):
+            site.membership.finish()  # membership is counted over the whole simulated run
 
     def close_esp(self) -> None:
         """The ESP traffic is over: no flow moves or counts a packet from now on."""
