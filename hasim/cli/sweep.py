@@ -79,7 +79,7 @@ def load_model(spec: str | None) -> Model:
     "--force",
     is_flag=True,
     help="Start over on existing results; with --resume, mix results of another version or sweep file; "
-    "run beyond the cost limits.",
+    "run beyond the cost limits and on Dask workers with less memory than a run's estimate.",
 )
 @click.option(
     "--max-runs",
@@ -183,6 +183,7 @@ def sweep(
         retry_failed=retry_failed,
         progress=not no_progress,
         max_runs=max_runs or DEFAULT_MAX_RUNS,
+        check_memory=not force,
     )
     failed = _failed_runs(outcome.results)
     if as_json:

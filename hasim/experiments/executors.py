@@ -44,6 +44,11 @@ class ExecutorInfo:
     kind: str
     workers: int
     address: str | None = None
+    memory_per_run: float | None = None
+    """Bytes one run may use on the tightest worker (its memory limit over its threads, each thread
+    running one run at a time); None where no worker states a limit (a local pool, an unlimited worker)."""
+    tightest_worker: str | None = None
+    """The worker that has ``memory_per_run`` (its address)."""
 
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -109,7 +114,23 @@ def open_executor(workers: int, dask: str | None = None) -> Iterator[tuple[Execu
             info = ExecutorInfo("dask-local", workers, str(cluster.scheduler_address))
         else:
             client = stack.enter_context(Client(dask))
-            n = len(client.scheduler_info().get("workers", {})) or workers
-            info = ExecutorInfo("dask", n, dask)
+            found = client.scheduler_info().get("workers", {})
+            per_run, tightest = memory_per_run(found)
+            info = ExecutorInfo("dask", len(found) or workers, dask, per_run, tightest)
         executor = client.get_executor(pure=False)
         yield executor, info
+
+
+def memory_per_run(workers: dict[str, dict[str, Any]]) -> tuple[float | None, str | None]:
+    """From a Dask scheduler's worker table: the least memory a run gets on any worker (its
+    ``memory_limit`` over its ``nthreads``: a worker runs one task per thread in one process) and that
+    worker's address; (None, None) when no worker has a limit (``memory_limit`` 0 or missing)."""
+    best: tuple[float | None, str | None] = (None, None)
+    for address, w in sorted(workers.items()):
+        limit = w.get("memory_limit") or 0
+        if limit <= 0:
+            continue
+        share = float(limit) / max(1, int(w.get("nthreads") or 1))
+        if best[0] is None or share < best[0]:
+            best = (share, address)
+    return best

@@ -42,7 +42,13 @@ from hasim.experiments.model import Model, simulator_model
 from hasim.experiments.provenance import code_version, host_info, now_utc
 from hasim.experiments.results_lock import ResultsLock
 from hasim.experiments.results_store import ID_COLUMNS, ResultsDir, summarize, write_summary
-from hasim.experiments.sweep_estimate import DEFAULT_MAX_RUNS, check_columns, check_size
+from hasim.experiments.sweep_estimate import (
+    DEFAULT_MAX_RUNS,
+    check_columns,
+    check_size,
+    check_worker_memory,
+    heaviest_memory,
+)
 from hasim.experiments.sweep_spec import (
     PointSpec,
     RunSpec,
@@ -208,31 +214,46 @@ def run_sweep(
     progress: bool = True,
     on_row: Callable[[dict[str, Any]], None] | None = None,
     max_runs: int = DEFAULT_MAX_RUNS,
+    check_memory: bool = True,
 ) -> SweepOutcome:
     """Run ``spec`` into ``results_dir`` (default ``results/<name>``) and return what was done.
 
     ``executor`` overrides ``workers``/``dask`` (the caller owns it). Without ``resume``, existing
-    results are an error unless ``force`` (which then starts over).
+    results are an error unless ``force`` (which then starts over). With ``check_memory``, a Dask
+    cluster whose workers give a run less memory than the heaviest run's estimate is refused before
+    anything is written (sweep_estimate.check_worker_memory).
     """
     model = model or simulator_model()
     rd = ResultsDir(results_dir if results_dir is not None else Path("results") / spec.name)
     check_columns(spec, model)
     check_size(spec, max_runs)
     points = expand_points(spec, model)
-    opt = _Options(workers, dask, executor, resume, force, retry_failed, progress, on_row)
-    with ResultsLock(rd.path):
-        try:
-            return _run_locked(spec, rd, model, points, opt)
-        except BaseException as exc:
-            _mark_interrupted(rd, exc)
-            raise
+    opt = _Options(resume, force, retry_failed, progress, on_row)
+    with contextlib.ExitStack() as stack:  # one executor for every round, shut down last
+        if executor is not None:
+            pool, info = executor, ExecutorInfo(type(executor).__name__, workers)
+        else:
+            pool, info = stack.enter_context(open_executor(workers, dask))
+            if check_memory:
+                check_worker_memory(info, heaviest_memory(points, model))
+        with ResultsLock(rd.path):
+            try:
+                return _run_locked(spec, rd, model, points, opt, _Pool(pool, info))
+            except BaseException as exc:
+                _mark_interrupted(rd, exc)
+                raise
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """The executor the runs go to and what the manifest says of it."""
+
+    executor: Executor
+    info: ExecutorInfo
 
 
 @dataclass(frozen=True)
 class _Options:
-    workers: int
-    dask: str | None
-    executor: Executor | None
     resume: bool
     force: bool
     retry_failed: bool
@@ -241,7 +262,7 @@ class _Options:
 
 
 def _run_locked(
-    spec: SweepSpec, rd: ResultsDir, model: Model, points: list[PointSpec], opt: _Options
+    spec: SweepSpec, rd: ResultsDir, model: Model, points: list[PointSpec], opt: _Options, pool: _Pool
 ) -> SweepOutcome:
     """run_sweep's work once the folder is ours: nothing else reads, clears or writes it meanwhile."""
     resume, force, retry_failed = opt.resume, opt.force, opt.retry_failed
@@ -283,18 +304,7 @@ def _run_locked(
         manifest.update({"runs_total": len(runs), "points": len(points)})
         rd.write_manifest(manifest)
         if todo:
-            failed += _execute(
-                todo,
-                model,
-                rd,
-                opt.workers,
-                opt.dask,
-                opt.executor,
-                opt.progress,
-                spec.name,
-                manifest,
-                opt.on_row,
-            )
+            failed += _execute(todo, model, rd, pool, opt.progress, spec.name, manifest, opt.on_row)
             ran += len(todo)
         final = rd.consolidate(order, keep=wanted | spare, positions=_positions(runs))
         final = final[final["run_id"].isin(wanted)].reset_index(drop=True)
@@ -402,9 +412,7 @@ def _execute(
     todo: list[RunSpec],
     model: Model,
     rd: ResultsDir,
-    workers: int,
-    dask: str | None,
-    executor: Executor | None,
+    pool: _Pool,
     progress: bool,
     name: str,
     manifest: dict[str, Any],
@@ -415,14 +423,14 @@ def _execute(
     failed = 0
     bar = tqdm(total=len(todo), desc=name, unit="run", disable=not progress, dynamic_ncols=True)
 
-    def drain(pool: Executor, window: int) -> None:
+    def drain(executor: Executor, window: int) -> None:
         nonlocal failed
         pending: dict[Future[dict[str, Any]], RunSpec] = {}
         queue = list(reversed(todo))
         while queue or pending:
             while queue and len(pending) < window:
                 run = queue.pop()
-                pending[pool.submit(execute_run, model, run.config, run.seed)] = run
+                pending[executor.submit(execute_run, model, run.config, run.seed)] = run
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for fut in done:
                 run = pending.pop(fut)
@@ -441,15 +449,9 @@ def _execute(
                 bar.update(1)
 
     try:
-        if executor is not None:
-            manifest["executor"] = {"kind": type(executor).__name__, "workers": workers}
-            rd.write_manifest(manifest)
-            drain(executor, max(4, 4 * workers))
-        else:
-            with open_executor(workers, dask) as (pool, info):
-                manifest["executor"] = _info_dict(info)
-                rd.write_manifest(manifest)
-                drain(pool, max(4, 4 * info.workers))
+        manifest["executor"] = _info_dict(pool.info)
+        rd.write_manifest(manifest)
+        drain(pool.executor, max(4, 4 * pool.info.workers))
     except BrokenExecutor as exc:
         # A worker process died (killed, out of memory, crashed in C): that is no run's own result,
         # so nothing is recorded for the runs in flight and --resume runs them again.
@@ -463,4 +465,7 @@ def _execute(
 
 
 def _info_dict(info: ExecutorInfo) -> dict[str, Any]:
-    return {"kind": info.kind, "workers": info.workers, "address": info.address}
+    out: dict[str, Any] = {"kind": info.kind, "workers": info.workers, "address": info.address}
+    if info.memory_per_run is not None:
+        out["memory_per_run_bytes"] = info.memory_per_run
+    return out

@@ -14,9 +14,10 @@ import math
 from dataclasses import dataclass
 
 from hasim.errors import ConfigError
+from hasim.experiments.executors import ExecutorInfo
 from hasim.experiments.model import Model
-from hasim.experiments.sweep_spec import SweepSpec, expand_points
-from hasim.sim.scenario.cost import Limits, RunCost, check_cost
+from hasim.experiments.sweep_spec import PointSpec, SweepSpec, expand_points
+from hasim.sim.scenario.cost import Limits, RunCost, check_cost, format_bytes
 
 DEFAULT_MAX_RUNS = 100_000
 # A finished run's fragment (parts/<run_id>.json: config and metrics as JSON) takes one 4 KiB block
@@ -99,3 +100,37 @@ def estimate_sweep(
         if heaviest is None or cost.cpu_s > heaviest.cpu_s:
             heaviest = cost
     return SweepEstimate(len(points) * reps, len(points), cpu, disk, heaviest)
+
+
+@dataclass(frozen=True)
+class RunMemory:
+    """The estimated peak memory of the sweep's most demanding run, and which point it is."""
+
+    bytes: float
+    point: str
+
+
+def heaviest_memory(points: list[PointSpec], model: Model) -> RunMemory | None:
+    """The point whose runs the model's cost estimate gives the most memory (None without an estimate)."""
+    if model.cost is None or not points:
+        return None
+    cost = model.cost
+    need, heavy = max(((cost(p.config).memory_bytes, p) for p in points), key=lambda x: x[0])
+    where = ", ".join(f"{k}={v}" for k, v in heavy.params.items())
+    return RunMemory(need, f"point {heavy.point}" + (f": {where}" if where else ""))
+
+
+def check_worker_memory(info: ExecutorInfo, need: RunMemory | None) -> None:
+    """ConfigError when a worker gives one run less memory than the heaviest run is estimated to need.
+
+    A Dask worker past its ``memory_limit`` is restarted by its nanny and the run is retried on
+    another worker until it is declared lost, so a sweep that cannot fit is refused before it starts.
+    """
+    if need is None or info.memory_per_run is None or info.memory_per_run >= need.bytes:
+        return
+    raise ConfigError(
+        "--dask",
+        f"worker {info.tightest_worker} gives a run {format_bytes(info.memory_per_run)} (memory_limit / "
+        f"nthreads) but the heaviest run needs about {format_bytes(need.bytes)} ({need.point}); start "
+        "workers with a larger --memory-limit or fewer --nthreads, or use --force",
+    )

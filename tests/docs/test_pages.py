@@ -13,7 +13,7 @@ from hasim.cli import main
 from .pages import PAGES, ROOT, blocks, hasim_commands, read, section, shown_matches
 
 # pages whose console blocks show hasim commands, and how many each shows at least
-COMMANDS = {"README.md": 2, "docs/usage.md": 3, "docs/model.md": 3, "docs/explore.md": 1}
+COMMANDS = {"README.md": 2, "docs/usage.md": 3, "docs/model.md": 3, "docs/explore.md": 1, "docs/sweeps.md": 1}
 
 
 @pytest.mark.parametrize("page", PAGES)

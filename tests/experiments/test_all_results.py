@@ -17,8 +17,19 @@ REPO = Path(__file__).resolve().parents[2]
 RESULTS = sorted(p for p in (REPO / "results").iterdir() if p.is_dir())
 
 
+# Experiments committed before their results, each with why; its README must say that it has none.
+NOT_YET_RUN = {
+    "eager_vs_lazy_100k": "each run needs more memory than two runs at once get on a 24 GiB machine"
+}
+
+
 def test_every_experiment_has_results() -> None:
-    assert {p.name for p in RESULTS} == {p.parent.name for p in (REPO / "experiments").glob("*/sweep.toml")}
+    experiments = {p.parent.name for p in (REPO / "experiments").glob("*/sweep.toml")}
+    assert {p.name for p in RESULTS} == experiments - set(NOT_YET_RUN)
+    for name in NOT_YET_RUN:
+        assert name in experiments, f"{name} is no experiment: take it off NOT_YET_RUN"
+        readme = (REPO / "experiments" / name / "README.md").read_text()
+        assert "No results are committed for this experiment" in readme, name
 
 
 @pytest.mark.parametrize("results", RESULTS, ids=[p.name for p in RESULTS])
