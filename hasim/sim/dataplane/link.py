@@ -12,9 +12,11 @@ lost or not, so that ``Generator.random(n)`` and n calls of ``Generator.random()
 numbers. The flow bank of the scaled engine (:mod:`hasim.sim.scale.send`) draws the same uniforms and
 applies the same functions.
 
-Each packet flow (an ESP direction of one Child SA, the IKE messages of one SA, the sync channel) gets its
-own channel and streams; the loss process of a physical link is thus realised independently per
-flow, which keeps flows independent of each other's batching.
+Each packet flow (an ESP direction of one Child SA, the IKE messages of one SA) gets its own channel and
+streams; the loss process of a physical link is thus realised independently per flow, which keeps flows
+independent of each other's batching. The cluster link is the exception (``hasim.sim.model.cluster_link``):
+its sync messages and advertisements are flows of one link direction that share its Gilbert-Elliott
+chain (a :class:`GeChain`, stepped once per message of either kind, in send order) and its partitions.
 """
 
 from __future__ import annotations
@@ -76,6 +78,21 @@ def ge_states(u: np.ndarray, bad0: bool, p_good_to_bad: float, p_bad_to_good: fl
     return states
 
 
+class GeChain:
+    """The Gilbert-Elliott state of one link direction and the stream of its transition uniforms; the
+    flows that cross the direction share one, so a burst entered by one message is met by the next."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.bad = False
+
+    def step(self, n: int, p_good_to_bad: float, p_bad_to_good: float) -> np.ndarray:
+        """The states of the next ``n`` packets (True = bad): ``n`` uniforms, then :func:`ge_states`."""
+        states = ge_states(self.rng.random(n), self.bad, p_good_to_bad, p_bad_to_good)
+        self.bad = bool(states[-1])
+        return states
+
+
 F = TypeVar("F", float, NDArray[np.float64])
 """One packet (floats) or many (arrays, one entry per packet)."""
 
@@ -123,12 +140,16 @@ class LinkChannel:
         streams: RandomStreams,
         path: tuple[str, ...],
         bursts: LossBursts | None = None,
+        *,
+        chain: GeChain | None = None,
     ) -> None:
+        """``chain``: a Gilbert-Elliott state shared with other flows of the same direction (default:
+        the flow's own, from its ``state`` stream)."""
         self.cfg = cfg
         self.bursts = bursts if bursts is not None else LossBursts()
         self._streams, self._path = streams, path
         self._rngs: dict[str, np.random.Generator] = {}
-        self.ge_bad = False
+        self._chain = chain
 
     def rng(self, name: str) -> np.random.Generator:
         """The stream of one feature (loss, state, jitter, reorder, dup), created on first use: a stream
@@ -138,6 +159,13 @@ class LinkChannel:
             gen = self._rngs[name] = self._streams.get("links", *self._path, name)
         return gen
 
+    @property
+    def chain(self) -> GeChain:
+        """The Gilbert-Elliott state this flow steps (its own unless shared)."""
+        if self._chain is None:
+            self._chain = GeChain(self.rng("state"))
+        return self._chain
+
     def _uniforms(self, name: str, n: int) -> np.ndarray:
         return self.rng(name).random(n)
 
@@ -145,19 +173,22 @@ class LinkChannel:
         """``n`` uniforms of one feature, or None when the feature is off (then nothing is drawn)."""
         return self.rng(name).random(n) if on else None
 
-    def transmit(self, send: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorized: (index into ``send`` of each delivered copy, its arrival time), in send order."""
+    def transmit(
+        self, send: np.ndarray, u_loss: NDArray[np.float64] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorized: (index into ``send`` of each delivered copy, its arrival time), in send order.
+        ``u_loss``: the loss uniforms, when the caller drew them from a loss stream several flows share
+        in an order of its own (the cluster link's sync messages to several standbys)."""
         cfg = self.cfg
         n = send.shape[0]
         if n == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         if cfg.loss_model == "gilbert_elliott":
-            u = self._uniforms("state", n)
-            states = ge_states(u, self.ge_bad, cfg.ge_good_to_bad, cfg.ge_bad_to_good)
-            self.ge_bad = bool(states[-1])
-            gone = hit(self._uniforms("loss", n), np.where(states, cfg.ge_loss_bad, cfg.ge_loss_good))
+            u = self._uniforms("loss", n) if u_loss is None else u_loss
+            states = self.chain.step(n, cfg.ge_good_to_bad, cfg.ge_bad_to_good)
+            gone = hit(u, np.where(states, cfg.ge_loss_bad, cfg.ge_loss_good))
         elif cfg.loss > 0.0:
-            gone = hit(self._uniforms("loss", n), cfg.loss)
+            gone = hit(self._uniforms("loss", n) if u_loss is None else u_loss, cfg.loss)
         else:
             gone = np.zeros(n, dtype=bool)
         if self.bursts.intervals:
@@ -177,9 +208,8 @@ class LinkChannel:
         """Scalar: the arrival times of the copies of one packet sent at ``t`` (empty when lost)."""
         cfg = self.cfg
         if cfg.loss_model == "gilbert_elliott":
-            u = self.rng("state").random(1)
-            self.ge_bad = bool(ge_states(u, self.ge_bad, cfg.ge_good_to_bad, cfg.ge_bad_to_good)[0])
-            gone = hit(float(self.rng("loss").random()), cfg.ge_loss_bad if self.ge_bad else cfg.ge_loss_good)
+            bad = bool(self.chain.step(1, cfg.ge_good_to_bad, cfg.ge_bad_to_good)[0])
+            gone = hit(float(self.rng("loss").random()), cfg.ge_loss_bad if bad else cfg.ge_loss_good)
         elif cfg.loss > 0.0:
             gone = hit(float(self.rng("loss").random()), cfg.loss)
         else:

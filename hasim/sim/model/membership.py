@@ -1,18 +1,18 @@
 """Failure detection as simulated processes: each member's heartbeat state machine over the cluster link.
 
-Each site of several members runs one :class:`hasim.protocol.membership.Membership` per live member:
-the master advertises every ``cluster.advertisement_interval_s``; each standby runs its master-down
-timer from the advertisements it actually received, with its own priority (RFC 5798 6.1; or
-strongSwan HA's heartbeat timeout). This adapter carries the advertisements: every (sender,
-receiver) pair has its own :class:`~hasim.sim.dataplane.link.LinkChannel` of the cluster link
-(``membership.link = "sync"``: the sync channel's latency and Bernoulli loss, cut by its partitions;
-``"own"``: the ``[heartbeat_link]`` section, with jitter and Gilbert-Elliott bursts), feeds each
-advertisement in at its arrival, wakes each machine at ``next_timer()`` and hands what happened to
-the failover (:mod:`hasim.sim.model.failover`): a takeover (of a crashed master, or a false failover
-or a preemption while it lives) or a step-down. It also keeps two clocks over the whole simulated run
-(the fate-deciding tail after ``duration_s`` included, where the heartbeats go on): split brain, the
-time two or more live members are master, and exposure, the time a live backup watches a live master
-(when a false failover can begin: the denominator of false failovers per hour). Written once; the
+Each site of several members runs one :class:`hasim.protocol.membership.Membership` per live member: the
+master advertises every ``cluster.advertisement_interval_s``; each standby runs its master-down timer from
+the advertisements it actually received, with its own priority (RFC 5798 6.1; or strongSwan HA's heartbeat
+timeout). This adapter carries the advertisements: every (sender, receiver) pair has its own
+:class:`~hasim.sim.dataplane.link.LinkChannel`, a flow of the site's cluster link (``membership.link =
+"sync"``: :mod:`hasim.sim.model.cluster_link`, the link the state sync crosses, whose Gilbert-Elliott
+state and partitions the two kinds of message share; ``"own"``: the ``[heartbeat_link]`` section, a link
+of their own), feeds each advertisement in at its arrival, wakes each machine at ``next_timer()`` and
+hands what happened to the failover (:mod:`hasim.sim.model.failover`): a takeover (of a crashed master, or
+a false failover or a preemption while it lives) or a step-down. It also keeps two clocks over the whole
+simulated run (the fate-deciding tail after ``duration_s`` included, where the heartbeats go on): split
+brain, the time two or more live members are master, and exposure, the time a live backup watches a live
+master (when a false failover can begin: the denominator of false failovers per hour). Written once; the
 scaled engine runs it unchanged.
 
 A crashed member's machine is dropped at the crash, after sending an advertisement due at that very
@@ -27,9 +27,8 @@ from typing import TYPE_CHECKING
 
 from hasim.protocol.events import Event
 from hasim.protocol.membership import Advertisement, DetectionConfig, DetectionStyle, Membership, Role
-from hasim.sim.dataplane.link import LinkChannel, LossBursts
+from hasim.sim.dataplane.link import LinkChannel
 from hasim.sim.model.sync_channel import heartbeat_phase
-from hasim.sim.scenario.sections import LinkSection
 
 if TYPE_CHECKING:
     from hasim.sim.model.sites import Site
@@ -64,12 +63,7 @@ class SiteMembership:
         self._armed: dict[int, float] = {}
         self._gen: dict[int, int] = {}
         self._links: dict[tuple[int, int], LinkChannel] = {}
-        if mb.link == "sync":
-            cl = world.cfg.cluster
-            self._link_cfg = LinkSection(latency_s=cl.sync_latency_s, loss=cl.sync_loss)
-        else:
-            self._link_cfg = world.cfg.heartbeat_link
-        self._cuts: LossBursts | None = None
+        self._shared = mb.link == "sync"
         self.split = Stopwatch()
         """Two or more live members are master (split brain)."""
         self.exposure = Stopwatch()
@@ -154,11 +148,12 @@ class SiteMembership:
         key = (src, dst)
         link = self._links.get(key)
         if link is None:
-            if self._cuts is None:  # the world's sync channel is final once the run started
-                shared = self.world.cfg.membership.link == "sync"
-                self._cuts = LossBursts(self.world.sync[self.site.name].partitions if shared else [])
-            path = ("heartbeat", self.site.name, f"{src}>{dst}")
-            link = self._links[key] = LinkChannel(self._link_cfg, self.world.streams, path, self._cuts)
+            if self._shared:
+                link = self.world.sync[self.site.name].link.advertisement_channel(src, dst)
+            else:
+                path = ("heartbeat", self.site.name, f"{src}>{dst}")
+                link = LinkChannel(self.world.cfg.heartbeat_link, self.world.streams, path)
+            self._links[key] = link
         return link
 
     def _flush(self, k: int) -> None:

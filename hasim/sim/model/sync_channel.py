@@ -1,13 +1,13 @@
 """The cluster's sync channel: what a standby knows at failover is exactly what arrived here.
 
-The active member sends the full state of an IKE SA (an ``IkeSaSnapshot``) when the SA is set up or
-a Child SA is created or rekeyed, whenever it sends or completes an RFC 6311 sync (so that a later
-member never replays its values, R5.1-4), and the counters of every SA each ``sync_interval_s``.
-Each copy crosses a lossy link (``sync_latency_s``, ``sync_loss``; nothing passes during a
-partition fault) to each live standby, which keeps the newest snapshot per SA (a member that rejoined
-takes counters only for SAs it already holds, until its bulk resync, ``resync``). A deleted SA is
-announced as ``None``. Message sizes are an estimate of an encoding (documented in ``snapshot_bytes``)
-for the ``sync_channel_bytes`` metric.
+The active member sends the full state of an IKE SA (an ``IkeSaSnapshot``) when the SA is set up or a
+Child SA is created or rekeyed, whenever it sends or completes an RFC 6311 sync (so that a later member
+never replays its values, R5.1-4), and the counters of every SA each ``sync_interval_s``. Each copy
+crosses the site's cluster link (:mod:`hasim.sim.model.cluster_link`: latency, loss or bursts, jitter;
+nothing passes during a partition fault) to each live standby, which keeps the newest snapshot per SA (a
+member that rejoined takes counters only for SAs it already holds, until its bulk resync, ``resync``). A
+deleted SA is announced as ``None``. Message sizes are an estimate of an encoding (documented in
+``snapshot_bytes``) for the ``sync_channel_bytes`` metric.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import simpy
 
 from hasim.protocol.anti_replay import n_words
 from hasim.protocol.snapshot import IkeSaSnapshot
+from hasim.sim.model.cluster_link import ClusterLink
 
 if TYPE_CHECKING:
     from hasim.sim.model.probes import Probes
@@ -95,32 +96,34 @@ class SyncChannel:
         self.site = site
         self.periodic_share = periodic_share
         self.env = world.env
-        self.partitions: list[tuple[float, float]] = []
+        self.link = ClusterLink(world.cfg, world.streams, site.name)
+        """The site's cluster link (the advertisements cross it too unless ``membership.link = "own"``)."""
         self.messages = 0
         self.bytes = 0
         self.lost = 0
-        self._rng = world.streams.get("sync", site.name, "loss")
 
-    def partitioned(self, t: float) -> bool:
-        """Whether a partition fault cuts the channel at ``t``."""
-        return any(a <= t < b for a, b in self.partitions)
+    @property
+    def partitions(self) -> list[tuple[float, float]]:
+        """The partition faults of the cluster link, [start, end) (the fault schedule appends to it)."""
+        return self.link.partitions.intervals
 
     def share(self, m: Member, i: int, *, full: bool = False) -> None:
         """Send SA ``i``'s current state from member ``m`` to every live standby."""
         sa = m.sas.get(i)
         now = self.env.now
         snap = None if sa is None or sa.deleted else sa.snapshot(now)
-        cfg = self.world.cfg.cluster
         size = snapshot_bytes(snap, self.world.cfg.policy.replay_window, full=full)
-        for k in self.site.members:
-            if k is m or not k.alive:
-                continue
+        standbys = [k for k in self.site.members if k is not m and k.alive]
+        if not standbys:
+            return
+        fates = self.link.sync_fates(m.index, [k.index for k in standbys], now, 1)
+        for j, k in enumerate(standbys):
             self.messages += 1
             self.bytes += size
-            if self.partitioned(now) or (cfg.sync_loss > 0 and float(self._rng.random()) < cfg.sync_loss):
+            if not fates.delivered[0, j]:
                 self.lost += 1
                 continue
-            ev = self.env.timeout(cfg.sync_latency_s)
+            ev = self.env.timeout(float(fates.arrival[0, j]) - now)
             ev.callbacks.append(self._arrive(k, i, snap, full))
 
     def resync(self, src: Member, dst: Member) -> None:

@@ -1,10 +1,10 @@
 """The periodic sync of a large run as arrays: what the standby knows is one copy of the bank per sync.
 
-Every ``sync_interval_s`` the per-SA world builds an ``IkeSaSnapshot`` per SA and sends it to each
-standby (``hasim.sim.model.sync_channel``). :class:`ScaledSyncChannel` sends the same messages (same count,
-bytes and losses, same draws from the channel's loss stream) but copies the counters and windows of
-all flows once into a :class:`_Batch`, next to a small per-SA tuple of Message ID state that is
-rebuilt only for SAs touched since the last sync. A standby's ``snaps`` is a :class:`LazySnaps`:
+Every ``sync_interval_s`` the per-SA world builds an ``IkeSaSnapshot`` per SA and sends it to each standby
+(``hasim.sim.model.sync_channel``). :class:`ScaledSyncChannel` sends the same messages (same count, bytes
+and losses: ``ClusterLink.sync_fates`` for all SAs at once, with the same draws) but copies the counters
+and windows of all flows once into a :class:`_Batch`, next to a small per-SA tuple of Message ID state
+that is rebuilt only for SAs touched since the last sync. A standby's ``snaps`` is a :class:`LazySnaps`:
 explicit snapshots (sent on events, as before) or references into batches, turned into the real
 ``IkeSaSnapshot`` only when read (at takeover). See :mod:`hasim.sim.scale.world`.
 """
@@ -190,7 +190,6 @@ class ScaledSyncChannel(SyncChannel):
     def share_all(self, m: Member) -> None:
         w = self.sworld
         now = self.env.now
-        cfg = w.cfg.cluster
         ready = np.array(sorted(m.ready), dtype=np.int64)
         if self.site is not w.cluster:  # a peer cluster: per SA, as before
             for i in ready.tolist():
@@ -219,22 +218,16 @@ class ScaledSyncChannel(SyncChannel):
             sizes = np.where(none, self._gone, self._per_sa + self._per_child * kids)
             self.messages += len(standbys) * ready.shape[0]
             self.bytes += len(standbys) * int(sizes.sum())
-            if self.partitioned(now):
-                self.lost += len(standbys) * ready.shape[0]
-                arrived = np.zeros((ready.shape[0], len(standbys)), dtype=bool)
-            elif cfg.sync_loss > 0:
-                draws = self._rng.random(ready.shape[0] * len(standbys)).reshape(
-                    ready.shape[0], len(standbys)
-                )
-                arrived = ~(draws < cfg.sync_loss)
-                self.lost += int((~arrived).sum())
-            else:
-                arrived = np.ones((ready.shape[0], len(standbys)), dtype=bool)
+            fates = self.link.sync_fates(m.index, [k.index for k in standbys], now, ready.shape[0])
+            arrived = fates.delivered
+            self.lost += int((~arrived).sum())
             batch = _Batch(w, records)
             self._batches += 1
             b = self._batches
-            ev = self.env.timeout(cfg.sync_latency_s)
-            ev.callbacks.append(self._arrive_batch(standbys, b, batch, ready, none, arrived))
+            for t in np.unique(fates.arrival[arrived]).tolist():  # one arrival time unless jittered
+                ev = self.env.timeout(t - now)
+                take = arrived & (fates.arrival == t)
+                ev.callbacks.append(self._arrive_batch(standbys, b, batch, ready, none, take))
         self._counter_rekeys(m, ready)
 
     def _arrive_batch(

@@ -19,6 +19,7 @@ from typing import Any
 from hasim.errors import ConfigError, read_utf8
 from hasim.sim.scenario.sections import (
     AttackerSection,
+    ClusterLinkSection,
     ClusterSection,
     FaultSection,
     LinkSection,
@@ -33,6 +34,7 @@ from hasim.sim.scenario.sections import (
 
 __all__ = [
     "AttackerSection",
+    "ClusterLinkSection",
     "ClusterSection",
     "FaultSection",
     "LinkSection",
@@ -59,6 +61,7 @@ _SECTIONS: dict[str, type] = {
     "attacker": AttackerSection,
     "membership": MembershipSection,
     "heartbeat_link": LinkSection,
+    "cluster_link": ClusterLinkSection,
 }
 _DIRECTIONS = ("cluster_to_peer", "peer_to_cluster")
 _LINK_FIELDS = {f.name for f in dataclasses.fields(LinkSection)}
@@ -200,6 +203,7 @@ def _check_whole(cfg: ScenarioConfig) -> None:
             f"window {cfg.peer.ike_window_size} + margin {max(cfg.policy.m1_margin, cfg.policy.p1_margin)} "
             "exceeds half the 32-bit Message ID space (2**31)",
         )
+    _check_cluster_link(cfg)
     crashes = sum(1 for f in cfg.faults if f.kind == "crash" and f.target == "cluster")
     if crashes >= cfg.cluster.members and cfg.membership.repair_s == 0:
         raise ConfigError(
@@ -209,6 +213,34 @@ def _check_whole(cfg: ScenarioConfig) -> None:
         )
 
 
+def _check_cluster_link(cfg: ScenarioConfig) -> None:
+    """Keys that would be silently ignored: a Bernoulli loss beside a Gilbert-Elliott chain, a link of
+    the advertisements' own that they do not cross."""
+    if cfg.cluster_link.loss_model == "gilbert_elliott" and cfg.cluster.sync_loss > 0:
+        raise ConfigError(
+            "cluster.sync_loss",
+            f"got {cfg.cluster.sync_loss}; with cluster_link.loss_model = 'gilbert_elliott' the loss is "
+            "the chain's (cluster_link.ge_loss_good, ge_loss_bad): set 0",
+        )
+    if cfg.membership.link == "sync" and cfg.heartbeat_link != LinkSection():
+        raise ConfigError(
+            "heartbeat_link",
+            "set, but membership.link = 'sync' sends the advertisements over the cluster link; "
+            "set membership.link = 'own' to give them a link of their own",
+        )
+
+
+_CLUSTER_LINK_ELSEWHERE = {"latency_s": "cluster.sync_latency_s", "loss": "cluster.sync_loss"}
+
+
+def _moved_keys(raw: Any) -> None:
+    """The cluster link's latency and Bernoulli loss are [cluster] keys: say so rather than list keys."""
+    if isinstance(raw, Mapping):
+        for name, where in _CLUSTER_LINK_ELSEWHERE.items():
+            if name in raw:
+                raise ConfigError(f"cluster_link.{name}", f"the cluster link's {name} is {where}; set that")
+
+
 def scenario_from_dict(d: Mapping[str, Any]) -> ScenarioConfig:
     """Validate a nested mapping (as read from TOML) into a ScenarioConfig; missing keys take defaults."""
     if not isinstance(d, Mapping):
@@ -216,6 +248,7 @@ def scenario_from_dict(d: Mapping[str, Any]) -> ScenarioConfig:
     for name in d:
         if name not in _TOP_KEYS:
             raise _unknown(str(name), str(name), list(_TOP_KEYS))
+    _moved_keys(d.get("cluster_link"))
     parts: dict[str, Any] = {n: _section(n, cls, d.get(n, {})) for n, cls in _SECTIONS.items()}
     parts["links"] = _links(d.get("links", {}))
     parts["faults"] = _faults(d.get("faults", []))

@@ -14,8 +14,11 @@ A scenario is a TOML file with the sections below (all optional: a missing key t
 `hasim run SCENARIO.toml --set key=value` overrides any key with the same validation; `links.<key>` sets
 both directions, `links.cluster_to_peer.<key>` / `links.peer_to_cluster.<key>` one. `[[faults]]` is an
 array of tables. A peer with `is_cluster = true` uses the `[cluster]` and `[membership]` settings for its
-own members' heartbeats and sync. `[heartbeat_link]` (the keys of a link direction) is the link the
-advertisements cross when `membership.link = "own"`; by default they share the sync channel's. A wrong
+own members' heartbeats and sync. The cluster link between members carries the state sync and, by
+default, the advertisements: latency `cluster.sync_latency_s`, loss `cluster.sync_loss` or the
+Gilbert-Elliott chain of `[cluster_link]` (one per direction, stepped by both kinds of message in send
+order), jitter, and the partitions of `sync_partition` faults. `[heartbeat_link]` (the keys of a link
+direction) is the link the advertisements cross instead when `membership.link = "own"`. A wrong
 key, type, unit or value is one error naming the dotted key, the value and what is allowed. Generated
 by `python -m hasim.sim.scenario.reference_doc` from `hasim/sim/scenario/sections.py`.
 """

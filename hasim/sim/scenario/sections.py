@@ -157,8 +157,11 @@ class MembershipSection:
     )
     link: str = knob(
         "sync",
-        "what the advertisements cross: sync = the sync channel's link (cluster.sync_latency_s, "
-        "cluster.sync_loss, its sync_partition faults); own = the [heartbeat_link] section",
+        "what the advertisements cross: sync = the one cluster link the state sync crosses (latency "
+        "cluster.sync_latency_s, loss cluster.sync_loss, [cluster_link], sync_partition faults), its "
+        "Gilbert-Elliott state stepped by both kinds of message in send order; own = a link of their "
+        "own, the [heartbeat_link] section (no partitions, a chain of its own)",
+        source="strongSwan HA sends its heartbeats (HA_STATUS) and the state sync over one socket",
         choices=("sync", "own"),
     )
     repair_s: float = knob(
@@ -294,6 +297,25 @@ class LinksSection:
     peer_to_cluster: LinkSection = field(default_factory=LinkSection)
 
 
+@dataclass(frozen=True)
+class ClusterLinkSection:
+    """[cluster_link]: the cluster link between members beyond its latency (``cluster.sync_latency_s``) and
+    Bernoulli loss (``cluster.sync_loss``): one chain per ordered pair of members, stepped by every sync
+    message and, with ``membership.link = "sync"``, every advertisement (``hasim.sim.model.cluster_link``)."""
+
+    jitter_s: float = knob(0.0, "uniform extra delay of each message in [0, jitter_s)", unit="s", lo=0.0)
+    loss_model: str = knob(
+        "bernoulli",
+        "loss process: bernoulli (cluster.sync_loss) or gilbert_elliott (the ge_* keys; "
+        "cluster.sync_loss must then be 0)",
+        choices=("bernoulli", "gilbert_elliott"),
+    )
+    ge_good_to_bad: float = knob(0.01, "Gilbert-Elliott P(good -> bad) per message", lo=0.0, hi=1.0)
+    ge_bad_to_good: float = knob(0.3, "Gilbert-Elliott P(bad -> good) per message", lo=0.0, hi=1.0)
+    ge_loss_good: float = knob(0.0, "Gilbert-Elliott loss probability in the good state", lo=0.0, hi=1.0)
+    ge_loss_bad: float = knob(1.0, "Gilbert-Elliott loss probability in the bad state", lo=0.0, hi=1.0)
+
+
 FAULT_KINDS = ("crash", "sync_partition", "loss_burst")
 
 
@@ -306,7 +328,7 @@ class FaultSection:
     taken over yet, the crash finds no live active member and does nothing), ``standby`` (the live
     member next in line to take over) or a member by name (``m0``, ``m1``, ...). Two crashes of the
     active member in quick succession give M1 -> M2 -> M3 (R2-1), crashes of both ends at the same
-    time give simultaneous failover (R2-2). ``sync_partition`` cuts the sync channel for ``duration_s``;
+    time give simultaneous failover (R2-2). ``sync_partition`` cuts the cluster link for ``duration_s``;
     ``loss_burst`` drops every packet on the peer link in ``direction`` for ``duration_s``.
     """
 
@@ -447,6 +469,7 @@ class ScenarioConfig:
     attacker: AttackerSection = field(default_factory=AttackerSection)
     membership: MembershipSection = field(default_factory=MembershipSection)
     heartbeat_link: LinkSection = field(default_factory=LinkSection)
+    cluster_link: ClusterLinkSection = field(default_factory=ClusterLinkSection)
 
     def to_dict(self) -> dict[str, Any]:
         """The full resolved config, nested and JSON-able; ``scenario_from_dict(c.to_dict()) == c``."""

@@ -68,6 +68,18 @@ CASES: dict[str, dict[str, Any]] = {
         "membership": {"style": "strongswan", "link": "own", "preempt": False},
         "heartbeat_link": {"loss": 0.3, "latency_s": 0.001, "jitter_s": 0.002},
     },
+    "cluster_link_bursts_shared": {  # sync and advertisements step one Gilbert-Elliott chain per direction
+        "cluster": {"members": 3, "sync_interval_s": 0.4},
+        "cluster_link": {"loss_model": "gilbert_elliott", "ge_good_to_bad": 0.1, "ge_bad_to_good": 0.6},
+        "traffic": {"peers": 4, "liveness_interval_s": 2.0},
+        "membership": {"repair_s": 3.0},
+    },
+    "cluster_link_loss_jitter_partition": {  # two standbys: the loss stream in (SA, standby) order
+        "cluster": {"members": 3, "sync_loss": 0.2, "phases": "random"},
+        "cluster_link": {"jitter_s": 0.003},
+        "traffic": {"peers": 5, "child_sas": 2},
+        "faults": [{"kind": "sync_partition", "at_s": 6.1, "duration_s": 1.3}, {"at_s": 10.5}],
+    },
     "takeover_after_duration": {  # the crash is detected after the ESP traffic ended (duration_s)
         "scenario": {"duration_s": 15.0},
         "traffic": {"esp_out_pps": 150.0, "esp_in_pps": 90.0, "liveness_interval_s": 3.0},
@@ -101,6 +113,10 @@ def test_scaled_equals_per_sa(case: str, send_few: int | None, monkeypatch: pyte
     assert per_sa["esp_out_sent"] > 1000
     if case == "no_skip_iv_reuse":
         assert per_sa["iv_reuse_events"] > 0  # the stale counters repeat sequence numbers (R3.4-1)
+    if case.startswith("cluster_link"):
+        assert per_sa["sync_channel_lost"] > 0
+    if case == "cluster_link_bursts_shared":
+        assert per_sa["failovers"] == 2  # the crash, then the repaired member preempts after its resync
     if case == "takeover_after_duration":
         assert per_sa["flows_not_recovered"] > 0  # no packet after the takeover: nothing recovers
 
