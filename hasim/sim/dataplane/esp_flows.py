@@ -15,6 +15,9 @@ The Child SA owns its counter (``outbound``) and its window (``inbound``). Two p
   through the scalar :class:`~hasim.protocol.anti_replay.ReplayWindow`. The tests compare the two.
 
 Packets in flight carry their SPI, so a rekey or a failover in the middle changes nothing for them.
+During a split brain the other masters send the same offered packets with their own counters
+(:mod:`hasim.sim.dataplane.split_senders`); their copies reach the same window, after the flow's own
+at the same instant.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from hasim.protocol.child_sa import ChildSa
 from hasim.protocol.iv_reuse import IvUsageTracker
 from hasim.sim.dataplane.link import LinkChannel
 from hasim.sim.dataplane.outcomes import OUTCOME_COUNTERS, accepted_from, tally
+from hasim.sim.dataplane.split_senders import SplitCopies, SplitPool, SplitSender, send_split
 from hasim.sim.dataplane.vector_window import receive_batch
 
 _MAX_BATCH_S = 1.0
@@ -65,6 +69,9 @@ class FlowEnds(Protocol):
 
     def receiver(self, spi: int) -> ChildSa | None:
         """The receiving node's Child SA whose inbound SPI is ``spi``, or None (node down, SA unknown)."""
+
+    def split_senders(self) -> Sequence[SplitSender]:
+        """The other masters sending this slot during a split brain (empty otherwise)."""
 
 
 @dataclass
@@ -154,6 +161,7 @@ class EspFlow:
         dst: str,
         record: int = 0,
         on_drop: Callable[[float, str, int, int], None] | None = None,
+        split_link: Callable[[int], LinkChannel] | None = None,
     ) -> None:
         self.name = name
         self.arrivals: Arrivals = arrivals
@@ -164,6 +172,10 @@ class EspFlow:
         self.stats = FlowStats()
         self.sample = EspSample()
         self.on_drop = on_drop
+        self._split_link = split_link
+        self._split_links: dict[int, LinkChannel] = {}
+        self.split_pool = SplitPool()
+        """Copies of split senders in flight (:mod:`hasim.sim.dataplane.split_senders`)."""
         self._last = 0.0
         self._p_arr = np.zeros(0)
         self._p_seq = np.zeros(0, dtype=np.int64)
@@ -176,6 +188,36 @@ class EspFlow:
         """The attacker stops recording at the first crash: it replays what it saw before the failover."""
         self._rec_seq = np.zeros(0, dtype=np.int64)
         self._rec_spi = np.zeros(0, dtype=np.int64)
+
+    # ---------------------------------------------------------------------------- split brain
+    def split_link(self, member: int) -> LinkChannel:
+        """The link draws of member ``member``'s copies of this flow (streams of its own)."""
+        link = self._split_links.get(member)
+        if link is None:
+            if self._split_link is None:
+                raise ValueError(f"flow {self.name} has no link for a second sender")
+            link = self._split_links[member] = self._split_link(member)
+        return link
+
+    def send_splits(self, times: np.ndarray) -> list[SplitCopies]:
+        """The split senders (if any) send the offered ``times`` (:func:`send_split`), in member order."""
+        senders = self.ends.split_senders()
+        if not senders or times.shape[0] == 0:
+            return []
+        return [send_split(s.child, self.split_link(s.member), times) for s in senders]
+
+    def _count_splits(self, runs: list[SplitCopies], *, pool: bool = True) -> None:
+        """Count the split senders' runs; ``pool``: put their copies in flight for the batches."""
+        st = self.stats
+        for c in runs:
+            st.sent += c.sent
+            st.exhausted += c.exhausted
+            st.lost += c.lost
+            if c.sent:
+                st.max_space_used = max(st.max_space_used, c.space_used)
+                self.ivs.use(c.spi, c.first, c.last)
+                if pool:
+                    self.split_pool.add(c)
 
     # ------------------------------------------------------------------------------ vectorized
     def advance(self, t: float) -> None:
@@ -190,6 +232,11 @@ class EspFlow:
         n = times.shape[0]
         if n == 0:
             return
+        self._send_own(times)
+        self._count_splits(self.send_splits(times))
+
+    def _send_own(self, times: np.ndarray) -> None:
+        n = times.shape[0]
         st = self.stats
         st.offered += n
         child = self.ends.sender()
@@ -230,17 +277,23 @@ class EspFlow:
 
     def _deliver_batch(self, t: float) -> None:
         arr = self._p_arr
-        if arr.shape[0] == 0:
+        if arr.shape[0] == 0 and not len(self.split_pool):
             return
         if arr.shape[0] > 1 and not np.all(arr[1:] >= arr[:-1]):
             order = np.argsort(arr, kind="stable")
             arr, self._p_seq, self._p_spi = arr[order], self._p_seq[order], self._p_spi[order]
         k = int(np.searchsorted(arr, t, side="left"))
-        if k == 0:
-            self._p_arr = arr
-            return
         a, s, p = arr[:k], self._p_seq[:k], self._p_spi[:k]
         self._p_arr, self._p_seq, self._p_spi = arr[k:], self._p_seq[k:], self._p_spi[k:]
+        if len(self.split_pool):  # the split senders' copies after the flow's own at the same instant
+            sa, ss, sp = self.split_pool.take_before(t)
+            if sa.shape[0]:
+                order = np.argsort(np.concatenate((a, sa)), kind="stable")
+                a = np.concatenate((a, sa))[order]
+                s = np.concatenate((s, ss))[order]
+                p = np.concatenate((p, sp))[order]
+        if a.shape[0] == 0:
+            return
         if p[0] == p[-1] and bool(np.all(p == p[0])):
             self._receive_vector(a, s, int(p[0]))
             return
@@ -279,35 +332,56 @@ class EspFlow:
         env.process(self._reference(env, until))
 
     def _reference(self, env: simpy.Environment, until: float) -> Generator[simpy.Event, Any, None]:
-        st = self.stats
         while True:
             t = self.arrivals.next_time()
             if t >= until:
                 return
             yield env.timeout(max(t - env.now, 0.0))
             self.arrivals.pop()
-            st.offered += 1
-            child = self.ends.sender()
-            if child is None:
-                st.outage += 1
-                continue
-            counter = child.outbound
-            if counter.exhausted:
-                st.exhausted += 1
-                continue
-            seq = counter.next()
-            st.max_space_used = max(st.max_space_used, counter.counter_space_used)
-            st.sent += 1
-            self.ivs.use(child.spi_out, seq, seq)
-            if self.sample.budget > 0:
-                self.sample.rows.append((t, self.src, self.dst, child.spi_out, seq))
-                self.sample.budget -= 1
-            copies = self.link.transmit_one(t)
-            if not copies:
-                st.lost += 1
-            for arrival in copies:
-                ev = env.timeout(max(arrival - env.now, 0.0))
-                ev.callbacks.append(self._arrive_cb(arrival, seq, child.spi_out))
+            self._reference_own(env, t)
+            runs = self.send_splits(np.array([t]))
+            self._count_splits(runs, pool=False)  # each copy is an event of its own
+            for c in runs:
+                for arrival, seq in zip(c.arrival.tolist(), c.seq.tolist(), strict=True):
+                    ev = env.timeout(max(arrival - env.now, 0.0))
+                    ev.callbacks.append(self._split_arrive_cb(env, arrival, seq, c.spi))
+
+    def _split_arrive_cb(
+        self, env: simpy.Environment, arrival: float, seq: int, spi: int
+    ) -> Callable[[simpy.Event], None]:
+        """A split sender's copy is checked after the flow's own copies due at the same instant: one
+        more turn of the event queue at that instant (they were all scheduled before it came due)."""
+
+        def cb(_: simpy.Event) -> None:
+            env.timeout(0.0).callbacks.append(lambda _e: self._receive_one(arrival, seq, spi))
+
+        return cb
+
+    def _reference_own(self, env: simpy.Environment, t: float) -> None:
+        """The flow's own sender sends the packet offered at ``t`` (packet by packet)."""
+        st = self.stats
+        st.offered += 1
+        child = self.ends.sender()
+        if child is None:
+            st.outage += 1
+            return
+        counter = child.outbound
+        if counter.exhausted:
+            st.exhausted += 1
+            return
+        seq = counter.next()
+        st.max_space_used = max(st.max_space_used, counter.counter_space_used)
+        st.sent += 1
+        self.ivs.use(child.spi_out, seq, seq)
+        if self.sample.budget > 0:
+            self.sample.rows.append((t, self.src, self.dst, child.spi_out, seq))
+            self.sample.budget -= 1
+        copies = self.link.transmit_one(t)
+        if not copies:
+            st.lost += 1
+        for arrival in copies:
+            ev = env.timeout(max(arrival - env.now, 0.0))
+            ev.callbacks.append(self._arrive_cb(arrival, seq, child.spi_out))
 
     def _arrive_cb(self, arrival: float, seq: int, spi: int) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:

@@ -1,21 +1,22 @@
 """Faults and failover: crashes, detection, the takeover of each IKE SA, and the attacker.
 
-A crash stops the active member of a site (the cluster, or a peer that is a cluster). A standby
-whose heartbeat machine times out (``hasim.sim.model.membership``: RFC 5798 master-down from the
-advertisements it received) claims the address, becomes active and takes over every IKE SA its
-standby view knows at that instant. The same happens when advertisements were lost while the master
-lived: a false failover, and both members serve the same SAs (split brain) until the lower-ranked
-hears the other and steps down; traffic follows the address (the newest claimer), while the other
-member's IKE SAs keep their timers (retransmissions reach the peer). A crashed member restarts after
-``membership.repair_s`` and rejoins as standby, resynced in bulk. A hot standby already holds
-the state, so each SA is rebuilt from its last snapshot and ``failover_takeover`` installs it,
-skips its outgoing ESP counters forward (R5.2-1, local) and ESP flows again at once. What costs
-the member is the RFC 6311 sync exchanges (section 7 warns they can overload it): the protocol runs
-with a sync gate, so when an SA's trigger fires (at takeover for proactive, R7-3; later for
-first_send/out_of_window/lazy, R7-2, R7-1, R7-6) it asks to start its exchange (``SyncWanted``) and
-the exchange starts when the member's gate lets it (``hasim.sim.model.sync_gate``), one per
-1/sync_capacity_per_s in the order asked (``IkeSa.start_failover_sync``). An SA whose peer lacks
-support runs plain IKEv2 (no exchange, nothing gated).
+A crash stops the active member of a site (the cluster, or a peer that is a cluster). A standby whose
+heartbeat machine times out (``hasim.sim.model.membership``: RFC 5798 master-down from the
+advertisements it received) claims the address, becomes active and takes over every IKE SA its standby
+view knows at that instant. The same happens when advertisements were lost while the master lived: a
+false failover, and both members serve the same SAs (split brain) until the lower-ranked hears the other
+and steps down: the peer's packets follow the address (the newest claimer, gratuitous ARP), while every
+master sends ESP with its own counters and runs its own IKE timers (``Site.masters_serving``,
+``hasim.sim.dataplane.split_senders``; docs/model.md section 7). A crashed member restarts after
+``membership.repair_s`` and rejoins as standby, resynced in bulk. A hot standby already holds the state,
+so each SA is rebuilt from its last snapshot and ``failover_takeover`` installs it, skips its outgoing
+ESP counters forward (R5.2-1, local) and ESP flows again at once. What costs the member is the RFC 6311
+sync exchanges (section 7 warns they can overload it): the protocol runs with a sync gate, so when an
+SA's trigger fires (at takeover for proactive, R7-3; later for first_send/out_of_window/lazy, R7-2,
+R7-1, R7-6) it asks to start its exchange (``SyncWanted``) and the exchange starts when the member's
+gate lets it (``hasim.sim.model.sync_gate``), one per 1/sync_capacity_per_s in the order asked
+(``IkeSa.start_failover_sync``). An SA whose peer lacks support runs plain IKEv2 (no exchange, nothing
+gated).
 
 The simulator supplies what the protocol cannot see itself: the lazy triggers (first packet to
 send, R7-2; first ESP packet outside the window, R7-1), the end of the lenient grace period

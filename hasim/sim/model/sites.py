@@ -19,8 +19,10 @@ import simpy
 
 from hasim.protocol.child_sa import ChildSa, SpiAllocator
 from hasim.protocol.ike_sa import IkeSa
+from hasim.protocol.membership import Role
 from hasim.protocol.policy import IkeConfig
 from hasim.protocol.snapshot import IkeSaSnapshot
+from hasim.sim.dataplane.split_senders import SplitSender
 from hasim.sim.model.sync_gate import SyncGate
 
 if TYPE_CHECKING:
@@ -115,6 +117,42 @@ class Site:
         if not slots or j >= len(slots):
             return None
         return sa.child_by_spi_in(slots[j])
+
+    def masters_serving(self, i: int) -> list[Member]:
+        """The members serving IKE SA ``i`` now: the address holder (if it holds it) first, then, during a
+        split brain, every other live master that holds it (each runs its own timers and sends ESP)."""
+        out = []
+        m = self.serving()
+        if m is not None and self._holds(m, i):
+            out.append(m)
+        if len(self.members) > 1:
+            machines = self.membership.machines
+            for k in self.members:
+                mach = machines.get(k.index)
+                if k is not m and mach is not None and mach.role is Role.MASTER and self._holds(k, i):
+                    out.append(k)
+        return out
+
+    def split_senders(self, i: int, j: int) -> list[SplitSender]:
+        """The masters other than the address holder that send slot ``j`` of IKE SA ``i`` during a split
+        brain, with their own Child SA of that slot (:mod:`hasim.sim.dataplane.split_senders`)."""
+        out = []
+        if len(self.members) < 2:
+            return []
+        for k in self.masters_serving(i):
+            if k.index == self.active:
+                continue
+            slots = k.slots.get(i)
+            sa = k.sas[i]
+            child = sa.child_by_spi_in(slots[j]) if slots and j < len(slots) else None
+            if child is not None:
+                out.append(SplitSender(k.index, child))
+        return out
+
+    @staticmethod
+    def _holds(m: Member, i: int) -> bool:
+        sa = m.sas.get(i)
+        return m.alive and i in m.ready and sa is not None and not sa.deleted
 
     def child_by_spi_in(self, i: int, spi: int) -> ChildSa | None:
         """The receiving Child SA of IKE SA ``i`` whose inbound SPI is ``spi``, if served."""

@@ -31,6 +31,7 @@ from hasim.protocol.iv_reuse import IvUsageTracker
 from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot
 from hasim.sim.dataplane.esp_flows import EspFlow
 from hasim.sim.dataplane.link import LinkChannel, LossBursts
+from hasim.sim.dataplane.split_senders import SplitSender
 from hasim.sim.dataplane.traffic import ArrivalProcess
 from hasim.sim.model.failover import Failover
 from hasim.sim.model.fates import decide
@@ -40,7 +41,7 @@ from hasim.sim.model.probes import Probes
 from hasim.sim.model.sa_mix import SaMix
 from hasim.sim.model.sites import Member, Site
 from hasim.sim.model.sync_channel import SyncChannel
-from hasim.sim.scenario.sections import ScenarioConfig
+from hasim.sim.scenario.sections import LinkSection, ScenarioConfig
 from hasim.sim.streams import RandomStreams
 from hasim.wire import SkKeys, SkSuite
 from hasim.wire.constants import FLAG_RESPONSE, FLAGS_OFFSET
@@ -59,6 +60,9 @@ class _Ends:
 
     def receiver(self, spi: int) -> ChildSa | None:
         return self.rx.child_by_spi_in(self.i, spi)
+
+    def split_senders(self) -> list[SplitSender]:
+        return self.tx.split_senders(self.i, self.j)
 
 
 class World:
@@ -231,6 +235,7 @@ class World:
                     dst=rx.name,
                     record=cfg.attacker.record_packets if cfg.attacker.enabled else 0,
                     on_drop=self.probes.esp_drop_recorder(direction, i),
+                    split_link=self._split_link(link_cfg, name, self.bursts[direction]),
                 )
                 flow.sample.budget = 8 if self.probes.enabled else 0
                 flows.append(flow)
@@ -242,6 +247,14 @@ class World:
             self.ike_links[(src, i)] = LinkChannel(
                 link_cfg, self.streams, ("ike", direction, str(i)), self.bursts[direction]
             )
+
+    def _split_link(self, cfg: LinkSection, name: str, bursts: LossBursts) -> Callable[[int], LinkChannel]:
+        """A flow's link for member k's copies during a split brain: the same link, streams of its own."""
+
+        def make(k: int) -> LinkChannel:
+            return LinkChannel(cfg, self.streams, ("esp", name, f"split.m{k}"), bursts)
+
+        return make
 
     # ---------------------------------------------------------------------------- ESP batches
     def advance_sa(self, i: int) -> None:
@@ -306,10 +319,10 @@ class World:
         phase = float(self.streams.get("traffic", "liveness", site.name, str(i)).random()) * interval
         yield self.env.timeout(phase)
         while True:
-            sa = site.sa(i)
-            if sa is not None and not sa.requests.outstanding and not sa.queue:
-                m = site.serving()
-                site.drive(m, i, lambda s: s.start_liveness_check(self.env.now))
+            for m in site.masters_serving(i):  # in a split brain every master checks on its own
+                sa = m.sas[i]
+                if not sa.requests.outstanding and not sa.queue:
+                    site.drive(m, i, lambda s: s.start_liveness_check(self.env.now))
             yield self.env.timeout(interval)
 
     def _rekeys(self, i: int) -> Generator[simpy.Event, Any, None]:

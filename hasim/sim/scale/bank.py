@@ -37,8 +37,11 @@ from hasim.sim.scale.deliver import Deliverer
 from hasim.sim.scale.send import Sender
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from hasim.protocol.child_sa import ChildSa
     from hasim.sim.dataplane.esp_flows import EspFlow
+    from hasim.sim.dataplane.split_senders import SplitSender
 
 
 def bank_supports(flow: EspFlow) -> bool:
@@ -112,16 +115,24 @@ class FlowBank(Sender, Deliverer):
         j = int(np.searchsorted(seg, after, side="left"))
         return float(seg[j]) if j < seg.shape[0] else None
 
-    def bind(self, f: int, tx: ChildSa | None, rx: ChildSa | None, spi: int) -> None:
-        """Take flow ``f``'s sender counter and receiver window from the protocol objects."""
+    def bind(
+        self, f: int, tx: ChildSa | None, rx: ChildSa | None, spi: int, splits: Sequence[SplitSender] = ()
+    ) -> None:
+        """Take flow ``f``'s sender counter and receiver window from the protocol objects; ``splits``: the
+        other masters sending it during a split brain (their counters stay in their objects)."""
         self.tx[f], self.rx[f] = tx, rx
+        if splits:
+            self.splits[f] = list(splits)
+        else:
+            self.splits.pop(f, None)
         self.has_tx[f] = tx is not None
         if spi != self.spi[f]:
             self.spi[f] = spi
             lo, hi = int(self.p_seg[f]), int(self.p_seg[f + 1])
             alive = np.isfinite(self.p_arr[lo:hi])
             self.foreign[f] = int(np.count_nonzero((self.p_spi[lo:hi] != spi) & alive)) + sum(
-                int(np.count_nonzero(c.spi != spi)) for c in self.side.get(f, ())
+                int(np.count_nonzero(c.spi != spi))
+                for c in [*self.side.get(f, ()), *self.split_copies.get(f, ())]
             )
         if tx is not None:
             self.last_seq[f] = tx.outbound.last
@@ -146,6 +157,7 @@ class FlowBank(Sender, Deliverer):
             rx.inbound = self.window(f)
         self.rx_free[f] = False
         self.bound[f] = False
+        self.splits.pop(f, None)
 
     def free_receivers(self, t: float, flows: list[int]) -> None:
         """Move ``flows`` up to ``t`` and hand their receivers' windows back to the objects (the protocol
@@ -250,7 +262,7 @@ class FlowBank(Sender, Deliverer):
             lo, hi = int(self.p_seg[f]), int(self.p_seg[f + 1])
             if hi > lo:
                 best = min(best, float(self.p_arr[lo:hi].min()))
-            for c in self.side.get(f, ()):
+            for c in [*self.side.get(f, ()), *self.split_copies.get(f, ())]:
                 best = min(best, float(c.arr.min()))
         return best
 

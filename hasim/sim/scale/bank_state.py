@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from hasim.protocol.child_sa import ChildSa
     from hasim.protocol.iv_reuse import IvUsageTracker
     from hasim.sim.dataplane.esp_flows import EspFlow
+    from hasim.sim.dataplane.split_senders import SplitSender
 
 SMALL = 48
 """Packets up to which a pass over a few flows checks windows one packet at a time (less overhead)."""
@@ -150,6 +151,10 @@ class BankState:
         self.p_flow = np.zeros(0, dtype=np.int64)
         self.p_seg = np.zeros(n + 1, dtype=np.int64)
         self.side: dict[int, list[Copies]] = {}
+        # a split brain (hasim.sim.dataplane.split_senders): the other masters bound to a flow, and their
+        # copies in flight, delivered after the flow's own copies at the same instant
+        self.splits: dict[int, list[SplitSender]] = {}
+        self.split_copies: dict[int, list[Copies]] = {}
         self.bulk_t = 0.0
         """Time of the last pass over all flows (every flow has sent all it offered before it)."""
         self.t_lo = 0.0
@@ -251,7 +256,10 @@ class BankState:
         if not self.iv_open[f]:
             return
         self.iv_open[f] = False
-        key, lo, hi = int(self.iv_spi[f]), int(self.iv_lo[f]), int(self.iv_hi[f])
+        self.iv_closed(int(self.iv_spi[f]), int(self.iv_lo[f]), int(self.iv_hi[f]))
+
+    def iv_closed(self, key: int, lo: int, hi: int) -> None:
+        """A closed range ``lo..hi`` of SA ``key``'s numbers (a flow's, or a split sender's run)."""
         top = self._iv_top.get(key)
         if top is None or lo > top:
             self._iv_wait.setdefault(key, []).append((lo, hi))

@@ -39,7 +39,7 @@ class Deliverer(BankState):
             keep = np.flatnonzero(~due & np.isfinite(self.p_arr))
             taken = Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
             self._regroup(keep)
-            return taken
+            return self._with_splits(taken, t, sorted(self.split_copies)) if self.split_copies else taken
         parts: list[Copies] = []
         many = len(few) >= bank_state.MANY
         if many:  # the flows' segments of the main pool in one gather
@@ -76,9 +76,25 @@ class Deliverer(BankState):
                     self.side[f] = [c.where(~due)]
                 else:
                     self.side[f] = [c]
-        if not parts:
-            return Copies.empty()
-        return Copies.join(parts) if len(parts) > 1 else parts[0]
+        taken = Copies.join(parts) if len(parts) > 1 else parts[0] if parts else Copies.empty()
+        if self.split_copies:
+            return self._with_splits(taken, t, [f for f in few if f in self.split_copies])
+        return taken
+
+    def _with_splits(self, taken: Copies, t: float, flows: list[int]) -> Copies:
+        """``taken`` and, after all of it, the split senders' copies of ``flows`` arriving before ``t``:
+        at the same instant a flow's own copies are checked first (the order's stable sort keeps it)."""
+        parts = [taken]
+        for f in flows:
+            c = Copies.join(self.split_copies[f])
+            due = c.arr < t
+            if due.any():
+                parts.append(c.where(due))
+            if due.all():
+                del self.split_copies[f]
+            else:
+                self.split_copies[f] = [c.where(~due)]
+        return Copies.join(parts) if len(parts) > 1 else taken
 
     def _deliver(self, t: float, few: list[int] | None) -> None:
         taken = self._take_due(t, few)

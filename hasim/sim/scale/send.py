@@ -16,9 +16,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hasim.sim.dataplane.link import arrival_time, hit
+from hasim.sim.dataplane.split_senders import send_split
 from hasim.sim.scale import bank_state
 from hasim.sim.scale.bank_state import BUCKET_S, BankState
-from hasim.sim.scale.copies import runs
+from hasim.sim.scale.copies import Copies, runs
 
 
 class Sender(BankState):
@@ -50,6 +51,8 @@ class Sender(BankState):
 
     def _send(self, sel: NDArray[np.int64], *, side: bool) -> None:
         """Send the offered packets ``sel`` (flow-major, each flow's from its next unsent one on)."""
+        if self.splits:
+            self._send_splits(sel)
         if sel.shape[0] <= bank_state.SMALL_SEND:
             self._send_few(sel, side=side)
             return
@@ -117,6 +120,37 @@ class Sender(BankState):
         st["lost"][ufl] += m - np.bincount(grp[keep], minlength=ufl.shape[0])
         idx = np.repeat(np.arange(fl.shape[0]), copies)
         self.in_flight(arrival[idx], seqs[idx], self.spi[fl[idx]], fl[idx], side=side)
+
+    def _send_splits(self, sel: NDArray[np.int64]) -> None:
+        """During a split brain the other masters bound to a flow send its offered packets ``sel`` too,
+        each with its own counter and link draws (``split_senders.send_split``, as the per-flow path)."""
+        fl = self.t_flow[sel]
+        st = self.stats
+        for f in sorted(self.splits):
+            times = self.t_off[sel[fl == f]]
+            if times.shape[0] == 0:
+                continue
+            flow = self.flows[f]
+            for s in self.splits[f]:
+                c = send_split(s.child, flow.split_link(s.member), times)
+                st["sent"][f] += c.sent
+                st["exhausted"][f] += c.exhausted
+                st["lost"][f] += c.lost
+                if not c.sent:
+                    continue
+                self.max_space[f] = max(float(self.max_space[f]), c.space_used)
+                self.iv_closed(c.spi, c.first, c.last)
+                k = c.arrival.shape[0]
+                if k:
+                    copies = Copies(
+                        c.arrival,
+                        c.seq.astype(np.uint64),
+                        np.full(k, c.spi, dtype=np.int64),
+                        np.full(k, f, dtype=np.int64),
+                    )
+                    self.split_copies.setdefault(f, []).append(copies)
+                    if c.spi != int(self.spi[f]):
+                        self.foreign[f] += k  # delivered to whoever that SPI names
 
     def _send_few(self, sel: NDArray[np.int64], *, side: bool) -> None:
         """``_send`` packet by packet: the same counters, uniforms, arithmetic and copies in flight."""

@@ -38,6 +38,7 @@ from hasim.protocol.child_sa import ChildSa
 from hasim.protocol.events import ChildSaCreated, ChildSaDeleted, Event, IkeSaDeleted
 from hasim.protocol.ike_sa import IkeSa
 from hasim.sim.dataplane.esp_flows import EspFlow
+from hasim.sim.dataplane.split_senders import SplitSender
 from hasim.sim.dataplane.traffic import ArrivalProcess
 from hasim.sim.model.failover import ANOMALY_POLL_S, ANOMALY_WATCH_S, Failover
 from hasim.sim.model.sites import Member, Site
@@ -59,11 +60,13 @@ def scaled_supported(cfg: ScenarioConfig, *, records: bool) -> bool:
 
 
 class FlowEnd(NamedTuple):
-    """Who sends and who receives one flow now, and the SPI its packets carry."""
+    """Who sends and who receives one flow now, the SPI its packets carry, and during a split brain the
+    other masters that send it too."""
 
     tx: ChildSa | None
     rx: ChildSa | None
     spi: int
+    splits: tuple[SplitSender, ...] = ()
 
 
 SaEnds = tuple[FlowEnd, ...]
@@ -71,8 +74,15 @@ SaEnds = tuple[FlowEnd, ...]
 
 
 def _same_ends(old: SaEnds, new: SaEnds) -> bool:
-    """Whether every flow still has the same sender and receiver objects and SPI."""
-    return all(a.tx is b.tx and a.rx is b.rx and a.spi == b.spi for a, b in zip(old, new, strict=True))
+    """Whether every flow still has the same sender and receiver objects, SPI and split senders."""
+    return all(
+        a.tx is b.tx
+        and a.rx is b.rx
+        and a.spi == b.spi
+        and len(a.splits) == len(b.splits)
+        and all(x.member == y.member and x.child is y.child for x, y in zip(a.splits, b.splits, strict=True))
+        for a, b in zip(old, new, strict=True)
+    )
 
 
 class _BankLease:
@@ -227,23 +237,24 @@ class ScaledWorld(World):
             ends = bank.flows[f].ends
             tx = ends.sender()
             spi = tx.spi_out if tx is not None else int(bank.spi[f])
-            out.append(FlowEnd(tx, ends.receiver(spi) if spi >= 0 else None, spi))
+            rx = ends.receiver(spi) if spi >= 0 else None
+            out.append(FlowEnd(tx, rx, spi, tuple(ends.split_senders())))
         return tuple(out)
 
     def _bind_sa(self, i: int, ends: SaEnds) -> None:
         bank = self.bank
-        for f, (tx, rx, spi) in zip(self.flows_of[i], ends, strict=True):
-            bank.bind(f, tx, rx, spi)
-        for tx, rx, _ in ends:  # after reading every state: the cluster's Child SA both sends and receives
-            for obj in (tx, rx):
+        for f, end in zip(self.flows_of[i], ends, strict=True):
+            bank.bind(f, end.tx, end.rx, end.spi, end.splits)
+        for end in ends:  # after reading every state: the cluster's Child SA both sends and receives
+            for obj in (end.tx, end.rx):
                 if obj is not None and obj.lease is None:
                     obj.lease = _BankLease(self, i)
         self.ends_now[i] = ends
         self.released.discard(i)
 
     def _unbind_sa(self, i: int) -> None:
-        for tx, rx, _ in self.ends_now[i]:
-            for obj in (tx, rx):
+        for end in self.ends_now[i]:
+            for obj in (end.tx, end.rx):
                 if obj is not None and obj.lease is not None:
                     obj.lease = None
         for f in self.flows_of[i]:
@@ -354,8 +365,18 @@ class ScaledWorld(World):
         self._settle(i, upto=self.env.now)
 
     def _signature(self) -> tuple[Any, ...]:
+        """What decides every flow's ends besides its own SA: who holds each address, who lives, and who
+        is master (a split brain adds senders; a step-down takes them away)."""
         c, p = self.cluster, self.peer
-        return (c.active, p.active, *[m.alive for m in c.members], *[m.alive for m in p.members])
+        return (
+            c.active,
+            p.active,
+            *[m.alive for m in c.members],
+            *[m.alive for m in p.members],
+            *c.membership.masters(),
+            -1,
+            *p.membership.masters(),
+        )
 
     def advance_all(self) -> None:
         """A global checkpoint: settle touched SAs, re-bind all after a crash or takeover, move all flows."""
@@ -401,11 +422,11 @@ class ScaledWorld(World):
         tx_of: dict[int, int] = {}
         rx_of: dict[int, int] = {}
         if i not in self.released:
-            for f, (tx, rx, _) in zip(self.flows_of[i], self.ends_now[i], strict=True):
-                if tx is not None:
-                    tx_of[id(tx)] = f
-                if rx is not None:
-                    rx_of[id(rx)] = f
+            for f, end in zip(self.flows_of[i], self.ends_now[i], strict=True):
+                if end.tx is not None:
+                    tx_of[id(end.tx)] = f
+                if end.rx is not None:
+                    rx_of[id(end.rx)] = f
         return sa_record(sa, tx_of, rx_of)
 
 

@@ -38,6 +38,19 @@ CASES: dict[str, dict[str, Any]] = {
         "policy": {"esn": True, "skip_policy": "large"},
         "links": {"loss": 0.01},
     },
+    # split brains: both members send ESP with their own counters to the same window
+    "split_brain_lossy": {
+        "traffic": {"child_sas": 2, "liveness_interval_s": 1.5},
+        "links": {"loss": 0.05, "jitter_s": 0.003, "reorder": 0.05, "duplicate": 0.02},
+        "policy": {"skip_policy": "fixed", "skip_packets": 200},
+        "faults": [{"kind": "sync_partition", "at_s": 3.0, "duration_s": 5.0}, {"at_s": 14.5}],
+    },
+    "split_brain_three_masters_bursty": {
+        "cluster": {"members": 3},
+        "traffic": {"model": "poisson", "liveness_interval_s": 2.0},
+        "links": {"loss_model": "gilbert_elliott"},
+        "faults": [{"kind": "sync_partition", "at_s": 3.0, "duration_s": 6.0}],
+    },
 }
 
 

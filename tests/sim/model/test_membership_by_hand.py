@@ -21,6 +21,8 @@ member 1 priority 100: Master_Down_Interval = 3 I + 156 I / 256 (I = 1 s: 3.6093
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from hasim.analysis.detection import HeartbeatLoss, detection_figures
@@ -154,3 +156,61 @@ def test_false_failover_rate_agrees_with_the_closed_form(style: str, loss: float
     assert abs(m["false_failovers"] - expected) <= 4 * expected**0.5
     # and each split brain lasts (n + 1) I - MDI + I p / (1 - p) on average
     assert m["split_brain_s"] / m["false_failovers"] == pytest.approx(fig.split_brain_mean_s, rel=0.25)
+
+
+# ---------------------------------------------------------------------------------- split-brain ESP
+SPLIT_LAT = 1 / 128
+SPLIT_END = 10.0 + SPLIT_LAT  # the last copy sent in the split brain arrives before this
+
+
+def _split_brain_esp(skip: int) -> Any:
+    """The split brain of the partition above, with a loss-free cluster link of zero latency (the sync
+    and the advertisements of k s arrive at k s), 128 ESP packets/s each way over links of 1/128 s and
+    a fixed skip: see ``test_split_brain_both_members_send_esp``."""
+    return scenario(
+        cluster={"sync_latency_s": 0.0},
+        traffic={"esp_out_pps": 128.0, "esp_in_pps": 128.0},
+        links={"latency_s": SPLIT_LAT},
+        policy={"skip_policy": "fixed", "skip_packets": skip},
+        faults=[{"kind": "sync_partition", "at_s": 4.5, "duration_s": 5.0}],
+    )
+
+
+@pytest.mark.parametrize("engine", ["vectorized", "reference", "scaled"])
+@pytest.mark.parametrize(("skip", "in_split", "after"), [(1000, 306, 538), (0, 306, 0)])
+def test_split_brain_both_members_send_esp(engine: str, skip: int, in_split: int, after: int) -> None:
+    """Both members send ESP with their own counters while both are master; worked by hand.
+
+    Packet k of a flow leaves at phi + k/128 (phi in (0, 1/128), drawn per flow), so an interval of
+    whole 1/128 s holds that many packets whatever phi. The last sync through the partition leaves at
+    4 s: member 1 holds outbound counter 512 (packets 0..511). It takes over at 4 + 3.609375 =
+    7.609375 s = 974/128 s, when member 0 has sent 1..974, skips to 512 + s and claims the address; it
+    steps down at 10 s (member 0's first advertisement after the partition). In between 2.390625 s x 128
+    = 306 packets are offered, and each is sent twice: by member 0 as 975..1280, by member 1 as
+    513 + s..818 + s; both copies arrive at the same instant, member 1's first (it holds the address).
+    The peer's window (32) has its right edge at 974 when the split brain starts.
+
+    - s = 1000: member 1's 1513.. lead; each of member 0's copies is 538 behind the edge: too old, 306
+      drops in the split brain. From 10 s member 0 alone sends 1281.. below the edge 1818: 1281..1786
+      too old (506) and 1787..1818 duplicates of member 1's (32), 538 more. Member 0 sends 1513..1818
+      again later: 306 repeated IVs (R3.4-1).
+    - s = 0: member 1's 513.. are 461 behind member 0's: all 306 too old; member 0 goes on undisturbed.
+      Member 1 repeated member 0's 513..818: 306 repeated IVs.
+
+    20 s x 128 = 2560 packets offered, all sent by the address holder, 306 more by the other master:
+    2866 sent; accepted = sent - drops - 1 (the packet of the last 1/128 s is in flight at 20 s).
+    """
+    cfg = _split_brain_esp(skip)
+    records = engine == "reference"
+    r = simulate(cfg, 11, esp_path=engine, records=records)
+    m = r.metrics
+    assert m["false_failovers"] == 1 and m["split_brain_s"] == pytest.approx(2.390625, abs=1e-12)
+    assert m["esp_out_sent"] == 2560 + 306
+    assert m["esp_out_lost"] == 0 and m["esp_out_outage"] == 0
+    assert m["esp_out_replay_drops"] == in_split + after
+    assert m["esp_out_accepted"] == 2866 - in_split - after - 1
+    assert m["iv_reuse_events"] == 306
+    if records:  # packet by packet: each drop at its arrival
+        drops = [row for row in r.records["drops"] if row["node"] == "peer" and row["reason"] == "replay"]
+        assert sum(row["count"] for row in drops if row["time"] < SPLIT_END) == in_split
+        assert sum(row["count"] for row in drops if row["time"] >= SPLIT_END) == after

@@ -80,6 +80,23 @@ CASES: dict[str, dict[str, Any]] = {
         "traffic": {"peers": 5, "child_sas": 2},
         "faults": [{"kind": "sync_partition", "at_s": 6.1, "duration_s": 1.3}, {"at_s": 10.5}],
     },
+    # split brains: both members send ESP with their own counters to the same window
+    "split_brain_lossy_liveness": {
+        "traffic": {"peers": 3, "child_sas": 2, "liveness_interval_s": 1.5},
+        "links": {"loss": 0.05, "jitter_s": 0.003, "reorder": 0.05, "duplicate": 0.02},
+        "policy": {"skip_policy": "fixed", "skip_packets": 200},
+        "faults": [{"kind": "sync_partition", "at_s": 3.0, "duration_s": 5.0}, {"at_s": 14.5}],
+    },
+    "split_brain_three_masters": {
+        "cluster": {"members": 3},
+        "traffic": {"peers": 2, "model": "onoff", "liveness_interval_s": 2.0},
+        "faults": [{"kind": "sync_partition", "at_s": 3.0, "duration_s": 6.0}],
+    },
+    "split_brain_both_ends": {  # the partition cuts the peer cluster's link too
+        "peer": {"is_cluster": True},
+        "traffic": {"peers": 2, "liveness_interval_s": 3.0},
+        "faults": [{"kind": "sync_partition", "at_s": 4.5, "duration_s": 5.0}],
+    },
     "takeover_after_duration": {  # the crash is detected after the ESP traffic ended (duration_s)
         "scenario": {"duration_s": 15.0},
         "traffic": {"esp_out_pps": 150.0, "esp_in_pps": 90.0, "liveness_interval_s": 3.0},
@@ -117,6 +134,8 @@ def test_scaled_equals_per_sa(case: str, send_few: int | None, monkeypatch: pyte
         assert per_sa["sync_channel_lost"] > 0
     if case == "cluster_link_bursts_shared":
         assert per_sa["failovers"] == 2  # the crash, then the repaired member preempts after its resync
+    if case.startswith("split_brain"):
+        assert per_sa["false_failovers"] >= 1 and per_sa["esp_out_sent"] > per_sa["esp_out_accepted"]
     if case == "takeover_after_duration":
         assert per_sa["flows_not_recovered"] > 0  # no packet after the takeover: nothing recovers
 
