@@ -48,6 +48,7 @@ from hasim.experiments.sweep_estimate import (
     check_size,
     check_worker_memory,
     heaviest_memory,
+    point_costs,
 )
 from hasim.experiments.sweep_spec import (
     PointSpec,
@@ -228,14 +229,16 @@ def run_sweep(
     check_columns(spec, model)
     check_size(spec, max_runs)
     points = expand_points(spec, model)
-    opt = _Options(resume, force, retry_failed, progress, on_row)
+    costs = point_costs(points, model)
+    cpu = {point: cost.cpu_s for point, cost in costs.items()}
+    opt = _Options(resume, force, retry_failed, progress, on_row, cpu)
     with contextlib.ExitStack() as stack:  # one executor for every round, shut down last
         if executor is not None:
             pool, info = executor, ExecutorInfo(type(executor).__name__, workers)
         else:
             pool, info = stack.enter_context(open_executor(workers, dask))
             if check_memory:
-                check_worker_memory(info, heaviest_memory(points, model))
+                check_worker_memory(info, heaviest_memory(points, costs))
         with ResultsLock(rd.path):
             try:
                 return _run_locked(spec, rd, model, points, opt, _Pool(pool, info))
@@ -259,6 +262,8 @@ class _Options:
     retry_failed: bool
     progress: bool
     on_row: Callable[[dict[str, Any]], None] | None
+    cpu_s: dict[int, float]
+    """Each point's estimated CPU seconds a run: the heaviest runs go first (see _execute)."""
 
 
 def _run_locked(
@@ -304,7 +309,7 @@ def _run_locked(
         manifest.update({"runs_total": len(runs), "points": len(points)})
         rd.write_manifest(manifest)
         if todo:
-            failed += _execute(todo, model, rd, pool, opt.progress, spec.name, manifest, opt.on_row)
+            failed += _execute(todo, model, rd, pool, opt, spec.name, manifest)
             ran += len(todo)
         final = rd.consolidate(order, keep=wanted | spare, positions=_positions(runs))
         final = final[final["run_id"].isin(wanted)].reset_index(drop=True)
@@ -413,20 +418,26 @@ def _execute(
     model: Model,
     rd: ResultsDir,
     pool: _Pool,
-    progress: bool,
+    opt: _Options,
     name: str,
     manifest: dict[str, Any],
-    on_row: Callable[[dict[str, Any]], None] | None,
 ) -> int:
+    """Run ``todo`` on the pool, writing each result as it comes; the number that failed.
+
+    The runs estimated longest are submitted first (ties in sweep order): a long run started last
+    would keep one worker busy while the others stand idle. Which worker runs a run, and when, never
+    changes its metrics (its seed comes from its key).
+    """
     from tqdm.auto import tqdm
 
     failed = 0
-    bar = tqdm(total=len(todo), desc=name, unit="run", disable=not progress, dynamic_ncols=True)
+    on_row = opt.on_row
+    bar = tqdm(total=len(todo), desc=name, unit="run", disable=not opt.progress, dynamic_ncols=True)
 
     def drain(executor: Executor, window: int) -> None:
         nonlocal failed
         pending: dict[Future[dict[str, Any]], RunSpec] = {}
-        queue = list(reversed(todo))
+        queue = sorted(todo, key=lambda r: (opt.cpu_s.get(r.point, 0.0), -r.index))  # popped from the end
         while queue or pending:
             while queue and len(pending) < window:
                 run = queue.pop()

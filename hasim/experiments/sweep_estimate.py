@@ -110,14 +110,22 @@ class RunMemory:
     point: str
 
 
-def heaviest_memory(points: list[PointSpec], model: Model) -> RunMemory | None:
-    """The point whose runs the model's cost estimate gives the most memory (None without an estimate)."""
-    if model.cost is None or not points:
+def point_costs(points: list[PointSpec], model: Model) -> dict[int, RunCost]:
+    """Each point's estimated run cost (empty when the model gives none)."""
+    if model.cost is None:
+        return {}
+    return {p.point: model.cost(p.config) for p in points}
+
+
+def heaviest_memory(points: list[PointSpec], costs: dict[int, RunCost]) -> RunMemory | None:
+    """The point whose runs are estimated to need the most memory (None without estimates)."""
+    if not costs or not points:
         return None
-    cost = model.cost
-    need, heavy = max(((cost(p.config).memory_bytes, p) for p in points), key=lambda x: x[0])
+    heavy = max(points, key=lambda p: costs[p.point].memory_bytes)
     where = ", ".join(f"{k}={v}" for k, v in heavy.params.items())
-    return RunMemory(need, f"point {heavy.point}" + (f": {where}" if where else ""))
+    return RunMemory(
+        costs[heavy.point].memory_bytes, f"point {heavy.point}" + (f": {where}" if where else "")
+    )
 
 
 def check_worker_memory(info: ExecutorInfo, need: RunMemory | None) -> None:

@@ -26,7 +26,7 @@ from hasim.errors import ConfigError
 from hasim.experiments.executors import ExecutorInfo, memory_per_run
 from hasim.experiments.model import simulator_model
 from hasim.experiments.runner import run_sweep
-from hasim.experiments.sweep_estimate import RunMemory, check_worker_memory, heaviest_memory
+from hasim.experiments.sweep_estimate import RunMemory, check_worker_memory, heaviest_memory, point_costs
 from hasim.experiments.sweep_source import load_sweep_source
 from hasim.experiments.sweep_spec import expand_points
 
@@ -144,7 +144,8 @@ def test_a_cluster_too_small_for_the_heaviest_run_is_refused_before_anything_is_
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("hasim: error: --dask: worker tcp://127.0.0.1:")
     assert "gives a run 1.07 GB (memory_limit / nthreads)" in err[0]  # 2**30 bytes
-    need = heaviest_memory(expand_points(load_sweep_source(SWEEP), simulator_model()), simulator_model())
+    points = expand_points(load_sweep_source(SWEEP), simulator_model())
+    need = heaviest_memory(points, point_costs(points, simulator_model()))
     assert need is not None and need.bytes > 8 * WORKER_LIMIT  # 100,000 SAs: many GiB, whatever the engine
     assert not out.exists()
 
