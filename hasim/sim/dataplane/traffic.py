@@ -9,6 +9,8 @@ streams, in chunks whose values do not depend on how the times are requested.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 _CHUNK = 4096
@@ -36,31 +38,33 @@ class ArrivalProcess:
         self._period_end = self._phase
         self._on = False
         self._period_start = self._phase
+        self._drawn = self._phase
+        """The last time drawn so far (where the next refill starts)."""
 
-    def widen_chunk(self, n: int) -> None:
-        """Draw at least ``n`` times per refill (fewer draw calls; the times do not depend on it)."""
-        self._chunk = max(self._chunk, n)
-
-    def _refill(self) -> None:
-        """Append the next chunk of times to the buffer (values independent of the request pattern)."""
+    def _refill(self, n: int) -> None:
+        """Append the next ``n`` times (about, for onoff) to the buffer; the values do not depend on how
+        many are drawn at once."""
         rest = self._buf[self._pos :]
         if self.model == "constant":
-            ks = np.arange(self._k, self._k + self._chunk, dtype=np.float64)
+            ks = np.arange(self._k, self._k + n, dtype=np.float64)
             new = self._phase + ks / self.rate
-            self._k += self._chunk
+            self._k += n
         elif self.model == "poisson":
-            gaps = self._rng.exponential(1.0 / self.rate, self._chunk)
-            new = np.cumsum(np.concatenate(([self._last], gaps)))[1:]
+            new = self._rng.exponential(1.0 / self.rate, n)
+            new[0] += self._last  # in place, the same additions as a cumsum from the last time
+            np.cumsum(new, out=new)
             self._last = float(new[-1])
         else:
-            new = self._onoff_chunk()
-        self._buf = np.concatenate((rest, new))
+            new = self._onoff_chunk(n)
+        self._buf = np.concatenate((rest, new)) if rest.shape[0] else new
         self._pos = 0
+        if new.shape[0]:
+            self._drawn = float(new[-1])
 
-    def _onoff_chunk(self) -> np.ndarray:
+    def _onoff_chunk(self, chunk: int) -> np.ndarray:
         out: list[np.ndarray] = []
         total = 0
-        while total < self._chunk:
+        while total < chunk:
             if not self._on:
                 self._period_start = self._period_end
                 self._period_end = self._period_start + float(self._rng.exponential(self._off_s))
@@ -69,7 +73,7 @@ class ArrivalProcess:
                 self._period_end = self._period_start + float(self._rng.exponential(self._on_s))
                 self._k = 0
             n_total = int(np.ceil((self._period_end - self._period_start) * self.rate))
-            n = min(n_total - self._k, self._chunk)
+            n = min(n_total - self._k, chunk)
             ks = np.arange(self._k, self._k + n, dtype=np.float64)
             times = self._period_start + ks / self.rate
             times = times[times < self._period_end]
@@ -81,13 +85,17 @@ class ArrivalProcess:
         return np.concatenate(out) if out else np.zeros(0)
 
     def until(self, t: float) -> np.ndarray:
-        """All send times in [previous call, t), in order."""
+        """All send times in [previous call, t), in order.
+
+        A refill draws about as many times as [last drawn, t) needs (mean plus four standard
+        deviations): a long request costs one draw call and leaves few times drawn ahead. What is
+        returned is a view; the buffer keeps only the times not yet returned."""
         if self.rate <= 0:
             return np.zeros(0)
         parts = []
         while True:
             if self._pos >= self._buf.shape[0]:
-                self._refill()
+                self._refill(self._chunk_for(t))
             buf = self._buf
             j = int(np.searchsorted(buf, t, side="left", sorter=None))
             if j < self._pos:
@@ -96,14 +104,24 @@ class ArrivalProcess:
             self._pos = j
             if j < buf.shape[0]:
                 break
+        if self._pos > self._chunk:  # drop the times returned (the view keeps them while it is used)
+            self._buf = self._buf[self._pos :].copy()
+            self._pos = 0
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _chunk_for(self, t: float) -> int:
+        """How many times to draw for a request up to ``t``: the usual chunk, or more for a long one."""
+        mean = (t - self._drawn) * self.rate
+        if mean <= self._chunk:
+            return self._chunk
+        return int(mean + 4.0 * math.sqrt(mean)) + 16
 
     def next_time(self) -> float:
         """The next send time (not consumed); inf when the rate is zero."""
         if self.rate <= 0:
             return float("inf")
         if self._pos >= self._buf.shape[0]:
-            self._refill()
+            self._refill(self._chunk)
         return float(self._buf[self._pos])
 
     def pop(self) -> float:

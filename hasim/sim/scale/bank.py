@@ -32,8 +32,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hasim.sim.scale import bank_state
-from hasim.sim.scale.bank_state import BUCKET_S
 from hasim.sim.scale.deliver import Deliverer
+from hasim.sim.scale.epoch import EpochIndex, ranges
 from hasim.sim.scale.send import Sender
 
 if TYPE_CHECKING:
@@ -55,57 +55,50 @@ class FlowBank(Sender, Deliverer):
     passes, bound to the protocol's Child SAs, moved epoch by epoch."""
 
     def load_epoch(self, end: float) -> None:
-        """Fetch every flow's offered times up to ``end``, after those of the last epoch not yet sent."""
+        """Fetch every flow's offered times up to ``end``, after those of the last epoch not yet sent, and
+        its link uniforms for as many packets.
+
+        What is left of the last epoch (the times not yet sent, the uniforms not yet used) is copied
+        out before the new arrays are built, so that old and new epoch are never held at once."""
         n = self.n
-        old, pos, seg = self.t_off, self.t_pos.tolist(), self.t_seg.tolist()
-        parts = []
-        for f, flow in enumerate(self.flows):
-            new = flow.arrivals.until(end)
-            rest = old[pos[f] : seg[f + 1]]
-            parts.append(np.concatenate((rest, new)) if rest.shape[0] else new)
-        counts = np.fromiter((p.shape[0] for p in parts), dtype=np.int64, count=n)
-        self.t_off = np.concatenate(parts) if n else np.zeros(0)
+        rest_len = self.t_seg[1:] - self.t_pos
+        rest = self.t_off[ranges(self.t_pos, self.t_seg[1:])]
+        carry = {k: self.u[k][ranges(self.u_pos[k], self.u_seg[k][1:])] for k in self.feats}
+        carry_len = {k: self.u_seg[k][1:] - self.u_pos[k] for k in self.feats}
+        self.t_off = np.zeros(0)
+        self.u = {k: np.zeros(0) for k in self.feats}
+        news = [flow.arrivals.until(end) for flow in self.flows]  # views into each flow's draws
+        counts = rest_len + np.fromiter((x.shape[0] for x in news), dtype=np.int64, count=n)
+        rests = np.split(rest, np.cumsum(rest_len)[:-1]) if n else []
+        parts = [x for pair in zip(rests, news, strict=True) for x in pair]
+        self.t_off = np.concatenate(parts) if n else rest
+        del news, rests, rest, parts
         self.t_seg = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=self.t_seg[1:])
-        self.t_flow = np.repeat(np.arange(n, dtype=np.int64), counts)
         self.t_pos = self.t_seg[:-1].copy()
-        # a bucket index over time, so that a pass over all flows reads only the times it may send
-        lo = self.bulk_t  # every time before it was sent
-        scaled = self.t_off - lo
-        scaled /= BUCKET_S
-        np.floor(scaled, out=scaled)
-        np.maximum(scaled, 0.0, out=scaled)
-        self.t_lo = lo
-        top = int(scaled.max(initial=0.0))
-        # a stable sort's order depends only on the keys: as uint16 (radix sort) it is 4x faster
-        bucket = scaled.astype(np.uint16 if top < 1 << 16 else np.int64)
-        del scaled
-        self.t_by_bucket = np.argsort(bucket, kind="stable")
-        self.t_bucket_at = np.zeros(top + 2, dtype=np.int64)  # first index of each bucket in that order
-        np.cumsum(np.bincount(bucket, minlength=top + 1), out=self.t_bucket_at[1:])
+        self.t_index = EpochIndex(self.t_off, self.t_seg, self.bulk_t)  # every time before it was sent
         for k in self.feats:
-            self._refill_uniforms(k, counts)
+            self._refill_uniforms(k, counts, carry.pop(k), carry_len[k])
         self.epoch_end = end
 
-    def _refill_uniforms(self, k: str, need: NDArray[np.int64]) -> None:
-        """Per flow using feature ``k``: the unused uniforms of the last epoch, then fresh ones up to
-        ``need`` (the packets it may send this epoch)."""
-        old, seg, pos = self.u[k], self.u_seg[k], self.u_pos[k]
-        uses = self.uses[k]
-        parts: list[NDArray[np.float64]] = []
-        lens = np.zeros(self.n, dtype=np.int64)
-        for f in np.flatnonzero(uses).tolist():
-            carry = old[pos[f] : seg[f + 1]]
-            extra = int(need[f]) - carry.shape[0]
-            if extra > 0:
-                fresh = self.flows[f].link.rng(k).random(extra)
-                carry = np.concatenate((carry, fresh)) if carry.shape[0] else fresh
-            parts.append(carry)
-            lens[f] = carry.shape[0]
-        self.u[k] = np.concatenate(parts) if parts else np.zeros(0)
-        self.u_seg[k] = np.zeros(self.n + 1, dtype=np.int64)
-        np.cumsum(lens, out=self.u_seg[k][1:])
-        self.u_pos[k] = self.u_seg[k][:-1].copy()
+    def _refill_uniforms(
+        self, k: str, need: NDArray[np.int64], carry: NDArray[np.float64], carry_len: NDArray[np.int64]
+    ) -> None:
+        """Per flow using feature ``k``: the unused uniforms of the last epoch (``carry``, flow-major),
+        then fresh ones up to ``need`` (the packets it may send this epoch), drawn in place."""
+        lens = np.where(self.uses[k], np.maximum(carry_len, need), 0)
+        seg = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(lens, out=seg[1:])
+        u = np.empty(int(seg[-1]))
+        u[ranges(seg[:-1], seg[:-1] + carry_len)] = carry
+        del carry
+        fresh_at = (seg[:-1] + carry_len).tolist()
+        ends = seg[1:].tolist()
+        for f in np.flatnonzero(lens > carry_len).tolist():
+            self.flows[f].link.rng(k).random(out=u[fresh_at[f] : ends[f]])
+        self.u[k] = u
+        self.u_seg[k] = seg
+        self.u_pos[k] = seg[:-1].copy()
 
     def next_offered(self, f: int, after: float) -> float | None:
         """The first offered time of flow ``f`` at or after ``after`` (the lazy trigger's R7-2 time)
@@ -273,7 +266,7 @@ class FlowBank(Sender, Deliverer):
 
     def memory_bytes(self) -> int:
         """Bytes held in the bank's arrays (the memory test watches this stay flat)."""
-        total = 0
+        total = self.t_index.nbytes()
         for v in vars(self).values():
             if isinstance(v, np.ndarray):
                 total += v.nbytes

@@ -22,6 +22,7 @@ from hasim.protocol.esp_counter import counter_limit
 from hasim.sim.dataplane.link import LossBursts
 from hasim.sim.dataplane.window_bank import WindowBank
 from hasim.sim.scale.copies import Copies, runs
+from hasim.sim.scale.epoch import EpochIndex
 
 if TYPE_CHECKING:
     from hasim.protocol.child_sa import ChildSa
@@ -39,9 +40,6 @@ some seventy array calls is more than the work below this)."""
 MANY = 256
 """Flows from which a pass over some flows finds their packets through the time buckets and the pool's
 flow index in array operations rather than flow by flow."""
-
-BUCKET_S = 0.25
-"""Width of the time buckets indexing an epoch's offered times."""
 
 FEATURES = ("loss", "jitter", "reorder", "dup")
 """Link features drawing one uniform per packet sent, in the per-flow path's order of streams."""
@@ -103,12 +101,12 @@ class BankState:
         self.dir_names = dirs
         self.dirn = np.array([dirs.index(f.name.split("/", 1)[0]) for f in flows], dtype=np.int64)
         self.bursts = [bursts.get(d, LossBursts()) for d in dirs]
-        # epoch of offered times, flow-major
+        # epoch of offered times, flow-major (hasim.sim.scale.epoch)
         self.epoch_end = 0.0
         self.t_off = np.zeros(0)
-        self.t_flow = np.zeros(0, dtype=np.int64)
         self.t_seg = np.zeros(n + 1, dtype=np.int64)
         self.t_pos = np.zeros(n, dtype=np.int64)
+        self.t_index = EpochIndex(self.t_off, self.t_seg, 0.0)
         # link uniforms per feature, flow-major, with carry-over of unused ones
         self.u: dict[str, NDArray[np.float64]] = {k: np.zeros(0) for k in self.feats}
         self.u_seg = {k: np.zeros(n + 1, dtype=np.int64) for k in self.feats}
@@ -157,9 +155,6 @@ class BankState:
         self.split_copies: dict[int, list[Copies]] = {}
         self.bulk_t = 0.0
         """Time of the last pass over all flows (every flow has sent all it offered before it)."""
-        self.t_lo = 0.0
-        self.t_by_bucket = np.zeros(0, dtype=np.int64)
-        self.t_bucket_at = np.zeros(1, dtype=np.int64)
 
     def window(self, f: int) -> ReplayWindow:
         w = self.windows

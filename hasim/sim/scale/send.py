@@ -10,34 +10,27 @@ than the work).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numpy.typing import NDArray
 
 from hasim.sim.dataplane.link import arrival_time, hit
 from hasim.sim.dataplane.split_senders import send_split
 from hasim.sim.scale import bank_state
-from hasim.sim.scale.bank_state import BUCKET_S, BankState
+from hasim.sim.scale.bank_state import BankState
 from hasim.sim.scale.copies import Copies, runs
+from hasim.sim.scale.epoch import flow_of, ranges
 
 
 class Sender(BankState):
     """The bank's sending passes (see the module docstring)."""
 
     def _offered_before(self, t: float, in_set: NDArray[np.bool_] | None = None) -> NDArray[np.int64]:
-        """The packets not yet sent that were offered before ``t`` (of the flows in ``in_set``), flow-major:
-        every time before the last pass over all flows was sent, so the time buckets from its own on."""
-        at = self.t_bucket_at
-        b0 = min(max(math.floor((self.bulk_t - self.t_lo) / BUCKET_S), 0), at.shape[0] - 1)
-        b1 = min(max(math.floor((t - self.t_lo) / BUCKET_S) + 1, 1), at.shape[0] - 1)  # 0: all before
-        sel = self.t_by_bucket[at[b0] : at[b1]]
-        sel = sel[self.t_off[sel] < t]
-        fl = self.t_flow[sel]
-        keep = sel >= self.t_pos[fl]
-        if in_set is not None:
-            keep &= in_set[fl]
-        return np.sort(sel[keep], kind="stable")  # merges sorted runs
+        """The packets not yet sent that were offered before ``t`` (of the flows in ``in_set``), flow-major,
+        each flow's in order (the epoch's index finds where each flow's run ends)."""
+        flows = np.arange(self.n, dtype=np.int64) if in_set is None else np.flatnonzero(in_set)
+        start = self.t_pos[flows]
+        stop = self.t_index.before(self.t_off, flows, t)
+        return ranges(start, np.maximum(stop, start))
 
     def _offered_by_flow(self, t: float, flows: list[int]) -> NDArray[np.int64]:
         """``_offered_before`` for a few flows (sorted), one search in each flow's offered times."""
@@ -56,7 +49,7 @@ class Sender(BankState):
         if sel.shape[0] <= bank_state.SMALL_SEND:
             self._send_few(sel, side=side)
             return
-        fl_all = self.t_flow[sel]  # non-decreasing: the selection is flow-major
+        fl_all = flow_of(self.t_seg, sel)  # non-decreasing: the selection is flow-major
         ufl, counts = runs(fl_all)
         first_of = self.t_pos[ufl]
         self.t_pos[ufl] += counts
@@ -124,7 +117,7 @@ class Sender(BankState):
     def _send_splits(self, sel: NDArray[np.int64]) -> None:
         """During a split brain the other masters bound to a flow send its offered packets ``sel`` too,
         each with its own counter and link draws (``split_senders.send_split``, as the per-flow path)."""
-        fl = self.t_flow[sel]
+        fl = flow_of(self.t_seg, sel)
         st = self.stats
         for f in sorted(self.splits):
             times = self.t_off[sel[fl == f]]
@@ -154,7 +147,7 @@ class Sender(BankState):
 
     def _send_few(self, sel: NDArray[np.int64], *, side: bool) -> None:
         """``_send`` packet by packet: the same counters, uniforms, arithmetic and copies in flight."""
-        fls = self.t_flow[sel].tolist()
+        fls = flow_of(self.t_seg, sel).tolist()
         times = self.t_off[sel].tolist()
         st = self.stats
         feats = self.feats

@@ -27,7 +27,6 @@ Same (config, seed) -> the same metrics as the per-SA world (tests/sim/scale/tes
 
 from __future__ import annotations
 
-import math
 from collections.abc import Generator
 from typing import Any, NamedTuple
 
@@ -200,7 +199,6 @@ class ScaledWorld(World):
         for f, fl in enumerate(flows):
             real = fl.arrivals
             assert isinstance(real, ArrivalProcess)
-            real.widen_chunk(min(1 << 17, math.ceil(real.rate * epoch)))  # one draw call per epoch
             fl.arrivals = _Arrivals(self, f, real)
         n = self.cfg.traffic.peers
         self.cp_time = np.zeros(n)
