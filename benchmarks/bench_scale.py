@@ -5,7 +5,9 @@ experiments/scenarios/remote_access_10k.toml with proactive and with lazy RFC 63
 and proactive at 1,000, and experiments/scenarios/segw_100k.toml (the same mix at 100,000 peers) with
 both. Printed per run: wall and CPU (user) seconds, simulated ESP packets per wall second, SimPy events
 processed, the child's peak resident memory and the machine's load average when the run started (the
-machine is shared: judge speed by CPU seconds, wall time by the load). Then the growth: CPU and wall
+machine is shared: judge speed by CPU seconds, wall time by the load), and beside them the run-cost
+estimate (hasim/sim/scenario/cost.py: CPU seconds, MiB, IKE messages) that `hasim run --dry-run` and
+`hasim sweep` hold against their limits and a Dask worker's memory. Then the growth: CPU and wall
 milliseconds per peer from 1,000 to 10,000 to 100,000 peers (flat is the target).
 
 Targets (issue 18): 10,000 peers at most 15 s wall and 1 GiB peak, both sync variants; 100,000 peers
@@ -53,6 +55,7 @@ def one(peers: int, sync: str) -> dict[str, float]:
 
     from benchmarks.memory import peak_mib
     from hasim.sim import load_scenario, scenario_from_dict, simulate, with_overrides
+    from hasim.sim.scenario.cost import estimate_cost
 
     steps = [0]
     step = simpy.Environment.step
@@ -64,6 +67,7 @@ def one(peers: int, sync: str) -> dict[str, float]:
     simpy.Environment.step = counting  # type: ignore[method-assign,assignment]
     base = load_scenario(scenario_for(peers)).to_dict()
     cfg = scenario_from_dict(with_overrides(base, {"traffic.peers": peers, "policy.trigger": sync}))
+    est = estimate_cost(cfg)
     load = os.getloadavg()[0]
     cpu0 = resource.getrusage(resource.RUSAGE_SELF).ru_utime
     t0 = time.perf_counter()
@@ -82,6 +86,9 @@ def one(peers: int, sync: str) -> dict[str, float]:
         "ike_messages": int(m["ike_messages"]),
         "sa_survival": float(m["sa_survival"]),
         "sync_completed": int(m["sync_exchanges_completed"]),
+        "est_cpu_s": est.cpu_s,
+        "est_mib": est.memory_bytes / 2**20,
+        "est_ike_messages": est.ike_messages,
     }
 
 
@@ -111,7 +118,8 @@ def main(max_peers: int = DEFAULT_MAX_PEERS) -> None:
             f"cpu_user_s={r['cpu_user_s']:.2f} peak_mib={r['peak_mib']:.0f} "
             f"sim_pkts_per_s={r['sim_pkts_per_s']:.0f} events={r['events']} "
             f"sim_pkts={r['sim_pkts']} ike_messages={r['ike_messages']} sa_survival={r['sa_survival']:.4f} "
-            f"load_1m={r['load_1m']:.2f}",
+            f"load_1m={r['load_1m']:.2f} est_cpu_s={r['est_cpu_s']:.1f} est_mib={r['est_mib']:.0f} "
+            f"est_ike_messages={r['est_ike_messages']:.0f}",
             flush=True,
         )
     sizes = sorted(proactive)

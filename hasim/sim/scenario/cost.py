@@ -7,7 +7,12 @@ the cost. The estimate counts what the simulator does, from the scenario's keys 
 
 - ESP packets: peers x mean Child SAs x (esp_out_pps + esp_in_pps) x mean rate factor (log-uniform in
   [1/s, s]: (s - 1/s) / (2 ln s)) x the on/off duty cycle x duration_s;
-- IKE messages: liveness checks by each end, rekeys, and the RFC 6311 sync exchanges after each crash;
+- IKE messages: liveness checks by each end, rekeys, and the RFC 6311 sync exchanges after each crash,
+  over ``duration_s`` and the fate-deciding tail after it (hasim.sim.model.fates: the IKE side runs on
+  until every SA's fate is known; an SA given up after its retransmissions takes the last crash, its
+  detection, the retransmission schedule of RFC 7296 2.1 and a liveness interval; in the
+  remote-access runs about one SA in ``1 / LOST_PER_SA`` per crash goes that way, so a large
+  population almost surely has one and a small one seldom: the tail counts with that chance);
 - sync updates: one per SA (IKE SA and its Child SAs) per sync round, one round per sync_interval_s;
 - timer events: heartbeats and the periods of on/off traffic.
 
@@ -38,6 +43,8 @@ MEM_PER_IKE_SA = 33e3
 MEM_PER_CHILD_SA = 15e3
 MEM_PER_ESP_PPS = 1.9e3  # the scaled engine holds a few seconds of every flow's packets
 MEM_PER_ESP_PACKET = 40.0  # .. or all of them when the run is shorter than that
+
+LOST_PER_SA = 1e-3  # share of SAs given up on timeout after a crash (remote_access_10k: 1 to 16 in 1,000)
 
 DEFAULT_MAX_EVENTS = 1e9
 DEFAULT_MAX_CPU_S = 3600.0
@@ -118,10 +125,34 @@ def _synced_time(cfg: ScenarioConfig) -> float:
     return cfg.scenario.duration_s
 
 
+def decide_tail(cfg: ScenarioConfig) -> float:
+    """Expected simulated seconds the IKE side runs past ``duration_s`` until every fate is decided.
+
+    The longest case: an SA given up after its retransmissions, which ends the last crash's detection
+    plus the whole retransmission schedule (RFC 7296 2.1) plus one liveness interval later (the other
+    SAs need an exchange from each end after the takeover, one interval); weighted by the chance that
+    one of ``peers`` SAs goes that way at some crash, ``1 - (1 - LOST_PER_SA) ** (peers x crashes)``.
+    """
+    crashes = [f.at_s + f.jitter_s / 2 for f in cfg.faults if f.kind == "crash"]
+    if not crashes:
+        return 0.0
+    c, m, p = cfg.cluster, cfg.membership, cfg.policy
+    detect = (
+        (c.master_down_multiplier + 1) * c.advertisement_interval_s
+        if m.style == "vrrp"
+        else m.heartbeat_timeout_s
+    )
+    give_up = sum(p.retransmit_timeout_s * p.retransmit_base**k for k in range(p.retransmit_tries + 1))
+    last = max(crashes) + detect + give_up + cfg.traffic.liveness_interval_s
+    tail = min(cfg.scenario.decide_within_s, max(0.0, last - cfg.scenario.duration_s))
+    return tail * -math.expm1(cfg.traffic.peers * len(crashes) * math.log1p(-LOST_PER_SA))
+
+
 def estimate_cost(cfg: ScenarioConfig) -> RunCost:
     """The estimate for ``cfg`` (validated, so every number is finite and in range)."""
     t = cfg.traffic
     duration = cfg.scenario.duration_s
+    ike_time = duration + decide_tail(cfg)  # the IKE side runs on while fates are open
     child = (t.child_sas + t.child_sas_max) / 2 if t.child_sas_max > t.child_sas else float(t.child_sas)
     child_key = "traffic.child_sas_max" if t.child_sas_max > t.child_sas else "traffic.child_sas"
     rate = t.esp_out_pps + t.esp_in_pps
@@ -141,8 +172,8 @@ def estimate_cost(cfg: ScenarioConfig) -> RunCost:
         ),
     )
     ends = 2 * (cfg.peer.members if cfg.peer.is_cluster else 1)
-    live = _product(t.peers, 2 * ends, duration, 1 / t.liveness_interval_s) if t.liveness_interval_s else 0.0
-    rekey = _product(t.peers, child, 4, duration, 1 / t.rekey_interval_s) if t.rekey_interval_s else 0.0
+    live = _product(t.peers, 2 * ends, ike_time, 1 / t.liveness_interval_s) if t.liveness_interval_s else 0.0
+    rekey = _product(t.peers, child, 4, ike_time, 1 / t.rekey_interval_s) if t.rekey_interval_s else 0.0
     crashes = sum(1 for f in cfg.faults if f.kind == "crash")
     takeover = _product(t.peers, 4 * crashes) if crashes else 0.0
     ike = live + rekey + takeover
