@@ -13,7 +13,10 @@ I seconds, a backup takes over when nothing arrived for the master-down interval
   gives exactly one false failover (the backup serves until the master's next advertisement reaches
   it and it steps down), so false failovers per hour = 3600 / I x P(received, then n lost).
 - Split brain of one false failover: from the timeout (MDI after the last received) to the first
-  advertisement that arrives again: (n + 1) I - MDI + I E[K], K the further losses in the run.
+  advertisement that arrives again: (n + 1) I - MDI + I E[K], K the further losses in the run (VRRP:
+  the master outranks the backup, which steps down on hearing it). strongSwan's HA rules end it
+  sooner (the member that took over pushes HA_SEGMENT_TAKE; node 1 keeps the SAs):
+  :mod:`hasim.analysis.strongswan_split`.
 
 Loss per advertisement is a Markov chain (hasim's link: Bernoulli is one state with loss p;
 Gilbert-Elliott moves state before each packet, then loses it with the state's probability); with
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hasim.analysis.poisson import poisson_cdf, poisson_sf
+from hasim.analysis.strongswan_split import strongswan_split_brain_mean
 from hasim.errors import ConfigError
 from hasim.protocol.membership import DetectionConfig, DetectionStyle
 
@@ -141,6 +145,8 @@ def detection_figures(
         except np.linalg.LinAlgError:
             extra = math.inf
         split = (n + 1) * ivl - mdi + ivl * extra
+        if cfg.style is DetectionStyle.STRONGSWAN:  # a TAKE, or node 1's heartbeat, ends it sooner
+            split = strongswan_split_brain_mean(ivl, mdi, n, latency, loss.mean_loss)
     return DetectionFigures(
         style=str(cfg.style),
         interval_s=ivl,

@@ -17,13 +17,41 @@ Two detection styles (:class:`DetectionStyle`) differ only in the master-down in
 - strongSwan's HA plugin: a fixed ``heartbeat_timeout`` (2.1 s beside a 1 s ``heartbeat_delay``).
 
 When two members are master at once (split brain: the backup timed out while the master lived),
-the one that hears the other's advertisement and ranks lower returns to backup (RFC 5798 6.4.3:
-higher priority, then the higher address, keeps mastership; strongSwan resolves a segment "handled
-twice" by a fixed node rule). hasim ranks by (priority, lower member index). Preemption (RFC 5798
-Preempt_Mode): a backup of higher priority discards a lower master's advertisements, so its timer
-runs out and it takes over; a member that rejoined preempts only once its bulk resync completed
-(``synced``). A member that times out before its resync completed still takes over (nobody else
-serves), and its :class:`BecameMaster` says ``synced=False``: a takeover without state.
+the one that hears the other's advertisement and ranks lower returns to backup. Who keeps
+mastership is the style's rule (:meth:`DetectionConfig.rank`):
+
+- VRRP (RFC 5798 6.4.3): the higher priority, then the higher address; hasim ranks by (priority,
+  lower member index). The higher-ranked master discards the lower one's advertisements.
+- strongSwan HA (``ha_segments.c``, ``handle_status``): every IKE SA lies in a ClusterIP segment,
+  and a segment that both nodes handle is kept by the node whose number equals the segment number
+  modulo 2; the node number is 1 on the node whose ``charon.plugins.ha.local`` address sorts after
+  its ``remote`` one (``ha_plugin.c``: ``strcmp(local, remote) > 0``). With the default single
+  segment (``segment_count = 1``) node 1 keeps everything, whoever was active first and whatever
+  the priorities: hasim's ``DetectionConfig.node1``. The keeper that hears the other answers at
+  once with ``HA_SEGMENT_TAKE`` (an :class:`Advertisement` with ``take=True``), on which the other
+  drops the segment (``ha_dispatcher.c``, ``process_segment``): that split brain ends at the first
+  of: the dropper hears the keeper's heartbeat, or the keeper hears the dropper's and its TAKE
+  arrives. A TAKE feeds no watchdog (only HA_STATUS signals it).
+
+  A node whose watchdog runs out takes all segments and pushes HA_SEGMENT_TAKE at once, on which
+  the other drops whatever its node number: so a false failover whose TAKE gets through leaves the
+  member that took over serving (split brain of one link latency), and the node rule decides only
+  when the TAKE was lost too (a partition, a burst).
+
+Preemption (RFC 5798 Preempt_Mode, VRRP only): a backup of higher priority discards a lower master's
+advertisements, so its timer runs out and it takes over; a member that rejoined preempts only once
+its bulk resync completed (``synced``). strongSwan HA never preempts: a node that comes back finds
+the segment handled by the other and takes nothing (``handle_status``; ``autobalance`` takes a
+segment only while a node has fewer than ``segment_count / 2``, never with one segment). A member
+that times out before its resync completed still takes over (nobody else serves), and its
+:class:`BecameMaster` says ``synced=False``: a takeover without state.
+
+Where strongSwan differs from this model: its backups send heartbeats too and the active node
+watches them (a timeout there takes segments it already has: nothing changes, but its watchdog then
+waits for the next heartbeat), each node on its own clock; hasim's backups are silent, a member that
+takes over starts heartbeating at its takeover (right after its TAKE), and a member that steps down
+on a TAKE restarts its master-down timer at the TAKE. strongSwan pairs exactly two nodes; ``segment_count``
+above 1 splits the SAs between both nodes, which one serving member per site cannot represent.
 
 Ties: when an advertisement arrives exactly at the master-down deadline, the timer wins (the
 deadline is checked first), so the closed form in :mod:`hasim.analysis.detection` can count
@@ -79,7 +107,9 @@ class DetectionConfig:
     timeout: float = 2.1
     """strongSwan heartbeat_timeout (2100 ms)."""
     preempt: bool = True
-    """RFC 5798 6.1 Preempt_Mode (default True)."""
+    """RFC 5798 6.1 Preempt_Mode (default True); strongSwan HA never preempts."""
+    node1: int = 1
+    """The member that is strongSwan HA node 1 and so keeps the single segment in a split brain."""
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.interval) and self.interval > 0):
@@ -96,6 +126,18 @@ class DetectionConfig:
         check_priority(priority)
         ivl = self.interval if master_interval is None else master_interval
         return (256 - priority) * ivl / 256
+
+    def rank(self, priority: int, member: int) -> tuple[int, int]:
+        """Higher keeps mastership in a split brain. VRRP: priority, then the lower member index (RFC
+        5798 6.4.3: the higher address); strongSwan: node 1 (``ha_segments.c``: segment 1 is kept by
+        the node whose number is 1 % 2)."""
+        if self.style is DetectionStyle.STRONGSWAN:
+            return (int(member == self.node1), -member)
+        return (priority, -member)
+
+    def preempts(self) -> bool:
+        """Whether a synced backup of higher priority takes mastership (VRRP Preempt_Mode)."""
+        return self.preempt and self.style is DetectionStyle.VRRP
 
     def master_down_interval(self, priority: int, master_interval: float | None = None) -> float:
         """How long a backup of ``priority`` waits after the last advertisement it received."""
@@ -119,6 +161,8 @@ class Advertisement:
     priority: int
     interval: float
     sent_at: float
+    take: bool = False
+    """strongSwan HA_SEGMENT_TAKE: the keeper of a segment handled twice claims it (not a heartbeat)."""
 
 
 @dataclass(frozen=True)
@@ -192,11 +236,17 @@ class Membership:
             return
         self.handle_timer(now)
         if self.role is Role.MASTER:
-            if _rank(adv.priority, adv.sender) > _rank(self.priority, self.member):
+            outranked = self.cfg.rank(adv.priority, adv.sender) > self.cfg.rank(self.priority, self.member)
+            if adv.take or outranked:  # a TAKE: "remote node takes segment" (ha_dispatcher.c)
                 self.role = Role.BACKUP
                 self._heard(adv, now)
                 self._events.append(SteppedDown(now, self.member, adv.sender))
+            elif self.cfg.style is DetectionStyle.STRONGSWAN and not adv.take:
+                # ha_segments.c: "HA segment 1 was handled twice, taking", with HA_SEGMENT_TAKE
+                self._out.append(Advertisement(self.member, self.priority, self.cfg.interval, now, take=True))
             return  # RFC 5798 6.4.3: a lower-ranked advertisement is discarded
+        if adv.take:
+            return  # only a heartbeat (HA_STATUS) restarts the watchdog
         if self._preempting(adv):
             self._discarding = True
             return  # RFC 5798 6.4.2: preempt, discard; the timer runs out and we take over
@@ -241,7 +291,7 @@ class Membership:
         self._down_at = now + self._mdi()
 
     def _preempting(self, adv: Advertisement) -> bool:
-        return self.cfg.preempt and self.synced and adv.priority < self.priority
+        return self.cfg.preempts() and self.synced and adv.priority < self.priority
 
     def _next_advert(self) -> float:
         return self._epoch + self._sent * self.cfg.interval
@@ -255,9 +305,8 @@ class Membership:
         self._epoch = now if first is None else first
         self._sent = 0
         self._events.append(BecameMaster(now, self.member, reason, self.last_heard, self.synced))
+        if reason != "start" and self.cfg.style is DetectionStyle.STRONGSWAN:
+            # ha_segments.c watchdog: "no heartbeat received, taking all segments", notified with
+            # HA_SEGMENT_TAKE (before its first heartbeat: the other drops on it, ha_dispatcher.c)
+            self._out.append(Advertisement(self.member, self.priority, self.cfg.interval, now, take=True))
         self.handle_timer(now)
-
-
-def _rank(priority: int, member: int) -> tuple[int, int]:
-    """Higher wins: priority first, then the lower member index (RFC 5798: the higher address)."""
-    return (priority, -member)

@@ -2,7 +2,8 @@
 
 Hand values: VRRP 1 s, priority 100: MDI 3.609375 s, n = 3 (4 x 1 >= 3.609375 > 3 x 1); with
 Bernoulli loss p = 0.1: 3600 x 0.9 x 0.1^3 = 3.24 false failovers per hour, split brain each
-4 - 3.609375 + 0.1 / 0.9 = 0.50173611 s. strongSwan 1 s / 2.1 s: n = 2, 3600 x 0.9 x 0.01 = 32.4.
+4 - 3.609375 + 0.1 / 0.9 = 0.50173611 s. strongSwan 1 s / 2.1 s: n = 2, 3600 x 0.9 x 0.01 = 32.4; its
+split brain is ended sooner by HA_SEGMENT_TAKE (worked in test_bernoulli_by_hand).
 """
 
 from __future__ import annotations
@@ -40,7 +41,15 @@ def test_bernoulli_by_hand() -> None:
     assert fig.split_brain_mean_s == pytest.approx(0.390625 + 0.1 / 0.9)
     ss = detection_figures(DetectionConfig(style=DetectionStyle.STRONGSWAN), 100, loss=HeartbeatLoss(0.1))
     assert ss.false_failovers_per_hour == pytest.approx(32.4)
-    assert ss.split_brain_mean_s == pytest.approx(3 - 2.1 + 0.1 / 0.9)
+    # strongSwan's split brain (hasim.analysis.strongswan_split), latency 0, q = 0.9, delta = 0.9 s:
+    # taken by node 1, its TAKE or heartbeat at 0 ends it (1 - 0.01); else per period m the attempts
+    # at 0.9 + m (Y's heartbeat and X's TAKE: 0.81) and 1 + m (X's heartbeat: 0.9), both failing with
+    # 0.19 x 0.1 = 0.019: E_1 = 0.01 x sum 0.019^m (0.81 (0.9 + m) + 0.19 x 0.9 (1 + m)) = 0.01 x
+    # 0.919 / 0.981. Taken by node 0: its TAKE at 0 (0.9, it keeps), else X's heartbeat and Y's TAKE
+    # back at 0 (0.81); then Y's heartbeat at 0.9 + m (0.9), X's heartbeat and the TAKE back at 1 + m
+    # (0.81): E_0 = 0.1 x 0.19 x 0.91 / 0.981. Node 0 takes 1 / (1 + 0.9) of the false failovers.
+    e1, e0 = 0.01 * 0.919 / 0.981, 0.1 * 0.19 * 0.91 / 0.981
+    assert ss.split_brain_mean_s == pytest.approx((0.9 * e1 + e0) / 1.9, rel=1e-12)
 
 
 def _brute_force(lost: np.ndarray, n: int) -> tuple[int, float]:

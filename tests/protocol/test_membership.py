@@ -166,13 +166,15 @@ def test_consecutive_losses_that_make_a_false_failover(style: DetectionStyle, fa
 
 def test_tie_at_the_deadline_goes_to_the_timer() -> None:
     # strongSwan with timeout exactly 2 intervals, no latency: 5.25 is lost, 6.25 lands on the
-    # deadline 4.25 + 2: the backup takes over and steps down at that instant
+    # deadline 4.25 + 2: the backup takes over first and pushes HA_SEGMENT_TAKE, on which the old
+    # master drops at that instant (the backup is node 1 and keeps, hearing the old master)
     cfg = DetectionConfig(style=DetectionStyle.STRONGSWAN, timeout=2.0)
     _, _, link = pair(cfg, latency=0.0)
     link.drop_sender_times = {(0, 5.25)}
     link.run_until(10.0)
     assert [e.time for e in link.became(1)] == [6.25]
-    assert [e.time for e in link.events_of(SteppedDown)] == [6.25]
+    downs = link.events_of(SteppedDown)
+    assert [(e.time, e.member) for e in downs if isinstance(e, SteppedDown)] == [(6.25, 0)]
 
 
 def test_preemption_after_resync_and_only_then() -> None:
@@ -219,3 +221,89 @@ def test_takeover_before_the_resync_is_without_state() -> None:
     (took,) = link.became(0)
     assert isinstance(took, BecameMaster) and took.synced is False and took.reason == "timeout"
     assert took.time == pytest.approx(19.5005 + 3.21875, abs=1e-9)
+
+
+# strongSwan's HA plugin in a split brain, worked from its source (src/libcharon/plugins/ha):
+# ha_plugin.c numbers the nodes (node = strcmp(local, remote) > 0: 1 on the node whose address sorts
+# after the other's); ha_segments.c handle_status, on each heartbeat (HA_STATUS, the sender's active
+# segments), finds a segment handled by both ("twice") and keeps it on the node whose number equals
+# segment % 2, which with the default segment_count = 1 is node 1: the other drops it. Keeping it, node
+# 1 pushes HA_SEGMENT_TAKE, on which the other drops it too (ha_dispatcher.c process_segment). Numbers:
+# heartbeat 1 s from 0.25, timeout 2.1 s, latency 0.5 ms, partition [20, 25) (or [20, 25.3)), member
+# 0 (priority 200) active first, member 1 (priority 100) is node 1 unless said.
+# - Member 1 last hears the heartbeat of 19.25 at 19.2505 and takes over at 21.3505; its own
+#   heartbeats leave at 21.3505 + k, those up to 24.3505 inside the partition.
+# - Partition [20, 25): member 0's heartbeat of 25.25 reaches member 1 at 25.2505; member 1 (node 1)
+#   answers with a TAKE that reaches member 0 at 25.251, which drops: split brain 3.9005 s. Had member 0
+#   been node 1, member 1 would have dropped on hearing it at 25.2505 (3.9 s).
+# - Partition [20, 25.3): member 0's 25.25 is lost; member 1's heartbeat of 25.3505 reaches member 0 at
+#   25.351, which drops on hearing it (no TAKE needed).
+# - A takeover whose own HA_SEGMENT_TAKE gets through ends the split brain one latency later, the
+#   member that took over serving on, whatever the node numbers.
+# Priorities play no part, and a member that comes back never preempts (handle_status takes only a
+# segment nobody handles; autobalance never takes the single segment: active < 1 / 2 is never true).
+STRONGSWAN = DetectionConfig(style=DetectionStyle.STRONGSWAN)
+
+
+@pytest.mark.parametrize(
+    ("node1", "priorities", "until", "drops", "at"),
+    [
+        (1, (200, 100), 25.0, 0, 25.251),  # node 1 hears first and TAKEs
+        (1, (100, 200), 25.0, 0, 25.251),  # whatever the priorities
+        (0, (200, 100), 25.0, 1, 25.2505),  # node 0 hears node 1 and drops
+        (1, (200, 100), 25.3, 0, 25.351),  # node 0 hears node 1's heartbeat first
+    ],
+)
+def test_strongswan_split_brain_kept_by_node_1(
+    node1: int, priorities: tuple[int, int], until: float, drops: int, at: float
+) -> None:
+    cfg = DetectionConfig(style=DetectionStyle.STRONGSWAN, node1=node1)
+    first, second = Membership(0, priorities[0], cfg), Membership(1, priorities[1], cfg)
+    first.start_master(0.0, first_advertisement=0.25)
+    second.start_backup(0.0, heard_at=-0.75)
+    link = ClusterLink([first, second])
+    link.partitions.append((20.0, until))
+    link.run_until(60.0)
+    assert [e.time for e in link.became(1)] == [pytest.approx(19.2505 + 2.1, abs=1e-9)]
+    (down,) = link.events_of(SteppedDown)
+    assert isinstance(down, SteppedDown) and (down.member, down.to) == (drops, 1 - drops)
+    assert down.time == pytest.approx(at, abs=1e-9)
+    keeper = (first, second)[1 - drops]
+    assert keeper.role is Role.MASTER and (first, second)[drops].role is Role.BACKUP
+    assert link.became(0) == []  # the member that dropped never takes back (no preemption)
+
+
+@pytest.mark.parametrize("node1", [0, 1])
+def test_strongswan_takeover_pushes_take_and_the_old_master_drops(node1: int) -> None:
+    # the heartbeats of 5.25 and 6.25 are lost: member 1 takes over 2.1 s after 4.2505, at 6.3505,
+    # and pushes HA_SEGMENT_TAKE at once; it reaches member 0 at 6.351, which drops whatever the node
+    # numbers (ha_dispatcher.c process_segment): member 1 serves on
+    first, second, link = pair(DetectionConfig(style=DetectionStyle.STRONGSWAN, node1=node1))
+    link.drop_sender_times = {(0, 5.25), (0, 6.25)}
+    link.run_until(30.0)
+    assert [e.time for e in link.became(1)] == [pytest.approx(6.3505, abs=1e-9)]
+    (down,) = link.events_of(SteppedDown)
+    assert isinstance(down, SteppedDown) and (down.member, down.to) == (0, 1)
+    assert down.time == pytest.approx(6.351, abs=1e-9)
+    assert second.role is Role.MASTER and first.role is Role.BACKUP
+
+
+def test_strongswan_take_is_no_heartbeat() -> None:
+    backup = Membership(1, 100, STRONGSWAN)
+    backup.start_backup(0.0, heard_at=0.0)
+    backup.receive(Advertisement(0, 200, 1.0, 1.0, take=True), 1.0)
+    assert backup.next_timer() == pytest.approx(2.1)  # a TAKE does not restart the watchdog
+    backup.receive(Advertisement(0, 200, 1.0, 1.5), 1.5)
+    assert backup.next_timer() == pytest.approx(3.6)
+
+
+def test_strongswan_never_preempts() -> None:
+    # the member of priority 200 comes back, synced, beside member 1 serving: it stays passive even
+    # with preempt = True (VRRP would take over, test_preemption_after_resync_and_only_then)
+    serving, rejoined = Membership(1, 100, STRONGSWAN), Membership(0, 200, STRONGSWAN)
+    serving.start_master(0.0, first_advertisement=0.5)
+    rejoined.start_backup(10.0, synced=True)
+    link = ClusterLink([serving, rejoined])
+    link.run_until(60.0)
+    assert link.became(0) == [] and link.events_of(SteppedDown) == []
+    assert serving.role is Role.MASTER and rejoined.role is Role.BACKUP

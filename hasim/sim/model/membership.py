@@ -46,6 +46,7 @@ def detection_config(world: World) -> DetectionConfig:
         cl.master_down_multiplier,
         mb.heartbeat_timeout_s,
         mb.preempt,
+        int(mb.strongswan_node1.removeprefix("m")),
     )
 
 

@@ -204,6 +204,7 @@ def _check_whole(cfg: ScenarioConfig) -> None:
             "exceeds half the 32-bit Message ID space (2**31)",
         )
     _check_cluster_link(cfg)
+    _check_strongswan_pair(cfg)
     crashes = sum(1 for f in cfg.faults if f.kind == "crash" and f.target == "cluster")
     if crashes >= cfg.cluster.members and cfg.membership.repair_s == 0:
         raise ConfigError(
@@ -211,6 +212,20 @@ def _check_whole(cfg: ScenarioConfig) -> None:
             f"{crashes} crashes of the cluster need at least {crashes + 1} cluster.members, "
             f"got {cfg.cluster.members}",
         )
+
+
+def _check_strongswan_pair(cfg: ScenarioConfig) -> None:
+    """strongSwan's HA plugin pairs two nodes (charon.plugins.ha.local and remote)."""
+    if cfg.membership.style != "strongswan":
+        return
+    sites = [("cluster.members", cfg.cluster.members)]
+    if cfg.peer.is_cluster:
+        sites.append(("peer.members", cfg.peer.members))
+    for key, members in sites:
+        if members > 2:
+            raise ConfigError(
+                key, f"got {members}; membership.style = 'strongswan' pairs two members (HA local and remote)"
+            )
 
 
 def _check_cluster_link(cfg: ScenarioConfig) -> None:

@@ -144,8 +144,19 @@ class MembershipSection:
     )
     preempt: bool = knob(
         True,
-        "a standby of higher priority takes mastership from a lower one (after its bulk resync)",
-        source="RFC 5798 6.1 (Preempt_Mode default true); strongSwan HA has no preemption: false",
+        "vrrp: a standby of higher priority takes mastership from a lower one (after its bulk resync); "
+        "the strongswan style never preempts, whatever this says",
+        source="RFC 5798 6.1 (Preempt_Mode default true); strongSwan HA has no preemption (ha_segments.c)",
+    )
+    strongswan_node1: str = knob(
+        "m1",
+        "strongswan style: the member that is HA node 1 (its charon.plugins.ha.local address sorts after "
+        "its remote one); with one segment it keeps the SAs when both members serve them and the TAKE "
+        "of the takeover was lost (else the member that took over keeps), whatever the priorities; "
+        "the style pairs exactly two members",
+        source="strongSwan ha_plugin.c (node = strcmp(local, remote) > 0), ha_segments.c handle_status "
+        "(a segment handled twice is kept by node segment % 2), segment_count default 1",
+        choices=("m0", "m1"),
     )
     heartbeat_timeout_s: float = knob(
         2.1,

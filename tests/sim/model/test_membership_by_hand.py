@@ -146,15 +146,24 @@ def test_false_failover_rate_agrees_with_the_closed_form(style: str, loss: float
     )
     m = simulate(cfg, 7).metrics
     dcfg = DetectionConfig(style=DetectionStyle(style), interval=0.1, timeout=timeout)
-    fig = detection_figures(dcfg, 100, loss=HeartbeatLoss(loss))
+    fig = detection_figures(dcfg, 100, latency=L, loss=HeartbeatLoss(loss))
     exposure = m["false_failover_exposure_s"]
-    # both lived throughout: the exposure is the whole run but its split brain
-    assert exposure == pytest.approx(m["decided_at_s"] - m["split_brain_s"], abs=1e-6)
-    assert m["decided_at_s"] == pytest.approx(1200.0)
+    if style == "vrrp":
+        # both lived throughout: the exposure is the whole run but its split brain
+        assert exposure == pytest.approx(m["decided_at_s"] - m["split_brain_s"], abs=1e-6)
+        assert m["decided_at_s"] == pytest.approx(1200.0)
+    else:
+        # strongSwan: the member that took over keeps the SA (its fate is known near duration_s),
+        # and a TAKE that crosses a heartbeat on which its sender drops leaves both passive until a
+        # timeout (rare: under 1% of the run)
+        assert m["decided_at_s"] < 1200.0
+        assert 0.99 * (m["decided_at_s"] - m["split_brain_s"]) <= exposure
+        assert exposure <= m["decided_at_s"] - m["split_brain_s"] + 1e-6
     expected = fig.false_failovers_per_hour * exposure / 3600.0
     assert expected > 20
     assert abs(m["false_failovers"] - expected) <= 4 * expected**0.5
-    # and each split brain lasts (n + 1) I - MDI + I p / (1 - p) on average
+    # and each split brain lasts (n + 1) I - MDI + I p / (1 - p) on average (VRRP), or as
+    # hasim.analysis.strongswan_split derives (strongSwan: a TAKE, or node 1's heartbeat, ends it)
     assert m["split_brain_s"] / m["false_failovers"] == pytest.approx(fig.split_brain_mean_s, rel=0.25)
 
 
