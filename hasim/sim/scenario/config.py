@@ -347,6 +347,8 @@ def _set_dotted(out: dict[str, Any], key: str, parts: list[str], value: Any) -> 
         return
     if len(parts) != 2:
         raise ConfigError(key, f"expected {head}.<field>")
+    if head == "cluster_link":
+        _moved_keys({parts[1]: value})
     _check_field(key, _SECTIONS[head], parts[1])
     out.setdefault(head, {})[parts[1]] = value
 

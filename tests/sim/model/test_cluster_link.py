@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from hasim.errors import ConfigError
-from hasim.sim import simulate
+from hasim.sim import simulate, with_overrides
 from hasim.sim.model.cluster_link import ClusterLink
 from hasim.sim.streams import RandomStreams
 
@@ -102,6 +102,12 @@ def test_jitter_delays_each_sync_message_within_its_bound() -> None:
     assert fates.delivered.all()
     assert (fates.arrival >= 2.0 + L).all() and (fates.arrival < 2.0 + L + 0.002).all()
     assert np.unique(fates.arrival).shape[0] == 500
+
+
+def test_set_cluster_link_latency_points_to_the_cluster_key() -> None:
+    with pytest.raises(ConfigError) as err:
+        with_overrides({}, {"cluster_link.latency_s": "0.001"})
+    assert err.value.key == "cluster_link.latency_s" and "cluster.sync_latency_s" in str(err.value)
 
 
 @pytest.mark.parametrize(
