@@ -1,5 +1,8 @@
 """Sweep throughput: 16 runs of about one CPU second each on 1 and 2 workers, and on a local Dask cluster.
 
+The one-worker sweep runs inline; the same sweep on a pool of one worker process shows what a worker
+process costs (start-up, pickling, results coming back) without a second core to share.
+
 Each run is the remote-access gateway (experiments/scenarios/remote_access_10k.toml) at 200 peers:
 long enough that a worker's start-up and the writing of each result are small beside the run, as in a
 real sweep. Printed per executor: wall time, runs per second, and
@@ -22,10 +25,13 @@ real sweep. Printed per executor: wall time, runs per second, and
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import resource
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +79,7 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _timed(folder: Path, name: str, workers: int, dask: str | None = None) -> Timed:
+def _timed(folder: Path, name: str, workers: int, dask: str | None = None, pool: bool = False) -> Timed:
     spec = load_sweep(folder / "sweep.toml")
     load = os.getloadavg()[0]
     arrivals: list[tuple[float, float]] = []  # (when the row was written, the run's own wall seconds)
@@ -82,20 +88,25 @@ def _timed(folder: Path, name: str, workers: int, dask: str | None = None) -> Ti
         arrivals.append((time.perf_counter(), float(row["run_wall_s"])))  # type: ignore[arg-type]
 
     main0, cpu0, start = time.process_time(), _cpu(), time.perf_counter()
-    out = run_sweep(
-        spec,
-        folder / name,
-        model=simulator_model(),
-        workers=workers,
-        dask=dask,
-        progress=False,
-        on_row=on_row,
-    )
+    with contextlib.ExitStack() as stack:
+        executor = stack.enter_context(ProcessPoolExecutor(workers)) if pool else None
+        out = run_sweep(
+            spec,
+            folder / name,
+            model=simulator_model(),
+            workers=workers,
+            dask=dask,
+            executor=executor,
+            progress=False,
+            on_row=on_row,
+        )
     end = time.perf_counter()
     wall, cpu, main_cpu = end - start, _cpu() - cpu0, time.process_time() - main0
     runs = pd.read_parquet(folder / name / "runs.parquet")
     assert runs["error"].isna().all(), runs["error"].dropna().tolist()
-    first = min(t - w for t, w in arrivals) - start
+    # inline, a run is done at submit and its row written after the first few: no start to read
+    inline = workers == 1 and dask is None and not pool
+    first = math.nan if inline else min(t - w for t, w in arrivals) - start
     return Timed(
         wall, cpu, main_cpu, out.total, float(runs["run_wall_s"].sum()), first, end - arrivals[-1][0], load
     )
@@ -118,6 +129,8 @@ def main() -> None:
         (folder / "sweep.toml").write_text(SWEEP)
         one = _timed(folder, "w1", 1)
         print(_line("", 1, one, one), flush=True)
+        pool = _timed(folder, "p1", 1, pool=True)  # what a worker process costs, without a second core
+        print(_line("executor=process-pool ", 1, pool, one), flush=True)
         two = _timed(folder, "w2", 2)
         print(_line("", 2, two, one), flush=True)
         try:
