@@ -131,8 +131,14 @@ class Parsed:
     sync_notifies: int = 0
 
 
+_NOTHING = Parsed()
+"""What a message without payloads carries (a liveness check and its answer: most messages)."""
+
+
 def parse_payloads(payloads: tuple[Payload, ...]) -> Parsed:
     """Interpret the payloads the IKE SA acts on; DecodeError for malformed RFC 6311 notifies."""
+    if not payloads:
+        return _NOTHING
     fields: dict[str, object] = {}
     others = 0
     sync_notifies = 0

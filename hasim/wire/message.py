@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from hasim.errors import DecodeError
 from hasim.wire.chain import decode_chain, encode_chain, generic_header
 from hasim.wire.constants import GENERIC_HEADER_LEN, IKE_HEADER_LEN, PayloadType
-from hasim.wire.header import IkeHeader, decode_header
+from hasim.wire.header import pack_header, unpack_header
 from hasim.wire.payloads import EncryptedPayload, Payload
 from hasim.wire.sk import SkKeys, body_size, iv_size, open_sk, seal
 
@@ -45,7 +45,7 @@ def encode(msg: Message, keys: SkKeys | None = None, iv: bytes | None = None) ->
     """The message's octets; a protected message needs ``keys`` and a fresh ``iv`` (sk.iv_size)."""
 
     def header(next_payload: int, length: int) -> bytes:
-        return IkeHeader(
+        return pack_header(
             msg.spi_i,
             msg.spi_r,
             next_payload,
@@ -56,7 +56,7 @@ def encode(msg: Message, keys: SkKeys | None = None, iv: bytes | None = None) ->
             length,
             msg.minor_version,
             msg.other_flags,
-        ).encode()
+        )
 
     if not msg.protected:
         first, chain = encode_chain(msg.payloads)
@@ -74,8 +74,8 @@ def encode(msg: Message, keys: SkKeys | None = None, iv: bytes | None = None) ->
 def decode(data: bytes, keys: SkKeys | None = None) -> Message:
     """Parse ``data``; with ``keys`` verify the SK payload's ICV and decrypt it (protected=True)."""
     data = bytes(data)
-    h = decode_header(data)
-    payloads = decode_chain(data[IKE_HEADER_LEN:], h.next_payload, IKE_HEADER_LEN)
+    spi_i, spi_r, next_payload, exchange, initiator, response, mid, _, minor, other = unpack_header(data)
+    payloads = decode_chain(data[IKE_HEADER_LEN:], next_payload, IKE_HEADER_LEN)
     protected = False
     if keys is not None and payloads and isinstance(payloads[-1], EncryptedPayload):
         sk = payloads[-1]
@@ -83,18 +83,7 @@ def decode(data: bytes, keys: SkKeys | None = None) -> Message:
             raise DecodeError(IKE_HEADER_LEN, "unencrypted payloads before the SK payload are not supported")
         # The SK payload's critical and RESERVED bits are ignored (RFC 7296 3.2: SK is understood);
         # the ICV covers them, so a changed bit is still caught.
-        plain = open_sk(keys, h.initiator, data[:_SK_BODY_AT], sk.body, _SK_BODY_AT)
+        plain = open_sk(keys, initiator, data[:_SK_BODY_AT], sk.body, _SK_BODY_AT)
         payloads = decode_chain(plain, sk.first_inner, _SK_BODY_AT + iv_size(keys.suite), allow_sk=False)
         protected = True
-    return Message(
-        h.spi_i,
-        h.spi_r,
-        h.exchange,
-        h.initiator,
-        h.response,
-        h.message_id,
-        tuple(payloads),
-        protected,
-        h.minor_version,
-        h.other_flags,
-    )
+    return Message(spi_i, spi_r, exchange, initiator, response, mid, tuple(payloads), protected, minor, other)

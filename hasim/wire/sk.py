@@ -16,6 +16,7 @@ length that fits is accepted (RFC 7296 3.14 "the recipient MUST accept any lengt
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass
 from enum import IntEnum
@@ -101,6 +102,26 @@ def _cbc_decrypt(key: bytes, iv: bytes, ct: bytes) -> bytes:
     return plain.to_bytes(len(ct), "big")
 
 
+@lru_cache(maxsize=1 << 15)
+def _hmac_pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """HMAC-SHA-256's inner and outer hash states after the padded key (RFC 2104 section 2), made once
+    per key: a message then costs the hashing of its own octets only. Room as for the AES contexts."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    padded = key.ljust(64, b"\x00")
+    return hashlib.sha256(bytes(b ^ 0x36 for b in padded)), hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+
+
+def _icv(auth_key: bytes, data: bytes) -> bytes:
+    """HMAC-SHA2-256-128 (RFC 4868): H((K ^ opad) | H((K ^ ipad) | data)), its first 16 octets."""
+    inner, outer = _hmac_pads(auth_key)
+    h = inner.copy()
+    h.update(data)
+    o = outer.copy()
+    o.update(h.digest())
+    return o.digest()[:ICV_SIZE]
+
+
 def body_size(suite: SkSuite, plaintext_len: int) -> int:
     """Octets of the SK body that protects ``plaintext_len`` octets of inner payloads."""
     if suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128:
@@ -117,7 +138,7 @@ def seal(keys: SkKeys, initiator: bool, iv: bytes, aad: bytes, plaintext: bytes)
         pad = 15 - len(plaintext) % 16
         padded = plaintext + bytes(pad) + bytes([pad])
         ct = _cbc_encrypt(enc_key, iv, padded)
-        icv = hmac.digest(auth_key, aad + iv + ct, "sha256")[:ICV_SIZE]
+        icv = _icv(auth_key, aad + iv + ct)
         return iv + ct + icv
     sealed = AESGCM(enc_key[:16]).encrypt(enc_key[16:] + iv, plaintext + b"\x00", aad)
     return iv + sealed
@@ -138,7 +159,7 @@ def open_sk(keys: SkKeys, initiator: bool, aad: bytes, body: bytes, body_offset:
                 body_offset, f"SK body of {len(body)} octets is not IV (16) + whole AES blocks + ICV (16)"
             )
         iv, ct, icv = body[:n_iv], body[n_iv:-ICV_SIZE], body[-ICV_SIZE:]
-        expected = hmac.digest(auth_key, aad + iv + ct, "sha256")[:ICV_SIZE]
+        expected = _icv(auth_key, aad + iv + ct)
         if not hmac.compare_digest(expected, icv):
             raise IntegrityError(body_offset + len(body) - ICV_SIZE, "SK payload ICV does not verify")
         padded = _cbc_decrypt(enc_key, iv, ct)
