@@ -61,6 +61,9 @@ class SiteMembership:
         self._on_event = on_event
         mb = world.cfg.membership
         self.machines: dict[int, Membership] = {}
+        self.masters_now: tuple[int, ...] = ()
+        """Live members that are master, in member order: refreshed whenever a role can have changed (a
+        machine's events, before anyone acts on them; a crash), so reading it costs nothing."""
         self._armed: dict[int, float] = {}
         self._gen: dict[int, int] = {}
         self._links: dict[tuple[int, int], LinkChannel] = {}
@@ -100,6 +103,7 @@ class SiteMembership:
         mach.handle_timer(self.env.now)
         self._flush(k)
         del self.machines[k]
+        self._refresh_masters()
         self._gen[k] = self._gen.get(k, 0) + 1
         self._armed.pop(k, None)
         self._recount()
@@ -119,7 +123,10 @@ class SiteMembership:
 
     def masters(self) -> list[int]:
         """Live members that are master now."""
-        return [k for k, mach in sorted(self.machines.items()) if mach.role is Role.MASTER]
+        return list(self.masters_now)
+
+    def _refresh_masters(self) -> None:
+        self.masters_now = tuple(k for k, mach in sorted(self.machines.items()) if mach.role is Role.MASTER)
 
     @property
     def split_brain_s(self) -> float:
@@ -167,6 +174,8 @@ class SiteMembership:
                     for t in self._link(k, dst.index).transmit_one(adv.sent_at):
                         self._at(t, self._arrival(dst.index, adv, t))
         events = mach.events()
+        if events:  # a role may have changed: the others see it before they act on the events
+            self._refresh_masters()
         for ev in events:
             self._on_event(self.site, ev)
         if events:

@@ -19,7 +19,6 @@ import simpy
 
 from hasim.protocol.child_sa import ChildSa, SpiAllocator
 from hasim.protocol.ike_sa import IkeSa
-from hasim.protocol.membership import Role
 from hasim.protocol.policy import IkeConfig
 from hasim.protocol.snapshot import IkeSaSnapshot
 from hasim.sim.dataplane.split_senders import SplitSender
@@ -126,19 +125,18 @@ class Site:
         if m is not None and self._holds(m, i):
             out.append(m)
         if len(self.members) > 1:
-            machines = self.membership.machines
-            for k in self.members:
-                mach = machines.get(k.index)
-                if k is not m and mach is not None and mach.role is Role.MASTER and self._holds(k, i):
+            for x in self.membership.masters_now:
+                k = self.members[x]
+                if k is not m and self._holds(k, i):
                     out.append(k)
         return out
 
     def split_senders(self, i: int, j: int) -> list[SplitSender]:
         """The masters other than the address holder that send slot ``j`` of IKE SA ``i`` during a split
         brain, with their own Child SA of that slot (:mod:`hasim.sim.dataplane.split_senders`)."""
-        out = []
-        if len(self.members) < 2:
-            return []
+        out: list[SplitSender] = []
+        if len(self.members) < 2 or len(self.membership.masters_now) < 2:
+            return out
         for k in self.masters_serving(i):
             if k.index == self.active:
                 continue

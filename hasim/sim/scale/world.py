@@ -371,9 +371,8 @@ class ScaledWorld(World):
             p.active,
             *[m.alive for m in c.members],
             *[m.alive for m in p.members],
-            *c.membership.masters(),
-            -1,
-            *p.membership.masters(),
+            c.membership.masters_now,
+            p.membership.masters_now,
         )
 
     def advance_all(self) -> None:
