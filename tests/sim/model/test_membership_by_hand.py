@@ -69,6 +69,8 @@ def test_partition_with_both_alive_is_a_split_brain(engine: str) -> None:
         m = simulate(cfg, 11, esp_path="scaled").metrics
     assert m["false_failovers"] == 1 and m["failovers"] == 1
     assert m["split_brain_s"] == pytest.approx(2.390625, abs=1e-9)
+    # both lived all along: a backup watched a live master the whole run but during the split brain
+    assert m["false_failover_exposure_s"] == pytest.approx(m["decided_at_s"] - 2.390625, abs=1e-9)
     assert m["detection_time_s"] != m["detection_time_s"]  # NaN: no member crashed
     # member 0 serves again with counters the peer's window has passed: the SA is damaged, not lost
     assert m["split_brain_sas_damaged"] == 1 and m["split_brain_sas_lost"] == 0
