@@ -156,28 +156,36 @@ def sweep(
 
     ``overrides`` (the CLI's ``--set``) sets ``sweep.<field>`` (``{"sweep.replications": 2}``) or
     any scenario key for every run. Runs go to ``workers`` local processes, or to a Dask
-    ``client`` if given (the caller owns it). ``results`` defaults to ``results/<name>``; existing
-    results are an error unless ``resume`` (run only the missing runs) or ``force`` (start over).
+    ``client`` if given (the caller owns it; a cluster whose workers give a run less memory than the
+    heaviest run's estimate is refused unless ``force``). ``results`` defaults to ``results/<name>``;
+    existing results are an error unless ``resume`` (run only the missing runs) or ``force`` (start
+    over).
     The progress bar is tqdm's ``auto`` one, a widget in Jupyter. Seeds come from run indices, so
     results do not depend on ``workers``.
     """
+    from hasim.experiments.executors import ExecutorInfo, memory_per_run
     from hasim.experiments.report_figures import load_results as load
     from hasim.experiments.runner import run_sweep
     from hasim.experiments.sweep_source import load_sweep_source
 
     spec = load_sweep_source(source, overrides)
-    executor = None
+    executor, info = None, None
     if client is not None:
         executor = client.get_executor(pure=False)
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        scheduler = client.scheduler_info()
+        found = scheduler.get("workers", {})
+        workers = max(1, len(found))
+        info = ExecutorInfo("dask", workers, scheduler.get("address"), *memory_per_run(found))
     outcome = run_sweep(
         spec,
         results,
         workers=workers,
         executor=executor,
+        executor_info=info,
         resume=resume,
         force=force,
         progress=progress,
+        check_memory=not force,
     )
     return SweepRun(outcome, load(outcome.results))
 

@@ -209,6 +209,7 @@ def run_sweep(
     workers: int = 1,
     dask: str | None = None,
     executor: Executor | None = None,
+    executor_info: ExecutorInfo | None = None,
     resume: bool = False,
     force: bool = False,
     retry_failed: bool = False,
@@ -219,7 +220,8 @@ def run_sweep(
 ) -> SweepOutcome:
     """Run ``spec`` into ``results_dir`` (default ``results/<name>``) and return what was done.
 
-    ``executor`` overrides ``workers``/``dask`` (the caller owns it). Without ``resume``, existing
+    ``executor`` overrides ``workers``/``dask`` (the caller owns it; ``executor_info`` describes it
+    for the manifest and the memory check). Without ``resume``, existing
     results are an error unless ``force`` (which then starts over). With ``check_memory``, a Dask
     cluster whose workers give a run less memory than the heaviest run's estimate is refused before
     anything is written (sweep_estimate.check_worker_memory).
@@ -234,11 +236,11 @@ def run_sweep(
     opt = _Options(resume, force, retry_failed, progress, on_row, cpu)
     with contextlib.ExitStack() as stack:  # one executor for every round, shut down last
         if executor is not None:
-            pool, info = executor, ExecutorInfo(type(executor).__name__, workers)
+            pool, info = executor, executor_info or ExecutorInfo(type(executor).__name__, workers)
         else:
             pool, info = stack.enter_context(open_executor(workers, dask))
-            if check_memory:
-                check_worker_memory(info, heaviest_memory(points, costs))
+        if check_memory:
+            check_worker_memory(info, heaviest_memory(points, costs))
         with ResultsLock(rd.path):
             try:
                 return _run_locked(spec, rd, model, points, opt, _Pool(pool, info))

@@ -178,3 +178,19 @@ def test_the_findings_to_check_name_the_simulators_metrics_and_the_sweeps_axes()
     for c in claims:
         named = set(re.findall(r"[a-z_]+\.[a-z_]+", c.where))
         assert named <= axes, (c.id, named - axes)
+
+
+def test_hasim_sweep_on_a_client_checks_its_workers_too(scheduler_address: str, tmp_path: Path) -> None:
+    from distributed import Client
+
+    import hasim
+
+    with Client(scheduler_address) as client:
+        with pytest.raises(ConfigError, match=r"^--dask: worker tcp://127\.0\.0\.1:\d+ gives a run 1\.07 GB"):
+            hasim.sweep(SWEEP, tmp_path / "full", client=client, progress=False)
+        small = hasim.sweep(SWEEP, tmp_path / "small", overrides=SMALL, client=client, progress=False)
+    assert not (tmp_path / "full").exists()
+    manifest = json.loads((tmp_path / "small" / "manifest.json").read_text())
+    assert manifest["executor"]["address"] == scheduler_address
+    assert manifest["executor"]["memory_per_run_bytes"] == WORKER_LIMIT
+    assert len(small.runs) == 4
