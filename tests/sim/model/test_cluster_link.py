@@ -138,20 +138,21 @@ def test_bursts_shared_with_the_sync_shorten_in_advertisements() -> None:
     # sharing the link, the advertisements see the chain's two-step transition P^2, itself a
     # Gilbert-Elliott chain with P(good -> bad) = g (2 - g - b) and P(bad -> good) = b (2 - g - b)
     # (g = 0.02, b = 0.1: 0.0376 and 0.188; docs/model.md section 7), so bursts last fewer
-    # advertisements but start more often: the closed form gives 74.4 false failovers per hour
-    # against 48.6 for a link of their own with the same chain. Over 4 hours (3.5 h of exposure) the count
-    # of the shared link lies within 4 sqrt(mean) of its own closed form, and above the band of the
-    # chain stepped by advertisements alone.
+    # advertisements but start more often: the closed form gives 1.53 times the false failovers per
+    # hour (both members alive: every advertisement counts) of the chain stepped by advertisements
+    # alone. Over 8 simulated hours the count lies within 4 sqrt(mean) of the P^2 form (a little
+    # below it: during a split brain the sync leaves that direction, so the chain steps once per
+    # advertisement there) and above the band of the chain stepped by advertisements alone.
     g, b = 0.02, 0.1
     ge = {"loss_model": "gilbert_elliott", "ge_good_to_bad": g, "ge_bad_to_good": b}
     cfg = scenario(
-        scenario={"duration_s": 14400.0},
+        scenario={"duration_s": 28800.0},
         cluster={"sync_latency_s": L, "phases": "random"},
         traffic={"esp_out_pps": 1.0, "esp_in_pps": 1.0},
         cluster_link=ge,
     )
     m = simulate(cfg, 5).metrics
-    hours = m["false_failover_exposure_s"] / 3600.0
+    hours = m["decided_at_s"] / 3600.0
 
     def expected(g1: float, b1: float) -> float:
         loss = HeartbeatLoss(model="gilbert_elliott", ge_good_to_bad=g1, ge_bad_to_good=b1)
