@@ -47,7 +47,9 @@ FORMULAS: dict[str, str] = {
     "estimate_policy": "s = ceil(f*r*(A + D)); cost E[s] = f*r*(E[A] + D)",
     "detection": "takeover = last advertisement received + MDI, MDI = m*I + (256 - prio)*I/256 (VRRP) or "
     "the heartbeat timeout (strongSwan); false failovers/h = 3600/I * P(received, then n lost), "
-    "n = min{n : (n+1)*I >= MDI}; split brain each = (n+1)*I - MDI + I*E[further losses]",
+    "n = min{n : (n+1)*I >= MDI}; split brain each = (n+1)*I - MDI + I*E[further losses] (VRRP; "
+    "strongSwan: ended by the HA_SEGMENT_TAKE of the takeover or node 1's heartbeat, "
+    "hasim.analysis.strongswan_split)",
 }
 
 
