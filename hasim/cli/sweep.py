@@ -8,8 +8,10 @@ every run. A sweep with a failed run ends with a summary line and exit code 1.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -137,6 +139,9 @@ def sweep(
     if max_runs is not None and max_runs < 1:
         raise ConfigError("--max-runs", f"expected a positive integer, got {max_runs}")
     limits = None if force else limits_from(max_events, max_cpu, max_memory)
+    if limits is not None and max_memory is None and dask not in (None, "local"):
+        # the runs use the cluster's memory, not this machine's: the workers' limits are checked instead
+        limits = dataclasses.replace(limits, memory_bytes=math.inf)
     estimate = estimate_sweep(spec, model, max_runs or DEFAULT_MAX_RUNS, limits)
     if dry_run:
         runs = expand(spec, model)
