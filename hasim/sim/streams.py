@@ -1,7 +1,8 @@
 """Named random streams of one run: one ``numpy.random.Generator`` per purpose, spawned from one seed.
 
-Each stream is keyed by a path of names (``("links", "cluster_to_peer", "loss")``) and seeded with
-``SeedSequence(seed, spawn_key=<stable hash of the path>)``. A stream therefore depends only on the run's
+Each stream is keyed by a path of names (``("links", "cluster_to_peer", "loss")``) and seeded as
+``SeedSequence(seed, spawn_key=<stable hash of the path>)`` seeds it (:mod:`hasim.sim.seeding` works
+out the same seed words at a fraction of the cost). A stream therefore depends only on the run's
 seed and its own name: adding, removing or reordering other streams never shifts it, which keeps
 results comparable across versions of the model (DESIGN.md, "every random draw ... per stream").
 Top-level families: ``links``, ``traffic``, ``faults``, ``nonces``, ``attacker``, ``keys``, ``sync``,
@@ -13,15 +14,39 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
+from numpy.random.bit_generator import ISeedSequence
+from numpy.typing import DTypeLike, NDArray
+
+from hasim.sim.seeding import SpawnSeeder
 
 FAMILIES = ("links", "traffic", "faults", "nonces", "attacker", "keys", "sync", "phases")
 
 
-def _spawn_key(path: tuple[str, ...]) -> tuple[int, ...]:
+def _spawn_key(path: tuple[str, ...]) -> tuple[int, int, int, int]:
     """A stable integer key for a stream name (not Python's salted hash)."""
-    return struct.unpack_from(">4I", hashlib.sha256("/".join(path).encode()).digest())
+    a, b, c, d = struct.unpack_from(">4I", hashlib.sha256("/".join(path).encode()).digest())
+    return a, b, c, d
+
+
+class _Seeded(ISeedSequence):
+    """The seed words of one stream, handed to ``PCG64`` once (numpy's interface for seed sequences):
+    the generator is the one ``PCG64(SeedSequence(seed, spawn_key=key))`` gives, without keeping a
+    ``SeedSequence`` per stream (a run has hundreds of thousands of streams)."""
+
+    __slots__ = ("_words",)
+
+    def __init__(self, words: NDArray[np.uint64]) -> None:
+        self._words: NDArray[np.uint64] | None = words
+
+    def generate_state(self, n_words: int, dtype: DTypeLike = np.uint32) -> NDArray[np.uint64]:
+        words = self._words
+        if words is None or n_words != words.shape[0] or np.dtype(dtype) != words.dtype:
+            raise ValueError("a stream's seed words are drawn once, as PCG64 draws them")
+        self._words = None
+        return words
 
 
 class RandomStreams:
@@ -29,26 +54,24 @@ class RandomStreams:
 
     def __init__(self, seed: int) -> None:
         self.seed = int(seed)
+        self._seeder = SpawnSeeder(self.seed)
         self._cache: dict[tuple[str, ...], np.random.Generator] = {}
         self._bytes: dict[tuple[str, ...], ByteSource] = {}
 
     def get(self, *path: str) -> np.random.Generator:
         """The Generator of one named stream; its first component must be one of FAMILIES."""
-        if not path or path[0] not in FAMILIES:
-            raise ValueError(f"stream family must be one of {FAMILIES}, got {path!r}")
         gen = self._cache.get(path)
         if gen is None:
-            seq = np.random.SeedSequence(self.seed, spawn_key=_spawn_key(path))
-            gen = np.random.Generator(np.random.PCG64(seq))
-            self._cache[path] = gen
+            gen = self._cache[path] = self.fresh(*path)
         return gen
 
     def fresh(self, *path: str) -> np.random.Generator:
         """A new Generator of a stream, at its start (for a reference path that replays the same draws)."""
         if not path or path[0] not in FAMILIES:
             raise ValueError(f"stream family must be one of {FAMILIES}, got {path!r}")
-        seq = np.random.SeedSequence(self.seed, spawn_key=_spawn_key(path))
-        return np.random.Generator(np.random.PCG64(seq))
+        words = self._seeder.pcg64_words(_spawn_key(path))
+        seeded = cast(np.random.SeedSequence, _Seeded(words))  # PCG64 takes any ISeedSequence
+        return np.random.Generator(np.random.PCG64(seeded))
 
     def random_bytes(self, *path: str) -> Callable[[int], bytes]:
         """A ``Callable[[int], bytes]`` drawing from one stream, for protocol objects (nonces, SPIs, keys):

@@ -316,7 +316,8 @@ class World:
     # -------------------------------------------------------------------------- IKE schedules
     def _liveness(self, site: Any, i: int) -> Generator[simpy.Event, Any, None]:
         interval = self.cfg.traffic.liveness_interval_s
-        phase = float(self.streams.get("traffic", "liveness", site.name, str(i)).random()) * interval
+        rng = self.streams.fresh("traffic", "liveness", site.name, str(i))  # one draw: the stream is not kept
+        phase = float(rng.random()) * interval
         yield self.env.timeout(phase)
         while True:
             for m in site.masters_serving(i):  # in a split brain every master checks on its own
