@@ -118,3 +118,27 @@ class SpawnSeeder:
         return np.array(
             [w[0] | w[1] << 32, w[2] | w[3] << 32, w[4] | w[5] << 32, w[6] | w[7] << 32], dtype=np.uint64
         )
+
+    def pcg64_words_many(self, keys: NDArray[np.uint32]) -> NDArray[np.uint64]:
+        """:meth:`pcg64_words` of each row of ``keys`` (shape ``(m, 4)``), in array operations: the
+        same arithmetic on 64-bit lanes, reduced modulo 2**32 after each product."""
+        m = np.uint64(_M)
+        k = keys.astype(np.uint64)
+        pool = [np.full(keys.shape[0], p, dtype=np.uint64) for p in self._pool]
+        steps = iter(self._hash_a)
+        for j in range(4):
+            word = k[:, j]
+            for i_dst in range(_POOL):
+                before, after = next(steps)
+                v = ((word ^ np.uint64(before)) * np.uint64(after)) & m
+                v ^= v >> np.uint64(_XSHIFT)
+                r = (np.uint64(_MIX_MULT_L) * pool[i_dst] - np.uint64(_MIX_MULT_R) * v) & m
+                pool[i_dst] = r ^ (r >> np.uint64(_XSHIFT))
+        out = np.empty((keys.shape[0], 4), dtype=np.uint64)
+        half = []
+        for i, (before, after) in enumerate(self._hash_b):
+            v = ((pool[i % _POOL] ^ np.uint64(before)) * np.uint64(after)) & m
+            half.append(v ^ (v >> np.uint64(_XSHIFT)))
+        for w in range(4):
+            out[:, w] = half[2 * w] | (half[2 * w + 1] << np.uint64(32))
+        return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import cast
 
 import numpy as np
@@ -55,6 +55,8 @@ class RandomStreams:
     def __init__(self, seed: int) -> None:
         self.seed = int(seed)
         self._seeder = SpawnSeeder(self.seed)
+        self._ready: dict[tuple[str, ...], NDArray[np.uint64]] = {}
+        """Seed words worked out ahead (``prepare``), each taken by the stream's first generator."""
         self._cache: dict[tuple[str, ...], np.random.Generator] = {}
         self._bytes: dict[tuple[str, ...], ByteSource] = {}
 
@@ -69,9 +71,24 @@ class RandomStreams:
         """A new Generator of a stream, at its start (for a reference path that replays the same draws)."""
         if not path or path[0] not in FAMILIES:
             raise ValueError(f"stream family must be one of {FAMILIES}, got {path!r}")
-        words = self._seeder.pcg64_words(_spawn_key(path))
+        words = self._ready.pop(path, None) if self._ready else None
+        if words is None:
+            words = self._seeder.pcg64_words(_spawn_key(path))
+        elif not self._ready:
+            self._ready = {}  # the emptied table's memory back
         seeded = cast(np.random.SeedSequence, _Seeded(words))  # PCG64 takes any ISeedSequence
         return np.random.Generator(np.random.PCG64(seeded))
+
+    def prepare(self, paths: Iterable[tuple[str, ...]]) -> None:
+        """Work out the seed words of many streams at once (about 1 microsecond each instead of 15), for
+        the streams set-up is about to create: each is taken by the stream's first generator, so list
+        only streams that will be drawn from."""
+        todo = [p for p in paths if p not in self._cache]
+        if not todo:
+            return
+        keys = np.array([_spawn_key(p) for p in todo], dtype=np.uint32)
+        for p, words in zip(todo, self._seeder.pcg64_words_many(keys), strict=True):
+            self._ready[p] = words
 
     def random_bytes(self, *path: str) -> Callable[[int], bytes]:
         """A ``Callable[[int], bytes]`` drawing from one stream, for protocol objects (nonces, SPIs, keys):

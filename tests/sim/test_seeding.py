@@ -59,3 +59,12 @@ def test_seed_words_are_handed_over_once() -> None:
     np.random.PCG64(cast(np.random.SeedSequence, seeded))  # PCG64 takes any ISeedSequence
     with pytest.raises(ValueError):
         seeded.generate_state(4, np.uint64)
+
+
+def test_prepared_streams_are_the_same_streams() -> None:
+    paths = [("traffic", "esp", f"cluster_to_peer/{i}/0") for i in range(50)] + [("nonces", "peer", "m0.sa1")]
+    prepared, plain = RandomStreams(11), RandomStreams(11)
+    prepared.prepare(paths)
+    for path in reversed(paths):
+        assert prepared.get(*path).random(20).tolist() == plain.get(*path).random(20).tolist()
+    assert not prepared._ready  # each prepared seed was taken by its stream

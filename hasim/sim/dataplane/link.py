@@ -131,6 +131,15 @@ def arrival_time(
     return arrival
 
 
+def bernoulli_streams(cfg: LinkSection) -> tuple[str, ...]:
+    """The streams a Bernoulli-loss link draws one uniform per packet from (``transmit``); empty for a
+    Gilbert-Elliott link (its chain's streams are not listed)."""
+    if cfg.loss_model != "bernoulli":
+        return ()
+    on = (("loss", cfg.loss), ("jitter", cfg.jitter_s), ("reorder", cfg.reorder), ("dup", cfg.duplicate))
+    return tuple(name for name, value in on if value > 0.0)
+
+
 class LinkChannel:
     """One flow over one link direction: decides per packet loss, delay and duplication."""
 

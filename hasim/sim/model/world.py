@@ -11,7 +11,7 @@ liveness checks and rekeys per SA; faults and the takeover after a detected cras
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, MutableMapping
+from collections.abc import Callable, Generator, Iterator, MutableMapping
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from hasim.protocol.ike_sa import IkeSa
 from hasim.protocol.iv_reuse import IvUsageTracker
 from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot
 from hasim.sim.dataplane.esp_flows import EspFlow
-from hasim.sim.dataplane.link import LinkChannel, LossBursts
+from hasim.sim.dataplane.link import LinkChannel, LossBursts, bernoulli_streams
 from hasim.sim.dataplane.split_senders import SplitSender
 from hasim.sim.dataplane.traffic import ArrivalProcess
 from hasim.sim.model.failover import Failover
@@ -63,6 +63,21 @@ class _Ends:
 
     def split_senders(self) -> list[SplitSender]:
         return self.tx.split_senders(self.i, self.j)
+
+
+def _flow_name(direction: str, i: int, j: int) -> str:
+    """The ESP flow of direction ``direction`` of SA ``i``'s Child SA slot ``j`` (its streams' name)."""
+    return f"{direction}/{i}/{j}"
+
+
+def _sa_bytes(i: int) -> str:
+    """The byte stream (nonces, IVs, SPIs) of SA ``i`` at a site's first member."""
+    return f"m0.sa{i}"
+
+
+def _liveness_stream(site: str, i: int) -> tuple[str, ...]:
+    """The stream of the phase of SA ``i``'s liveness checks at one site."""
+    return ("traffic", "liveness", site, str(i))
 
 
 class World:
@@ -133,6 +148,7 @@ class World:
         cfg = self.cfg
         keys_rng = self.streams.get("keys", "ike")
         self.mix = SaMix.draw(cfg.traffic, self.streams)
+        self.streams.prepare(self._sa_streams())
         for i in range(cfg.traffic.peers):
             self._setup_sa(i, keys_rng)
         for site in (self.cluster, self.peer):
@@ -156,6 +172,23 @@ class World:
             for flows in self.flows.values():
                 for f in flows:
                     f.start_reference(self.env, cfg.scenario.duration_s)
+
+    def _sa_streams(self) -> Iterator[tuple[str, ...]]:
+        """The per-SA streams every run draws from: nonces, liveness phases, each flow's offered times
+        and link draws (seeded in one pass, ``RandomStreams.prepare``)."""
+        cfg = self.cfg
+        links = {"cluster_to_peer": cfg.links.cluster_to_peer, "peer_to_cluster": cfg.links.peer_to_cluster}
+        for i in range(cfg.traffic.peers):
+            for site in (self.cluster, self.peer):
+                yield ("nonces", site.name, _sa_bytes(i))
+                if cfg.traffic.liveness_interval_s > 0:
+                    yield _liveness_stream(site.name, i)
+            for j in range(self.mix.children[i]):
+                for direction, link_cfg in links.items():
+                    name = _flow_name(direction, i, j)
+                    yield ("traffic", "esp", name)
+                    for feature in bernoulli_streams(link_cfg):
+                        yield ("links", "esp", name, feature)
 
     def _setup_sa(self, i: int, keys_rng: np.random.Generator) -> None:
         cfg = self.cfg
@@ -204,7 +237,7 @@ class World:
             sa = IkeSa.from_snapshot(
                 snap,
                 site.ike_config,
-                site.random_bytes(f"m0.sa{i}"),
+                site.random_bytes(_sa_bytes(i)),
                 spi_allocator=m0.spis,
                 name=f"{m0.name}/{i}",
             )
@@ -220,7 +253,7 @@ class World:
                 (self.cluster, self.peer, out_pps, "cluster_to_peer", cfg.links.cluster_to_peer),
                 (self.peer, self.cluster, in_pps, "peer_to_cluster", cfg.links.peer_to_cluster),
             ):
-                name = f"{direction}/{i}/{j}"
+                name = _flow_name(direction, i, j)
                 arrivals = ArrivalProcess(
                     t.model, rate, self.streams.get("traffic", "esp", name), on_s=t.on_s, off_s=t.off_s
                 )
@@ -316,7 +349,7 @@ class World:
     # -------------------------------------------------------------------------- IKE schedules
     def _liveness(self, site: Any, i: int) -> Generator[simpy.Event, Any, None]:
         interval = self.cfg.traffic.liveness_interval_s
-        rng = self.streams.fresh("traffic", "liveness", site.name, str(i))  # one draw: the stream is not kept
+        rng = self.streams.fresh(*_liveness_stream(site.name, i))  # one draw: the stream is not kept
         phase = float(rng.random()) * interval
         yield self.env.timeout(phase)
         while True:
