@@ -135,7 +135,7 @@ class Site:
         """The masters other than the address holder that send slot ``j`` of IKE SA ``i`` during a split
         brain, with their own Child SA of that slot (:mod:`hasim.sim.dataplane.split_senders`)."""
         out: list[SplitSender] = []
-        if len(self.members) < 2 or len(self.membership.masters_now) < 2:
+        if len(self.members) < 2:
             return out
         for k in self.masters_serving(i):
             if k.index == self.active:
