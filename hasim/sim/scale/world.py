@@ -341,7 +341,10 @@ class ScaledWorld(World):
 
     # ---------------------------------------------------------------------------- ESP batches
     def advance_sa(self, i: int) -> None:
-        """A checkpoint before a call into SA ``i`` (see the module docstring)."""
+        """A checkpoint before a call into SA ``i`` (see the module docstring). The call may change the
+        IKE state a periodic sync carries, with ESP over too (the fate-deciding tail after ``duration_s``,
+        where the sync goes on): SA ``i``'s record is stale either way."""
+        self.ike_dirty.add(i)
         if self.bank is None or self.esp_closed:
             return
         now = self.env.now
@@ -356,7 +359,6 @@ class ScaledWorld(World):
             self.bank.advance(now, flows)
         self.cp_time[i] = now
         self.touched.add(i)
-        self.ike_dirty.add(i)
 
     def sync_sa(self, i: int) -> None:
         """Bring SA ``i``'s flows fully up to now (their statistics are read)."""
