@@ -6,6 +6,13 @@ every ``CHECK_EVERY_S``, at most ``scenario.decide_within_s`` beyond ``duration_
 then is ``undecided``). So the fate, and ``sa_survival`` = survived / IKE SAs, do not depend on
 ``duration_s`` as long as it leaves the data plane time to resume after the last takeover.
 
+A decided fate is final, and a decided SA's own clocks stop: from the look that decided it, it
+starts no liveness check (either end) and no rekey (scheduled or for its counters; ``World.fates``),
+while an exchange already started runs its course (a retransmitted request, an answer). The
+member-wide clocks go on for every SA (heartbeats, periodic sync, what a takeover starts). So the
+tail costs what the SAs still open need rather than what all SAs would do until the last one is
+decided, and an SA's IKE counts (``ike_messages``, retransmissions) stop growing once it is decided.
+
 Fates, in the order they are tested:
 
 - ``lost_timeout``: some end gave the SA up after its retransmissions (RFC 7296 2.1).
@@ -71,21 +78,26 @@ def last_failover(world: World) -> float:
 
 def decide(world: World) -> tuple[dict[int, str], float]:
     """Run the IKE side on from ``duration_s`` until every fate is decided or the bound is reached;
-    return each SA's fate and the time the last one was decided."""
+    return each SA's fate and the time the last one was decided. Fates go into ``world.fates`` as
+    they are decided (a decided SA starts no new exchange: see the module docstring)."""
     env = world.env
     bound = world.cfg.scenario.duration_s + world.cfg.scenario.decide_within_s
     n = world.cfg.traffic.peers
-    fates: dict[int, str] = {}
+    fates = world.fates
+    undecided = list(range(n))
     while True:
         last = last_failover(world)
-        for i in range(n):
-            if i not in fates:
-                fate = fate_of(world, i, last)
-                if fate is not None:
-                    fates[i] = fate
-        if len(fates) == n or env.now >= bound:
+        still: list[int] = []
+        for i in undecided:
+            fate = fate_of(world, i, last)
+            if fate is None:
+                still.append(i)
+            else:
+                fates[i] = fate
+        undecided = still
+        if not undecided or env.now >= bound:
             break
         env.run(until=min(env.now + CHECK_EVERY_S, bound))
-    for i in range(n):
-        fates.setdefault(i, "undecided")
+    for i in undecided:
+        fates[i] = "undecided"
     return fates, env.now

@@ -118,6 +118,8 @@ class World:
         self.failover = Failover(self)
         self.esp_closed = False
         self.fates: dict[int, str] = {}
+        """Each IKE SA's fate, filled in as the tail after ``duration_s`` decides them; a decided SA
+        starts no liveness check or rekey (``hasim.sim.model.fates``)."""
         self.decided_at = 0.0
 
     def _on_membership(self, site: Any, ev: Event) -> None:
@@ -352,7 +354,7 @@ class World:
         rng = self.streams.fresh(*_liveness_stream(site.name, i))  # one draw: the stream is not kept
         phase = float(rng.random()) * interval
         yield self.env.timeout(phase)
-        while True:
+        while i not in self.fates:
             for m in site.masters_serving(i):  # in a split brain every master checks on its own
                 sa = m.sas[i]
                 if not sa.requests.outstanding and not sa.queue:
@@ -364,6 +366,8 @@ class World:
         wait = self.mix.first_rekey_s[i]  # staggered (rekey_jitter_s) or exactly the interval
         while True:
             yield self.env.timeout(wait)
+            if i in self.fates:
+                return
             wait = interval
             m = self.cluster.serving()
             sa = self.cluster.sa(i)
@@ -384,7 +388,7 @@ class World:
     def check_counter_rekeys(self, site: Site, m: Member, i: int) -> None:
         """Rekey a Child SA whose outgoing counter used ``rekey_counter_fraction`` of its space."""
         sa = m.sas.get(i)
-        if sa is None or sa.deleted or site is not self.cluster:
+        if sa is None or sa.deleted or site is not self.cluster or i in self.fates:
             return
         frac = self.cfg.traffic.rekey_counter_fraction
         for child in sa.children:

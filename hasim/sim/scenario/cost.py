@@ -8,11 +8,11 @@ the cost. The estimate counts what the simulator does, from the scenario's keys 
 - ESP packets: peers x mean Child SAs x (esp_out_pps + esp_in_pps) x mean rate factor (log-uniform in
   [1/s, s]: (s - 1/s) / (2 ln s)) x the on/off duty cycle x duration_s;
 - IKE messages: liveness checks by each end, rekeys, and the RFC 6311 sync exchanges after each crash,
-  over ``duration_s`` and the fate-deciding tail after it (hasim.sim.model.fates: the IKE side runs on
-  until every SA's fate is known; an SA given up after its retransmissions takes the last crash, its
-  detection, the retransmission schedule of RFC 7296 2.1 and a liveness interval; in the
-  remote-access runs about one SA in ``1 / LOST_PER_SA`` per crash goes that way, so a large
-  population almost surely has one and a small one seldom: the tail counts with that chance);
+  over ``duration_s`` and the fate-deciding tail after it (hasim.sim.model.fates: an SA's IKE side runs
+  on until its own fate is known, then its clocks stop; after the last crash that takes its detection
+  and a liveness interval, and an SA given up after its retransmissions, about one in
+  ``1 / LOST_PER_SA`` per crash in the remote-access runs, also the retransmission schedule of
+  RFC 7296 2.1: the tail counts with that chance);
 - sync updates: one per SA (IKE SA and its Child SAs) per sync round, one round per sync_interval_s;
 - timer events: heartbeats and the periods of on/off traffic.
 
@@ -126,12 +126,13 @@ def _synced_time(cfg: ScenarioConfig) -> float:
 
 
 def decide_tail(cfg: ScenarioConfig) -> float:
-    """Expected simulated seconds the IKE side runs past ``duration_s`` until every fate is decided.
+    """Expected simulated seconds one SA's IKE side runs past ``duration_s`` until its fate is decided
+    (then its own clocks stop: hasim.sim.model.fates).
 
-    The longest case: an SA given up after its retransmissions, which ends the last crash's detection
-    plus the whole retransmission schedule (RFC 7296 2.1) plus one liveness interval later (the other
-    SAs need an exchange from each end after the takeover, one interval); weighted by the chance that
-    one of ``peers`` SAs goes that way at some crash, ``1 - (1 - LOST_PER_SA) ** (peers x crashes)``.
+    After the last crash an SA is decided once each end completed an exchange after the takeover: by
+    the crash plus its detection plus one liveness interval. An SA given up after its retransmissions
+    runs on through the whole retransmission schedule (RFC 7296 2.1); weighted by its chance,
+    ``LOST_PER_SA`` per crash. Both bounded by ``decide_within_s``.
     """
     crashes = [f.at_s + f.jitter_s / 2 for f in cfg.faults if f.kind == "crash"]
     if not crashes:
@@ -143,16 +144,18 @@ def decide_tail(cfg: ScenarioConfig) -> float:
         else m.heartbeat_timeout_s
     )
     give_up = sum(p.retransmit_timeout_s * p.retransmit_base**k for k in range(p.retransmit_tries + 1))
-    last = max(crashes) + detect + give_up + cfg.traffic.liveness_interval_s
-    tail = min(cfg.scenario.decide_within_s, max(0.0, last - cfg.scenario.duration_s))
-    return tail * -math.expm1(cfg.traffic.peers * len(crashes) * math.log1p(-LOST_PER_SA))
+    decided = max(crashes) + detect + cfg.traffic.liveness_interval_s
+    bound, duration = cfg.scenario.decide_within_s, cfg.scenario.duration_s
+    common = min(bound, max(0.0, decided - duration))
+    lost = min(bound, max(0.0, decided + give_up - duration)) - common
+    return common + LOST_PER_SA * len(crashes) * lost
 
 
 def estimate_cost(cfg: ScenarioConfig) -> RunCost:
     """The estimate for ``cfg`` (validated, so every number is finite and in range)."""
     t = cfg.traffic
     duration = cfg.scenario.duration_s
-    ike_time = duration + decide_tail(cfg)  # the IKE side runs on while fates are open
+    ike_time = duration + decide_tail(cfg)  # an SA's IKE side runs on while its fate is open
     child = (t.child_sas + t.child_sas_max) / 2 if t.child_sas_max > t.child_sas else float(t.child_sas)
     child_key = "traffic.child_sas_max" if t.child_sas_max > t.child_sas else "traffic.child_sas"
     rate = t.esp_out_pps + t.esp_in_pps

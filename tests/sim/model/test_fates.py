@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import tomllib
+from collections import Counter
 from pathlib import Path
 
 from hasim.sim import scenario_from_dict, simulate, with_overrides
+from hasim.sim.model.world import World
 
 from ..scenarios import scenario
 
@@ -54,3 +56,23 @@ def test_without_any_exchange_the_fate_stays_undecided_until_the_bound() -> None
 def test_without_a_failover_an_exchange_and_traffic_decide_survival() -> None:
     m = simulate(scenario(traffic={"liveness_interval_s": 5.0}), 3).metrics
     assert (m["failovers"], m["fate_survived"], m["decided_at_s"]) == (0, 1, 20.0)
+
+
+def test_a_decided_sa_starts_no_liveness_check_or_rekey() -> None:
+    # Two SAs with liveness every 5 s at each end and a rekey every 10 s; at 25 s SA 0's fate is
+    # decided (as a look of the tail would). Over the next 50 s SA 0 sends no request at all, while
+    # SA 1 goes on: its peer end checks liveness 50 / 5 = 10 times, its cluster rekeys at 30..70 s.
+    cfg = scenario(traffic={"peers": 2, "liveness_interval_s": 5.0, "rekey_interval_s": 10.0})
+    world = World(cfg, 1, records=True)
+    world.build()
+    world.env.run(until=25.0)
+    world.fates[0] = "survived"
+    world.env.run(until=75.0)
+    requests = Counter(
+        (r["sa"], r["src"], r["exchange"])
+        for r in world.probes.records["ike_messages"]
+        if r["time"] > 25.0 and not r["response"]
+    )
+    assert not [k for k in requests if k[0] == 0]
+    assert requests[(1, "peer", "INFORMATIONAL")] == 10
+    assert requests[(1, "cluster.m0", "CREATE_CHILD_SA")] == 5
