@@ -84,6 +84,12 @@ def _ecb_decryptor(key: bytes) -> CipherContext:
     return Cipher(algorithms.AES(key), modes.ECB()).decryptor()
 
 
+@lru_cache(maxsize=1 << 15)
+def _gcm(key: bytes) -> AESGCM:
+    """The AES-GCM cipher of one 16-octet key, made once per key (it holds no per-message state)."""
+    return AESGCM(key)
+
+
 def _cbc_encrypt(key: bytes, iv: bytes, padded: bytes) -> bytes:
     """AES-CBC of whole blocks: C_k = E(P_k xor C_(k-1)), C_0 = IV (RFC 3602 2.3)."""
     ecb = _ecb_encryptor(key)
@@ -140,7 +146,7 @@ def seal(keys: SkKeys, initiator: bool, iv: bytes, aad: bytes, plaintext: bytes)
         ct = _cbc_encrypt(enc_key, iv, padded)
         icv = _icv(auth_key, aad + iv + ct)
         return iv + ct + icv
-    sealed = AESGCM(enc_key[:16]).encrypt(enc_key[16:] + iv, plaintext + b"\x00", aad)
+    sealed = _gcm(enc_key[:16]).encrypt(enc_key[16:] + iv, plaintext + b"\x00", aad)
     return iv + sealed
 
 
@@ -170,7 +176,7 @@ def open_sk(keys: SkKeys, initiator: bool, aad: bytes, body: bytes, body_offset:
                 f"SK body of {len(body)} octets is shorter than IV (8) + pad length (1) + ICV (16)",
             )
         try:
-            padded = AESGCM(enc_key[:16]).decrypt(enc_key[16:] + body[:n_iv], body[n_iv:], aad)
+            padded = _gcm(enc_key[:16]).decrypt(enc_key[16:] + body[:n_iv], body[n_iv:], aad)
         except InvalidTag:
             raise IntegrityError(
                 body_offset + len(body) - ICV_SIZE, "SK payload ICV does not verify"
