@@ -155,6 +155,10 @@ class ScaledSyncChannel(SyncChannel):
         self.records: list[SaRecord | None] = []
         self._valued: set[int] = set()
         self._batches = 0
+        self._sharer = -1
+        """The member whose SAs the records were read from. When another one shares, the address moved
+        without a call into every SA (the newest claimer crashed during a split brain and the other master
+        serves again): every record is read again, as the per-SA sync reads every SA of whoever serves."""
         one = IkeSaSnapshot(0, 0, False, None, children=(ChildSaSnapshot(0, 0, False),))  # type: ignore[arg-type]
         window = world.cfg.policy.replay_window
         self._per_child = snapshot_bytes(one, window, full=False) - snapshot_bytes(
@@ -198,8 +202,9 @@ class ScaledSyncChannel(SyncChannel):
             return
         n = w.cfg.traffic.peers
         dirty: Iterable[int]
-        if not self.records:
+        if not self.records or m.index != self._sharer:
             self.records = [None] * n
+            self._sharer = m.index
             dirty = range(n)
         else:
             dirty = w.ike_dirty | self._valued
