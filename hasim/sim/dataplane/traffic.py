@@ -97,7 +97,7 @@ class ArrivalProcess:
             if self._pos >= self._buf.shape[0]:
                 self._refill(self._chunk_for(t))
             buf = self._buf
-            j = int(np.searchsorted(buf, t, side="left", sorter=None))
+            j = int(buf.searchsorted(t))
             if j < self._pos:
                 j = self._pos
             parts.append(buf[self._pos : j])

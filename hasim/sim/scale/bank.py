@@ -94,8 +94,12 @@ class FlowBank(Sender, Deliverer):
         del carry
         fresh_at = (seg[:-1] + carry_len).tolist()
         ends = seg[1:].tolist()
+        rngs = self._rngs.get(k)
+        if rngs is None:  # each flow's stream of feature k, looked up once
+            uses = self.uses[k].tolist()
+            rngs = self._rngs[k] = [fl.link.rng(k) if uses[f] else None for f, fl in enumerate(self.flows)]
         for f in np.flatnonzero(lens > carry_len).tolist():
-            self.flows[f].link.rng(k).random(out=u[fresh_at[f] : ends[f]])
+            rngs[f].random(out=u[fresh_at[f] : ends[f]])  # type: ignore[union-attr]
         self.u[k] = u
         self.u_seg[k] = seg
         self.u_pos[k] = seg[:-1].copy()

@@ -111,6 +111,8 @@ class BankState:
         self.u: dict[str, NDArray[np.float64]] = {k: np.zeros(0) for k in self.feats}
         self.u_seg = {k: np.zeros(n + 1, dtype=np.int64) for k in self.feats}
         self.u_pos = {k: np.zeros(n, dtype=np.int64) for k in self.feats}
+        self._rngs: dict[str, list[np.random.Generator | None]] = {}
+        """Per feature, each flow's stream of it (None where the flow does not use it)."""
         # sender and receiver bound to each flow
         self.bound = np.zeros(n, dtype=bool)
         self.tx_free = np.zeros(n, dtype=bool)

@@ -48,8 +48,10 @@ from hasim.sim.scale.sync import LazySnaps, ScaledSyncChannel
 from hasim.sim.scale.watch import AnomalyWatches
 from hasim.sim.scenario.sections import ScenarioConfig
 
-_EPOCH_PACKETS = 12_000_000
-"""Offered packets fetched per epoch at most (memory), unless that is under two sync intervals."""
+_EPOCH_PACKETS_PER_FLOW = 256
+"""Offered packets fetched per epoch at most, per flow on average (memory: about 24 bytes a packet),
+unless that is under two sync intervals. Per flow, not per run: an epoch lasts as long at 100,000
+peers as at 1,000 (each epoch costs some microseconds per flow), and its memory grows with the flows."""
 
 
 def scaled_supported(cfg: ScenarioConfig, *, records: bool) -> bool:
@@ -186,7 +188,8 @@ class ScaledWorld(World):
             self.flows_of.append(ids)
         rate = sum(fl.arrivals.rate for fl in flows)
         interval = self.cfg.cluster.sync_interval_s
-        epoch = max(2.0 * interval, min(30.0, _EPOCH_PACKETS / rate if rate > 0 else 30.0))
+        budget = _EPOCH_PACKETS_PER_FLOW * len(flows)
+        epoch = max(2.0 * interval, min(30.0, budget / rate if rate > 0 else 30.0))
         self.bank = FlowBank(
             flows,
             sa_of,

@@ -44,7 +44,7 @@ def _run(duration_s: float, rate: float) -> _Watched:
 
 @pytest.fixture(autouse=True)
 def _small_epochs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scale_world, "_EPOCH_PACKETS", 40_000)  # epochs of 2 s at 20 x 2 x 500 packets/s
+    monkeypatch.setattr(scale_world, "_EPOCH_PACKETS_PER_FLOW", 1_000)  # epochs of 2 s at 500 packets/s
 
 
 def test_twice_as_long_holds_no_more() -> None:
