@@ -80,7 +80,7 @@ class FlowEnds(Protocol):
         """The other masters sending this slot during a split brain (empty otherwise)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class FlowStats:
     """Counters of one flow; the simulator sums them into the run's metrics."""
 
@@ -144,7 +144,7 @@ class FlowStats:
         return self.duplicate + self.too_old + self.unverifiable
 
 
-@dataclass
+@dataclass(slots=True)
 class EspSample:
     """ESP headers kept for the pcap: (time, src, dst, spi, seq), a bounded sample."""
 

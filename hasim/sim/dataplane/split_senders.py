@@ -75,15 +75,19 @@ def send_split(child: ChildSa, link: LinkChannel, times: NDArray[np.float64]) ->
     )
 
 
+_NO_TIMES = np.zeros(0)
+_NO_INTS = np.zeros(0, dtype=np.int64)
+
+
 class SplitPool:
     """Copies of split senders in flight for one flow (arrival order is fixed at delivery)."""
 
     __slots__ = ("arr", "seq", "spi")
 
     def __init__(self) -> None:
-        self.arr = np.zeros(0)
-        self.seq = np.zeros(0, dtype=np.int64)
-        self.spi = np.zeros(0, dtype=np.int64)
+        self.arr = _NO_TIMES  # shared while empty: every flow has a pool, few ever use it
+        self.seq = _NO_INTS
+        self.spi = _NO_INTS
 
     def __len__(self) -> int:
         return int(self.arr.shape[0])

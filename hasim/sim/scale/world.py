@@ -48,7 +48,7 @@ from hasim.sim.scale.sync import LazySnaps, ScaledSyncChannel
 from hasim.sim.scale.watch import AnomalyWatches
 from hasim.sim.scenario.sections import ScenarioConfig
 
-_EPOCH_PACKETS_PER_FLOW = 256
+_EPOCH_PACKETS_PER_FLOW = 192
 """Offered packets fetched per epoch at most, per flow on average (memory: about 24 bytes a packet),
 unless that is under two sync intervals. Per flow, not per run: an epoch lasts as long at 100,000
 peers as at 1,000 (each epoch costs some microseconds per flow), and its memory grows with the flows."""
@@ -123,6 +123,8 @@ def _set_free(child: ChildSa | None, *, tx: bool | None = None, rx: bool | None 
 
 class _Arrivals:
     """A flow's arrival process as the failover sees it: the next offered time after now (R7-2)."""
+
+    __slots__ = ("f", "real", "world")
 
     def __init__(self, world: ScaledWorld, f: int, real: ArrivalProcess) -> None:
         self.world, self.f, self.real = world, f, real
