@@ -1,7 +1,7 @@
 """What a periodic sync of the scaled engine keeps per SA: the IKE SA's state minus the bank's counters.
 
 The per-SA world sends an ``IkeSaSnapshot`` per SA at every sync. The scaled engine keeps, per SA, an
-:class:`SaRecord` (rebuilt only for SAs touched since the last sync) whose Child SAs name the bank's
+:class:`SaRecord` (rebuilt only for SAs called into since the last sync) whose Child SAs name the bank's
 flow that holds their counter or window, or carry the values where the bank does not hold them (an SA
 released during a rekey). A batch of the bank's arrays plus these records gives back the snapshot the
 per-SA world would have sent (:meth:`SaRecord.snapshot`).

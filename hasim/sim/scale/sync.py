@@ -4,7 +4,8 @@ Every ``sync_interval_s`` the per-SA world builds an ``IkeSaSnapshot`` per SA an
 (``hasim.sim.model.sync_channel``). :class:`ScaledSyncChannel` sends the same messages (same count, bytes
 and losses: ``ClusterLink.sync_fates`` for all SAs at once, with the same draws) but copies the counters
 and windows of all flows once into a :class:`_Batch`, next to a small per-SA tuple of Message ID state
-that is rebuilt only for SAs touched since the last sync. A standby's ``snaps`` is a :class:`LazySnaps`:
+that is rebuilt only for SAs called into since the last sync, ESP running or not (for every SA when the
+member that shares is not the one that shared last). A standby's ``snaps`` is a :class:`LazySnaps`:
 explicit snapshots (sent on events, as before) or references into batches, turned into the real
 ``IkeSaSnapshot`` only when read (at takeover). See :mod:`hasim.sim.scale.world`.
 """
