@@ -147,7 +147,11 @@ CASES = [
         "rate 1e9 for 1000 s", ["traffic.esp_out_pps=1e9", "scenario.duration_s=1000"], "traffic.esp_out_pps"
     ),
     run_case("rate spread 1e308", ["traffic.rate_spread=1e308"], "traffic.rate_spread"),
-    run_case("rate spread 1e6", ["traffic.rate_spread=1e6"], "traffic.rate_spread"),
+    run_case(
+        "rate spread 1e6 for 600 s",
+        ["traffic.rate_spread=1e6", "scenario.duration_s=600"],
+        "traffic.rate_spread",
+    ),
     sweep_case("10 million runs", sweep_file(replications="10000000"), "sweep.replications", "--dry-run"),
     sweep_case(
         "10^12 range points", sweep_file(body=range_axis("1", "1000000000000", "1")), "axes[0]", "--dry-run"

@@ -41,8 +41,10 @@ CPU_PER_CHILD_SA_S = 0.3e-3
 MEM_BASE = 60e6
 MEM_PER_IKE_SA = 33e3
 MEM_PER_CHILD_SA = 15e3
-MEM_PER_ESP_PPS = 1.9e3  # the scaled engine holds a few seconds of every flow's packets
-MEM_PER_ESP_PACKET = 40.0  # .. or all of them when the run is shorter than that
+EPOCH_PACKETS_PER_FLOW = (
+    192  # the scaled engine's epoch budget (hasim/sim/scale/world.py; a test holds them equal)
+)
+MEM_PER_ESP_PACKET = 48.0  # an offered packet the scaled engine holds (its epoch's: see held_packets)
 
 LOST_PER_SA = 1e-3  # share of SAs given up on timeout after a crash (remote_access_10k: 1 to 16 in 1,000)
 
@@ -151,6 +153,16 @@ def decide_tail(cfg: ScenarioConfig) -> float:
     return common + LOST_PER_SA * len(crashes) * lost
 
 
+def held_packets(pps: float, flows: float, sync_interval_s: float) -> float:
+    """Offered ESP packets the scaled engine holds at once: one epoch of all flows, the epoch as long as
+    ``EPOCH_PACKETS_PER_FLOW`` packets a flow take (at most 30 s, at least two sync intervals;
+    hasim/sim/scale/world.py), so memory follows the flows rather than the packet rate."""
+    if pps <= 0:
+        return 0.0
+    epoch = max(2.0 * sync_interval_s, min(30.0, EPOCH_PACKETS_PER_FLOW * flows / pps))
+    return _product(pps, epoch)
+
+
 def estimate_cost(cfg: ScenarioConfig) -> RunCost:
     """The estimate for ``cfg`` (validated, so every number is finite and in range)."""
     t = cfg.traffic
@@ -235,7 +247,8 @@ def estimate_cost(cfg: ScenarioConfig) -> RunCost:
         MEM_BASE
         + t.peers * MEM_PER_IKE_SA
         + _product(t.peers, child) * MEM_PER_CHILD_SA
-        + min(pps * MEM_PER_ESP_PPS, esp * MEM_PER_ESP_PACKET)
+        + min(held_packets(pps, _product(t.peers, child, 2), cfg.cluster.sync_interval_s), esp)
+        * MEM_PER_ESP_PACKET
     )
     cpu = CPU_START_S + sum(p.cpu_s for p in parts.values())
     return RunCost(esp, ike, updates + rounds, beats + periods, cpu, memory, parts)

@@ -15,6 +15,9 @@ with a sync every 0.5 s, a crash at 8 s, liveness every 10 s, rekeys every 5 s, 
 - sync: the cluster has a standby until the crash at 8 s: 8 / 0.5 = 16 rounds, each updating
   3 x (1 + 2) = 9 SAs: 16 + 144 = 160.
 - timers: 2 members x 20 / 1 = 40 advertisements.
+- memory: 60 MB + 3 IKE SAs x 33 kB + 6 Child SAs x 15 kB + the offered packets held, 48 bytes each:
+  12 flows (6 Child SAs, both ways), an epoch of max(2 x 0.5 s, min(30 s, 192 x 12 / 900 packets/s))
+  = 2.56 s holds 2,304 packets: 60,000,000 + 99,000 + 90,000 + 110,592 = 60,299,592 bytes.
 """
 
 from __future__ import annotations
@@ -23,7 +26,14 @@ import pytest
 
 from hasim.errors import ConfigError
 from hasim.sim.scenario.config import scenario_from_dict
-from hasim.sim.scenario.cost import Limits, check_cost, decide_tail, estimate_cost, mean_rate_factor
+from hasim.sim.scenario.cost import (
+    Limits,
+    check_cost,
+    decide_tail,
+    estimate_cost,
+    held_packets,
+    mean_rate_factor,
+)
 
 A = {
     "scenario": {"duration_s": 20.0},
@@ -46,8 +56,24 @@ def test_counts_of_scenario_a_by_hand() -> None:
     assert decide_tail(scenario_from_dict(A)) == pytest.approx(2.16506112, abs=1e-8)
     assert cost.ike_messages == pytest.approx(26.59807 + 106.39229 + 12)
     assert cost.sync_updates == pytest.approx(16 + 144)
+    assert cost.memory_bytes == pytest.approx(60_299_592)
     assert cost.timer_events == pytest.approx(40)
     assert cost.events == pytest.approx(18_000 + 144.99036 + 160 + 40)
+
+
+def test_the_epoch_budget_is_the_scaled_engines() -> None:
+    from hasim.sim.scale import world
+    from hasim.sim.scenario import cost
+
+    assert cost.EPOCH_PACKETS_PER_FLOW == world._EPOCH_PACKETS_PER_FLOW
+
+
+def test_the_packets_held_are_an_epoch_of_192_a_flow() -> None:
+    # epoch = max(2 sync intervals, min(30 s, 192 x flows / rate)); held = rate x epoch
+    assert held_packets(1e3, 1000, 1.0) == pytest.approx(30e3)  # 30 s: under 192 a flow
+    assert held_packets(1e5, 1000, 0.5) == pytest.approx(192e3)  # 1.92 s of 100,000 packets/s
+    assert held_packets(1e6, 10_000, 1.0) == pytest.approx(2e6)  # never under two sync intervals
+    assert held_packets(0.0, 10, 1.0) == 0.0
 
 
 def test_mean_rate_factor_of_a_log_uniform_spread() -> None:
@@ -71,7 +97,6 @@ def test_on_off_traffic_sends_for_its_duty_cycle_and_counts_its_periods() -> Non
         ("traffic.liveness_interval_s", 1e-9),
         ("traffic.rekey_interval_s", 1e-6),
         ("traffic.peers", 10_000_000),
-        ("traffic.rate_spread", 1e6),
         ("scenario.duration_s", 1e12),
     ],
 )
@@ -82,6 +107,17 @@ def test_a_run_beyond_the_limits_is_refused_naming_its_key(key: str, value: floa
     with pytest.raises(ConfigError) as exc:
         check_cost(cost, Limits())
     assert exc.value.key.split(", ")[0] == key
+
+
+def test_a_rate_spread_that_multiplies_the_packets_is_named() -> None:
+    # 100 peers at the widest spread: mean factor 1e6 / (2 ln 1e6) = 36,191, so 100 x 2 x 150 x 36,191
+    # x 20 s = 2.2e10 ESP packets, over --max-events; the spread is the factor furthest over its default
+    d = {**A, "traffic": {**A["traffic"], "peers": 100, "rate_spread": 1e6}}
+    cost = estimate_cost(scenario_from_dict(d))
+    assert cost.esp_packets == pytest.approx(100 * 2 * 150 * mean_rate_factor(1e6) * 20)
+    with pytest.raises(ConfigError) as exc:
+        check_cost(cost, Limits())
+    assert exc.value.key.split(", ")[0] == "traffic.rate_spread" and "--max-events" in exc.value.message
 
 
 def test_within_the_limits_nothing_is_refused_and_each_limit_counts() -> None:

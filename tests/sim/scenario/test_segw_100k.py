@@ -85,7 +85,7 @@ def test_every_number_of_the_header_follows_from_the_keys() -> None:
     assert not missing, f"{SEGW.name}'s header does not say (recompute it): {missing}"
 
 
-def test_dry_run_prints_the_estimate_and_the_default_limit_holds_it_back(
+def test_dry_run_prints_the_estimate_and_a_memory_limit_below_it_refuses_the_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     res = CliRunner().invoke(cli, ["run", str(SEGW), "--dry-run"])
@@ -93,10 +93,9 @@ def test_dry_run_prints_the_estimate_and_the_default_limit_holds_it_back(
     line = res.output.strip()
     assert line == f"scenario segw_100k: {describe(estimate_cost(load_scenario(SEGW)))}"
     assert re.search(r"events \(.* ESP packets, .* IKE messages.*\), about .* CPU, peak memory about ", line)
-    over = estimate_cost(load_scenario(SEGW)).memory_bytes > DEFAULT_MAX_MEMORY
-    if over:  # refused before it starts: one line naming the keys that drive the memory, exit 2
-        with pytest.raises(SystemExit) as exit_:
-            main(["run", str(SEGW)])
-        assert exit_.value.code == 2
-        err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and "--max-memory" in err[0] and "traffic.peers" in err[0]
+    # a limit below the estimate refuses it before it starts: one line naming the keys behind the memory
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", str(SEGW), "--max-memory", "1GiB"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--max-memory" in err[0] and "traffic.peers" in err[0]
