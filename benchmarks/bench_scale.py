@@ -10,7 +10,7 @@ estimate (hasim/sim/scenario/cost.py: CPU seconds, MiB, IKE messages) that `hasi
 `hasim sweep` hold against their limits and a Dask worker's memory. Then the growth: CPU and wall
 milliseconds per peer from 1,000 to 10,000 to 100,000 peers (flat is the target).
 
-Targets (issue 18): 10,000 peers at most 15 s wall and 1 GiB peak, both sync variants; 100,000 peers
+Targets: 10,000 peers at most 15 s wall and 1 GiB peak, both sync variants; 100,000 peers
 at most 150 s wall and 8 GiB peak; cost per peer flat from 1,000 to 100,000.
 
     .venv/bin/python -m benchmarks scale                          # up to DEFAULT_MAX_PEERS

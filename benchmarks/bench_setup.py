@@ -3,7 +3,7 @@
 Each size runs in its own process: the scenario's world is built (IKE SAs, ESP flows, their named
 random streams, SimPy processes, the flow bank with its first epoch of offered times and link draws)
 and the process reports the CPU (user) seconds of the build and the resident memory it added, in all
-and per peer. Target (issue 18): both per-peer figures flat from 1,000 to 100,000 peers.
+and per peer. Target: both per-peer figures flat from 1,000 to 100,000 peers.
 
     .venv/bin/python -m benchmarks setup
     .venv/bin/python -m benchmarks.bench_setup --one 10000      # one size, JSON
