@@ -80,21 +80,20 @@ class ClusterLink:
 
     def advertisement_channel(self, src: int, dst: int) -> LinkChannel:
         """The flow of ``src``'s advertisements to ``dst`` over this link."""
-        key = (src, dst)
-        ch = self._adverts.get(key)
-        if ch is None:
-            path = ("heartbeat", self._site, f"{src}>{dst}")
-            ch = LinkChannel(self.cfg, self._streams, path, self.partitions, chain=self.chain(src, dst))
-            self._adverts[key] = ch
-        return ch
+        return self._channel(self._adverts, "heartbeat", src, dst)
 
     def _sync_channel(self, src: int, dst: int) -> LinkChannel:
-        key = (src, dst)
-        ch = self._sync.get(key)
+        return self._channel(self._sync, "sync", src, dst)
+
+    def _channel(
+        self, made: dict[tuple[int, int], LinkChannel], kind: str, src: int, dst: int
+    ) -> LinkChannel:
+        """One kind's flow ``src>dst``, made once, on the direction's chain and the site's partitions."""
+        ch = made.get((src, dst))
         if ch is None:
-            path = ("sync", self._site, f"{src}>{dst}")
+            path = (kind, self._site, f"{src}>{dst}")
             ch = LinkChannel(self.cfg, self._streams, path, self.partitions, chain=self.chain(src, dst))
-            self._sync[key] = ch
+            made[(src, dst)] = ch
         return ch
 
     def sync_fates(self, src: int, dsts: Sequence[int], now: float, n: int) -> SyncFates:
