@@ -156,13 +156,8 @@ class World:
         for site in (self.cluster, self.peer):
             if len(site.members) > 1:
                 self.env.process(self.sync[site.name].periodic())
-        if cfg.traffic.liveness_interval_s > 0:
-            for i in range(cfg.traffic.peers):
-                for site in (self.cluster, self.peer):
-                    self.env.process(self._liveness(site, i))
-        if cfg.traffic.rekey_interval_s > 0:
-            for i in range(cfg.traffic.peers):
-                self.env.process(self._rekeys(i))
+        if cfg.traffic.liveness_interval_s > 0 or cfg.traffic.rekey_interval_s > 0:
+            self.env.process(self._start_ike_clocks())
         if len(self.cluster.members) == 1:  # otherwise the cluster's periodic sync checks the counters
             self.env.process(self._counter_watch())
         self.failover.schedule_faults()
@@ -349,34 +344,58 @@ class World:
             self.sync[site.name].share(m, i, full=True)  # R5.1-4: the values reach the other members
 
     # -------------------------------------------------------------------------- IKE schedules
-    def _liveness(self, site: Any, i: int) -> Generator[simpy.Event, Any, None]:
+    def _start_ike_clocks(self) -> Generator[simpy.Event, Any, None]:
+        """Start every SA's liveness clock (both sites) and then its rekey clock, in that order, at one
+        instant. They are plain timeout callbacks, not a process each (a process costs two more events
+        and a generator resume per tick); started from one process, their first timeouts are made in
+        the order and at the point that a process per clock made them."""
+        cfg = self.cfg.traffic
+        if cfg.liveness_interval_s > 0:
+            for i in range(cfg.peers):
+                for site in (self.cluster, self.peer):
+                    self._liveness(site, i)
+        if cfg.rekey_interval_s > 0:
+            for i in range(cfg.peers):
+                self._rekeys(i)
+        yield from ()
+
+    def _liveness(self, site: Site, i: int) -> None:
+        """SA ``i``'s liveness checks at ``site``: at a random phase, then every interval, until its
+        fate is decided, each master with nothing outstanding or queued sends an empty INFORMATIONAL."""
         interval = self.cfg.traffic.liveness_interval_s
+        env = self.env
         rng = self.streams.fresh(*_liveness_stream(site.name, i))  # one draw: the stream is not kept
         phase = float(rng.random()) * interval
-        yield self.env.timeout(phase)
-        while i not in self.fates:
+
+        def tick(_: simpy.Event) -> None:
+            if i in self.fates:
+                return
             for m in site.masters_serving(i):  # in a split brain every master checks on its own
                 sa = m.sas[i]
                 if not sa.requests.outstanding and not sa.queue:
-                    site.drive(m, i, lambda s: s.start_liveness_check(self.env.now))
-            yield self.env.timeout(interval)
+                    site.drive(m, i, lambda s: s.start_liveness_check(env.now))
+            env.timeout(interval).callbacks.append(tick)
 
-    def _rekeys(self, i: int) -> Generator[simpy.Event, Any, None]:
+        env.timeout(phase).callbacks.append(tick)
+
+    def _rekeys(self, i: int) -> None:
+        """SA ``i``'s scheduled rekeys: first at its staggered time, then every interval, until its fate
+        is decided, each Child SA of the serving cluster member is rekeyed."""
         interval = self.cfg.traffic.rekey_interval_s
-        wait = self.mix.first_rekey_s[i]  # staggered (rekey_jitter_s) or exactly the interval
-        while True:
-            yield self.env.timeout(wait)
+        env = self.env
+
+        def tick(_: simpy.Event) -> None:
             if i in self.fates:
                 return
-            wait = interval
             m = self.cluster.serving()
             sa = self.cluster.sa(i)
-            if m is None or sa is None:
-                continue
-            for spi in list(m.slots.get(i, [])):
-                if sa.child_by_spi_in(spi) is not None:
-                    site = self.cluster
-                    site.drive(m, i, self._rekey_action(spi))
+            if m is not None and sa is not None:
+                for spi in list(m.slots.get(i, [])):
+                    if sa.child_by_spi_in(spi) is not None:
+                        self.cluster.drive(m, i, self._rekey_action(spi))
+            env.timeout(interval).callbacks.append(tick)
+
+        env.timeout(self.mix.first_rekey_s[i]).callbacks.append(tick)  # staggered or exactly the interval
 
     def _rekey_action(self, spi: int) -> Callable[[IkeSa], None]:
         def act(sa: IkeSa) -> None:
