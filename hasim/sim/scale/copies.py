@@ -55,11 +55,13 @@ def arrival_order(arr: NDArray[np.float64], fl: NDArray[np.int64], n_flows: int)
     linear: the flow in the high bits, below it the arrival time's IEEE bit pattern (ordered like the
     times for non-negative doubles) minus the smallest, shifted right if it does not fit. A shift can
     merge distinct times into one key; the order is then checked and, if two such times came out of
-    order, computed exactly by two stable passes (times, then flows)."""
+    order, computed exactly by two stable passes (times, then flows). The key holds any number of flows
+    a run can have (at 100,000 peers some 300,000: 19 bits, leaving 44 for the time); only negative
+    times (never in a run) take the general sort."""
     m = arr.shape[0]
     if m == 0:
         return np.zeros(0, dtype=np.intp)
-    if n_flows >= 1 << 16 or bool(np.signbit(arr).any()):
+    if n_flows > 1 << 31 or bool(np.signbit(arr).any()):
         return np.lexsort((np.arange(m), arr, fl))
     bits = (n_flows - 1).bit_length() or 1
     room = 63 - bits
@@ -72,7 +74,8 @@ def arrival_order(arr: NDArray[np.float64], fl: NDArray[np.int64], n_flows: int)
         ks, ds = key[order], d[order]
         if bool(((ks[1:] == ks[:-1]) & (ds[1:] < ds[:-1])).any()):
             by_time = np.argsort(v, kind="stable")
-            return by_time[np.argsort(fl[by_time].astype(np.uint16), kind="stable")]
+            by_flow = fl[by_time].astype(np.uint16) if n_flows <= 1 << 16 else fl[by_time]
+            return by_time[np.argsort(by_flow, kind="stable")]
     return order
 
 

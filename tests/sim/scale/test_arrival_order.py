@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,7 +19,7 @@ def reference(arr: np.ndarray, fl: np.ndarray) -> np.ndarray:
     return np.lexsort((np.arange(arr.shape[0]), arr, fl))
 
 
-@given(st.lists(st.tuples(st.integers(0, 40), times), max_size=300), st.integers(41, 70_000))
+@given(st.lists(st.tuples(st.integers(0, 40), times), max_size=300), st.integers(41, 400_000))
 def test_order_is_flow_then_time_then_send_order(packets: list[tuple[int, float]], n_flows: int) -> None:
     packets.sort(key=lambda p: p[0])  # the bank passes copies flow-major
     fl = np.array([p[0] for p in packets], dtype=np.int64)
@@ -26,19 +27,22 @@ def test_order_is_flow_then_time_then_send_order(packets: list[tuple[int, float]
     assert np.array_equal(arrival_order(arr, fl, n_flows), reference(arr, fl))
 
 
-def test_times_merged_by_the_key_shift_still_come_out_in_order() -> None:
+@pytest.mark.parametrize("n_flows", [30_000, 1 << 16, (1 << 16) + 1, 300_000])
+def test_times_merged_by_the_key_shift_still_come_out_in_order(n_flows: int) -> None:
     # 1e-300 next to 1.0 makes the bit-pattern range wider than the room beside the flow number, so
     # the key drops low bits: 1.0 and the next double share a key, and came in the wrong order
+    # (the flows of a 100,000-peer run, about 300,000, leave less room than 30,000 do)
     one_up = float(np.nextafter(1.0, 2.0))
-    arr = np.array([1e-300, one_up, 1.0, 1.0, 2.0])
-    fl = np.array([0, 1, 1, 1, 1], dtype=np.int64)
-    assert arrival_order(arr, fl, 30_000).tolist() == [0, 2, 3, 1, 4]
+    arr = np.array([1e-300, one_up, 1.0, 1.0, 2.0, 0.5, 0.25])
+    fl = np.array([0, 1, 1, 1, 1, n_flows - 1, n_flows - 1], dtype=np.int64)
+    assert arrival_order(arr, fl, n_flows).tolist() == [0, 2, 3, 1, 4, 6, 5]
 
 
-def test_many_flows_and_nearly_sorted_times() -> None:
+@pytest.mark.parametrize("n_flows", [3_000, 300_000])
+def test_many_flows_and_nearly_sorted_times(n_flows: int) -> None:
     rng = np.random.default_rng(7)
     n = 20_000
-    fl = np.sort(rng.integers(0, 3_000, n))
+    fl = np.sort(rng.integers(0, n_flows, n))
     arr = 30.0 + np.cumsum(rng.random(n)) * 1e-3 + rng.random(n) * 0.01  # jittered, some ties
     arr[::97] = arr[1::97][: arr[::97].shape[0]]
-    assert np.array_equal(arrival_order(arr, fl, 3_000), reference(arr, fl))
+    assert np.array_equal(arrival_order(arr, fl, n_flows), reference(arr, fl))
