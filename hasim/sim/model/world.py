@@ -47,8 +47,8 @@ from hasim.wire import SkKeys, SkSuite
 from hasim.wire.constants import FLAG_RESPONSE, FLAGS_OFFSET
 
 
-class _Ends:
-    """The two ends of one ESP flow: sender site/slot and receiver site."""
+class SlotEnds:
+    """The two ends of one ESP flow: sender site and slot ``j`` of IKE SA ``i``, receiver site."""
 
     __slots__ = ("i", "j", "rx", "tx")
 
@@ -259,7 +259,7 @@ class World:
                     name,
                     arrivals,
                     link,
-                    _Ends(tx, rx, i, j),
+                    SlotEnds(tx, rx, i, j),
                     self.ivs,
                     src=tx.name,
                     dst=rx.name,

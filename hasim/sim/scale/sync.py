@@ -195,9 +195,8 @@ class ScaledSyncChannel(SyncChannel):
     def share_all(self, m: Member) -> None:
         w = self.sworld
         now = self.env.now
-        ready = np.array(sorted(m.ready), dtype=np.int64)
         if self.site is not w.cluster:  # a peer cluster: per SA, as before
-            for i in ready.tolist():
+            for i in sorted(m.ready):
                 self.share(m, i)
                 w.check_counter_rekeys(self.site, m, i)
             return
@@ -216,10 +215,11 @@ class ScaledSyncChannel(SyncChannel):
             else:
                 self._valued.discard(i)
         w.ike_dirty.clear()
-        records = list(self.records)
-        none = np.array([records[i] is None for i in ready.tolist()], dtype=bool)
         standbys = [k for k in self.site.members if k is not m and k.alive]
-        if standbys and ready.shape[0]:
+        if standbys and m.ready:  # else nothing is sent (the records stay for the counter rekeys)
+            ready = np.array(sorted(m.ready), dtype=np.int64)
+            records = list(self.records)
+            none = np.array([records[i] is None for i in ready.tolist()], dtype=bool)
             kids = np.array([_children(records[i]) for i in ready.tolist()])
             sizes = np.where(none, self._gone, self._per_sa + self._per_child * kids)
             self.messages += len(standbys) * ready.shape[0]
@@ -234,7 +234,7 @@ class ScaledSyncChannel(SyncChannel):
                 ev = self.env.timeout(t - now)
                 take = arrived & (fates.arrival == t)
                 ev.callbacks.append(self._arrive_batch(standbys, b, batch, ready, none, take))
-        self._counter_rekeys(m, ready)
+        self._counter_rekeys(m)
 
     def _arrive_batch(
         self,
@@ -260,8 +260,8 @@ class ScaledSyncChannel(SyncChannel):
 
         return cb
 
-    def _counter_rekeys(self, m: Member, ready: np.ndarray) -> None:
-        """``check_counter_rekeys`` for the SAs that may need it (a counter past the fraction)."""
+    def _counter_rekeys(self, m: Member) -> None:
+        """``check_counter_rekeys`` for the SAs of ``m`` that may need it (a counter past the fraction)."""
         w = self.sworld
         frac = w.cfg.traffic.rekey_counter_fraction
         bank = w.bank
@@ -273,5 +273,5 @@ class ScaledSyncChannel(SyncChannel):
                 k.out_flow is None and k.out_seq >= frac * float(bank.limit) * (1 - 1e-12) for k in r.children
             ):
                 cand.add(i)  # a Child SA the bank does not hold (during a rekey) near its limit
-        for i in sorted(cand.intersection(ready.tolist())):
+        for i in sorted(cand.intersection(m.ready)):
             w.check_counter_rekeys(self.site, m, i)

@@ -28,7 +28,7 @@ Same (config, seed) -> the same metrics as the per-SA world (tests/sim/scale/tes
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import simpy
@@ -37,12 +37,12 @@ from hasim.protocol.child_sa import ChildSa
 from hasim.protocol.events import ChildSaCreated, ChildSaDeleted, Event, IkeSaDeleted
 from hasim.protocol.ike_sa import IkeSa
 from hasim.sim.dataplane.esp_flows import EspFlow
-from hasim.sim.dataplane.split_senders import SplitSender
 from hasim.sim.dataplane.traffic import ArrivalProcess
 from hasim.sim.model.failover import ANOMALY_POLL_S, ANOMALY_WATCH_S, Failover
 from hasim.sim.model.sites import Member, Site
-from hasim.sim.model.world import World
+from hasim.sim.model.world import SlotEnds, World
 from hasim.sim.scale.bank import FlowBank, bank_supports
+from hasim.sim.scale.ends import SaEnds, sa_ends, same_ends
 from hasim.sim.scale.records import SaRecord, sa_record
 from hasim.sim.scale.sync import LazySnaps, ScaledSyncChannel
 from hasim.sim.scale.watch import AnomalyWatches
@@ -58,32 +58,6 @@ def scaled_supported(cfg: ScenarioConfig, *, records: bool) -> bool:
     """Whether :class:`ScaledWorld` reproduces this scenario exactly (else use the per-SA world)."""
     links = (cfg.links.cluster_to_peer, cfg.links.peer_to_cluster)
     return not records and not cfg.attacker.enabled and all(lk.loss_model == "bernoulli" for lk in links)
-
-
-class FlowEnd(NamedTuple):
-    """Who sends and who receives one flow now, the SPI its packets carry, and during a split brain the
-    other masters that send it too."""
-
-    tx: ChildSa | None
-    rx: ChildSa | None
-    spi: int
-    splits: tuple[SplitSender, ...] = ()
-
-
-SaEnds = tuple[FlowEnd, ...]
-"""The ends of each flow of one SA, in the order of ``ScaledWorld.flows_of``."""
-
-
-def _same_ends(old: SaEnds, new: SaEnds) -> bool:
-    """Whether every flow still has the same sender and receiver objects, SPI and split senders."""
-    return all(
-        a.tx is b.tx
-        and a.rx is b.rx
-        and a.spi == b.spi
-        and len(a.splits) == len(b.splits)
-        and all(x.member == y.member and x.child is y.child for x, y in zip(a.splits, b.splits, strict=True))
-        for a, b in zip(old, new, strict=True)
-    )
 
 
 class _BankLease:
@@ -155,6 +129,8 @@ class ScaledWorld(World):
         self.failover = ScaledFailover(self)
         self.bank: FlowBank = None  # type: ignore[assignment]
         self.flows_of: list[list[int]] = []
+        self.slot_ends: list[SlotEnds] = []
+        """Each flow's sending site and slot and receiving site."""
         self.ends_now: list[SaEnds] = []
         self.cp_time = np.zeros(0)
         self.global_cp = 0.0
@@ -184,8 +160,10 @@ class ScaledWorld(World):
             for fl in self.flows.get(i, ()):
                 if not bank_supports(fl):
                     raise ValueError(f"flow {fl.name} needs the per-SA world")
+                assert isinstance(fl.ends, SlotEnds)
                 ids.append(len(flows))
                 flows.append(fl)
+                self.slot_ends.append(fl.ends)
                 sa_of.append(i)
             self.flows_of.append(ids)
         rate = sum(fl.arrivals.rate for fl in flows)
@@ -233,16 +211,8 @@ class ScaledWorld(World):
 
     # ---------------------------------------------------------------------------- binding
     def _ends(self, i: int) -> SaEnds:
-        """Who sends and who receives each flow of SA ``i`` now: (sender, receiver, SPI) per flow."""
-        bank = self.bank
-        out: list[FlowEnd] = []
-        for f in self.flows_of[i]:
-            ends = bank.flows[f].ends
-            tx = ends.sender()
-            spi = tx.spi_out if tx is not None else int(bank.spi[f])
-            rx = ends.receiver(spi) if spi >= 0 else None
-            out.append(FlowEnd(tx, rx, spi, tuple(ends.split_senders())))
-        return tuple(out)
+        """Who sends and who receives each flow of SA ``i`` now (:func:`hasim.sim.scale.ends.sa_ends`)."""
+        return sa_ends(self.slot_ends, self.bank.spi, self.flows_of[i], i)
 
     def _bind_sa(self, i: int, ends: SaEnds) -> None:
         bank = self.bank
@@ -335,7 +305,7 @@ class ScaledWorld(World):
                 self.ends_dirty.discard(i)
                 ends = self._ends(i)
                 old = self.ends_now[i]
-                if not _same_ends(old, ends):
+                if not same_ends(old, ends):
                     at = max(float(self.cp_time[i]), self.global_cp)
                     changed.setdefault(at, []).append((i, ends))
         for at, group in changed.items():
@@ -353,15 +323,19 @@ class ScaledWorld(World):
         if self.bank is None or self.esp_closed:
             return
         now = self.env.now
-        flows = self.flows_of[i]
         sig = self._signature()
         if sig != self._sig:  # a member crashed or took over since the last global pass (which it followed)
             self._sig = sig
             self.ends_dirty.update(range(self.cfg.traffic.peers))
-        self._settle(i)
-        if any(self.bank.foreign[f] for f in flows):
-            # copies sent before a rekey still in flight: their receiver may go away in this call
-            self.bank.advance(now, flows)
+        if i in self.ends_dirty or i in self.released or i in self.tx_freed:
+            self._settle_many([i])
+        bank = self.bank
+        foreign = bank.foreign
+        for f in self.flows_of[i]:
+            if foreign[f]:
+                # copies sent before a rekey still in flight: their receiver may go away in this call
+                bank.advance(now, self.flows_of[i])
+                break
         self.cp_time[i] = now
         self.touched.add(i)
 

@@ -1,0 +1,113 @@
+"""Who sends and who receives each flow of one IKE SA in the scaled engine (``ScaledWorld.ends_now``).
+
+The per-SA world asks each flow's :class:`hasim.sim.model.world.SlotEnds` (``sender``, ``receiver``,
+``split_senders``) on every batch. The scaled engine asks only when an SA's ends may have changed
+(``ScaledWorld._settle_many``), for all flows of the SA at once: :func:`sa_ends` gives the same
+answers as those three methods, with each site's serving SA, slots and other masters looked up once.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from hasim.protocol.child_sa import ChildSa
+from hasim.protocol.ike_sa import IkeSa
+from hasim.sim.dataplane.split_senders import SplitSender
+from hasim.sim.model.sites import Member, Site
+from hasim.sim.model.world import SlotEnds
+
+
+class FlowEnd(NamedTuple):
+    """Who sends and who receives one flow now, the SPI its packets carry, and during a split brain the
+    other masters that send it too."""
+
+    tx: ChildSa | None
+    rx: ChildSa | None
+    spi: int
+    splits: tuple[SplitSender, ...] = ()
+
+
+SaEnds = tuple[FlowEnd, ...]
+"""The ends of each flow of one SA, in the order of ``ScaledWorld.flows_of``."""
+
+
+def same_ends(old: SaEnds, new: SaEnds) -> bool:
+    """Whether every flow still has the same sender and receiver objects, SPI and split senders."""
+    for a, b in zip(old, new, strict=True):
+        if a.tx is not b.tx or a.rx is not b.rx or a.spi != b.spi:
+            return False
+        if (a.splits or b.splits) and not _same_splits(a.splits, b.splits):
+            return False
+    return True
+
+
+def _same_splits(a: tuple[SplitSender, ...], b: tuple[SplitSender, ...]) -> bool:
+    return len(a) == len(b) and all(
+        x.member == y.member and x.child is y.child for x, y in zip(a, b, strict=True)
+    )
+
+
+class _SiteView(NamedTuple):
+    """One site's side of IKE SA ``i`` now: what ``Site.child_for_slot``, ``Site.child_by_spi_in`` and
+    ``Site.split_senders`` read, looked up once for every flow of the SA."""
+
+    sa: IkeSa | None
+    """The SA as served now (``Site.sa``)."""
+    slots: list[int] | None
+    """The serving member's Child SA slots of the SA."""
+    others: list[Member]
+    """The masters other than the address holder that serve the SA (a split brain)."""
+
+
+def _site_view(site: Site, i: int) -> _SiteView:
+    sa = site.sa(i)
+    active = site.active
+    slots = site.members[active].slots.get(i) if sa is not None and active is not None else None
+    others: list[Member] = []
+    if len(site.members) >= 2 and any(x != active for x in site.membership.masters_now):
+        others = [k for k in site.masters_serving(i) if k.index != active]
+    return _SiteView(sa, slots, others)
+
+
+def _child(sa: IkeSa, spi_in: int) -> ChildSa | None:
+    """``IkeSa.child_by_spi_in`` (the first Child SA with that inbound SPI)."""
+    for c in sa.children:
+        if c.spi_in == spi_in:
+            return c
+    return None
+
+
+def _split_senders(others: list[Member], i: int, j: int) -> list[SplitSender]:
+    """``Site.split_senders`` of slot ``j`` given the other masters serving SA ``i``."""
+    out: list[SplitSender] = []
+    for k in others:
+        slots = k.slots.get(i)
+        child = _child(k.sas[i], slots[j]) if slots and j < len(slots) else None
+        if child is not None:
+            out.append(SplitSender(k.index, child))
+    return out
+
+
+def sa_ends(slot_ends: list[SlotEnds], spi_of: np.ndarray, flows: list[int], i: int) -> SaEnds:
+    """The ends of ``flows`` (SA ``i``'s, in order): per flow ``f`` what ``slot_ends[f]`` says now, the
+    sender's outbound SPI or, without a sender, the flow's last SPI ``spi_of[f]``."""
+    views: dict[Site, _SiteView] = {}
+    out: list[FlowEnd] = []
+    for f in flows:
+        ends = slot_ends[f]
+        tx_view = views.get(ends.tx)
+        if tx_view is None:
+            tx_view = views[ends.tx] = _site_view(ends.tx, i)
+        rx_view = views.get(ends.rx)
+        if rx_view is None:
+            rx_view = views[ends.rx] = _site_view(ends.rx, i)
+        j = ends.j
+        slots = tx_view.slots
+        tx = _child(tx_view.sa, slots[j]) if tx_view.sa is not None and slots and j < len(slots) else None
+        spi = tx.spi_out if tx is not None else int(spi_of[f])
+        rx = _child(rx_view.sa, spi) if spi >= 0 and rx_view.sa is not None else None
+        splits = tuple(_split_senders(tx_view.others, i, j)) if tx_view.others else ()
+        out.append(FlowEnd(tx, rx, spi, splits))
+    return tuple(out)
