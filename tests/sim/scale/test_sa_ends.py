@@ -1,0 +1,79 @@
+"""``sa_ends`` (every flow of an SA at once) gives what each flow's ``SlotEnds`` says on its own, at every
+checkpoint of runs with rekeys, a crash and takeover, and split brains with two and three masters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hasim.sim.scale.ends import FlowEnd, SaEnds
+from hasim.sim.scale.world import ScaledWorld
+from hasim.sim.scenario.config import ScenarioConfig
+
+from ..scenarios import scenario
+
+
+class _CheckedWorld(ScaledWorld):
+    """A scaled world that asks each flow's ``SlotEnds`` too whenever it asks ``sa_ends``."""
+
+    def __init__(self, cfg: ScenarioConfig, seed: int) -> None:
+        super().__init__(cfg, seed)
+        self.asked = 0
+        self.with_splits = 0
+        self.without_sender = 0
+
+    def _ends(self, i: int) -> SaEnds:
+        got = super()._ends(i)
+        want = []
+        for f in self.flows_of[i]:
+            ends = self.bank.flows[f].ends
+            tx = ends.sender()
+            spi = tx.spi_out if tx is not None else int(self.bank.spi[f])
+            rx = ends.receiver(spi) if spi >= 0 else None
+            want.append(FlowEnd(tx, rx, spi, tuple(ends.split_senders())))
+        assert len(got) == len(want)
+        for a, b in zip(got, want, strict=True):
+            assert a.tx is b.tx and a.rx is b.rx and a.spi == b.spi
+            assert [(x.member, id(x.child)) for x in a.splits] == [(x.member, id(x.child)) for x in b.splits]
+        self.asked += 1
+        self.with_splits += any(e.splits for e in got)
+        self.without_sender += any(e.tx is None for e in got)
+        return got
+
+
+def _split_brains(members: int) -> dict[str, Any]:
+    return {
+        "scenario": {"duration_s": 12.0},
+        "cluster": {"members": members, "sync_interval_s": 0.4, "advertisement_interval_s": 0.1},
+        "membership": {"repair_s": 2.0, "link": "own", "preempt": True},
+        "heartbeat_link": {"loss": 0.4, "latency_s": 0.0005},
+        "traffic": {
+            "peers": 3,
+            "child_sas": 2,
+            "liveness_interval_s": 1.0,
+            "rekey_interval_s": 3.0,
+            "esp_out_pps": 200.0,
+            "esp_in_pps": 100.0,
+        },
+        "faults": [{"at_s": 7.5, "member": "active"}],
+    }
+
+
+@pytest.mark.parametrize("members", [2, 3])
+def test_sa_ends_agrees_with_each_flow_through_split_brains(members: int) -> None:
+    world = _CheckedWorld(scenario(**_split_brains(members)), 3)
+    world.run()
+    assert world.failover.false_failovers >= 1
+    assert world.with_splits > 0 and world.without_sender > 0 and world.asked > 100
+
+
+def test_sa_ends_agrees_with_each_flow_through_rekeys_and_a_takeover() -> None:
+    sections: dict[str, Any] = {
+        "scenario": {"duration_s": 10.0},
+        "traffic": {"peers": 5, "child_sas": 1, "child_sas_max": 2, "rekey_interval_s": 2.0},
+        "faults": [{"at_s": 4.5}],
+    }
+    world = _CheckedWorld(scenario(**sections), 1)
+    world.run()
+    assert world.failover.detections and world.without_sender > 0
