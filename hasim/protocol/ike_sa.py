@@ -46,6 +46,9 @@ from hasim.wire import (
 )
 
 RandomBytes = Callable[[int], bytes]
+_ESTABLISHED = SaState.ESTABLISHED
+_DELETED = SaState.DELETED
+"""The two states every driver call asks about, bound once (an enum member's lookup is slow)."""
 __all__ = ["IkeSa", "QueuedRequest", "RandomBytes", "SaState"]
 
 
@@ -156,12 +159,12 @@ class IkeSa:
     @property
     def established(self) -> bool:
         """True once IKE_AUTH completed (or the SA was imported) and until it is deleted."""
-        return self.state is SaState.ESTABLISHED
+        return self.state is _ESTABLISHED
 
     @property
     def deleted(self) -> bool:
         """True once the SA is gone (timeout, Delete, or teardown on inconsistency)."""
-        return self.state is SaState.DELETED
+        return self.state is _DELETED
 
     def receive(self, data: bytes, now: float) -> None:
         """Process one incoming datagram: authenticate and decrypt first, then act (R6-7, R9-1)."""

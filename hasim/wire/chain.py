@@ -32,6 +32,11 @@ _UNDERSTOOD = frozenset(PayloadType) - {PayloadType.NONE}
 """Payload types an RFC 7296 implementation understands (hasim carries some of them opaquely)."""
 
 
+def _name(ptype: int) -> str:
+    """A payload type's name for an error message (worked out only when one is raised)."""
+    return enum_name(PayloadType, ptype)
+
+
 def generic_header(next_payload: int, critical: bool, length: int, reserved: int = 0) -> bytes:
     """The 4-octet generic payload header; ``length`` includes these 4 octets."""
     if not 0 <= reserved <= RESERVED_BITS:
@@ -66,23 +71,25 @@ def decode_chain(data: bytes, first_type: int, base: int, *, allow_sk: bool = Tr
     payload (allowed only when ``allow_sk``) is returned undecrypted as the last element.
     """
     payloads: list[Payload] = []
-    pos, ptype = 0, first_type
+    pos, ptype, size = 0, first_type, len(data)
     while ptype != PayloadType.NONE:
         at = base + pos
-        name = enum_name(PayloadType, ptype)
-        if len(data) - pos < GENERIC_HEADER_LEN:
+        if size - pos < GENERIC_HEADER_LEN:
             raise DecodeError(
-                at, f"truncated: {name} payload announced but only {len(data) - pos} octets left"
+                at, f"truncated: {_name(ptype)} payload announced but only {size - pos} octets left"
             )
         nxt, flags, length = _GENERIC.unpack_from(data, pos)
         if length < GENERIC_HEADER_LEN:
-            raise DecodeError(at + 2, f"{name} payload length {length} is shorter than its 4-octet header")
-        if pos + length > len(data):
+            raise DecodeError(
+                at + 2, f"{_name(ptype)} payload length {length} is shorter than its 4-octet header"
+            )
+        end = pos + length
+        if end > size:
             raise DecodeError(
                 at + 2,
-                f"{name} payload length {length} overruns the message by {pos + length - len(data)} octets",
+                f"{_name(ptype)} payload length {length} overruns the message by {end - size} octets",
             )
-        body = data[pos + GENERIC_HEADER_LEN : pos + length]
+        body = data[pos + GENERIC_HEADER_LEN : end]
         critical, reserved = bool(flags & CRITICAL_BIT), flags & RESERVED_BITS
         if critical and ptype not in _UNDERSTOOD:
             raise UnsupportedCriticalPayload(
@@ -94,7 +101,7 @@ def decode_chain(data: bytes, first_type: int, base: int, *, allow_sk: bool = Tr
         if ptype == PayloadType.SK:
             if not allow_sk:
                 raise DecodeError(at, "SK payload nested inside an SK payload")
-            if pos + length != len(data):
+            if end != size:
                 raise DecodeError(
                     at + length, "data after the SK payload, which must be last (RFC 7296 3.14)"
                 )
@@ -104,7 +111,7 @@ def decode_chain(data: bytes, first_type: int, base: int, *, allow_sk: bool = Tr
         if isinstance(p, Notify):
             from_notify(p, at)
         payloads.append(p)
-        pos += length
+        pos = end
         ptype = nxt
     if pos != len(data):
         raise DecodeError(base + pos, f"{len(data) - pos} octets after the last payload")

@@ -108,6 +108,11 @@ def _cbc_decrypt(key: bytes, iv: bytes, ct: bytes) -> bytes:
     return plain.to_bytes(len(ct), "big")
 
 
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+"""Octet tables of ``b ^ ipad`` and ``b ^ opad`` (RFC 2104), for ``bytes.translate``."""
+
+
 @lru_cache(maxsize=1 << 15)
 def _hmac_pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
     """HMAC-SHA-256's inner and outer hash states after the padded key (RFC 2104 section 2), made once
@@ -115,7 +120,7 @@ def _hmac_pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
     if len(key) > 64:
         key = hashlib.sha256(key).digest()
     padded = key.ljust(64, b"\x00")
-    return hashlib.sha256(bytes(b ^ 0x36 for b in padded)), hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+    return hashlib.sha256(padded.translate(_IPAD)), hashlib.sha256(padded.translate(_OPAD))
 
 
 def _icv(auth_key: bytes, data: bytes) -> bytes:

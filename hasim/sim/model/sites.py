@@ -177,15 +177,16 @@ class Site:
         if sa is None:
             return
         now = self.env.now
+        world = self.world
         for _ in range(64):
             out = sa.messages_to_send(now)
             events = sa.events()
-            if not out and not events:
-                break
             for data in out:
-                self.world.send_ike(self, m, i, data)
+                world.send_ike(self, m, i, data)
+            if not events:
+                break  # sending changes nothing in the SA: only events can give it more to send
             for event in events:
-                self.world.on_event(self, m, i, event)
+                world.on_event(self, m, i, event)
         due = sa.next_timer()
         if due is None:
             return

@@ -171,8 +171,9 @@ class World:
                     f.start_reference(self.env, cfg.scenario.duration_s)
 
     def _sa_streams(self) -> Iterator[tuple[str, ...]]:
-        """The per-SA streams every run draws from: nonces, liveness phases, each flow's offered times
-        and link draws (seeded in one pass, ``RandomStreams.prepare``)."""
+        """The per-SA streams every run draws from: nonces, liveness phases, the link draws of the IKE
+        messages (each end sends some when it checks liveness), each flow's offered times and link draws
+        (seeded in one pass, ``RandomStreams.prepare``)."""
         cfg = self.cfg
         links = {"cluster_to_peer": cfg.links.cluster_to_peer, "peer_to_cluster": cfg.links.peer_to_cluster}
         for i in range(cfg.traffic.peers):
@@ -180,6 +181,10 @@ class World:
                 yield ("nonces", site.name, _sa_bytes(i))
                 if cfg.traffic.liveness_interval_s > 0:
                     yield _liveness_stream(site.name, i)
+            if cfg.traffic.liveness_interval_s > 0:
+                for direction, link_cfg in links.items():
+                    for feature in bernoulli_streams(link_cfg):
+                        yield ("links", "ike", direction, str(i), feature)
             for j in range(self.mix.children[i]):
                 for direction, link_cfg in links.items():
                     name = _flow_name(direction, i, j)
