@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterator, MutableMapping
 from typing import Any
 
-import numpy as np
 import simpy
 
 from hasim.protocol.child_sa import ChildSa, ChildSaSnapshot
@@ -148,11 +147,12 @@ class World:
     def build(self) -> None:
         """Create the IKE SAs, flows and processes; schedule the faults."""
         cfg = self.cfg
-        keys_rng = self.streams.get("keys", "ike")
+        keys = self.streams.random_bytes("keys", "ike")  # Generator.bytes' octets, drawn in blocks
         self.mix = SaMix.draw(cfg.traffic, self.streams)
         self.streams.prepare(self._sa_streams())
         for i in range(cfg.traffic.peers):
-            self._setup_sa(i, keys_rng)
+            self._setup_sa(i, keys)
+        self._share_set_up()
         for site in (self.cluster, self.peer):
             if len(site.members) > 1:
                 self.env.process(self.sync[site.name].periodic())
@@ -192,17 +192,17 @@ class World:
                     for feature in bernoulli_streams(link_cfg):
                         yield ("links", "esp", name, feature)
 
-    def _setup_sa(self, i: int, keys_rng: np.random.Generator) -> None:
+    def _setup_sa(self, i: int, key_bytes: Callable[[int], bytes]) -> None:
         cfg = self.cfg
         keys = SkKeys(
             SkSuite.AES_CBC_128_HMAC_SHA2_256_128,
-            keys_rng.bytes(16),
-            keys_rng.bytes(16),
-            keys_rng.bytes(32),
-            keys_rng.bytes(32),
+            key_bytes(16),
+            key_bytes(16),
+            key_bytes(32),
+            key_bytes(32),
         )
-        spi_i = int.from_bytes(keys_rng.bytes(8), "big") | 1
-        spi_r = int.from_bytes(keys_rng.bytes(8), "big") | 1
+        spi_i = int.from_bytes(key_bytes(8), "big") | 1
+        spi_r = int.from_bytes(key_bytes(8), "big") | 1
         kids = []
         out_pps, in_pps = self.mix.out_pps[i], self.mix.in_pps[i]
         for _ in range(self.mix.children[i]):
@@ -246,8 +246,6 @@ class World:
             m0.install(i, sa)
             for m in site.members[1:]:
                 m.snaps[i] = None
-            if len(site.members) > 1:
-                self.sync[site.name].share(m0, i, full=True)
         flows = []
         t = cfg.traffic
         for j in range(self.mix.children[i]):
@@ -282,6 +280,14 @@ class World:
             self.ike_links[(src, i)] = LinkChannel(
                 link_cfg, self.streams, ("ike", direction, str(i)), self.bursts[direction]
             )
+
+    def _share_set_up(self) -> None:
+        """Each SA's full state from the first member of a multi-member site to the others, as set up
+        (the handshake's state: a standby knows every SA from the start)."""
+        for i in range(self.cfg.traffic.peers):
+            for site in (self.cluster, self.peer):
+                if len(site.members) > 1:
+                    self.sync[site.name].share(site.members[0], i, full=True)
 
     def _split_link(self, cfg: LinkSection, name: str, bursts: LossBursts) -> Callable[[int], LinkChannel]:
         """A flow's link for member k's copies during a split brain: the same link, streams of its own."""

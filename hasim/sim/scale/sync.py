@@ -178,17 +178,53 @@ class ScaledSyncChannel(SyncChannel):
         self, k: Member, i: int, snap: IkeSaSnapshot | None, full: bool
     ) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:
-            if not self._admits(k, i, full):
-                return
-            snaps = k.snaps
-            if isinstance(snaps, LazySnaps):
-                old_t = snaps.taken_at(i)
-                if snap is None or old_t is None or old_t <= snap.taken_at:
-                    snaps[i] = snap
-                return
-            old = snaps.get(i)
-            if snap is None or old is None or old.taken_at <= snap.taken_at:
+            self._take(k, i, snap, full)
+
+        return cb
+
+    def _take(self, k: Member, i: int, snap: IkeSaSnapshot | None, full: bool) -> None:
+        """A snapshot of SA ``i`` reached member ``k``: keep it if admitted and not older."""
+        if not self._admits(k, i, full):
+            return
+        snaps = k.snaps
+        if isinstance(snaps, LazySnaps):
+            old_t = snaps.taken_at(i)
+            if snap is None or old_t is None or old_t <= snap.taken_at:
                 snaps[i] = snap
+            return
+        old = snaps.get(i)
+        if snap is None or old is None or old.taken_at <= snap.taken_at:
+            snaps[i] = snap
+
+    def share_full(self, m: Member, sas: list[int]) -> None:
+        """``share(m, i, full=True)`` for each of ``sas`` in turn, as one batch: the same snapshots,
+        messages, bytes and fates (``ClusterLink.sync_fates`` draws for all at once as for one at a
+        time), and each arrival time's snapshots kept in the order the single shares would keep them."""
+        standbys = [k for k in self.site.members if k is not m and k.alive]
+        if not standbys or not sas:
+            return
+        now = self.env.now
+        window = self.world.cfg.policy.replay_window
+        snaps: list[IkeSaSnapshot | None] = []
+        for i in sas:
+            sa = m.sas.get(i)
+            snap = None if sa is None or sa.deleted else sa.snapshot(now)
+            snaps.append(snap)
+            self.messages += len(standbys)
+            self.bytes += len(standbys) * snapshot_bytes(snap, window, full=True)
+        fates = self.link.sync_fates(m.index, [k.index for k in standbys], now, len(sas))
+        arrived = fates.delivered
+        self.lost += int((~arrived).sum())
+        for t in np.unique(fates.arrival[arrived]).tolist():
+            ev = self.env.timeout(t - now)
+            ev.callbacks.append(self._arrive_full(standbys, sas, snaps, arrived & (fates.arrival == t)))
+
+    def _arrive_full(
+        self, standbys: list[Member], sas: list[int], snaps: list[IkeSaSnapshot | None], take: np.ndarray
+    ) -> Callable[[simpy.Event], None]:
+        def cb(_: simpy.Event) -> None:
+            for row, col in zip(*np.nonzero(take), strict=True):  # SA by SA, each standby in turn
+                self._take(standbys[col], sas[row], snaps[row], True)
 
         return cb
 

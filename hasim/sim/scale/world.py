@@ -193,6 +193,14 @@ class ScaledWorld(World):
         if all(len(s.members) == 1 for s in (self.cluster, self.peer)):
             self.env.process(self._epochs())  # else the periodic sync passes over all flows each interval
 
+    def _share_set_up(self) -> None:
+        """As the per-SA world shares them, for all SAs of a site in one batch."""
+        for site in (self.cluster, self.peer):
+            if len(site.members) > 1:
+                channel = self.sync[site.name]
+                assert isinstance(channel, ScaledSyncChannel)
+                channel.share_full(site.members[0], list(range(self.cfg.traffic.peers)))
+
     def fresh_snaps(self) -> LazySnaps:
         """A standby view whose periodic snapshots are references into batches."""
         return LazySnaps(self.cfg.traffic.peers)
