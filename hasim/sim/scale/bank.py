@@ -179,9 +179,8 @@ class FlowBank(Sender, Deliverer):
     def free_senders(self, t: float, flows: list[int]) -> None:
         """Send the packets of ``flows`` offered before ``t`` and hand their counters back to the sender
         objects (the receivers' windows stay in the bank): the protocol is about to change the counters."""
-        sel = self._offered_by_flow(t, sorted(flows))
-        if sel.shape[0]:
-            self._send(sel, side=True)
+        ufl, counts = self._offered_by_flow(t, sorted(flows))
+        self._send(ufl, counts, side=True)
         for f in flows:
             tx = self.tx[f]
             if tx is not None:
@@ -204,28 +203,27 @@ class FlowBank(Sender, Deliverer):
             raise RuntimeError(f"bank epoch ends at {self.epoch_end}, asked for {t}")
         if flows is None:
             self._merge_side()
-            sel = self._offered_before(t)
+            ufl, counts = self._offered_before(t)
             self.bulk_t = t
-            few = None
+            self._deliver(t, None, self._send(ufl, counts, side=False))
         elif t <= self.bulk_t:
             return  # the last pass over all flows sent and delivered everything before it
         elif len(flows) >= bank_state.MANY:  # straight into the main pool, regrouped by flow
             few = sorted(set(flows))
             in_set = np.zeros(self.n, dtype=bool)
             in_set[few] = True
-            sel = self._offered_before(t, in_set)
+            ufl, counts = self._offered_before(t, in_set)
             self._merge_side()
-            if sel.shape[0]:
-                self._send(sel, side=False)
+            fresh = self._send(ufl, counts, side=False)
+            if fresh is not None:
+                self.to_pool(fresh)
             self._regroup(np.flatnonzero(np.isfinite(self.p_arr)))
             self._deliver(t, few)
-            return
         else:
             few = sorted(set(flows))
-            sel = self._offered_by_flow(t, few)
-        if sel.shape[0]:
-            self._send(sel, side=few is not None)
-        self._deliver(t, few)
+            ufl, counts = self._offered_by_flow(t, few)
+            self._send(ufl, counts, side=True)
+            self._deliver(t, few)
 
     def watch_recovery(self, f: int, t: float) -> None:
         """Record flow ``f``'s first packet accepted at or after ``t`` (recovery after a takeover)."""

@@ -90,6 +90,18 @@ class BankState:
         self.reo = np.array([c.reorder for c in cfgs])
         self.reo_delay = np.array([c.reorder_delay_s for c in cfgs])
         self.dup = np.array([c.duplicate for c in cfgs])
+        self._same = {
+            name: float(v[0]) if n and bool((v == v[0]).all()) else None
+            for name, v in (
+                ("lat", self.lat),
+                ("jit", self.jit),
+                ("loss", self.loss),
+                ("reo", self.reo),
+                ("reo_delay", self.reo_delay),
+                ("dup", self.dup),
+            )
+        }
+        """Per link parameter: its value when every flow has the same (no gather per packet), else None."""
         self.uses = {
             "loss": self.loss > 0.0,
             "jitter": self.jit > 0.0,
@@ -169,27 +181,36 @@ class BankState:
         if w.words.shape[1]:
             w.words[f] = np.array(win.words, dtype=np.uint64)
 
-    def in_flight(
-        self,
-        arr: NDArray[np.float64],
-        seq: NDArray[np.uint64],
-        spi: NDArray[np.int64],
-        fl: NDArray[np.int64],
-        *,
-        side: bool,
-    ) -> None:
-        if side:
-            ufl, counts = runs(fl)  # flow-major
-            at = 0
-            for f, c in zip(ufl.tolist(), counts.tolist(), strict=True):
-                part = Copies(arr[at : at + c], seq[at : at + c], spi[at : at + c], fl[at : at + c])
-                self.side.setdefault(f, []).append(part)
-                at += c
-        else:
-            self.p_arr = np.concatenate((self.p_arr, arr))
-            self.p_seq = np.concatenate((self.p_seq, seq))
-            self.p_spi = np.concatenate((self.p_spi, spi))
-            self.p_flow = np.concatenate((self.p_flow, fl))
+    def per_packet(
+        self, name: str, fw: NDArray[np.int64], g: NDArray[np.int64]
+    ) -> float | NDArray[np.float64]:
+        """Link parameter ``name`` (lat, jit, loss, reo, reo_delay, dup) of each packet whose flow is
+        ``fw[g]``: one float when all flows share it (the same arithmetic, without the gather)."""
+        same = self._same[name]
+        if same is not None:
+            return same
+        values: NDArray[np.float64] = getattr(self, name)
+        return values[fw][g]
+
+    def to_side(self, c: Copies) -> None:
+        """Put copies (flow-major, each flow's in send order) in flight in their flows' side pools."""
+        ufl, counts = runs(c.flow)
+        if ufl.shape[0] == 1:
+            self.side.setdefault(int(ufl[0]), []).append(c)
+            return
+        at = 0
+        for f, k in zip(ufl.tolist(), counts.tolist(), strict=True):
+            end = at + k
+            part = Copies(c.arr[at:end], c.seq[at:end], c.spi[at:end], c.flow[at:end])
+            self.side.setdefault(f, []).append(part)
+            at = end
+
+    def to_pool(self, c: Copies) -> None:
+        """Put copies in flight in the main pool, after those there."""
+        self.p_arr = np.concatenate((self.p_arr, c.arr))
+        self.p_seq = np.concatenate((self.p_seq, c.seq))
+        self.p_spi = np.concatenate((self.p_spi, c.spi))
+        self.p_flow = np.concatenate((self.p_flow, c.flow))
 
     def _merge_side(self) -> None:
         if self.side:
@@ -200,15 +221,19 @@ class BankState:
             self.p_spi = np.concatenate([self.p_spi] + [c.spi for c in parts])
             self.p_flow = np.concatenate([self.p_flow] + [c.flow for c in parts])
 
-    def _regroup(self, keep: NDArray[np.intp]) -> None:
-        """Keep the main pool's copies ``keep`` (in pool order), grouped by flow, each flow's copies staying
-        in send order (a radix sort in 16 bits), and index them by flow."""
-        flow = self.p_flow[keep]
+    def _regroup(self, keep: NDArray[np.intp], rest: Copies | None = None) -> None:
+        """Keep the main pool's copies ``keep`` (in pool order) and after them ``rest``, grouped by flow,
+        each flow's copies staying in send order (a radix sort in 16 bits), and index them by flow."""
+        arr, seq, spi, flow = self.p_arr[keep], self.p_seq[keep], self.p_spi[keep], self.p_flow[keep]
+        if rest is not None and rest.arr.shape[0]:
+            arr = np.concatenate((arr, rest.arr))
+            seq = np.concatenate((seq, rest.seq))
+            spi = np.concatenate((spi, rest.spi))
+            flow = np.concatenate((flow, rest.flow))
         by = np.argsort(flow.astype(np.uint16) if self.n < 1 << 16 else flow, kind="stable")
-        keep = keep[by]
-        self.p_arr, self.p_seq = self.p_arr[keep], self.p_seq[keep]
-        self.p_spi, self.p_flow = self.p_spi[keep], self.p_flow[keep]
-        self.p_seg = np.searchsorted(self.p_flow, np.arange(self.n + 1), side="left")
+        self.p_arr, self.p_seq, self.p_spi, self.p_flow = arr[by], seq[by], spi[by], flow[by]
+        self.p_seg = np.zeros(self.n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.p_flow, minlength=self.n), out=self.p_seg[1:])
 
     def iv_range(self, f: int, first: int, last: int) -> None:
         """``_ivs`` for one flow that sent ``first..last``."""

@@ -30,15 +30,21 @@ from hasim.sim.scale.copies import Copies, arrival_order, runs
 class Deliverer(BankState):
     """The bank's delivering passes (see the module docstring)."""
 
-    def _take_due(self, t: float, few: list[int] | None) -> Copies:
-        """Take the copies arriving before ``t`` out of the pools: of every flow (``few`` None; what stays
-        is then grouped by flow) or of the given flows (sorted)."""
+    def _take_due(self, t: float, few: list[int] | None, fresh: Copies | None = None) -> Copies:
+        """Take the copies arriving before ``t`` out of the pools: of every flow (``few`` None; ``fresh``:
+        copies just sent, after the main pool's; what stays is then grouped by flow) or of the given flows
+        (sorted)."""
         if few is None:
             due = self.p_arr < t
             pick = np.flatnonzero(due)
             keep = np.flatnonzero(~due & np.isfinite(self.p_arr))
             taken = Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
-            self._regroup(keep)
+            rest = None
+            if fresh is not None:
+                due = fresh.arr < t
+                taken = Copies.join([taken, fresh.where(due)]) if pick.shape[0] else fresh.where(due)
+                rest = fresh.where(~due)
+            self._regroup(keep, rest)
             return self._with_splits(taken, t, sorted(self.split_copies)) if self.split_copies else taken
         parts: list[Copies] = []
         many = len(few) >= bank_state.MANY
@@ -96,8 +102,8 @@ class Deliverer(BankState):
                 self.split_copies[f] = [c.where(~due)]
         return Copies.join(parts) if len(parts) > 1 else taken
 
-    def _deliver(self, t: float, few: list[int] | None) -> None:
-        taken = self._take_due(t, few)
+    def _deliver(self, t: float, few: list[int] | None, fresh: Copies | None = None) -> None:
+        taken = self._take_due(t, few, fresh)
         arr, seq, spi, fl = taken.arr, taken.seq, taken.spi, taken.flow
         if arr.shape[0] == 0:
             return

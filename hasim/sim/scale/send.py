@@ -17,112 +17,140 @@ from hasim.sim.dataplane.link import arrival_time, hit
 from hasim.sim.dataplane.split_senders import send_split
 from hasim.sim.scale import bank_state
 from hasim.sim.scale.bank_state import BankState
-from hasim.sim.scale.copies import Copies, runs
-from hasim.sim.scale.epoch import flow_of, ranges
+from hasim.sim.scale.copies import Copies
 
 
 class Sender(BankState):
     """The bank's sending passes (see the module docstring)."""
 
-    def _offered_before(self, t: float, in_set: NDArray[np.bool_] | None = None) -> NDArray[np.int64]:
-        """The packets not yet sent that were offered before ``t`` (of the flows in ``in_set``), flow-major,
-        each flow's in order (the epoch's index finds where each flow's run ends)."""
+    def _offered_before(
+        self, t: float, in_set: NDArray[np.bool_] | None = None
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The flows (of those in ``in_set``) with packets not yet sent that were offered before ``t``, and
+        how many each (from its next unsent one on; the epoch's index finds where each flow's run ends)."""
         flows = np.arange(self.n, dtype=np.int64) if in_set is None else np.flatnonzero(in_set)
-        start = self.t_pos[flows]
-        stop = self.t_index.before(self.t_off, flows, t)
-        return ranges(start, np.maximum(stop, start))
+        count = self.t_index.before(self.t_off, flows, t) - self.t_pos[flows]
+        some = count > 0
+        return flows[some], count[some]
 
-    def _offered_by_flow(self, t: float, flows: list[int]) -> NDArray[np.int64]:
+    def _offered_by_flow(self, t: float, flows: list[int]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
         """``_offered_before`` for a few flows (sorted), one search in each flow's offered times."""
-        chunks = []
+        ufl: list[int] = []
+        counts: list[int] = []
+        t_off, t_pos, t_seg = self.t_off, self.t_pos, self.t_seg
         for f in flows:
-            lo, hi = int(self.t_pos[f]), int(self.t_seg[f + 1])
-            k = lo + int(np.searchsorted(self.t_off[lo:hi], t, side="left"))
-            if k > lo:
-                chunks.append(np.arange(lo, k, dtype=np.int64))
-        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+            lo, hi = int(t_pos[f]), int(t_seg[f + 1])
+            k = int(t_off[lo:hi].searchsorted(t))
+            if k > 0:
+                ufl.append(f)
+                counts.append(k)
+        return np.array(ufl, dtype=np.int64), np.array(counts, dtype=np.int64)
 
-    def _send(self, sel: NDArray[np.int64], *, side: bool) -> None:
-        """Send the offered packets ``sel`` (flow-major, each flow's from its next unsent one on)."""
+    def _send(self, ufl: NDArray[np.int64], counts: NDArray[np.int64], *, side: bool) -> Copies | None:
+        """Send ``counts[i]`` offered packets of each flow ``ufl[i]`` (ascending, counts positive), each
+        flow's from its next unsent one on. The copies that survive the link: into the side pools
+        (``side``), or returned in flow-major send order (the caller puts them in flight)."""
+        if ufl.shape[0] == 0:
+            return None
         if self.splits:
-            self._send_splits(sel)
-        if sel.shape[0] <= bank_state.SMALL_SEND:
-            self._send_few(sel, side=side)
-            return
-        fl_all = flow_of(self.t_seg, sel)  # non-decreasing: the selection is flow-major
-        ufl, counts = runs(fl_all)
+            self._send_splits(ufl, counts)
+        if int(counts.sum()) <= bank_state.SMALL_SEND:
+            return self._send_few(ufl.tolist(), counts.tolist(), side=side)
         first_of = self.t_pos[ufl]
-        self.t_pos[ufl] += counts
+        self.t_pos[ufl] = first_of + counts
         st = self.stats
         st["offered"][ufl] += counts
-        grp = np.repeat(np.arange(ufl.shape[0]), counts)
-        rank = sel - first_of[grp]
         has_tx = self.has_tx[ufl]
-        st["outage"][ufl] += np.where(has_tx, 0, counts)
         last = self.last_seq[ufl]
-        remaining = np.where(has_tx, np.uint64(self.limit) - last, np.uint64(0))
-        m = np.minimum(counts.astype(np.uint64), remaining).astype(np.int64)
-        st["exhausted"][ufl] += np.where(has_tx, counts - m, 0)
-        sent = rank < m[grp]
-        times = self.t_off[sel]
-        if not sent.all():
-            grp, times, rank = grp[sent], times[sent], rank[sent]
-        if grp.shape[0] == 0:
-            return
-        fl = ufl[grp]
-        seqs = last[grp] + np.uint64(1) + rank.astype(np.uint64)
+        if has_tx.all():
+            m = np.minimum(counts.astype(np.uint64), np.uint64(self.limit) - last).astype(np.int64)
+            st["exhausted"][ufl] += counts - m
+        else:
+            st["outage"][ufl] += np.where(has_tx, 0, counts)
+            remaining = np.where(has_tx, np.uint64(self.limit) - last, np.uint64(0))
+            m = np.minimum(counts.astype(np.uint64), remaining).astype(np.int64)
+            st["exhausted"][ufl] += np.where(has_tx, counts - m, 0)
         went = np.flatnonzero(m > 0)
-        new_last = last + m.astype(np.uint64)
-        self.last_seq[ufl] = new_last
-        st["sent"][ufl] += m
-        self._space_used(ufl[went])
-        self._ivs(ufl[went], last[went] + np.uint64(1), new_last[went])
+        if went.shape[0] == 0:
+            return None
+        if went.shape[0] < ufl.shape[0]:
+            fw, mw, first_of, last = ufl[went], m[went], first_of[went], last[went]
+        else:
+            fw, mw = ufl, m
+        new_last = last + mw.astype(np.uint64)
+        self.last_seq[fw] = new_last
+        st["sent"][fw] += mw
+        self._space_used(fw)
+        self._ivs(fw, last + np.uint64(1), new_last)
+        # one row per packet sent: flow (group) g, rank within its flow's run ar - at[g]
+        k = fw.shape[0]
+        total = int(mw.sum())
+        at = np.cumsum(mw) - mw
+        g = np.repeat(np.arange(k), mw)
+        ar = np.arange(total, dtype=np.int64)
+        times = self.t_off[(first_of - at)[g] + ar]
+        # modular uint64 arithmetic: last + 1 + rank, exactly
+        seqs = (last + np.uint64(1) - at.astype(np.uint64))[g] + ar.astype(np.uint64)
         # the link: one uniform per packet sent from each stream the flow's link uses
         u = {}
-        for k in self.feats:
-            uses = self.uses[k][ufl]
-            idx = self.u_pos[k][ufl][grp] + rank
+        for key in self.feats:
+            pos = self.u_pos[key]
+            uses = self.uses[key][fw]
             if uses.all():
-                u[k] = self.u[k][idx]
-                self.u_pos[k][ufl] += m
+                u[key] = self.u[key][(pos[fw] - at)[g] + ar]
+                pos[fw] += mw
                 continue
-            use = uses[grp]
-            val = np.zeros(grp.shape[0])
-            val[use] = self.u[k][idx[use]]
-            u[k] = val
-            self.u_pos[k][ufl] += np.where(uses, m, 0)
-        lost = hit(u["loss"], self.loss[fl]) if "loss" in u else np.zeros(fl.shape[0], dtype=bool)
-        dirn = self.dirn[fl]
-        for d, b in enumerate(self.bursts):
-            if b.intervals:
-                lost |= (dirn == d) & b.mask(times)
+            idx = (pos[fw] - at)[g] + ar
+            use = uses[g]
+            val = np.zeros(total)
+            val[use] = self.u[key][idx[use]]
+            u[key] = val
+            pos[fw] += np.where(uses, mw, 0)
+        lost = hit(u["loss"], self.per_packet("loss", fw, g)) if "loss" in u else np.zeros(total, dtype=bool)
+        if any(b.intervals for b in self.bursts):
+            dirn = self.dirn[fw][g]
+            for d, b in enumerate(self.bursts):
+                if b.intervals:
+                    lost |= (dirn == d) & b.mask(times)
         u_jit, u_reo = u.get("jitter"), u.get("reorder")
         arrival = arrival_time(
             times,
-            self.lat[fl],
-            self.jit[fl] if u_jit is not None else 0.0,
+            self.per_packet("lat", fw, g),
+            self.per_packet("jit", fw, g) if u_jit is not None else 0.0,
             u_jit,
-            self.reo[fl] if u_reo is not None else 0.0,
-            self.reo_delay[fl] if u_reo is not None else 0.0,
+            self.per_packet("reo", fw, g) if u_reo is not None else 0.0,
+            self.per_packet("reo_delay", fw, g) if u_reo is not None else 0.0,
             u_reo,
         )
         keep = ~lost
-        copies = keep.astype(np.int64)
+        kept_g = g[keep]
+        st["lost"][fw] += mw - np.bincount(kept_g, minlength=k)
         if "dup" in u:
-            copies += hit(u["dup"], self.dup[fl]) & keep
-        st["lost"][ufl] += m - np.bincount(grp[keep], minlength=ufl.shape[0])
-        idx = np.repeat(np.arange(fl.shape[0]), copies)
-        self.in_flight(arrival[idx], seqs[idx], self.spi[fl[idx]], fl[idx], side=side)
+            copies = keep.astype(np.int64)
+            copies += hit(u["dup"], self.per_packet("dup", fw, g)) & keep
+            idx = np.repeat(np.arange(total), copies)
+            gi = g[idx]
+        else:
+            idx = np.flatnonzero(keep)
+            gi = kept_g
+        out = Copies(arrival[idx], seqs[idx], self.spi[fw][gi], fw[gi])
+        if side:
+            self.to_side(out)
+            return None
+        return out
 
-    def _send_splits(self, sel: NDArray[np.int64]) -> None:
-        """During a split brain the other masters bound to a flow send its offered packets ``sel`` too,
-        each with its own counter and link draws (``split_senders.send_split``, as the per-flow path)."""
-        fl = flow_of(self.t_seg, sel)
+    def _send_splits(self, ufl: NDArray[np.int64], counts: NDArray[np.int64]) -> None:
+        """During a split brain the other masters bound to a flow send its offered packets (``counts[i]`` of
+        flow ``ufl[i]`` from its next unsent one) too, each with its own counter and link draws
+        (``split_senders.send_split``, as the per-flow path)."""
+        offered = dict(zip(ufl.tolist(), counts.tolist(), strict=True))
         st = self.stats
         for f in sorted(self.splits):
-            times = self.t_off[sel[fl == f]]
-            if times.shape[0] == 0:
+            c_f = offered.get(f, 0)
+            if not c_f:
                 continue
+            lo = int(self.t_pos[f])
+            times = self.t_off[lo : lo + c_f].copy()
             flow = self.flows[f]
             for s in self.splits[f]:
                 c = send_split(s.child, flow.split_link(s.member), times)
@@ -145,39 +173,28 @@ class Sender(BankState):
                     if c.spi != int(self.spi[f]):
                         self.foreign[f] += k  # delivered to whoever that SPI names
 
-    def _send_few(self, sel: NDArray[np.int64], *, side: bool) -> None:
+    def _send_few(self, fls: list[int], counts: list[int], *, side: bool) -> Copies | None:
         """``_send`` packet by packet: the same counters, uniforms, arithmetic and copies in flight."""
-        fls = flow_of(self.t_seg, sel).tolist()
-        times = self.t_off[sel].tolist()
         st = self.stats
         feats = self.feats
-        arr: list[float] = []
-        seq: list[int] = []
-        spi: list[int] = []
-        fl: list[int] = []
-        i, n = 0, len(fls)
-        while i < n:
-            f = fls[i]
-            j = i + 1
-            while j < n and fls[j] == f:
-                j += 1
-            c = j - i
-            self.t_pos[f] += c
+        parts: list[Copies] = []
+        for f, c in zip(fls, counts, strict=True):
+            lo = int(self.t_pos[f])
+            self.t_pos[f] = lo + c
             st["offered"][f] += c
             if not self.has_tx[f]:
                 st["outage"][f] += c
-                i = j
                 continue
             last = int(self.last_seq[f])
             m = min(c, self.limit - last)
             st["exhausted"][f] += c - m
             if m <= 0:
-                i = j
                 continue
             self.last_seq[f] = last + m
             st["sent"][f] += m
             self.max_space[f] = max(float(self.max_space[f]), (last + m) / self.limit)
             self.iv_range(f, last + 1, last + m)
+            times = self.t_off[lo : lo + m].tolist()
             u: dict[str, list[float]] = {}
             for k in feats:
                 if self.uses[k][f]:
@@ -189,14 +206,16 @@ class Sender(BankState):
             loss, lat, jit = float(self.loss[f]), float(self.lat[f]), float(self.jit[f])
             reo, reo_delay, dup = float(self.reo[f]), float(self.reo_delay[f]), float(self.dup[f])
             burst = self.bursts[int(self.dirn[f])]
-            s_f = int(self.spi[f])
+            bursts = bool(burst.intervals)
             u_loss, u_jit, u_reo, u_dup = u.get("loss"), u.get("jitter"), u.get("reorder"), u.get("dup")
+            arr: list[float] = []
+            seq: list[int] = []
             lost = 0
             for r in range(m):
-                t = times[i + r]
-                gone = u_loss is not None and hit(u_loss[r], loss)
-                if burst.intervals and burst.contains(t):
-                    gone = True
+                t = times[r]
+                if (u_loss is not None and hit(u_loss[r], loss)) or (bursts and burst.contains(t)):
+                    lost += 1
+                    continue
                 a = arrival_time(
                     t,
                     lat,
@@ -206,22 +225,24 @@ class Sender(BankState):
                     reo_delay,
                     u_reo[r] if u_reo is not None else None,
                 )
-                if gone:
-                    lost += 1
-                    continue
-                copies = 2 if u_dup is not None and hit(u_dup[r], dup) else 1
-                for _ in range(copies):
+                arr.append(a)
+                seq.append(last + 1 + r)
+                if u_dup is not None and hit(u_dup[r], dup):
                     arr.append(a)
                     seq.append(last + 1 + r)
-                    spi.append(s_f)
-                    fl.append(f)
             st["lost"][f] += lost
-            i = j
-        if fl:
-            self.in_flight(
-                np.array(arr, dtype=np.float64),
-                np.array(seq, dtype=np.uint64),
-                np.array(spi, dtype=np.int64),
-                np.array(fl, dtype=np.int64),
-                side=side,
-            )
+            if arr:
+                n = len(arr)
+                copies = Copies(
+                    np.array(arr, dtype=np.float64),
+                    np.array(seq, dtype=np.uint64),
+                    np.full(n, int(self.spi[f]), dtype=np.int64),
+                    np.full(n, f, dtype=np.int64),
+                )
+                if side:
+                    self.side.setdefault(f, []).append(copies)
+                else:
+                    parts.append(copies)
+        if side or not parts:
+            return None
+        return Copies.join(parts) if len(parts) > 1 else parts[0]
