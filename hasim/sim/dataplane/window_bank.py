@@ -119,12 +119,13 @@ def check_bank(bank: WindowBank, sa: ArrayLike, seqs: ArrayLike) -> tuple[NDArra
     ascending), which skips the sort.
     """
     sa_arr = np.asarray(sa, dtype=np.intp).reshape(-1)
-    s = np.asarray(seqs).reshape(-1).astype(np.uint64)
+    s = np.asarray(seqs).reshape(-1)
+    if s.dtype != np.uint64:
+        s = s.astype(np.uint64)
     if sa_arr.shape != s.shape:
         raise ProtocolError("one SA index per sequence number")
-    out = np.zeros(s.size, dtype=OUTCOME_DTYPE)
     if s.size == 0:
-        return out, bank
+        return np.zeros(0, dtype=OUTCOME_DTYPE), bank
     if int(sa_arr.min()) < 0 or int(sa_arr.max()) >= bank.n_sa:
         raise ProtocolError("SA index outside the bank")
     if not bank.esn and int(s.max()) > LOW_MASK:
@@ -135,19 +136,26 @@ def check_bank(bank: WindowBank, sa: ArrayLike, seqs: ArrayLike) -> tuple[NDArra
     v = s if grouped else s[order]
     t0 = bank.tops[g]
     rel = (v - t0).view(np.int64)  # exact while |v - t0| < 2**63, checked below
-    wide = (rel > _SPAN) | (rel < -_SPAN) | ((v > t0) != (rel > 0))
     tops, words = bank.tops.copy(), bank.words.copy()
-    if wide.any():
-        for i in np.unique(g[wide]).tolist():
-            mine = sa_arr == i
-            res, st = check_batch(bank.state(i), s[mine])
-            out[mine] = res
-            tops[i], words[i] = st.top, st.words
-        keep = ~np.isin(g, np.unique(g[wide]))
-        order, g, v, t0, rel = order[keep], g[keep], v[keep], t0[keep], rel[keep]
+    out = np.zeros(s.size, dtype=OUTCOME_DTYPE)
+    whole = True  # every packet is decided by _decide, in the order given
+    if bank.esn:  # without ESN numbers and edges are below 2**32: never wide
+        wide = (rel > _SPAN) | (rel < -_SPAN) | ((v > t0) != (rel > 0))
+        if wide.any():
+            whole = False
+            for i in np.unique(g[wide]).tolist():
+                mine = sa_arr == i
+                res, st = check_batch(bank.state(i), s[mine])
+                out[mine] = res
+                tops[i], words[i] = st.top, st.words
+            keep = ~np.isin(g, np.unique(g[wide]))
+            order, g, v, t0, rel = order[keep], g[keep], v[keep], t0[keep], rel[keep]
     if g.size:
         sub = _decide(bank, g, v, t0, rel, tops, words)
-        out[order] = sub
+        if whole and grouped:
+            out = sub
+        else:
+            out[order] = sub
     return out, WindowBank(bank.size, bank.esn, tops, words)
 
 
@@ -163,27 +171,35 @@ def _decide(
     """Outcomes of packets grouped by SA (arrival order within each); writes new ``tops``/``words``."""
     size, esn = bank.size, bank.esn
     w_inf = size or OFF_INFERENCE_WINDOW
-    base = g.astype(np.int64) << _SA_SHIFT
+    base = g.astype(np.int64, copy=False) << _SA_SHIFT
     out = np.zeros(g.size, dtype=OUTCOME_DTYPE)
-    removed = np.zeros(g.size, dtype=bool)
+    removed = np.zeros(g.size, dtype=bool) if esn else None  # without ESN nothing is too far ahead
     while True:
-        key = base + np.where(removed, 0, np.maximum(rel, 0))
+        key = np.maximum(rel, 0)
+        if removed is not None:
+            key[removed] = 0
+        key += base
         run = np.maximum.accumulate(key)
         edge = np.empty_like(rel)
         edge[0] = 0
         np.maximum(run[:-1] - base[1:], 0, out=edge[1:])  # relative edge before each packet
-        ahead = (rel > edge) & ~removed
-        if not esn:
+        ahead = rel > edge
+        if removed is None:
             break
+        ahead &= ~removed
         far = ahead & (rel - edge > 2**32 - w_inf)
         if not far.any():
             break
         removed |= far
-    out[removed] = _UNV
-    late = np.flatnonzero(~ahead & ~removed)
-    rec_key = (base + rel + _SPAN)[ahead]  # sorted: by SA, then increasing within the SA
-    accepted = ahead.copy()
+    if removed is None:
+        late = np.flatnonzero(~ahead)
+    else:
+        out[removed] = _UNV
+        late = np.flatnonzero(~ahead & ~removed)
+    accepted = ahead
     if late.size:
+        rec_key = (base + rel + _SPAN)[ahead]  # sorted: by SA, then increasing within the SA
+        accepted = ahead.copy()
         back = edge[late] - rel[late]
         old = back >= w_inf
         out[late[old]] = _UNV if esn else _OLD
@@ -236,21 +252,36 @@ def _update_words(
     old_block = (old_tops >> np.uint64(6)).astype(np.int64)
     new_block = (new_tops >> np.uint64(6)).astype(np.int64)
     advance = new_block - old_block
-    # RFC 6479: clear the slots of the blocks entering each window
-    offset = (np.arange(n)[None, :] - (old_block + 1)[:, None]) % n
-    rows = words[sas]
-    rows[offset < advance[:, None]] = 0
-    words[sas] = rows
+    # RFC 6479: clear the slots of the blocks entering each window (all of them from n blocks on)
+    moved = np.flatnonzero(advance > 0)
+    if moved.size:
+        ms, first, adv = sas[moved], old_block[moved] + 1, advance[moved]
+        full = adv >= n
+        if full.any():
+            words[ms[full]] = 0
+            part = ~full
+            ms, first, adv = ms[part], first[part], adv[part]
+        for d in range(int(adv.max()) if adv.size else 0):
+            some = adv > d
+            words[ms[some], (first[some] + d) % n] = 0
     # or in the accepted numbers still inside each SA's ring
     top_block_of = np.zeros(bank.n_sa, dtype=np.int64)
     top_block_of[sas] = new_block
     av, ag = v[accepted], g[accepted]
-    near = top_block_of[ag] - (av >> np.uint64(6)).astype(np.int64) < n
-    av, ag = av[near], ag[near]
+    block = (av >> np.uint64(6)).astype(np.int64)
+    near = top_block_of[ag] - block < n
+    if not near.all():
+        av, ag, block = av[near], ag[near], block[near]
     if av.size == 0:
         return
-    cell = ag.astype(np.int64) * n + ((av >> np.uint64(6)) % np.uint64(n)).astype(np.int64)
-    np.bitwise_or.at(words.reshape(-1), cell, np.left_shift(np.uint64(1), av & np.uint64(63)))
+    cell = ag.astype(np.int64, copy=False) * n + block % n
+    bits = np.left_shift(np.uint64(1), av & np.uint64(63))
+    if cell.size > 1:  # or together the bits of each run of one cell first (a few runs per SA)
+        starts = np.flatnonzero(np.concatenate(([True], cell[1:] != cell[:-1])))
+        if starts.size < cell.size:
+            bits = np.bitwise_or.reduceat(bits, starts)
+            cell = cell[starts]
+    np.bitwise_or.at(words.reshape(-1), cell, bits)
 
 
 def _stable_order(sa: NDArray[np.intp], n_sa: int) -> NDArray[np.intp]:

@@ -68,11 +68,13 @@ def arrival_order(arr: NDArray[np.float64], fl: NDArray[np.int64], n_flows: int)
     v = arr.view(np.int64)
     d = v - v.min()
     shift = max(0, int(d.max()).bit_length() - room)
-    key = (fl.astype(np.int64) << room) | (d >> shift)
+    key = fl.astype(np.int64, copy=False) << room
+    key |= d >> shift if shift else d
     order = np.argsort(key, kind="stable")
     if shift:
-        ks, ds = key[order], d[order]
-        if bool(((ks[1:] == ks[:-1]) & (ds[1:] < ds[:-1])).any()):
+        ks = key[order]
+        tie = np.flatnonzero(ks[1:] == ks[:-1])  # only equal keys can hide two times out of order
+        if tie.shape[0] and bool((d[order[tie + 1]] < d[order[tie]]).any()):
             by_time = np.argsort(v, kind="stable")
             by_flow = fl[by_time].astype(np.uint16) if n_flows <= 1 << 16 else fl[by_time]
             return by_time[np.argsort(by_flow, kind="stable")]

@@ -14,6 +14,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from hasim.protocol.anti_replay import ReplayOutcome
 from hasim.sim.dataplane.outcomes import (
     OUTCOME_COUNTERS,
     accepted_from,
@@ -116,17 +117,22 @@ class Deliverer(BankState):
         ufl, counts = runs(fl)
         st["delivered"][ufl] += counts
         own = spi == self.spi[fl]
+        kept = True  # every copy goes on to its flow's window: the runs stay
         if not own.all():
             self.deliver_foreign(arr[~own], seq[~own], spi[~own], fl[~own])
             arr, seq, fl = arr[own], seq[own], fl[own]
-        ok = self.rx_ok[fl]
-        if not ok.all():
-            nf, nc = runs(fl[~ok])
-            st["no_receiver"][nf] += nc
-            arr, seq, fl = arr[ok], seq[ok], fl[ok]
+            kept = False
+        if not (kept and self.rx_ok[ufl].all()):
+            ok = self.rx_ok[fl]
+            if not ok.all():
+                nf, nc = runs(fl[~ok])
+                st["no_receiver"][nf] += nc
+                arr, seq, fl = arr[ok], seq[ok], fl[ok]
+                kept = False
         if fl.shape[0] == 0:
             return
-        ufl, counts = runs(fl)
+        if not kept:
+            ufl, counts = runs(fl)
         if ufl.shape[0] == self.n:
             out, self.windows = check_bank(self.windows, fl, seq)
         elif fl.shape[0] <= bank_state.SMALL:
@@ -163,11 +169,19 @@ class Deliverer(BankState):
         counts: NDArray[np.int64],
     ) -> None:
         k = ufl.shape[0]
-        grp = np.repeat(np.arange(k), counts)
-        c = tally(out, grp, k)
         st = self.stats
-        for code, name in enumerate(OUTCOME_COUNTERS):
-            st[name][ufl] += c[:, code]
+        bad = np.flatnonzero(out != ReplayOutcome.ACCEPTED)  # few: count those, the rest were accepted
+        if bad.shape[0]:
+            grp = np.searchsorted(np.cumsum(counts), bad, side="right")
+            c = tally(out[bad], grp, k)
+            st["accepted"][ufl] += counts - c.sum(axis=1)
+            for code, name in enumerate(OUTCOME_COUNTERS):
+                if code != ReplayOutcome.ACCEPTED:
+                    st[name][ufl] += c[:, code]
+        else:
+            st["accepted"][ufl] += counts
+        if not (~np.isnan(self.watch_from[ufl]) & np.isnan(self.first_acc[ufl])).any():
+            return  # no flow here waits for its first acceptance after a takeover
         cand = accepted_from(out, arr, self.watch_from[fl]) & np.isnan(self.first_acc[fl])
         if cand.any():
             cf, ca = fl[cand], arr[cand]

@@ -62,7 +62,10 @@ class EpochIndex:
         for a in range(0, times.shape[0], _CHUNK):
             b = min(times.shape[0], a + _CHUNK)
             key = self._buckets(times[a:b])
-            key += flow_of(seg, np.arange(a, b, dtype=np.int64)) * nb  # flow-major: non-decreasing
+            # the flow of each time in a..b: flows f0..f1 cut to the chunk (flow-major)
+            f0, f1 = int(flow_of(seg, np.array([a]))[0]), int(flow_of(seg, np.array([b - 1]))[0])
+            lens = np.minimum(seg[f0 + 1 : f1 + 2], b) - np.maximum(seg[f0 : f1 + 1], a)
+            key += np.repeat(np.arange(f0 * nb, (f1 + 1) * nb, nb, dtype=np.int64), lens)
             counts += np.bincount(key, minlength=n * nb)
         at = np.empty((nb + 1, n), dtype=np.int64)
         at[0] = seg[:-1]
