@@ -20,6 +20,7 @@ import numpy as np
 from numpy.random.bit_generator import ISeedSequence
 from numpy.typing import DTypeLike, NDArray
 
+from hasim.sim.pcg64 import Pcg64Doubles
 from hasim.sim.seeding import SpawnSeeder
 
 FAMILIES = ("links", "traffic", "faults", "nonces", "attacker", "keys", "sync", "phases")
@@ -71,13 +72,25 @@ class RandomStreams:
         """A new Generator of a stream, at its start (for a reference path that replays the same draws)."""
         if not path or path[0] not in FAMILIES:
             raise ValueError(f"stream family must be one of {FAMILIES}, got {path!r}")
+        seeded = cast(np.random.SeedSequence, _Seeded(self._words(path)))  # PCG64 takes any ISeedSequence
+        return np.random.Generator(np.random.PCG64(seeded))
+
+    def doubles(self, *path: str) -> Pcg64Doubles:
+        """A stream at its start drawn one double at a time: the doubles ``fresh(*path).random()`` gives,
+        call after call, without making a Generator (:mod:`hasim.sim.pcg64`), for streams drawn once or
+        a few times. A stream drawn this way is drawn only this way."""
+        if not path or path[0] not in FAMILIES:
+            raise ValueError(f"stream family must be one of {FAMILIES}, got {path!r}")
+        return Pcg64Doubles(self._words(path).tolist())
+
+    def _words(self, path: tuple[str, ...]) -> NDArray[np.uint64]:
+        """The PCG64 seed words of a stream: worked out ahead (``prepare``) or now."""
         words = self._ready.pop(path, None) if self._ready else None
         if words is None:
-            words = self._seeder.pcg64_words(_spawn_key(path))
-        elif not self._ready:
+            return self._seeder.pcg64_words(_spawn_key(path))
+        if not self._ready:
             self._ready = {}  # the emptied table's memory back
-        seeded = cast(np.random.SeedSequence, _Seeded(words))  # PCG64 takes any ISeedSequence
-        return np.random.Generator(np.random.PCG64(seeded))
+        return words
 
     def prepare(self, paths: Iterable[tuple[str, ...]]) -> None:
         """Work out the seed words of many streams at once (about 1 microsecond each instead of 15), for

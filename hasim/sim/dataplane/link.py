@@ -21,6 +21,7 @@ chain (a :class:`GeChain`, stepped once per message of either kind, in send orde
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar, overload
 
@@ -151,14 +152,20 @@ class LinkChannel:
         bursts: LossBursts | None = None,
         *,
         chain: GeChain | None = None,
+        one_at_a_time: bool = False,
     ) -> None:
         """``chain``: a Gilbert-Elliott state shared with other flows of the same direction (default:
-        the flow's own, from its ``state`` stream)."""
+        the flow's own, from its ``state`` stream). ``one_at_a_time``: the flow is only ever sent with
+        ``transmit_one`` (an IKE SA's messages, a few per SA and run), so its per-packet features draw
+        from :meth:`RandomStreams.doubles <hasim.sim.streams.RandomStreams.doubles>` (the same numbers
+        without a Generator each) and ``transmit`` is refused."""
         self.cfg = cfg
         self.bursts = bursts if bursts is not None else LossBursts()
         self._streams, self._path = streams, path
         self._rngs: dict[str, np.random.Generator] = {}
         self._chain = chain
+        self._one_at_a_time = one_at_a_time
+        self._ones: dict[str, Callable[[], float]] = {}
 
     def rng(self, name: str) -> np.random.Generator:
         """The stream of one feature (loss, state, jitter, reorder, dup), created on first use: a stream
@@ -175,6 +182,14 @@ class LinkChannel:
             self._chain = GeChain(self.rng("state"))
         return self._chain
 
+    def _one(self, name: str) -> float:
+        """The next uniform of one feature's stream, for one packet (``Generator.random()``)."""
+        draw = self._ones.get(name)
+        if draw is None:
+            src = self._streams.doubles("links", *self._path, name) if self._one_at_a_time else self.rng(name)
+            draw = self._ones[name] = src.random
+        return draw()
+
     def _uniforms(self, name: str, n: int) -> np.ndarray:
         return self.rng(name).random(n)
 
@@ -188,6 +203,8 @@ class LinkChannel:
         """Vectorized: (index into ``send`` of each delivered copy, its arrival time), in send order.
         ``u_loss``: the loss uniforms, when the caller drew them from a loss stream several flows share
         in an order of its own (the cluster link's sync messages to several standbys)."""
+        if self._one_at_a_time:
+            raise ValueError(f"link flow {'/'.join(self._path)} is sent one packet at a time")
         cfg = self.cfg
         n = send.shape[0]
         if n == 0:
@@ -218,17 +235,17 @@ class LinkChannel:
         cfg = self.cfg
         if cfg.loss_model == "gilbert_elliott":
             bad = bool(self.chain.step(1, cfg.ge_good_to_bad, cfg.ge_bad_to_good)[0])
-            gone = hit(float(self.rng("loss").random()), cfg.ge_loss_bad if bad else cfg.ge_loss_good)
+            gone = hit(self._one("loss"), cfg.ge_loss_bad if bad else cfg.ge_loss_good)
         elif cfg.loss > 0.0:
-            gone = hit(float(self.rng("loss").random()), cfg.loss)
+            gone = hit(self._one("loss"), cfg.loss)
         else:
             gone = False
         if self.bursts.contains(t):
             gone = True
-        u_jit = float(self.rng("jitter").random()) if cfg.jitter_s > 0.0 else None
-        u_reo = float(self.rng("reorder").random()) if cfg.reorder > 0.0 else None
+        u_jit = self._one("jitter") if cfg.jitter_s > 0.0 else None
+        u_reo = self._one("reorder") if cfg.reorder > 0.0 else None
         arrival = arrival_time(t, cfg.latency_s, cfg.jitter_s, u_jit, cfg.reorder, cfg.reorder_delay_s, u_reo)
         copies = 1
-        if cfg.duplicate > 0.0 and hit(float(self.rng("dup").random()), cfg.duplicate):
+        if cfg.duplicate > 0.0 and hit(self._one("dup"), cfg.duplicate):
             copies = 2
         return [] if gone else [arrival] * copies

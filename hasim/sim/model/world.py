@@ -278,7 +278,7 @@ class World:
             ("peer_to_cluster", "peer", cfg.links.peer_to_cluster),
         ):
             self.ike_links[(src, i)] = LinkChannel(
-                link_cfg, self.streams, ("ike", direction, str(i)), self.bursts[direction]
+                link_cfg, self.streams, ("ike", direction, str(i)), self.bursts[direction], one_at_a_time=True
             )
 
     def _share_set_up(self) -> None:
@@ -375,8 +375,7 @@ class World:
         fate is decided, each master with nothing outstanding or queued sends an empty INFORMATIONAL."""
         interval = self.cfg.traffic.liveness_interval_s
         env = self.env
-        rng = self.streams.fresh(*_liveness_stream(site.name, i))  # one draw: the stream is not kept
-        phase = float(rng.random()) * interval
+        phase = self.streams.doubles(*_liveness_stream(site.name, i)).random() * interval  # its one draw
 
         def tick(_: simpy.Event) -> None:
             if i in self.fates:
