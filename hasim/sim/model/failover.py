@@ -47,6 +47,12 @@ ANOMALY_WATCH_S = 10.0
 """How long after a takeover that trigger keeps looking."""
 
 
+def _takeover_bytes(m: Member, i: int, n: int) -> str:
+    """The byte stream (nonces, IVs, SPIs) of SA ``i`` as member ``m`` serves it from the site's
+    ``n``-th takeover on."""
+    return f"m{m.index}.sa{i}.f{n}"
+
+
 class Failover:
     """The fault schedule and the failover machinery of one run."""
 
@@ -170,7 +176,10 @@ class Failover:
         site.active = m.index
         site.takeover_times.append(now)
         self.probes.timeline(now, m.name, "takeover", f"{what}, {len(m.snaps)} IKE SA(s) known")
-        for i in sorted(m.snaps):  # all at once: the standby holds every SA's state already
+        known = sorted(m.snaps)
+        n = len(site.takeover_times)
+        self.world.prepare_bytes(site, [_takeover_bytes(m, i, n) for i in known])
+        for i in known:  # all at once: the standby holds every SA's state already
             self._take_over_sa(site, m, i)
 
     def note_split_damage(self) -> None:
@@ -251,7 +260,7 @@ class Failover:
         sa = IkeSa.from_snapshot(
             snap,
             site.ike_config,
-            site.random_bytes(f"m{m.index}.sa{i}.f{len(site.takeover_times)}"),
+            site.random_bytes(_takeover_bytes(m, i, len(site.takeover_times))),
             spi_allocator=m.spis,
             name=f"{m.name}/{i}",
         )

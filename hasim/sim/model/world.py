@@ -69,6 +69,11 @@ def _flow_name(direction: str, i: int, j: int) -> str:
     return f"{direction}/{i}/{j}"
 
 
+def _bytes_stream(site: str, what: str) -> tuple[str, ...]:
+    """The stream of a site's byte source ``what`` (``Site.random_bytes``)."""
+    return ("nonces", site, what)
+
+
 def _sa_bytes(i: int) -> str:
     """The byte stream (nonces, IVs, SPIs) of SA ``i`` at a site's first member."""
     return f"m0.sa{i}"
@@ -135,9 +140,14 @@ class World:
 
     def _bytes_for(self, site: str) -> Callable[[str], Callable[[int], bytes]]:
         def make(what: str) -> Callable[[int], bytes]:
-            return self.streams.random_bytes("nonces", site, what)
+            return self.streams.random_bytes(*_bytes_stream(site, what))
 
         return make
+
+    def prepare_bytes(self, site: Site, whats: list[str]) -> None:
+        """Seed the byte streams ``site.random_bytes(what)`` of each of ``whats`` in one pass, for many
+        SAs about to be served (``RandomStreams.prepare``; the same streams as one by one)."""
+        self.streams.prepare(_bytes_stream(site.name, what) for what in whats)
 
     def other(self, site: Site) -> Site:
         """The site at the other end."""
@@ -178,7 +188,7 @@ class World:
         links = {"cluster_to_peer": cfg.links.cluster_to_peer, "peer_to_cluster": cfg.links.peer_to_cluster}
         for i in range(cfg.traffic.peers):
             for site in (self.cluster, self.peer):
-                yield ("nonces", site.name, _sa_bytes(i))
+                yield _bytes_stream(site.name, _sa_bytes(i))
                 if cfg.traffic.liveness_interval_s > 0:
                     yield _liveness_stream(site.name, i)
             if cfg.traffic.liveness_interval_s > 0:

@@ -9,16 +9,18 @@ per-SA world would have sent (:meth:`SaRecord.snapshot`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-from hasim.protocol.child_sa import ChildSa, ChildSaSnapshot
+from hasim.protocol.child_sa import ChildSaSnapshot
 from hasim.protocol.ike_sa import IkeSa
 from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot, SyncValues
 
 if TYPE_CHECKING:
+    from hasim.sim.scale.ends import FlowEnd
     from hasim.wire import SkKeys
 
 
@@ -102,37 +104,46 @@ class SaRecord(NamedTuple):
         )
 
 
-def sa_record(sa: IkeSa, out_flow: dict[int, int], in_flow: dict[int, int]) -> SaRecord:
-    """SA ``sa``'s record; ``out_flow``/``in_flow`` map ``id(ChildSa)`` to the bank's flow that holds
-    its counter or window (empty when the SA is not bound)."""
+def sa_record(sa: IkeSa, flows: Sequence[int], ends: Sequence[FlowEnd]) -> SaRecord:
+    """SA ``sa``'s record; ``flows`` and their bound ``ends`` name the bank's flow that holds each
+    Child SA's counter (the last flow it sends) and window (the last it receives); no ends when the
+    SA is not bound."""
+    kids = []
+    for c in sa.children:
+        out = inn = None
+        for f, end in zip(flows, ends, strict=True):
+            if end.tx is c:
+                out = f
+            if end.rx is c:
+                inn = f
+        held = c.held  # the object's own values, without a hand-back (the bank holds the rest)
+        kids.append(
+            ChildRecord(
+                c.spi_in,
+                c.spi_out,
+                c.esn,
+                c.out_rate_pps,
+                c.in_rate_pps,
+                out,
+                held.outbound.last if out is None else 0,
+                inn,
+                held.inbound.top if inn is None else 0,
+                held.inbound.words if inn is None else None,
+            )
+        )
+    requests, responses = sa.requests, sa.responses
     return SaRecord(
         sa.spi_i,
         sa.spi_r,
         sa.original_initiator,
         sa.keys,
-        sa.requests.next_mid,
-        sa.responses.base,
-        sa.responses.highest,
-        sa.requests.size,
-        sa.responses.size,
+        requests.next_mid,
+        responses.base,
+        responses.highest,
+        requests.size,
+        responses.size,
         sa.caps,
         sa.member.last_sync,
         sa.highest_sync_m1,
-        tuple(_child_record(c, out_flow.get(id(c)), in_flow.get(id(c))) for c in sa.children),
-    )
-
-
-def _child_record(c: ChildSa, out: int | None, inn: int | None) -> ChildRecord:
-    held = c.held  # the object's own values, without a hand-back (the bank holds the rest)
-    return ChildRecord(
-        c.spi_in,
-        c.spi_out,
-        c.esn,
-        c.out_rate_pps,
-        c.in_rate_pps,
-        out,
-        held.outbound.last if out is None else 0,
-        inn,
-        held.inbound.top if inn is None else 0,
-        held.inbound.words if inn is None else None,
+        tuple(kids),
     )

@@ -405,15 +405,9 @@ class ScaledWorld(World):
         sa = m.sas.get(i) if m is not None else None
         if sa is None or sa.deleted:
             return None
-        tx_of: dict[int, int] = {}
-        rx_of: dict[int, int] = {}
-        if i not in self.released:
-            for f, end in zip(self.flows_of[i], self.ends_now[i], strict=True):
-                if end.tx is not None:
-                    tx_of[id(end.tx)] = f
-                if end.rx is not None:
-                    rx_of[id(end.rx)] = f
-        return sa_record(sa, tx_of, rx_of)
+        if i in self.released:
+            return sa_record(sa, (), ())
+        return sa_record(sa, self.flows_of[i], self.ends_now[i])
 
 
 class ScaledFailover(Failover):
