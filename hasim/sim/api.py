@@ -42,6 +42,7 @@ def simulate(
     time, so that a caller can show progress from another thread; the run itself is untouched.
     """
     from hasim.sim.gc_policy import collector_held_back
+    from hasim.sim.heap_policy import heap_kept
     from hasim.sim.model.metrics import collect
     from hasim.sim.model.world import World
 
@@ -57,7 +58,7 @@ def simulate(
         )
     if on_clock is not None:
         on_clock(lambda: float(world.env.now))
-    with collector_held_back():
+    with collector_held_back(), heap_kept():
         world.run()
     metrics = collect(world, time.perf_counter() - start)
     if not records:
