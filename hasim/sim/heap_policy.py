@@ -15,9 +15,9 @@ it.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
@@ -33,13 +33,12 @@ DEFAULT_THRESHOLD = 128 * 2**10
 """glibc's default for both thresholds, set again after a run."""
 
 
+@lru_cache(maxsize=1)
 def _glibc() -> ctypes.CDLL | None:
-    """The C library if it is glibc (``mallopt`` and ``malloc_trim`` with glibc's meaning), else None."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
+    """The C library the process runs on if it is glibc (``mallopt`` and ``malloc_trim`` with glibc's
+    meaning), else None; looked up once, among the symbols already loaded."""
     try:
-        libc = ctypes.CDLL(name)
+        libc = ctypes.CDLL(None)
         libc.gnu_get_libc_version  # noqa: B018 - only glibc has it
     except (OSError, AttributeError):
         return None
