@@ -1,12 +1,14 @@
-"""NumPy's PCG64 stepped in Python integers, for streams drawn one double at a time and only a few times.
+"""NumPy's PCG64 stepped in Python integers, for streams drawn one double at a time and only once or twice.
 
 Making a ``numpy.random.Generator`` (its ``PCG64``, the bit generator's lock, the seed words handed
-over) costs about 10 microseconds of CPU in a large run, more than a few draws from it. Some streams
-are drawn once (a liveness clock's phase) or once per IKE message (an IKE SA's link loss and jitter),
-tens of thousands of them per run. :class:`Pcg64Doubles` gives the doubles ``Generator.random()`` gives
-from the same seed words, call after call, without a Generator: PCG64 is a 128-bit linear congruential
-generator with the XSL-RR output (``numpy/random/src/pcg64``), and ``random()`` is the top 53 bits of
-the next 64-bit output times 2**-53. ``tests/sim/test_pcg64.py`` holds it to NumPy's own generator.
+over) costs about 10 microseconds of CPU in a large run; a draw in Python integers costs one or two,
+against a third of one from a Generator. A stream drawn once (a liveness clock's phase, 20,000 of them
+at 10,000 peers) is cheaper this way; one drawn per IKE message is not (an IKE SA's link streams are
+drawn about six times a run, which about breaks even). :class:`Pcg64Doubles` gives the doubles
+``Generator.random()`` gives from the same seed words, call after call, without a Generator: PCG64 is a
+128-bit linear congruential generator with the XSL-RR output (``numpy/random/src/pcg64``), and
+``random()`` is the top 53 bits of the next 64-bit output times 2**-53. ``tests/sim/test_pcg64.py``
+holds it to NumPy's own generator.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""PCG64 stepped in Python integers gives NumPy's doubles, and the streams and links that use it draw
-the numbers a Generator of the same stream draws."""
+"""PCG64 stepped in Python integers gives NumPy's doubles, and a stream drawn that way draws the numbers
+a Generator of the same stream draws."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import pytest
 from numpy.random.bit_generator import ISeedSequence
 from numpy.typing import DTypeLike, NDArray
 
-from hasim.sim.dataplane.link import LinkChannel
 from hasim.sim.pcg64 import Pcg64Doubles
-from hasim.sim.scenario.sections import LinkSection
 from hasim.sim.streams import RandomStreams
 
 
@@ -69,17 +67,3 @@ def test_stream_doubles_are_the_stream_generators_draws() -> None:
     assert prepared.doubles(*path).random() == RandomStreams(99).fresh(*path).random()
     with pytest.raises(ValueError):
         RandomStreams(99).doubles("nope", "x")
-
-
-@pytest.mark.parametrize("jitter_s", [0.0, 0.01])
-def test_one_at_a_time_link_sends_as_a_generator_link(jitter_s: float) -> None:
-    cfg = LinkSection(latency_s=0.03, jitter_s=jitter_s, loss=0.2, duplicate=0.1, reorder=0.3)
-    path = ("ike", "cluster_to_peer", "5")
-    ours = LinkChannel(cfg, RandomStreams(4), path, one_at_a_time=True)
-    ref = LinkChannel(cfg, RandomStreams(4), path)
-    times = [0.5 * k for k in range(300)]
-    got = [ours.transmit_one(t) for t in times]
-    assert got == [ref.transmit_one(t) for t in times]
-    assert sum(1 for c in got if not c) > 30 and sum(1 for c in got if len(c) == 2) > 10  # lost, doubled
-    with pytest.raises(ValueError):
-        ours.transmit(np.array([1.0]))

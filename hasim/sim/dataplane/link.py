@@ -152,19 +152,14 @@ class LinkChannel:
         bursts: LossBursts | None = None,
         *,
         chain: GeChain | None = None,
-        one_at_a_time: bool = False,
     ) -> None:
         """``chain``: a Gilbert-Elliott state shared with other flows of the same direction (default:
-        the flow's own, from its ``state`` stream). ``one_at_a_time``: the flow is only ever sent with
-        ``transmit_one`` (an IKE SA's messages, a few per SA and run), so its per-packet features draw
-        from :meth:`RandomStreams.doubles <hasim.sim.streams.RandomStreams.doubles>` (the same numbers
-        without a Generator each) and ``transmit`` is refused."""
+        the flow's own, from its ``state`` stream)."""
         self.cfg = cfg
         self.bursts = bursts if bursts is not None else LossBursts()
         self._streams, self._path = streams, path
         self._rngs: dict[str, np.random.Generator] = {}
         self._chain = chain
-        self._one_at_a_time = one_at_a_time
         self._ones: dict[str, Callable[[], float]] = {}
 
     def rng(self, name: str) -> np.random.Generator:
@@ -186,8 +181,7 @@ class LinkChannel:
         """The next uniform of one feature's stream, for one packet (``Generator.random()``)."""
         draw = self._ones.get(name)
         if draw is None:
-            src = self._streams.doubles("links", *self._path, name) if self._one_at_a_time else self.rng(name)
-            draw = self._ones[name] = src.random
+            draw = self._ones[name] = self.rng(name).random
         return draw()
 
     def _uniforms(self, name: str, n: int) -> np.ndarray:
@@ -203,8 +197,6 @@ class LinkChannel:
         """Vectorized: (index into ``send`` of each delivered copy, its arrival time), in send order.
         ``u_loss``: the loss uniforms, when the caller drew them from a loss stream several flows share
         in an order of its own (the cluster link's sync messages to several standbys)."""
-        if self._one_at_a_time:
-            raise ValueError(f"link flow {'/'.join(self._path)} is sent one packet at a time")
         cfg = self.cfg
         n = send.shape[0]
         if n == 0:

@@ -288,7 +288,7 @@ class World:
             ("peer_to_cluster", "peer", cfg.links.peer_to_cluster),
         ):
             self.ike_links[(src, i)] = LinkChannel(
-                link_cfg, self.streams, ("ike", direction, str(i)), self.bursts[direction], one_at_a_time=True
+                link_cfg, self.streams, ("ike", direction, str(i)), self.bursts[direction]
             )
 
     def _share_set_up(self) -> None:
