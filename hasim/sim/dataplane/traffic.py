@@ -92,22 +92,16 @@ class ArrivalProcess:
         returned is a view; the buffer keeps only the times not yet returned."""
         if self.rate <= 0:
             return np.zeros(0)
-        parts = []
-        while True:
-            if self._pos >= self._buf.shape[0]:
-                self._refill(self._chunk_for(t))
-            buf = self._buf
-            j = int(buf.searchsorted(t))
-            if j < self._pos:
-                j = self._pos
-            parts.append(buf[self._pos : j])
-            self._pos = j
-            if j < buf.shape[0]:
-                break
-        if self._pos > self._chunk:  # drop the times returned (the view keeps them while it is used)
-            self._buf = self._buf[self._pos :].copy()
+        while self._pos >= self._buf.shape[0] or self._drawn < t:  # draw on after the times held
+            self._refill(self._chunk_for(t))
+        buf, pos = self._buf, self._pos
+        j = max(int(buf.searchsorted(t)), pos)
+        out = buf[pos:j]
+        self._pos = j
+        if j > self._chunk:  # drop the times returned (the view keeps them while it is used)
+            self._buf = buf[j:].copy()
             self._pos = 0
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return out
 
     def _chunk_for(self, t: float) -> int:
         """How many times to draw for a request up to ``t``: the usual chunk, or more for a long one."""

@@ -179,8 +179,7 @@ class FlowBank(Sender, Deliverer):
     def free_senders(self, t: float, flows: list[int]) -> None:
         """Send the packets of ``flows`` offered before ``t`` and hand their counters back to the sender
         objects (the receivers' windows stay in the bank): the protocol is about to change the counters."""
-        ufl, counts = self._offered_by_flow(t, sorted(flows))
-        self._send(ufl, counts, side=True)
+        self._send_some(*self._offered_by_flow(t, sorted(flows)))
         for f in flows:
             tx = self.tx[f]
             if tx is not None:
@@ -221,8 +220,7 @@ class FlowBank(Sender, Deliverer):
             self._deliver(t, few)
         else:
             few = sorted(set(flows))
-            ufl, counts = self._offered_by_flow(t, few)
-            self._send(ufl, counts, side=True)
+            self._send_some(*self._offered_by_flow(t, few))
             self._deliver(t, few)
 
     def watch_recovery(self, f: int, t: float) -> None:

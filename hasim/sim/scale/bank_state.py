@@ -102,6 +102,19 @@ class BankState:
             )
         }
         """Per link parameter: its value when every flow has the same (no gather per packet), else None."""
+        self.link_of = list(
+            zip(
+                self.loss.tolist(),
+                self.lat.tolist(),
+                self.jit.tolist(),
+                self.reo.tolist(),
+                self.reo_delay.tolist(),
+                self.dup.tolist(),
+                strict=True,
+            )
+        )
+        """Per flow its link's (loss, latency, jitter, reorder, reorder delay, duplicate), as floats for the
+        packet-by-packet passes."""
         self.uses = {
             "loss": self.loss > 0.0,
             "jitter": self.jit > 0.0,
@@ -113,6 +126,8 @@ class BankState:
         self.dir_names = dirs
         self.dirn = np.array([dirs.index(f.name.split("/", 1)[0]) for f in flows], dtype=np.int64)
         self.bursts = [bursts.get(d, LossBursts()) for d in dirs]
+        self.burst_of = [self.bursts[d] for d in self.dirn.tolist()]
+        """Per flow the loss bursts of its direction."""
         # epoch of offered times, flow-major (hasim.sim.scale.epoch)
         self.epoch_end = 0.0
         self.t_off = np.zeros(0)
@@ -172,7 +187,7 @@ class BankState:
 
     def window(self, f: int) -> ReplayWindow:
         w = self.windows
-        words = tuple(int(x) for x in w.words[f]) if w.words.shape[1] else None
+        words = tuple(w.words[f].tolist()) if w.words.shape[1] else None
         return ReplayWindow(self.size, esn=self.esn, top=int(w.tops[f]), words=words)
 
     def store_window(self, f: int, win: ReplayWindow) -> None:

@@ -194,7 +194,8 @@ class Deliverer(BankState):
         c = tally_each(out)
         st = self.stats
         for code, name in enumerate(OUTCOME_COUNTERS):
-            st[name][f] += c[code]
+            if c[code]:
+                st[name][f] += c[code]
         watch = float(self.watch_from[f])
         if not math.isnan(watch) and math.isnan(self.first_acc[f]):
             first = first_accepted_from(out, arr, watch)
@@ -228,12 +229,19 @@ class Deliverer(BankState):
         arr, seq, spi, fl = taken.arr.tolist(), taken.seq.tolist(), taken.spi.tolist(), taken.flow.tolist()
         order = sorted(range(len(arr)), key=lambda j: (fl[j], arr[j], j))
         st = self.stats
-        bound = {f: int(self.spi[f]) for f in set(fl)}
+        bound: dict[int, int] = {}  # flow: its bound SPI
+        delivered: dict[int, int] = {}
         own: list[int] = []
         foreign: list[int] = []
         for j in order:
-            st["delivered"][fl[j]] += 1
-            (own if spi[j] == bound[fl[j]] else foreign).append(j)
+            f = fl[j]
+            s_f = bound.get(f)
+            if s_f is None:
+                s_f = bound[f] = int(self.spi[f])
+            delivered[f] = delivered.get(f, 0) + 1
+            (own if spi[j] == s_f else foreign).append(j)
+        for f, k in delivered.items():
+            st["delivered"][f] += k
         if foreign:
             c = taken
             self.deliver_foreign(c.arr[foreign], c.seq[foreign], c.spi[foreign], c.flow[foreign])

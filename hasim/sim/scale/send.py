@@ -33,18 +33,27 @@ class Sender(BankState):
         some = count > 0
         return flows[some], count[some]
 
-    def _offered_by_flow(self, t: float, flows: list[int]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    def _offered_by_flow(self, t: float, flows: list[int]) -> tuple[list[int], list[int]]:
         """``_offered_before`` for a few flows (sorted), one search in each flow's offered times."""
         ufl: list[int] = []
         counts: list[int] = []
         t_off, t_pos, t_seg = self.t_off, self.t_pos, self.t_seg
         for f in flows:
-            lo, hi = int(t_pos[f]), int(t_seg[f + 1])
-            k = int(t_off[lo:hi].searchsorted(t))
+            lo = int(t_pos[f])
+            k = int(t_off[lo : int(t_seg[f + 1])].searchsorted(t))
             if k > 0:
                 ufl.append(f)
                 counts.append(k)
-        return np.array(ufl, dtype=np.int64), np.array(counts, dtype=np.int64)
+        return ufl, counts
+
+    def _send_some(self, ufl: list[int], counts: list[int]) -> None:
+        """``_send`` for the runs of a few flows (``_offered_by_flow``), into the side pools."""
+        if not ufl:
+            return
+        if self.splits or sum(counts) > bank_state.SMALL_SEND:
+            self._send(np.array(ufl, dtype=np.int64), np.array(counts, dtype=np.int64), side=True)
+        else:
+            self._send_few(ufl, counts, side=True)
 
     def _send(self, ufl: NDArray[np.int64], counts: NDArray[np.int64], *, side: bool) -> Copies | None:
         """Send ``counts[i]`` offered packets of each flow ``ufl[i]`` (ascending, counts positive), each
@@ -203,9 +212,8 @@ class Sender(BankState):
                     self.u_pos[k][f] = p + m
                 else:
                     u[k] = [0.0] * m
-            loss, lat, jit = float(self.loss[f]), float(self.lat[f]), float(self.jit[f])
-            reo, reo_delay, dup = float(self.reo[f]), float(self.reo_delay[f]), float(self.dup[f])
-            burst = self.bursts[int(self.dirn[f])]
+            loss, lat, jit, reo, reo_delay, dup = self.link_of[f]
+            burst = self.burst_of[f]
             bursts = bool(burst.intervals)
             u_loss, u_jit, u_reo, u_dup = u.get("loss"), u.get("jitter"), u.get("reorder"), u.get("dup")
             arr: list[float] = []
