@@ -133,10 +133,6 @@ class LazySnaps(MutableMapping[int, IkeSaSnapshot | None]):
             del self.batches[k]
 
 
-def _children(r: SaRecord | None) -> int:
-    return 0 if r is None else len(r.children)
-
-
 def share_batch(channel: SyncChannel) -> None:
     """The scaled engine's periodic share: every flow moves up to now (also while no member serves: that
     keeps the bank's epochs loaded), then the serving member shares all its SAs at once."""
@@ -156,6 +152,8 @@ class ScaledSyncChannel(SyncChannel):
         self.records: list[SaRecord | None] = []
         self._valued: set[int] = set()
         self._batches = 0
+        self._kids = np.zeros(0, dtype=np.int64)
+        """Each SA's Child SAs in its record, -1 for no record (the message sizes)."""
         self._sharer = -1
         """The member whose SAs the records were read from. When another one shares, the address moved
         without a call into every SA (the newest claimer crashed during a split brain and the other master
@@ -240,12 +238,15 @@ class ScaledSyncChannel(SyncChannel):
         dirty: Iterable[int]
         if not self.records or m.index != self._sharer:
             self.records = [None] * n
+            self._kids = np.full(n, -1, dtype=np.int64)
             self._sharer = m.index
             dirty = range(n)
         else:
             dirty = w.ike_dirty | self._valued
+        kids_of = self._kids
         for i in dirty:
             r = self.records[i] = w.sa_record(i)
+            kids_of[i] = -1 if r is None else len(r.children)
             if r is not None and not r.bank_holds_all:
                 self._valued.add(i)  # Child SAs the bank does not hold: read again at every sync
             else:
@@ -253,10 +254,10 @@ class ScaledSyncChannel(SyncChannel):
         w.ike_dirty.clear()
         standbys = [k for k in self.site.members if k is not m and k.alive]
         if standbys and m.ready:  # else nothing is sent (the records stay for the counter rekeys)
-            ready = np.array(sorted(m.ready), dtype=np.int64)
+            ready = np.sort(np.fromiter(m.ready, dtype=np.int64, count=len(m.ready)))
             records = list(self.records)
-            none = np.array([records[i] is None for i in ready.tolist()], dtype=bool)
-            kids = np.array([_children(records[i]) for i in ready.tolist()])
+            kids = kids_of[ready]
+            none = kids < 0
             sizes = np.where(none, self._gone, self._per_sa + self._per_child * kids)
             self.messages += len(standbys) * ready.shape[0]
             self.bytes += len(standbys) * int(sizes.sum())
