@@ -225,12 +225,15 @@ class IkeSa:
 
     def next_timer(self) -> float | None:
         """When ``handle_timer`` must next be called (None: nothing pending)."""
-        if self.deleted:
+        if self.state is _DELETED:
             return None
-        times = [p.deadline for p in self.requests.outstanding.values()]
-        if self.member.pending is not None:
-            times.append(self.member.pending.deadline)
-        return min(times) if times else None
+        outstanding, pending = self.requests.outstanding, self.member.pending
+        if not outstanding:  # the usual case: one request or none in flight, no sync pending
+            return None if pending is None else pending.deadline
+        times = [p.deadline for p in outstanding.values()]
+        if pending is not None:
+            times.append(pending.deadline)
+        return min(times)
 
     def messages_to_send(self, now: float) -> list[bytes]:
         """Drain the datagrams to put on the wire now (requests, retransmissions, responses)."""

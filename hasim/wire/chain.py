@@ -25,7 +25,8 @@ from hasim.wire.constants import CRITICAL_BIT, GENERIC_HEADER_LEN, RESERVED_BITS
 from hasim.wire.payloads import EncryptedPayload, Notify, Payload, decode_body, encode_body, payload_type
 from hasim.wire.rfc6311 import from_notify
 
-_GENERIC = struct.Struct("!BBH")
+GENERIC = struct.Struct("!BBH")
+"""The generic payload header: Next Payload, critical bit and RESERVED, Payload Length."""
 
 
 _UNDERSTOOD = frozenset(PayloadType) - {PayloadType.NONE}
@@ -41,7 +42,7 @@ def generic_header(next_payload: int, critical: bool, length: int, reserved: int
     """The 4-octet generic payload header; ``length`` includes these 4 octets."""
     if not 0 <= reserved <= RESERVED_BITS:
         raise ValueError(f"generic header reserved bits {reserved} do not fit in 7 bits")
-    return _GENERIC.pack(next_payload, (CRITICAL_BIT if critical else 0) | reserved, length)
+    return GENERIC.pack(next_payload, (CRITICAL_BIT if critical else 0) | reserved, length)
 
 
 def encode_chain(payloads: Sequence[Payload], *, allow_sk: bool = True) -> tuple[int, bytes]:
@@ -78,7 +79,7 @@ def decode_chain(data: bytes, first_type: int, base: int, *, allow_sk: bool = Tr
             raise DecodeError(
                 at, f"truncated: {_name(ptype)} payload announced but only {size - pos} octets left"
             )
-        nxt, flags, length = _GENERIC.unpack_from(data, pos)
+        nxt, flags, length = GENERIC.unpack_from(data, pos)
         if length < GENERIC_HEADER_LEN:
             raise DecodeError(
                 at + 2, f"{_name(ptype)} payload length {length} is shorter than its 4-octet header"

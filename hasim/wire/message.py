@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hasim.errors import DecodeError
-from hasim.wire.chain import decode_chain, encode_chain, generic_header
+from hasim.wire.chain import GENERIC, decode_chain, encode_chain, generic_header
 from hasim.wire.constants import GENERIC_HEADER_LEN, IKE_HEADER_LEN, PayloadType
 from hasim.wire.header import pack_header, unpack_header
 from hasim.wire.payloads import EncryptedPayload, Payload
 from hasim.wire.sk import SkKeys, body_size, iv_size, open_sk, seal
 
 _SK_BODY_AT = IKE_HEADER_LEN + GENERIC_HEADER_LEN
+_SK = int(PayloadType.SK)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,14 @@ def decode(data: bytes, keys: SkKeys | None = None) -> Message:
     """Parse ``data``; with ``keys`` verify the SK payload's ICV and decrypt it (protected=True)."""
     data = bytes(data)
     spi_i, spi_r, next_payload, exchange, initiator, response, mid, _, minor, other = unpack_header(data)
+    if keys is not None and next_payload == _SK and len(data) >= _SK_BODY_AT:
+        # What nearly every message is: one SK payload up to the end. The chain's walk would find the
+        # same (its checks all pass); anything else takes the walk below, for its exact errors.
+        first_inner, _, sk_len = GENERIC.unpack_from(data, IKE_HEADER_LEN)
+        if sk_len == len(data) - IKE_HEADER_LEN:
+            plain = open_sk(keys, initiator, data[:_SK_BODY_AT], data[_SK_BODY_AT:], _SK_BODY_AT)
+            inner = decode_chain(plain, first_inner, _SK_BODY_AT + iv_size(keys.suite), allow_sk=False)
+            return Message(spi_i, spi_r, exchange, initiator, response, mid, tuple(inner), True, minor, other)
     payloads = decode_chain(data[IKE_HEADER_LEN:], next_payload, IKE_HEADER_LEN)
     protected = False
     if keys is not None and payloads and isinstance(payloads[-1], EncryptedPayload):

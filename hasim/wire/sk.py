@@ -39,9 +39,13 @@ class SkSuite(IntEnum):
     AES_GCM_16_128 = 2  # ENCR_AES_GCM_16 (20) keylen 128, RFC 5282
 
 
+_CBC = SkSuite.AES_CBC_128_HMAC_SHA2_256_128
+"""Bound once: every message asks which suite it is under, and an enum member's lookup is slow."""
+
+
 def iv_size(suite: SkSuite) -> int:
     """Octets of IV at the start of the SK body: the AES block for CBC, 8 explicit octets for GCM."""
-    return 16 if suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128 else 8
+    return 16 if suite == _CBC else 8
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ def _icv(auth_key: bytes, data: bytes) -> bytes:
 
 def body_size(suite: SkSuite, plaintext_len: int) -> int:
     """Octets of the SK body that protects ``plaintext_len`` octets of inner payloads."""
-    if suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128:
+    if suite == _CBC:
         return 16 + (plaintext_len // 16 + 1) * 16 + ICV_SIZE
     return 8 + plaintext_len + 1 + ICV_SIZE
 
@@ -145,7 +149,7 @@ def seal(keys: SkKeys, initiator: bool, iv: bytes, aad: bytes, plaintext: bytes)
     enc_key, auth_key = keys.sender(initiator)
     if len(iv) != iv_size(keys.suite):
         raise ValueError(f"{keys.suite.name} needs a {iv_size(keys.suite)}-octet IV, got {len(iv)}")
-    if keys.suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128:
+    if keys.suite == _CBC:
         pad = 15 - len(plaintext) % 16
         padded = plaintext + bytes(pad) + bytes([pad])
         ct = _cbc_encrypt(enc_key, iv, padded)
@@ -163,7 +167,7 @@ def open_sk(keys: SkKeys, initiator: bool, aad: bytes, body: bytes, body_offset:
     """
     enc_key, auth_key = keys.sender(initiator)
     n_iv = iv_size(keys.suite)
-    if keys.suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128:
+    if keys.suite == _CBC:
         ct_len = len(body) - n_iv - ICV_SIZE
         if ct_len < 16 or ct_len % 16:
             raise DecodeError(
