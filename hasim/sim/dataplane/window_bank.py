@@ -198,7 +198,9 @@ def _decide(
         late = np.flatnonzero(~ahead & ~removed)
     accepted = ahead
     if late.size:
-        rec_key = (base + rel + _SPAN)[ahead]  # sorted: by SA, then increasing within the SA
+        # base + rel of each packet that moved its edge (its key: rel > edge >= 0), sorted by SA, then
+        # increasing within the SA; the SAs' ranges of base + rel (|rel| <= 2**34) never meet
+        rec_key = key[ahead]
         accepted = ahead.copy()
         back = edge[late] - rel[late]
         old = back >= w_inf
@@ -215,7 +217,7 @@ def _decide(
                 slot = ((vi >> np.uint64(6)) % np.uint64(words.shape[1])).astype(np.intp)
                 word = bank.words[g[li], slot]
                 dup[initial] = ((word >> (vi & np.uint64(63))) & np.uint64(1)).astype(bool)
-            lk = base[late] + rel[late] + _SPAN
+            lk = base[late] + rel[late]
             if rec_key.size:
                 at = np.minimum(np.searchsorted(rec_key, lk), rec_key.size - 1)
                 dup |= rec_key[at] == lk
@@ -264,17 +266,17 @@ def _update_words(
         for d in range(int(adv.max()) if adv.size else 0):
             some = adv > d
             words[ms[some], (first[some] + d) % n] = 0
-    # or in the accepted numbers still inside each SA's ring
-    top_block_of = np.zeros(bank.n_sa, dtype=np.int64)
-    top_block_of[sas] = new_block
-    av, ag = v[accepted], g[accepted]
-    block = (av >> np.uint64(6)).astype(np.int64)
-    near = top_block_of[ag] - block < n
-    if not near.all():
-        av, ag, block = av[near], ag[near], block[near]
-    if av.size == 0:
+    # or in the accepted numbers still inside each SA's ring: those from the first number of its
+    # lowest block (new top block - n + 1) on
+    low_of = np.zeros(bank.n_sa, dtype=np.uint64)
+    low_of[sas] = (np.maximum(new_block - (n - 1), 0) << 6).astype(np.uint64)
+    pick = np.flatnonzero(accepted & (v >= low_of[g]))
+    if pick.size == 0:
         return
-    cell = ag.astype(np.int64, copy=False) * n + block % n
+    av = v[pick]
+    cell = (av >> np.uint64(6)).view(np.int64)  # below 2**58: the same value as int64
+    cell %= n
+    cell += g[pick].astype(np.int64, copy=False) * n
     bits = np.left_shift(np.uint64(1), av & np.uint64(63))
     if cell.size > 1:  # or together the bits of each run of one cell first (a few runs per SA)
         starts = np.flatnonzero(np.concatenate(([True], cell[1:] != cell[:-1])))
