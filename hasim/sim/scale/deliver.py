@@ -31,19 +31,19 @@ from hasim.sim.scale.copies import Copies, arrival_order, runs
 class Deliverer(BankState):
     """The bank's delivering passes (see the module docstring)."""
 
-    def _take_due(self, t: float, few: list[int] | None, fresh: Copies | None = None) -> Copies:
+    def _take_due(self, t: float, few: list[int] | None, fresh: Copies | None = None) -> list[Copies]:
         """Take the copies arriving before ``t`` out of the pools: of every flow (``few`` None; ``fresh``:
         copies just sent, after the main pool's; what stays is then grouped by flow) or of the given flows
-        (sorted)."""
+        (sorted). They come in parts, in the order the passes deliver them once joined."""
         if few is None:
             due = self.p_arr < t
             pick = np.flatnonzero(due)
             keep = np.flatnonzero(~due & np.isfinite(self.p_arr))
-            taken = Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])
+            taken = [Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])]
             rest = None
             if fresh is not None:
                 due = fresh.arr < t
-                taken = Copies.join([taken, fresh.where(due)]) if pick.shape[0] else fresh.where(due)
+                taken.append(fresh.where(due))
                 rest = fresh.where(~due)
             self._regroup(keep, rest)
             return self._with_splits(taken, t, sorted(self.split_copies)) if self.split_copies else taken
@@ -72,26 +72,29 @@ class Deliverer(BankState):
                     )
                     self.p_arr[pick] = np.inf  # taken out
             queued = self.side.get(f)
-            if queued:
-                c = Copies.join(queued) if len(queued) > 1 else queued[0]
-                due = c.arr < t
-                if due.all():
-                    parts.append(c)
-                    del self.side[f]
-                elif due.any():
-                    parts.append(c.where(due))
-                    self.side[f] = [c.where(~due)]
+            if queued:  # each part in send order: its copies due now, the rest stay queued
+                left: list[Copies] = []
+                for c in queued:
+                    due = c.arr < t
+                    if due.all():
+                        parts.append(c)
+                    elif due.any():
+                        parts.append(c.where(due))
+                        left.append(c.where(~due))
+                    else:
+                        left.append(c)
+                if left:
+                    self.side[f] = left
                 else:
-                    self.side[f] = [c]
-        taken = Copies.join(parts) if len(parts) > 1 else parts[0] if parts else Copies.empty()
+                    del self.side[f]
         if self.split_copies:
-            return self._with_splits(taken, t, [f for f in few if f in self.split_copies])
-        return taken
+            return self._with_splits(parts, t, [f for f in few if f in self.split_copies])
+        return parts
 
-    def _with_splits(self, taken: Copies, t: float, flows: list[int]) -> Copies:
-        """``taken`` and, after all of it, the split senders' copies of ``flows`` arriving before ``t``:
+    def _with_splits(self, parts: list[Copies], t: float, flows: list[int]) -> list[Copies]:
+        """``parts`` and, after all of them, the split senders' copies of ``flows`` arriving before ``t``:
         at the same instant a flow's own copies are checked first (the order's stable sort keeps it)."""
-        parts = [taken]
+        parts = list(parts)
         for f in flows:
             c = Copies.join(self.split_copies[f])
             due = c.arr < t
@@ -101,16 +104,18 @@ class Deliverer(BankState):
                 del self.split_copies[f]
             else:
                 self.split_copies[f] = [c.where(~due)]
-        return Copies.join(parts) if len(parts) > 1 else taken
+        return parts
 
     def _deliver(self, t: float, few: list[int] | None, fresh: Copies | None = None) -> None:
-        taken = self._take_due(t, few, fresh)
+        parts = self._take_due(t, few, fresh)
+        m = sum(c.arr.shape[0] for c in parts)
+        if m == 0:
+            return
+        if m <= bank_state.SMALL:
+            self._deliver_few(parts)
+            return
+        taken = Copies.join(parts) if len(parts) > 1 else parts[0]
         arr, seq, spi, fl = taken.arr, taken.seq, taken.spi, taken.flow
-        if arr.shape[0] == 0:
-            return
-        if arr.shape[0] <= bank_state.SMALL:
-            self._deliver_few(taken)
-            return
         order = arrival_order(arr, fl, self.n)
         arr, seq, spi, fl = arr[order], seq[order], spi[order], fl[order]
         st = self.stats
@@ -224,9 +229,17 @@ class Deliverer(BankState):
             state.inbound = win
             self._record(f, out, [float(arr[j]) for j in idx])
 
-    def _deliver_few(self, taken: Copies) -> None:
-        """``_deliver`` for a few copies: the same order, windows and counts."""
-        arr, seq, spi, fl = taken.arr.tolist(), taken.seq.tolist(), taken.spi.tolist(), taken.flow.tolist()
+    def _deliver_few(self, parts: list[Copies]) -> None:
+        """``_deliver`` for a few copies (``parts`` joined): the same order, windows and counts."""
+        arr: list[float] = []
+        seq: list[int] = []
+        spi: list[int] = []
+        fl: list[int] = []
+        for c in parts:
+            arr += c.arr.tolist()
+            seq += c.seq.tolist()
+            spi += c.spi.tolist()
+            fl += c.flow.tolist()
         order = sorted(range(len(arr)), key=lambda j: (fl[j], arr[j], j))
         st = self.stats
         bound: dict[int, int] = {}  # flow: its bound SPI
@@ -243,8 +256,12 @@ class Deliverer(BankState):
         for f, k in delivered.items():
             st["delivered"][f] += k
         if foreign:
-            c = taken
-            self.deliver_foreign(c.arr[foreign], c.seq[foreign], c.spi[foreign], c.flow[foreign])
+            self.deliver_foreign(
+                np.array([arr[j] for j in foreign], dtype=np.float64),
+                np.array([seq[j] for j in foreign], dtype=np.uint64),
+                np.array([spi[j] for j in foreign], dtype=np.int64),
+                np.array([fl[j] for j in foreign], dtype=np.int64),
+            )
         i = 0
         while i < len(own):
             f = fl[own[i]]
