@@ -28,6 +28,7 @@ Same (config, seed) -> the same metrics as the per-SA world (tests/sim/scale/tes
 from __future__ import annotations
 
 from collections.abc import Generator
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,8 @@ from hasim.sim.scale.records import SaRecord, sa_record
 from hasim.sim.scale.sync import LazySnaps, ScaledSyncChannel
 from hasim.sim.scale.watch import AnomalyWatches
 from hasim.sim.scenario.sections import ScenarioConfig
+
+_ALIVE = attrgetter("alive")
 
 _EPOCH_PACKETS_PER_FLOW = 192
 """Offered packets fetched per epoch at most, per flow on average (memory: about 24 bytes a packet),
@@ -145,6 +148,7 @@ class ScaledWorld(World):
         """SAs whose senders or receivers may have changed: a Child SA created or deleted, the IKE SA
         deleted or taken over (every other change is a crash or takeover of a member: all SAs)."""
         self._sig: tuple[Any, ...] = ()
+        self._members = [*self.cluster.members, *self.peer.members]
 
     # ------------------------------------------------------------------------------ set-up
     def build(self) -> None:
@@ -358,10 +362,9 @@ class ScaledWorld(World):
         return (
             c.active,
             p.active,
-            *[m.alive for m in c.members],
-            *[m.alive for m in p.members],
             c.membership.masters_now,
             p.membership.masters_now,
+            *map(_ALIVE, self._members),
         )
 
     def advance_all(self) -> None:
