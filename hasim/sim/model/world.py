@@ -4,9 +4,10 @@ Assembly: :class:`World` sets up ``traffic.peers`` established IKE SAs (the hand
 simulated: both ends start from the same snapshot, mirrored, with the negotiated RFC 6311
 capabilities, R5-1..R5-4), each with ``traffic.child_sas`` Child SAs (or a per-SA mix,
 :mod:`hasim.sim.model.sa_mix`) and one ESP flow per Child SA and direction. SimPy processes: the periodic
-sync of each multi-member site (the standby learns only what arrives, ``hasim.sim.model.sync_channel``),
-liveness checks and rekeys per SA; faults and the takeover after a detected crash live in
-:mod:`hasim.sim.model.failover`. Metrics and records are gathered by :mod:`hasim.sim.model.metrics`.
+sync of each multi-member site (the standby learns only what arrives, ``hasim.sim.model.sync_channel``);
+timeout callbacks: liveness checks and rekeys per SA (``_start_ike_clocks``); faults and the takeover
+after a detected crash live in :mod:`hasim.sim.model.failover`. Metrics and records are gathered by
+:mod:`hasim.sim.model.metrics`.
 """
 
 from __future__ import annotations
