@@ -35,10 +35,11 @@ from hasim.sim.scenario.sections import ScenarioConfig
 # (0.38, 0.40 and 0.39 microseconds), set-up per SA, the periodic share per SA update, and the rest
 # (IKE messages with the event loop around them) per IKE message as counted below (123, 146 and 157
 # microseconds); each constant is the three runs' time over their count, so the estimate gives 4.4,
-# 44 and 131 s for runs of 3.7, 42 and 135 s. The rest (a run's start, a sync round's fixed cost,
-# timers): benchmarks/bench_cost.py, whose runs stress one cost each. The gateway's ESP costs more per
-# packet than one tunnel's (0.16 microseconds at 200,000 packets/s: the passes' arrays are long), so
-# the estimate is on the safe side for few fast tunnels.
+# 44 and 131 s for runs of 3.7, 42 and 135 s. Those ran beside other jobs, which adds up to a third
+# (at 069698c, the machine quieter, the 10,000-peer run took 31.6 s of user time). The rest (a run's
+# start, a sync round's fixed cost, timers): benchmarks/bench_cost.py, whose runs stress one cost
+# each. The gateway's ESP costs more per packet than one tunnel's (0.16 microseconds at 200,000
+# packets/s: the passes' arrays are long), so the estimate is on the safe side for few fast tunnels.
 CPU_START_S = 0.02  # a run in a warm process; the first one also loads the simulator (about 0.25 s)
 CPU_PER_ESP_S = 0.4e-6
 CPU_PER_IKE_MESSAGE_S = 0.15e-3
