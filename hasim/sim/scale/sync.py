@@ -117,10 +117,11 @@ class LazySnaps(MutableMapping[int, IkeSaSnapshot | None]):
         upd = sas[cond]
         if upd.shape[0] == 0:
             return
+        first = b not in self.batches
         self.batches[b] = batch
         if self.explicit:
-            for i in set(self.explicit).intersection(upd.tolist()):
-                del self.explicit[i]
+            for i in upd.tolist():
+                self.explicit.pop(i, None)
         gone = none[cond]
         self.present[upd] = True
         self.ref[upd] = np.where(gone, -1, b)
@@ -128,9 +129,29 @@ class LazySnaps(MutableMapping[int, IkeSaSnapshot | None]):
         self.taken[upd] = np.where(gone, -math.inf, batch.taken_at)
         for i in upd[gone].tolist():
             self.explicit[i] = None
-        live = set(np.unique(self.ref[self.ref >= 0]).tolist())
-        for k in [k for k in self.batches if k not in live]:
-            del self.batches[k]
+        if first:  # batches no SA refers to any more are let go once per batch, not per arrival time
+            live = set(np.unique(self.ref[self.ref >= 0]).tolist())
+            for k in [k for k in self.batches if k not in live]:
+                del self.batches[k]
+
+
+def arrival_groups(arrival: np.ndarray, arrived: np.ndarray) -> list[tuple[float, np.ndarray, np.ndarray]]:
+    """The messages of one share grouped by arrival time, earliest first: per time, the rows (SAs) and
+    columns (standbys) of the messages that arrive then, in row-major order (SA by SA, each standby in
+    turn). One stable sort for all, so a jittered link, where every message has a time of its own,
+    costs no pass over every message per time."""
+    flat = np.flatnonzero(arrived.ravel())
+    if flat.shape[0] == 0:
+        return []
+    times = arrival.ravel()[flat]
+    order = np.argsort(times, kind="stable")
+    flat, times = flat[order], times[order]
+    starts = np.flatnonzero(np.r_[True, times[1:] != times[:-1]])
+    cols = arrived.shape[1]
+    return [
+        (float(times[a]), part // cols, part % cols)
+        for a, part in zip(starts.tolist(), np.split(flat, starts[1:]), strict=True)
+    ]
 
 
 def share_batch(channel: SyncChannel) -> None:
@@ -213,15 +234,20 @@ class ScaledSyncChannel(SyncChannel):
         fates = self.link.sync_fates(m.index, [k.index for k in standbys], now, len(sas))
         arrived = fates.delivered
         self.lost += int((~arrived).sum())
-        for t in np.unique(fates.arrival[arrived]).tolist():
+        for t, rows, cols in arrival_groups(fates.arrival, arrived):
             ev = self.env.timeout(t - now)
-            ev.callbacks.append(self._arrive_full(standbys, sas, snaps, arrived & (fates.arrival == t)))
+            ev.callbacks.append(self._arrive_full(standbys, sas, snaps, rows, cols))
 
     def _arrive_full(
-        self, standbys: list[Member], sas: list[int], snaps: list[IkeSaSnapshot | None], take: np.ndarray
+        self,
+        standbys: list[Member],
+        sas: list[int],
+        snaps: list[IkeSaSnapshot | None],
+        rows: np.ndarray,
+        cols: np.ndarray,
     ) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:
-            for row, col in zip(*np.nonzero(take), strict=True):  # SA by SA, each standby in turn
+            for row, col in zip(rows.tolist(), cols.tolist(), strict=True):  # SA by SA, each standby in turn
                 self._take(standbys[col], sas[row], snaps[row], True)
 
         return cb
@@ -267,10 +293,9 @@ class ScaledSyncChannel(SyncChannel):
             batch = _Batch(w, records)
             self._batches += 1
             b = self._batches
-            for t in np.unique(fates.arrival[arrived]).tolist():  # one arrival time unless jittered
+            for t, rows, cols in arrival_groups(fates.arrival, arrived):  # one time unless jittered
                 ev = self.env.timeout(t - now)
-                take = arrived & (fates.arrival == t)
-                ev.callbacks.append(self._arrive_batch(standbys, b, batch, ready, none, take))
+                ev.callbacks.append(self._arrive_batch(standbys, b, batch, ready, none, rows, cols))
         self._counter_rekeys(m)
 
     def _arrive_batch(
@@ -280,19 +305,22 @@ class ScaledSyncChannel(SyncChannel):
         batch: _Batch,
         ready: np.ndarray,
         none: np.ndarray,
-        arrived: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
     ) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:
             for j, k in enumerate(standbys):
                 if not k.alive:
                     continue
-                take = arrived[:, j]
+                take = rows[cols == j]  # the rows of ``ready`` whose message to k arrives now, in order
                 if self.site.active == k.index:
-                    take = take & ~np.isin(ready, np.fromiter(k.ready, dtype=np.int64, count=len(k.ready)))
+                    held = [int(x) in k.ready for x in ready[take]]
+                    take = take[~np.array(held, dtype=bool)]
                 snaps = k.snaps
                 assert isinstance(snaps, LazySnaps)
                 if k.needs_full:  # a member that rejoined: counters only for SAs it holds
-                    take = take & snaps.present[ready] & ~snaps.is_none[ready]
+                    sel = ready[take]
+                    take = take[snaps.present[sel] & ~snaps.is_none[sel]]
                 snaps.apply(b, batch, ready[take], none[take])
 
         return cb
