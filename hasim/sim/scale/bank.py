@@ -32,9 +32,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hasim.sim.scale import bank_state
-from hasim.sim.scale.deliver import Deliverer
-from hasim.sim.scale.epoch import EpochIndex, ranges
-from hasim.sim.scale.send import Sender
+from hasim.sim.scale.bulk import BulkPass
+from hasim.sim.scale.epoch import EpochIndex, ranges, resized
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -44,13 +43,17 @@ if TYPE_CHECKING:
     from hasim.sim.dataplane.split_senders import SplitSender
 
 
+_NO_TIMES = np.zeros(0)
+"""Held in place of an epoch's array while the next one is built in its memory (never written)."""
+
+
 def bank_supports(flow: EspFlow) -> bool:
     """Whether the bank reproduces this flow exactly (Gilbert-Elliott loss and attacker recording
     keep the per-flow path)."""
     return flow.link.cfg.loss_model == "bernoulli" and not flow._record and flow.on_drop is None
 
 
-class FlowBank(Sender, Deliverer):
+class FlowBank(BulkPass):
     """All ESP flows of a run (see the module docstring): the state with its sending and delivering
     passes, bound to the protocol's Child SAs, moved epoch by epoch."""
 
@@ -59,37 +62,64 @@ class FlowBank(Sender, Deliverer):
         its link uniforms for as many packets.
 
         What is left of the last epoch (the times not yet sent, the uniforms not yet used) is copied
-        out before the new arrays are built, so that old and new epoch are never held at once."""
+        out before the new arrays are built, so that old and new epoch are never held at once; each
+        flow's new times are copied into the epoch as they are fetched and let go of at once, so that
+        they are never held twice either (the epoch's array is sized by the flows' rates and grown or
+        cut to size in place)."""
         n = self.n
         rest_len = self.t_seg[1:] - self.t_pos
         rest = self.t_off[ranges(self.t_pos, self.t_seg[1:])]
         carry = {k: self.u[k][ranges(self.u_pos[k], self.u_seg[k][1:])] for k in self.feats}
         carry_len = {k: self.u_seg[k][1:] - self.u_pos[k] for k in self.feats}
-        self.t_off = np.zeros(0)
-        self.u = {k: np.zeros(0) for k in self.feats}
-        news = [flow.arrivals.until(end) for flow in self.flows]  # views into each flow's draws
-        counts = rest_len + np.fromiter((x.shape[0] for x in news), dtype=np.int64, count=n)
-        rests = np.split(rest, np.cumsum(rest_len)[:-1]) if n else []
-        parts = [x for pair in zip(rests, news, strict=True) for x in pair]
-        self.t_off = np.concatenate(parts) if n else rest
-        del news, rests, rest, parts
+        box, self.t_off = [self.t_off], _NO_TIMES
+        old_u, self.u = self.u, {k: _NO_TIMES for k in self.feats}
+        if self._rate_total is None:
+            self._rate_total = math.fsum(flow.arrivals.rate for flow in self.flows)
+        expect = rest.shape[0] + self._rate_total * max(end - self.epoch_end, 0.0)
+        t_off = resized(box, int(expect * 1.01) + 1024)  # the last epoch's memory
+        ends: list[int] = []
+        pos = at = 0
+        for flow, k in zip(self.flows, rest_len.tolist(), strict=True):
+            new = flow.arrivals.until(end)  # a view into the flow's draws: copied, then let go of
+            top = pos + k + new.shape[0]
+            if top > t_off.shape[0]:
+                box.append(t_off)
+                del t_off
+                t_off = resized(box, top + top // 8)
+            if k:
+                t_off[pos : pos + k] = rest[at : at + k]
+                at += k
+            t_off[pos + k : top] = new
+            pos = top
+            ends.append(top)
+        del rest
+        box.append(t_off)
+        del t_off
+        self.t_off = resized(box, pos)
         self.t_seg = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(counts, out=self.t_seg[1:])
+        self.t_seg[1:] = ends
+        counts = np.diff(self.t_seg)
         self.t_pos = self.t_seg[:-1].copy()
         self.t_index = EpochIndex(self.t_off, self.t_seg, self.bulk_t)  # every time before it was sent
         for k in self.feats:
-            self._refill_uniforms(k, counts, carry.pop(k), carry_len[k])
+            self._refill_uniforms(k, counts, carry.pop(k), carry_len[k], [old_u.pop(k)])
         self.epoch_end = end
 
     def _refill_uniforms(
-        self, k: str, need: NDArray[np.int64], carry: NDArray[np.float64], carry_len: NDArray[np.int64]
+        self,
+        k: str,
+        need: NDArray[np.int64],
+        carry: NDArray[np.float64],
+        carry_len: NDArray[np.int64],
+        box: list[NDArray[np.float64]],
     ) -> None:
         """Per flow using feature ``k``: the unused uniforms of the last epoch (``carry``, flow-major),
-        then fresh ones up to ``need`` (the packets it may send this epoch), drawn in place."""
+        then fresh ones up to ``need`` (the packets it may send this epoch), drawn in place into the last
+        epoch's array of them (in ``box``, resized)."""
         lens = np.where(self.uses[k], np.maximum(carry_len, need), 0)
         seg = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(lens, out=seg[1:])
-        u = np.empty(int(seg[-1]))
+        u = resized(box, int(seg[-1]))
         u[ranges(seg[:-1], seg[:-1] + carry_len)] = carry
         del carry
         fresh_at = (seg[:-1] + carry_len).tolist()
@@ -201,10 +231,7 @@ class FlowBank(Sender, Deliverer):
         if t > self.epoch_end + 1e-12:
             raise RuntimeError(f"bank epoch ends at {self.epoch_end}, asked for {t}")
         if flows is None:
-            self._merge_side()
-            ufl, counts = self._offered_before(t)
-            self.bulk_t = t
-            self._deliver(t, None, self._send(ufl, counts, side=False))
+            self._pass_all(t)
         elif t <= self.bulk_t:
             return  # the last pass over all flows sent and delivered everything before it
         elif len(flows) >= bank_state.MANY:  # straight into the main pool, regrouped by flow

@@ -41,6 +41,10 @@ MANY = 256
 """Flows from which a pass over some flows finds their packets through the time buckets and the pool's
 flow index in array operations rather than flow by flow."""
 
+RANGE_COPIES = 1 << 17
+"""Packets and copies a pass over all flows handles per range of flows (:mod:`hasim.sim.scale.bulk`):
+its arrays stay about a MiB each, far below glibc's mmap threshold, at any number of peers."""
+
 FEATURES = ("loss", "jitter", "reorder", "dup")
 """Link features drawing one uniform per packet sent, in the per-flow path's order of streams."""
 
@@ -134,6 +138,8 @@ class BankState:
         self.t_seg = np.zeros(n + 1, dtype=np.int64)
         self.t_pos = np.zeros(n, dtype=np.int64)
         self.t_index = EpochIndex(self.t_off, self.t_seg, 0.0)
+        self._rate_total: float | None = None
+        """The flows' offered packets per second together (sizes each epoch's array before it is filled)."""
         # link uniforms per feature, flow-major, with carry-over of unused ones
         self.u: dict[str, NDArray[np.float64]] = {k: np.zeros(0) for k in self.feats}
         self.u_seg = {k: np.zeros(n + 1, dtype=np.int64) for k in self.feats}
@@ -236,15 +242,10 @@ class BankState:
             self.p_spi = np.concatenate([self.p_spi] + [c.spi for c in parts])
             self.p_flow = np.concatenate([self.p_flow] + [c.flow for c in parts])
 
-    def _regroup(self, keep: NDArray[np.intp], rest: Copies | None = None) -> None:
-        """Keep the main pool's copies ``keep`` (in pool order) and after them ``rest``, grouped by flow,
-        each flow's copies staying in send order (a radix sort in 16 bits), and index them by flow."""
+    def _regroup(self, keep: NDArray[np.intp]) -> None:
+        """Keep the main pool's copies ``keep`` (in pool order), grouped by flow, each flow's copies
+        staying in send order (a radix sort in 16 bits), and index them by flow."""
         arr, seq, spi, flow = self.p_arr[keep], self.p_seq[keep], self.p_spi[keep], self.p_flow[keep]
-        if rest is not None and rest.arr.shape[0]:
-            arr = np.concatenate((arr, rest.arr))
-            seq = np.concatenate((seq, rest.seq))
-            spi = np.concatenate((spi, rest.spi))
-            flow = np.concatenate((flow, rest.flow))
         by = np.argsort(flow.astype(np.uint16) if self.n < 1 << 16 else flow, kind="stable")
         self.p_arr, self.p_seq, self.p_spi, self.p_flow = arr[by], seq[by], spi[by], flow[by]
         self.p_seg = np.zeros(self.n + 1, dtype=np.int64)

@@ -31,22 +31,10 @@ from hasim.sim.scale.copies import Copies, arrival_order, runs
 class Deliverer(BankState):
     """The bank's delivering passes (see the module docstring)."""
 
-    def _take_due(self, t: float, few: list[int] | None, fresh: Copies | None = None) -> list[Copies]:
-        """Take the copies arriving before ``t`` out of the pools: of every flow (``few`` None; ``fresh``:
-        copies just sent, after the main pool's; what stays is then grouped by flow) or of the given flows
-        (sorted). They come in parts, in the order the passes deliver them once joined."""
-        if few is None:
-            due = self.p_arr < t
-            pick = np.flatnonzero(due)
-            keep = np.flatnonzero(~due & np.isfinite(self.p_arr))
-            taken = [Copies(self.p_arr[pick], self.p_seq[pick], self.p_spi[pick], self.p_flow[pick])]
-            rest = None
-            if fresh is not None:
-                due = fresh.arr < t
-                taken.append(fresh.where(due))
-                rest = fresh.where(~due)
-            self._regroup(keep, rest)
-            return self._with_splits(taken, t, sorted(self.split_copies)) if self.split_copies else taken
+    def _take_due(self, t: float, few: list[int]) -> list[Copies]:
+        """Take the copies of the given flows (sorted) arriving before ``t`` out of the pools. They come in
+        parts, in the order the passes deliver them once joined. (The pass over all flows takes its own,
+        range by range: :mod:`hasim.sim.scale.bulk`.)"""
         parts: list[Copies] = []
         many = len(few) >= bank_state.MANY
         if many:  # the flows' segments of the main pool in one gather
@@ -106,8 +94,11 @@ class Deliverer(BankState):
                 self.split_copies[f] = [c.where(~due)]
         return parts
 
-    def _deliver(self, t: float, few: list[int] | None, fresh: Copies | None = None) -> None:
-        parts = self._take_due(t, few, fresh)
+    def _deliver(self, t: float, few: list[int]) -> None:
+        self._deliver_parts(self._take_due(t, few))
+
+    def _deliver_parts(self, parts: list[Copies]) -> None:
+        """Deliver copies taken out of the pools (``parts``, joined in this order: ties in it)."""
         m = sum(c.arr.shape[0] for c in parts)
         if m == 0:
             return

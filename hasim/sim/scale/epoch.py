@@ -30,6 +30,9 @@ MAX_BUCKETS = 32
 _CHUNK = 1 << 20
 """Times bucketed per array operation while the table is built (bounds the temporaries)."""
 
+_FLOWS = 1 << 15
+"""Flows looked up per array operation by ``before`` (bounds the temporaries of a pass over all flows)."""
+
 
 def ranges(lo: NDArray[np.int64], hi: NDArray[np.int64]) -> NDArray[np.int64]:
     """The indices ``lo[0]..hi[0]-1, lo[1]..hi[1]-1, ...`` in one array (``hi >= lo`` elementwise)."""
@@ -39,6 +42,25 @@ def ranges(lo: NDArray[np.int64], hi: NDArray[np.int64]) -> NDArray[np.int64]:
         return np.zeros(0, dtype=np.int64)
     starts = np.cumsum(lens) - lens  # where each range begins in the output
     return np.arange(total, dtype=np.int64) + np.repeat(lo - starts, lens)
+
+
+def resized(box: list[NDArray[np.float64]], size: int) -> NDArray[np.float64]:
+    """The array in ``box`` (taken out of it: the box holds the only reference) at ``size`` elements,
+    its first elements kept (any added are zero).
+
+    In place when nothing else refers to it (NumPy's reference check; else a new array, copied): a large
+    block is then moved by the kernel rather than copied and keeps its pages, so that an epoch built in
+    the last one's memory does not fault it in again, and an array grown while it is filled is never
+    held twice."""
+    a = box.pop()
+    try:
+        a.resize(size, refcheck=True)
+    except ValueError:  # a view of it is alive: leave it alone
+        b = np.zeros(size)
+        m = min(size, a.shape[0])
+        b[:m] = a[:m]
+        return b
+    return a
 
 
 def flow_of(seg: NDArray[np.int64], idx: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -85,6 +107,10 @@ class EpochIndex:
 
     def before(self, times: NDArray[np.float64], flows: NDArray[np.int64], t: float) -> NDArray[np.int64]:
         """For each of ``flows``: the first index of its times at or after ``t``."""
+        if flows.shape[0] > _FLOWS:
+            return np.concatenate(
+                [self.before(times, flows[i : i + _FLOWS], t) for i in range(0, flows.shape[0], _FLOWS)]
+            )
         nb = self.at.shape[0] - 1
         b = min(self._bucket(t), nb)
         a0 = self.at[b, flows]

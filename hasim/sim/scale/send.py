@@ -63,6 +63,12 @@ class Sender(BankState):
             return None
         if self.splits:
             self._send_splits(ufl, counts)
+        return self._send_own(ufl, counts, side=side)
+
+    def _send_own(self, ufl: NDArray[np.int64], counts: NDArray[np.int64], *, side: bool) -> Copies | None:
+        """``_send`` without the split senders (a pass over all flows sends theirs first, for all flows)."""
+        if ufl.shape[0] == 0:
+            return None
         if int(counts.sum()) <= bank_state.SMALL_SEND:
             return self._send_few(ufl.tolist(), counts.tolist(), side=side)
         first_of = self.t_pos[ufl]

@@ -113,12 +113,13 @@ CASES: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("send_few", [None, 0, 10**9], ids=["default", "arrays_only", "scalar_only"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_scaled_equals_per_sa(case: str, send_few: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Also with every send and delivery of the bank done by its array path, and by its packet-by-packet
-    path."""
+    """Also with every send and delivery of the bank done by its array path (the passes over all flows
+    range by range, a flow or so each), and by its packet-by-packet path."""
     if send_few is not None:
         monkeypatch.setattr(bank_state, "SMALL_SEND", send_few)
         monkeypatch.setattr(bank_state, "SMALL", send_few)
         monkeypatch.setattr(bank_state, "MANY", 1 if send_few == 0 else send_few)
+        monkeypatch.setattr(bank_state, "RANGE_COPIES", 1 if send_few == 0 else send_few)
     extra = dict(CASES[case])
     extra.setdefault("faults", [{"at_s": 10.5}])
     extra["traffic"] = {"esp_out_pps": 300.0, "esp_in_pps": 200.0} | extra.get("traffic", {})
