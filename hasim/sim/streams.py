@@ -27,27 +27,49 @@ FAMILIES = ("links", "traffic", "faults", "nonces", "attacker", "keys", "sync", 
 
 
 def _spawn_key(path: tuple[str, ...]) -> tuple[int, int, int, int]:
-    """A stable integer key for a stream name (not Python's salted hash)."""
+    """A stable integer key for a stream name (not Python's salted hash): the first four big-endian
+    32-bit words of the SHA-256 of its components joined by slashes."""
     a, b, c, d = struct.unpack_from(">4I", hashlib.sha256("/".join(path).encode()).digest())
     return a, b, c, d
 
 
+def _spawn_keys(paths: list[tuple[str, ...]]) -> NDArray[np.uint32]:
+    """:func:`_spawn_key` of each of ``paths``, as rows of an array: the digests' first 16 octets
+    joined and read as big-endian words in one go."""
+    sha = hashlib.sha256
+    octets = b"".join([sha("/".join(p).encode()).digest()[:16] for p in paths])
+    return np.frombuffer(octets, dtype=">u4").astype(np.uint32).reshape(len(paths), 4)
+
+
 class _Seeded(ISeedSequence):
-    """The seed words of one stream, handed to ``PCG64`` once (numpy's interface for seed sequences):
-    the generator is the one ``PCG64(SeedSequence(seed, spawn_key=key))`` gives, without keeping a
-    ``SeedSequence`` per stream (a run has hundreds of thousands of streams)."""
+    """The seed words of the stream being made, handed to ``PCG64`` once (numpy's interface for seed
+    sequences): the generator is the one ``PCG64(SeedSequence(seed, spawn_key=key))`` gives, without
+    keeping a ``SeedSequence`` per stream (a run has hundreds of thousands of streams). One object per
+    run serves every stream, words set just before each generator takes them: a generator keeps its
+    seed sequence, and one per stream would be kept for nothing."""
 
     __slots__ = ("_words",)
 
-    def __init__(self, words: NDArray[np.uint64]) -> None:
-        self._words: NDArray[np.uint64] | None = words
+    def __init__(self) -> None:
+        self._words: NDArray[np.uint64] | None = None
+
+    def hand(self, words: NDArray[np.uint64]) -> np.random.SeedSequence:
+        """Itself, holding ``words`` for the next ``generate_state`` (typed as what ``PCG64`` takes)."""
+        self._words = words
+        return cast(np.random.SeedSequence, self)
 
     def generate_state(self, n_words: int, dtype: DTypeLike = np.uint32) -> NDArray[np.uint64]:
         words = self._words
-        if words is None or n_words != words.shape[0] or np.dtype(dtype) != words.dtype:
+        wrong_type = dtype is not _U64 and np.dtype(dtype) != np.uint64
+        if words is None or n_words != words.shape[0] or wrong_type:
             raise ValueError("a stream's seed words are drawn once, as PCG64 draws them")
         self._words = None
         return words
+
+
+_U64 = np.uint64
+_Generator = np.random.Generator
+_PCG64 = np.random.PCG64
 
 
 class RandomStreams:
@@ -60,20 +82,23 @@ class RandomStreams:
         """Seed words worked out ahead (``prepare``), each taken by the stream's first generator."""
         self._cache: dict[tuple[str, ...], np.random.Generator] = {}
         self._bytes: dict[tuple[str, ...], ByteSource] = {}
+        self._seeded = _Seeded()
 
     def get(self, *path: str) -> np.random.Generator:
         """The Generator of one named stream; its first component must be one of FAMILIES."""
         gen = self._cache.get(path)
         if gen is None:
-            gen = self._cache[path] = self.fresh(*path)
+            gen = self._cache[path] = self._new(path)
         return gen
 
     def fresh(self, *path: str) -> np.random.Generator:
         """A new Generator of a stream, at its start (for a reference path that replays the same draws)."""
+        return self._new(path)
+
+    def _new(self, path: tuple[str, ...]) -> np.random.Generator:
         if not path or path[0] not in FAMILIES:
             raise ValueError(f"stream family must be one of {FAMILIES}, got {path!r}")
-        seeded = cast(np.random.SeedSequence, _Seeded(self._words(path)))  # PCG64 takes any ISeedSequence
-        return np.random.Generator(np.random.PCG64(seeded))
+        return _Generator(_PCG64(self._seeded.hand(self._words(path))))
 
     def doubles(self, *path: str) -> Pcg64Doubles:
         """A stream at its start drawn one double at a time: the doubles ``fresh(*path).random()`` gives,
@@ -99,7 +124,7 @@ class RandomStreams:
         todo = [p for p in paths if p not in self._cache]
         if not todo:
             return
-        keys = np.array([_spawn_key(p) for p in todo], dtype=np.uint32)
+        keys = _spawn_keys(todo)
         for p, words in zip(todo, self._seeder.pcg64_words_many(keys), strict=True):
             self._ready[p] = words
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
-from typing import cast
 
 import numpy as np
 import pytest
 
 from hasim.sim.seeding import SpawnSeeder
-from hasim.sim.streams import RandomStreams, _Seeded, _spawn_key
+from hasim.sim.streams import RandomStreams, _Seeded, _spawn_key, _spawn_keys
 
 SEEDS = [0, 1, 7, 2**31 - 1, 2**32 - 1, 2**32, 2**63 + 5, 2**64 - 1, 2**64, 2**100 + 3, 2**128, 2**200 + 9]
 """Seeds of one to seven 32-bit words: padded to the pool size, exactly four, more than four."""
@@ -55,10 +55,18 @@ def test_negative_seed_is_refused() -> None:
 
 
 def test_seed_words_are_handed_over_once() -> None:
-    seeded = _Seeded(SpawnSeeder(1).pcg64_words((1, 2, 3, 4)))
-    np.random.PCG64(cast(np.random.SeedSequence, seeded))  # PCG64 takes any ISeedSequence
+    seeded = _Seeded()
+    np.random.PCG64(seeded.hand(SpawnSeeder(1).pcg64_words((1, 2, 3, 4))))  # PCG64 takes any ISeedSequence
     with pytest.raises(ValueError):
         seeded.generate_state(4, np.uint64)
+
+
+def test_spawn_keys_in_one_go_are_each_paths_key() -> None:
+    paths = [("links", "esp", f"cluster_to_peer/{i}/{i % 2}", "loss") for i in range(300)] + [("nonces", "x")]
+    for path, key in zip(paths, _spawn_keys(paths).tolist(), strict=True):
+        digest = hashlib.sha256("/".join(path).encode()).digest()
+        assert key == [int.from_bytes(digest[4 * w : 4 * w + 4], "big") for w in range(4)]
+        assert tuple(key) == _spawn_key(path)
 
 
 def test_prepared_streams_are_the_same_streams() -> None:

@@ -29,8 +29,8 @@ class ArrivalProcess:
         self.rate = float(rate)
         self._rng = rng
         self._on_s, self._off_s = on_s, off_s
-        self._chunk = max(64, min(_CHUNK, int(np.ceil(self.rate * _CHUNK_S))))
-        self._buf = np.zeros(0)
+        self._chunk = max(64, min(_CHUNK, math.ceil(self.rate * _CHUNK_S)))
+        self._buf = _NONE
         self._pos = 0
         self._k = 0
         self._phase = float(rng.random()) / self.rate if self.rate > 0 else 0.0
