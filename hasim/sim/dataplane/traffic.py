@@ -13,6 +13,12 @@ import math
 
 import numpy as np
 
+_accumulate = np.add.accumulate
+"""``np.cumsum`` without its dispatch (the same ufunc, the same additions)."""
+_NONE = np.zeros(0)
+_NONE.flags.writeable = False
+"""What a request with no new times returns (shared, read-only)."""
+
 _CHUNK = 4096
 _CHUNK_S = 4.0
 """A chunk holds at most _CHUNK times, and about _CHUNK_S seconds of them (at least 64): memory per flow
@@ -27,6 +33,8 @@ class ArrivalProcess:
     ) -> None:
         self.model = model
         self.rate = float(rate)
+        self._gap = 1.0 / self.rate if self.rate > 0 else 0.0
+        """The mean gap of a Poisson flow (``exponential``'s scale)."""
         self._rng = rng
         self._on_s, self._off_s = on_s, off_s
         self._chunk = max(64, min(_CHUNK, math.ceil(self.rate * _CHUNK_S)))
@@ -43,19 +51,34 @@ class ArrivalProcess:
 
     def _refill(self, n: int) -> None:
         """Append the next ``n`` times (about, for onoff) to the buffer; the values do not depend on how
-        many are drawn at once."""
-        rest = self._buf[self._pos :]
+        many are drawn at once.
+
+        Poisson times are drawn straight into the new buffer after the times still held: standard
+        exponentials times the mean gap are the values ``exponential(mean, n)`` gives (NumPy draws
+        each as ``scale * standard_exponential``), and the running sum starts from the last time, the
+        same additions in the same order as a cumsum over all the gaps so far."""
+        buf, pos = self._buf, self._pos
+        if self.model == "poisson":
+            k = buf.shape[0] - pos
+            out = np.empty(k + n)
+            if k:
+                out[:k] = buf[pos:]
+            new = out[k:]
+            self._rng.standard_exponential(out=new)
+            new *= self._gap
+            new[0] += self._last
+            _accumulate(new, out=new)
+            self._last = self._drawn = float(new[-1])
+            self._buf = out
+            self._pos = 0
+            return
         if self.model == "constant":
             ks = np.arange(self._k, self._k + n, dtype=np.float64)
             new = self._phase + ks / self.rate
             self._k += n
-        elif self.model == "poisson":
-            new = self._rng.exponential(1.0 / self.rate, n)
-            new[0] += self._last  # in place, the same additions as a cumsum from the last time
-            np.cumsum(new, out=new)
-            self._last = float(new[-1])
         else:
             new = self._onoff_chunk(n)
+        rest = buf[pos:]
         self._buf = np.concatenate((rest, new)) if rest.shape[0] else new
         self._pos = 0
         if new.shape[0]:
@@ -91,17 +114,18 @@ class ArrivalProcess:
         deviations): a long request costs one draw call and leaves few times drawn ahead. What is
         returned is a view; the buffer keeps only the times not yet returned."""
         if self.rate <= 0:
-            return np.zeros(0)
-        while self._pos >= self._buf.shape[0] or self._drawn < t:  # draw on after the times held
+            return _NONE
+        while self._drawn < t or self._pos >= self._buf.shape[0]:  # draw on after the times held
             self._refill(self._chunk_for(t))
         buf, pos = self._buf, self._pos
-        j = max(int(buf.searchsorted(t)), pos)
-        out = buf[pos:j]
+        j = int(buf.searchsorted(t))
+        if j <= pos:
+            return _NONE
         self._pos = j
         if j > self._chunk:  # drop the times returned (the view keeps them while it is used)
             self._buf = buf[j:].copy()
             self._pos = 0
-        return out
+        return buf[pos:j]
 
     def _chunk_for(self, t: float) -> int:
         """How many times to draw for a request up to ``t``: the usual chunk, or more for a long one."""

@@ -76,6 +76,20 @@ def test_arrivals_vectorized_equal_one_by_one(model: str) -> None:
     assert np.all(np.diff(vec) > 0)
 
 
+def test_poisson_times_are_the_phase_plus_the_streams_exponential_gaps() -> None:
+    # the stream's first uniform over the rate is the phase, then exponential(1/rate) gaps of the same
+    # stream summed one by one from it, however the times are asked for
+    rate = 37.0
+    p = ArrivalProcess("poisson", rate, RandomStreams(9).get("traffic", "f"))
+    got = np.concatenate([p.until(t) for t in (0.5, 0.5, 3.0, 40.0, 41.0, 200.0)])
+    g = RandomStreams(9).fresh("traffic", "f")
+    phase = g.random() / rate
+    sums = np.cumsum(np.concatenate(([phase], g.exponential(1.0 / rate, got.shape[0] + 1))))
+    assert np.array_equal(got, sums[1:-1])
+    assert got[-1] < 200.0 <= sums[-1]
+    assert p.pop() == sums[-1]
+
+
 def test_constant_rate_counts() -> None:
     a = ArrivalProcess("constant", 100.0, RandomStreams(5).get("traffic", "f"))
     assert a.until(10.0).size in (999, 1000, 1001)
