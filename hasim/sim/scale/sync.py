@@ -36,6 +36,8 @@ class BatchEngine(SyncEngine, Protocol):
     cluster: Site
     ike_dirty: set[int]
     """SAs called into since the last periodic sync (their record is stale)."""
+    rebound: set[int]
+    """SAs whose flows were bound or released since the last periodic sync."""
 
     def sa_record(self, i: int) -> SaRecord | None:
         """SA ``i``'s record at the serving cluster member, None if it has none."""
@@ -172,6 +174,9 @@ class ScaledSyncChannel(SyncChannel):
         self.sworld = world
         self.records: list[SaRecord | None] = []
         self._valued: set[int] = set()
+        """SAs whose record holds a Child SA's counter or window as a value (the bank does not hold it)."""
+        self._near: set[int] = set()
+        """SAs of ``_valued`` with such a counter past the rekey fraction (``_counter_rekeys``)."""
         self._batches = 0
         self._kids = np.zeros(0, dtype=np.int64)
         """Each SA's Child SAs in its record, -1 for no record (the message sizes)."""
@@ -267,17 +272,27 @@ class ScaledSyncChannel(SyncChannel):
             self._kids = np.full(n, -1, dtype=np.int64)
             self._sharer = m.index
             dirty = range(n)
-        else:
+        elif w.bank.closed:  # no ESP moves: a value only changes through a call or a re-binding
+            dirty = w.ike_dirty | (self._valued & w.rebound)
+        else:  # packets sent before a rekey reach the windows the bank does not hold
             dirty = w.ike_dirty | self._valued
         kids_of = self._kids
+        valued, near = self._valued, self._near
+        limit = w.cfg.traffic.rekey_counter_fraction * float(w.bank.limit) * (1 - 1e-12)
         for i in dirty:
             r = self.records[i] = w.sa_record(i)
             kids_of[i] = -1 if r is None else len(r.children)
             if r is not None and not r.bank_holds_all:
-                self._valued.add(i)  # Child SAs the bank does not hold: read again at every sync
+                valued.add(i)  # Child SAs the bank does not hold: read again at every sync
+                if any(k.out_flow is None and k.out_seq >= limit for k in r.children):
+                    near.add(i)
+                else:
+                    near.discard(i)
             else:
-                self._valued.discard(i)
+                valued.discard(i)
+                near.discard(i)
         w.ike_dirty.clear()
+        w.rebound.clear()
         standbys = [k for k in self.site.members if k is not m and k.alive]
         if standbys and m.ready:  # else nothing is sent (the records stay for the counter rekeys)
             ready = np.sort(np.fromiter(m.ready, dtype=np.int64, count=len(m.ready)))
@@ -332,11 +347,6 @@ class ScaledSyncChannel(SyncChannel):
         bank = w.bank
         hot = bank.last_seq.astype(np.float64) >= frac * float(bank.limit) * (1 - 1e-12)
         cand = set(bank.sa_of[hot & bank.has_tx].tolist())
-        for i in self._valued:
-            r = self.records[i]
-            if r is not None and any(
-                k.out_flow is None and k.out_seq >= frac * float(bank.limit) * (1 - 1e-12) for k in r.children
-            ):
-                cand.add(i)  # a Child SA the bank does not hold (during a rekey) near its limit
+        cand |= self._near  # a Child SA the bank does not hold (during a rekey) near its limit
         for i in sorted(cand.intersection(m.ready)):
             w.check_counter_rekeys(self.site, m, i)

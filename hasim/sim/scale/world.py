@@ -144,6 +144,9 @@ class ScaledWorld(World):
         """SAs called into since the last global pass (their ends may have changed)."""
         self.ike_dirty: set[int] = set()
         """SAs called into since the last periodic sync (their record is stale)."""
+        self.rebound: set[int] = set()
+        """SAs whose flows were bound or released since the last periodic sync (a record that names a
+        flow, or the value of a Child SA the bank does not hold, may be stale)."""
         self.ends_dirty: set[int] = set()
         """SAs whose senders or receivers may have changed: a Child SA created or deleted, the IKE SA
         deleted or taken over (every other change is a crash or takeover of a member: all SAs)."""
@@ -236,6 +239,7 @@ class ScaledWorld(World):
                     obj.lease = _BankLease(self, i)
         self.ends_now[i] = ends
         self.released.discard(i)
+        self.rebound.add(i)
 
     def _unbind_sa(self, i: int) -> None:
         for end in self.ends_now[i]:
@@ -244,6 +248,7 @@ class ScaledWorld(World):
                     obj.lease = None
         for f in self.flows_of[i]:
             self.bank.release(f)
+        self.rebound.add(i)
 
     def free_sender(self, i: int, child: ChildSa) -> None:
         """The protocol reads or changes a bound sender's counter: only the flow it sends moves up to now,
