@@ -69,7 +69,7 @@ def encode(msg: Message, keys: SkKeys | None = None, iv: bytes | None = None) ->
     if sk_len > 0xFFFF:
         raise ValueError(f"SK payload of {sk_len} octets exceeds the 16-bit Payload Length")
     aad = header(PayloadType.SK, IKE_HEADER_LEN + sk_len) + generic_header(first, False, sk_len)
-    return aad + seal(keys, msg.initiator, iv, aad, inner)
+    return seal(keys, msg.initiator, iv, aad, inner)
 
 
 def decode(data: bytes, keys: SkKeys | None = None) -> Message:
@@ -81,7 +81,7 @@ def decode(data: bytes, keys: SkKeys | None = None) -> Message:
         # same (its checks all pass); anything else takes the walk below, for its exact errors.
         first_inner, _, sk_len = GENERIC.unpack_from(data, IKE_HEADER_LEN)
         if sk_len == len(data) - IKE_HEADER_LEN:
-            plain = open_sk(keys, initiator, data[:_SK_BODY_AT], data[_SK_BODY_AT:], _SK_BODY_AT)
+            plain = open_sk(keys, initiator, data, _SK_BODY_AT)
             inner = decode_chain(plain, first_inner, _SK_BODY_AT + iv_size(keys.suite), allow_sk=False)
             return Message(spi_i, spi_r, exchange, initiator, response, mid, tuple(inner), True, minor, other)
     payloads = decode_chain(data[IKE_HEADER_LEN:], next_payload, IKE_HEADER_LEN)
@@ -92,7 +92,7 @@ def decode(data: bytes, keys: SkKeys | None = None) -> Message:
             raise DecodeError(IKE_HEADER_LEN, "unencrypted payloads before the SK payload are not supported")
         # The SK payload's critical and RESERVED bits are ignored (RFC 7296 3.2: SK is understood);
         # the ICV covers them, so a changed bit is still caught.
-        plain = open_sk(keys, initiator, data[:_SK_BODY_AT], sk.body, _SK_BODY_AT)
+        plain = open_sk(keys, initiator, data, _SK_BODY_AT)  # the SK payload runs to the end
         payloads = decode_chain(plain, sk.first_inner, _SK_BODY_AT + iv_size(keys.suite), allow_sk=False)
         protected = True
     return Message(spi_i, spi_r, exchange, initiator, response, mid, tuple(payloads), protected, minor, other)

@@ -200,3 +200,26 @@ def test_protected_message_needs_keys_and_iv() -> None:
         encode(MSG)
     with pytest.raises(ValueError):
         encode(MSG, CBC_KEYS, bytes(8))
+
+
+def test_cbc_messages_in_a_row_under_one_key_each_match_a_cbc_of_their_own_iv() -> None:
+    """Messages of 2 to 17 blocks, both directions interleaved and each decoded between two others:
+    every ciphertext is the AES-CBC of that message alone under its IV, and every ICV the HMAC of
+    that message (a context per message, made here with ``cryptography`` and ``hmac`` directly)."""
+    from hasim.wire import Nonce
+
+    for k in range(40):
+        initiator = k % 3 != 1
+        nonce = Nonce(bytes([k]) * (16 + 6 * k))  # 16 to 250 octets: 2 to 17 blocks with its header
+        msg = Message(SPI_I, SPI_R, 37, initiator, not initiator, k, (nonce,), protected=True)
+        iv = bytes([k ^ 0x5A]) * 16
+        wire = encode(msg, CBC_KEYS, iv)
+        inner = encode(Message(SPI_I, SPI_R, 37, initiator, not initiator, k, (nonce,)))[28:]
+        pad = 15 - len(inner) % 16
+        enc_key, auth_key = CBC_KEYS.sender(initiator)
+        enc = Cipher(algorithms.AES(enc_key), modes.CBC(iv)).encryptor()
+        ct = enc.update(inner + bytes(pad) + bytes([pad])) + enc.finalize()
+        assert wire[32:48] == iv
+        assert wire[48:-16] == ct
+        assert wire[-16:] == hmac.new(auth_key, wire[:-16], sha256).digest()[:16]
+        assert decode(wire, CBC_KEYS) == msg

@@ -51,6 +51,8 @@ class LossBursts:
 
     def contains(self, t: float) -> bool:
         """Whether one send time falls inside a burst."""
+        if not self.intervals:  # the usual case: no burst on the direction (no generator to make)
+            return False
         return any(a <= t < b for a, b in self.intervals)
 
 
