@@ -31,6 +31,20 @@ from hasim.wire import Delete, ExchangeType, Notify, SkKeys, decode
 from hasim.wire.constants import enum_name
 from hasim.wire.describe import describe_notify
 
+_COUNTED = frozenset(
+    {
+        ExchangeCompleted,
+        Retransmitted,
+        MessageDropped,
+        SyncWanted,
+        SyncRequestSent,
+        SyncCompleted,
+        IkeSaDeleted,
+        ChildSaCreated,
+    }
+)
+"""The events :meth:`Probes.protocol_event` counts or notes (found by their exact type in one look)."""
+
 RECORD_KINDS = ("ike_messages", "sync_exchanges", "drops", "timeline", "counters")
 COUNTER_SAS = 8
 """Counter samples are kept for the first IKE SAs only (enough for a timeline figure)."""
@@ -58,8 +72,22 @@ class Probes:
     # --------------------------------------------------------------------------- protocol events
     def protocol_event(self, site: str, node: str, sa: int, ev: Event) -> None:
         """Count one protocol event and, with records on, keep it as a timeline row."""
+        if type(ev) in _COUNTED:  # most events of a run (answers, skipped counters) count nothing
+            self._count(site, node, sa, ev)
+        if self.enabled:
+            row = {k: v for k, v in vars(ev).items() if k != "time"}
+            value = ";".join(f"{k}={v}" for k, v in row.items())
+            self.timeline(ev.time, node, ev.kind, value, sa)
+            if isinstance(ev, (SyncRequestSent, SyncCompleted, SyncAnswered)):
+                self.records["sync_exchanges"].append(
+                    {"time": ev.time, "node": node, "sa": sa, "kind": ev.kind, **row}
+                )
+
+    def _count(self, site: str, node: str, sa: int, ev: Event) -> None:
         c = self.counts
-        if isinstance(ev, Retransmitted):
+        if isinstance(ev, ExchangeCompleted):
+            self.initiated_done[(site, sa)] = ev.time
+        elif isinstance(ev, Retransmitted):
             c["ike_retransmissions"] += 1
         elif isinstance(ev, MessageDropped):
             c[f"ike_drop.{ev.reason}"] += 1
@@ -92,20 +120,10 @@ class Probes:
             c["sync_exchanges_completed"] += 1
             self.last_sync_completed = max(self.last_sync_completed, ev.time)
             self.initiated_done[(site, sa)] = ev.time
-        elif isinstance(ev, ExchangeCompleted):
-            self.initiated_done[(site, sa)] = ev.time
         elif isinstance(ev, IkeSaDeleted):
             self.deletions.setdefault(sa, []).append((ev.time, node, ev.reason))
         elif isinstance(ev, ChildSaCreated) and ev.rekeyed_spi_in is not None and site == "cluster":
             c["rekeys"] += 1
-        if self.enabled:
-            row = {k: v for k, v in vars(ev).items() if k != "time"}
-            value = ";".join(f"{k}={v}" for k, v in row.items())
-            self.timeline(ev.time, node, ev.kind, value, sa)
-            if isinstance(ev, (SyncRequestSent, SyncCompleted, SyncAnswered)):
-                self.records["sync_exchanges"].append(
-                    {"time": ev.time, "node": node, "sa": sa, "kind": ev.kind, **row}
-                )
 
     # ------------------------------------------------------------------------------- messages
     def ike_message(

@@ -20,7 +20,6 @@ import simpy
 from hasim.protocol.child_sa import ChildSa, ChildSaSnapshot
 from hasim.protocol.events import (
     ChildSaCreated,
-    ChildSaDeleted,
     Event,
     SyncCompleted,
     SyncRequestSent,
@@ -45,6 +44,9 @@ from hasim.sim.scenario.sections import LinkSection, ScenarioConfig
 from hasim.sim.streams import RandomStreams
 from hasim.wire import SkKeys, SkSuite
 from hasim.wire.constants import FLAG_RESPONSE, FLAGS_OFFSET
+
+_REACTED_TO = frozenset({ChildSaCreated, SyncWanted, SyncRequestSent, SyncCompleted})
+"""The protocol events :meth:`World.on_event` reacts to besides counting them (by exact type)."""
 
 
 class SlotEnds:
@@ -160,6 +162,7 @@ class World:
         cfg = self.cfg
         keys = self.streams.random_bytes("keys", "ike")  # Generator.bytes' octets, drawn in blocks
         self.mix = SaMix.draw(cfg.traffic, self.streams)
+        self._caps = Capabilities(cfg.peer.message_id_sync, cfg.peer.replay_counter_sync)  # every SA's
         self.streams.prepare(self._sa_streams())
         for i in range(cfg.traffic.peers):
             self._setup_sa(i, keys)
@@ -205,30 +208,24 @@ class World:
 
     def _setup_sa(self, i: int, key_bytes: Callable[[int], bytes]) -> None:
         cfg = self.cfg
+        # SK_ei, SK_er (16 octets each), SK_ai, SK_ar (32 each), then the two SPIs (8 each): whole
+        # 32-bit words each, so one draw gives the octets of one draw per value
+        octets = key_bytes(112)
         keys = SkKeys(
-            SkSuite.AES_CBC_128_HMAC_SHA2_256_128,
-            key_bytes(16),
-            key_bytes(16),
-            key_bytes(32),
-            key_bytes(32),
+            SkSuite.AES_CBC_128_HMAC_SHA2_256_128, octets[:16], octets[16:32], octets[32:64], octets[64:96]
         )
-        spi_i = int.from_bytes(key_bytes(8), "big") | 1
-        spi_r = int.from_bytes(key_bytes(8), "big") | 1
+        spi_i = int.from_bytes(octets[96:104], "big") | 1
+        spi_r = int.from_bytes(octets[104:], "big") | 1
         kids = []
         out_pps, in_pps = self.mix.out_pps[i], self.mix.in_pps[i]
+        c_spis, p_spis = self.cluster.members[0].spis, self.peer.members[0].spis
+        esn = cfg.policy.esn
         for _ in range(self.mix.children[i]):
-            c_in = self.cluster.members[0].spis.allocate()
-            p_in = self.peer.members[0].spis.allocate()
+            c_in = c_spis.allocate()
             kids.append(
-                ChildSaSnapshot(
-                    c_in,
-                    p_in,
-                    cfg.policy.esn,
-                    out_rate_pps=out_pps,
-                    in_rate_pps=in_pps,
-                )
+                ChildSaSnapshot(c_in, p_spis.allocate(), esn, out_rate_pps=out_pps, in_rate_pps=in_pps)
             )
-        caps = Capabilities(cfg.peer.message_id_sync, cfg.peer.replay_counter_sync)
+        caps = self._caps
         w = cfg.peer.ike_window_size
         # the peer initiated: IKE_SA_INIT and IKE_AUTH used its Message IDs 0 and 1
         csnap = IkeSaSnapshot(
@@ -259,37 +256,40 @@ class World:
                 m.snaps[i] = None
         flows = []
         t = cfg.traffic
+        streams, probes, ivs = self.streams, self.probes, self.ivs
+        record = cfg.attacker.record_packets if cfg.attacker.enabled else 0
+        budget = 8 if probes.enabled else 0
+        directions = (
+            (self.cluster, self.peer, out_pps, "cluster_to_peer", cfg.links.cluster_to_peer),
+            (self.peer, self.cluster, in_pps, "peer_to_cluster", cfg.links.peer_to_cluster),
+        )
         for j in range(self.mix.children[i]):
-            for tx, rx, rate, direction, link_cfg in (
-                (self.cluster, self.peer, out_pps, "cluster_to_peer", cfg.links.cluster_to_peer),
-                (self.peer, self.cluster, in_pps, "peer_to_cluster", cfg.links.peer_to_cluster),
-            ):
+            for tx, rx, rate, direction, link_cfg in directions:
                 name = _flow_name(direction, i, j)
+                bursts = self.bursts[direction]
                 arrivals = ArrivalProcess(
-                    t.model, rate, self.streams.get("traffic", "esp", name), on_s=t.on_s, off_s=t.off_s
+                    t.model, rate, streams.get("traffic", "esp", name), on_s=t.on_s, off_s=t.off_s
                 )
-                link = LinkChannel(link_cfg, self.streams, ("esp", name), self.bursts[direction])
                 flow = EspFlow(
                     name,
                     arrivals,
-                    link,
+                    LinkChannel(link_cfg, streams, ("esp", name), bursts),
                     SlotEnds(tx, rx, i, j),
-                    self.ivs,
+                    ivs,
                     src=tx.name,
                     dst=rx.name,
-                    record=cfg.attacker.record_packets if cfg.attacker.enabled else 0,
-                    on_drop=self.probes.esp_drop_recorder(direction, i),
-                    split_link=self._split_link(link_cfg, name, self.bursts[direction]),
+                    record=record,
+                    on_drop=probes.esp_drop_recorder(direction, i),
+                    split_link=self._split_link(link_cfg, name, bursts),
                 )
-                flow.sample.budget = 8 if self.probes.enabled else 0
+                flow.sample.budget = budget
                 flows.append(flow)
         self.flows[i] = flows
-        for direction, src, link_cfg in (
-            ("cluster_to_peer", "cluster", cfg.links.cluster_to_peer),
-            ("peer_to_cluster", "peer", cfg.links.peer_to_cluster),
-        ):
+        sa_name = str(i)
+        for _, _, _, direction, link_cfg in directions:
+            src = "cluster" if direction == "cluster_to_peer" else "peer"
             self.ike_links[(src, i)] = LinkChannel(
-                link_cfg, self.streams, ("ike", direction, str(i)), self.bursts[direction]
+                link_cfg, streams, ("ike", direction, sa_name), self.bursts[direction]
             )
 
     def _share_set_up(self) -> None:
@@ -350,6 +350,8 @@ class World:
     def on_event(self, site: Site, m: Member, i: int, ev: Event) -> None:
         """A protocol event: count it, record it, and react where the simulator must."""
         self.probes.protocol_event(site.name, m.name, i, ev)
+        if type(ev) not in _REACTED_TO:  # most events of a run (answers, completed exchanges)
+            return
         if isinstance(ev, ChildSaCreated):
             slots = m.slots.setdefault(i, [])
             if ev.rekeyed_spi_in is not None and ev.rekeyed_spi_in in slots:
@@ -358,8 +360,6 @@ class World:
                 slots.append(ev.spi_in)
             if len(site.members) > 1:
                 self.sync[site.name].share(m, i, full=True)
-        elif isinstance(ev, ChildSaDeleted):
-            pass
         elif isinstance(ev, SyncWanted):
             self.failover.sync_wanted(site, m, i)  # starts when the member's capacity allows
         elif isinstance(ev, (SyncRequestSent, SyncCompleted)) and len(site.members) > 1:
