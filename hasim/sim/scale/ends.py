@@ -49,6 +49,25 @@ def _same_splits(a: tuple[SplitSender, ...], b: tuple[SplitSender, ...]) -> bool
     )
 
 
+class SiteNow(NamedTuple):
+    """What every SA's ends read of one site that is the same for all its SAs: the member serving the
+    address and whether other masters serve too (a split brain). Looked up once per settle
+    (``ScaledWorld._settle_many``): nothing in it changes while SAs are settled."""
+
+    site: Site
+    m: Member | None
+    """``Site.serving``."""
+    active: int | None
+    split: bool
+    """Some live master other than the address holder (``Site.masters_serving`` can add members)."""
+
+
+def site_now(site: Site) -> SiteNow:
+    active = site.active
+    split = len(site.members) >= 2 and any(x != active for x in site.membership.masters_now)
+    return SiteNow(site, site.serving(), active, split)
+
+
 class _SiteView(NamedTuple):
     """One site's side of IKE SA ``i`` now: what ``Site.child_for_slot``, ``Site.child_by_spi_in`` and
     ``Site.split_senders`` read, looked up once for every flow of the SA."""
@@ -61,14 +80,31 @@ class _SiteView(NamedTuple):
     """The masters other than the address holder that serve the SA (a split brain)."""
 
 
-def _site_view(site: Site, i: int) -> _SiteView:
-    sa = site.sa(i)
-    active = site.active
-    slots = site.members[active].slots.get(i) if sa is not None and active is not None else None
+_NO_VIEW = _SiteView(None, None, [])
+
+
+def _site_view(now: SiteNow, i: int) -> _SiteView:
+    """``Site.sa``, the serving member's slots and the other masters of ``Site.masters_serving``."""
+    m = now.m
+    sa = m.sas.get(i) if m is not None and i in m.ready else None
+    if sa is not None and sa.deleted:
+        sa = None
     others: list[Member] = []
-    if len(site.members) >= 2 and any(x != active for x in site.membership.masters_now):
-        others = [k for k in site.masters_serving(i) if k.index != active]
-    return _SiteView(sa, slots, others)
+    if now.split:
+        members = now.site.members
+        for x in now.site.membership.masters_now:
+            if x != now.active and _holds(members[x], i):
+                others.append(members[x])
+    if sa is None:
+        return _SiteView(None, None, others) if others else _NO_VIEW
+    assert m is not None
+    return _SiteView(sa, m.slots.get(i), others)
+
+
+def _holds(k: Member, i: int) -> bool:
+    """``Site._holds``: ``k`` serves IKE SA ``i`` (alive, ready, not deleted)."""
+    sa = k.sas.get(i)
+    return k.alive and i in k.ready and sa is not None and not sa.deleted
 
 
 def _child(sa: IkeSa, spi_in: int) -> ChildSa | None:
@@ -79,7 +115,7 @@ def _child(sa: IkeSa, spi_in: int) -> ChildSa | None:
     return None
 
 
-def _split_senders(others: list[Member], i: int, j: int) -> list[SplitSender]:
+def _split_senders(others: list[Member], i: int, j: int) -> tuple[SplitSender, ...]:
     """``Site.split_senders`` of slot ``j`` given the other masters serving SA ``i``."""
     out: list[SplitSender] = []
     for k in others:
@@ -87,27 +123,35 @@ def _split_senders(others: list[Member], i: int, j: int) -> list[SplitSender]:
         child = _child(k.sas[i], slots[j]) if slots and j < len(slots) else None
         if child is not None:
             out.append(SplitSender(k.index, child))
-    return out
+    return tuple(out)
 
 
-def sa_ends(slot_ends: list[SlotEnds], spi_of: np.ndarray, flows: list[int], i: int) -> SaEnds:
+def sa_ends(
+    slot_ends: list[SlotEnds], spi_of: np.ndarray, flows: list[int], i: int, sites: dict[Site, SiteNow]
+) -> SaEnds:
     """The ends of ``flows`` (SA ``i``'s, in order): per flow ``f`` what ``slot_ends[f]`` says now, the
-    sender's outbound SPI or, without a sender, the flow's last SPI ``spi_of[f]``."""
+    sender's outbound SPI or, without a sender, the flow's last SPI ``spi_of[f]``; ``sites``: each
+    site's :func:`site_now`."""
     views: dict[Site, _SiteView] = {}
     out: list[FlowEnd] = []
     for f in flows:
         ends = slot_ends[f]
-        tx_view = views.get(ends.tx)
+        tx_site, rx_site = ends.tx, ends.rx
+        tx_view = views.get(tx_site)
         if tx_view is None:
-            tx_view = views[ends.tx] = _site_view(ends.tx, i)
-        rx_view = views.get(ends.rx)
+            tx_view = views[tx_site] = _site_view(sites[tx_site], i)
+        rx_view = views.get(rx_site)
         if rx_view is None:
-            rx_view = views[ends.rx] = _site_view(ends.rx, i)
+            rx_view = views[rx_site] = _site_view(sites[rx_site], i)
         j = ends.j
-        slots = tx_view.slots
-        tx = _child(tx_view.sa, slots[j]) if tx_view.sa is not None and slots and j < len(slots) else None
+        tx = None
+        sa = tx_view.sa
+        if sa is not None:
+            slots = tx_view.slots
+            if slots and j < len(slots):
+                tx = _child(sa, slots[j])
         spi = tx.spi_out if tx is not None else int(spi_of[f])
         rx = _child(rx_view.sa, spi) if spi >= 0 and rx_view.sa is not None else None
-        splits = tuple(_split_senders(tx_view.others, i, j)) if tx_view.others else ()
+        splits = _split_senders(tx_view.others, i, j) if tx_view.others else ()
         out.append(FlowEnd(tx, rx, spi, splits))
     return tuple(out)

@@ -132,7 +132,7 @@ class LazySnaps(MutableMapping[int, IkeSaSnapshot | None]):
         for i in upd[gone].tolist():
             self.explicit[i] = None
         if first:  # batches no SA refers to any more are let go once per batch, not per arrival time
-            live = set(np.unique(self.ref[self.ref >= 0]).tolist())
+            live = set(np.flatnonzero(np.bincount(self.ref[self.ref >= 0])).tolist())
             for k in [k for k in self.batches if k not in live]:
                 del self.batches[k]
 
@@ -295,7 +295,9 @@ class ScaledSyncChannel(SyncChannel):
         w.rebound.clear()
         standbys = [k for k in self.site.members if k is not m and k.alive]
         if standbys and m.ready:  # else nothing is sent (the records stay for the counter rekeys)
-            ready = np.sort(np.fromiter(m.ready, dtype=np.int64, count=len(m.ready)))
+            served = np.zeros(n, dtype=bool)  # sorted without a sort
+            served[np.fromiter(m.ready, dtype=np.int64, count=len(m.ready))] = True
+            ready = np.flatnonzero(served)
             records = list(self.records)
             kids = kids_of[ready]
             none = kids < 0

@@ -43,7 +43,7 @@ from hasim.sim.model.failover import ANOMALY_POLL_S, ANOMALY_WATCH_S, Failover
 from hasim.sim.model.sites import Member, Site
 from hasim.sim.model.world import SlotEnds, World
 from hasim.sim.scale.bank import FlowBank, bank_supports
-from hasim.sim.scale.ends import SaEnds, sa_ends, same_ends
+from hasim.sim.scale.ends import SaEnds, SiteNow, sa_ends, same_ends, site_now
 from hasim.sim.scale.records import SaRecord, sa_record
 from hasim.sim.scale.sync import LazySnaps, ScaledSyncChannel
 from hasim.sim.scale.watch import AnomalyWatches
@@ -151,6 +151,8 @@ class ScaledWorld(World):
         """SAs whose senders or receivers may have changed: a Child SA created or deleted, the IKE SA
         deleted or taken over (every other change is a crash or takeover of a member: all SAs)."""
         self._sig: tuple[Any, ...] = ()
+        self._sites_sig: tuple[Any, ...] = ()
+        self._sites: dict[Site, SiteNow] = {}
         self._members = [*self.cluster.members, *self.peer.members]
 
     # ------------------------------------------------------------------------------ set-up
@@ -225,9 +227,19 @@ class ScaledWorld(World):
             self.advance_all()
 
     # ---------------------------------------------------------------------------- binding
-    def _ends(self, i: int) -> SaEnds:
-        """Who sends and who receives each flow of SA ``i`` now (:func:`hasim.sim.scale.ends.sa_ends`)."""
-        return sa_ends(self.slot_ends, self.bank.spi, self.flows_of[i], i)
+    def _ends(self, i: int, sites: dict[Site, SiteNow] | None = None) -> SaEnds:
+        """Who sends and who receives each flow of SA ``i`` now (:func:`hasim.sim.scale.ends.sa_ends`);
+        ``sites``: :meth:`_sites_now`, if already looked up."""
+        return sa_ends(self.slot_ends, self.bank.spi, self.flows_of[i], i, sites or self._sites_now())
+
+    def _sites_now(self) -> dict[Site, SiteNow]:
+        """Each site's :func:`hasim.sim.scale.ends.site_now`, looked up again only when the membership
+        signature (:meth:`_signature`, all that it reads) changed."""
+        sig = self._signature()
+        if sig != self._sites_sig:
+            self._sites_sig = sig
+            self._sites = {s: site_now(s) for s in (self.cluster, self.peer)}
+        return self._sites
 
     def _bind_sa(self, i: int, ends: SaEnds) -> None:
         bank = self.bank
@@ -313,14 +325,17 @@ class ScaledWorld(World):
         flows whose ends changed run up to the last checkpoint with the old ends first, those of the SAs
         whose ends changed at the same time in one pass (after a crash or a takeover, every SA)."""
         changed: dict[float, list[tuple[int, SaEnds]]] = {}
+        sites: dict[Site, SiteNow] | None = None  # the same for every SA settled here
         for i in sas:
             self._take_senders(i)
             if i in self.released:
                 self.ends_dirty.discard(i)
-                self._bind_sa(i, self._ends(i))
+                sites = sites or self._sites_now()
+                self._bind_sa(i, self._ends(i, sites))
             elif i in self.ends_dirty:
                 self.ends_dirty.discard(i)
-                ends = self._ends(i)
+                sites = sites or self._sites_now()
+                ends = self._ends(i, sites)
                 old = self.ends_now[i]
                 if not same_ends(old, ends):
                     at = max(float(self.cp_time[i]), self.global_cp)

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from hasim.sim.scale.ends import FlowEnd, SaEnds
+from hasim.sim.model.sites import Site
+from hasim.sim.scale.ends import FlowEnd, SaEnds, SiteNow
 from hasim.sim.scale.world import ScaledWorld
 from hasim.sim.scenario.config import ScenarioConfig
 
@@ -23,8 +24,8 @@ class _CheckedWorld(ScaledWorld):
         self.with_splits = 0
         self.without_sender = 0
 
-    def _ends(self, i: int) -> SaEnds:
-        got = super()._ends(i)
+    def _ends(self, i: int, sites: dict[Site, SiteNow] | None = None) -> SaEnds:
+        got = super()._ends(i, sites)
         want = []
         for f in self.flows_of[i]:
             ends = self.bank.flows[f].ends
