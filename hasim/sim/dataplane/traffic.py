@@ -28,6 +28,25 @@ follows its rate, not a fixed 32 KiB (10,000 peers have tens of thousands of flo
 class ArrivalProcess:
     """Send times of one flow: constant (phase + k/rate), poisson, or onoff (exponential periods)."""
 
+    __slots__ = (
+        "_buf",
+        "_chunk",
+        "_drawn",
+        "_gap",
+        "_k",
+        "_last",
+        "_off_s",
+        "_on",
+        "_on_s",
+        "_period_end",
+        "_period_start",
+        "_phase",
+        "_pos",
+        "_rng",
+        "model",
+        "rate",
+    )
+
     def __init__(
         self, model: str, rate: float, rng: np.random.Generator, *, on_s: float = 1.0, off_s: float = 1.0
     ) -> None:
