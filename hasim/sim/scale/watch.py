@@ -16,6 +16,10 @@ same order at the same times, and outcomes are those of the per-SA poll:
   have ended earlier, also without acting (these conditions never turn back within one takeover);
 - a tick is only skipped when no copy can have arrived for any of its SAs, i.e. when the per-SA poll
   would have found the same drop count.
+
+The drop counts and arrival bounds of all watches due at a tick are read in one pass over their flows
+(``drops`` and ``bound`` answer per flow): a trigger that fires moves only its own SA's flows, so the
+counts and bounds of the other SAs are the same before and after it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,11 @@ import heapq
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 
 @dataclass
@@ -51,6 +59,7 @@ class _Cohort:
         while ticks[-1] < end:  # the per-SA poll's last tick is the first one at or after its end
             ticks.append(ticks[-1] + poll)
         self.ticks = ticks
+        self.tick_times = np.array(ticks)
         self.heap: list[tuple[int, int, _Watch]] = []
         """(due tick, order started, watch)."""
         self.pending: set[int] = set()
@@ -71,11 +80,13 @@ class AnomalyWatches:
         span: float,
         *,
         move: Callable[[list[_Watch]], None],
-        drops: Callable[[list[int]], int],
-        bound: Callable[[list[int]], float],
+        drops: Callable[[NDArray[np.int64]], NDArray[np.int64]],
+        bound: Callable[[NDArray[np.int64]], NDArray[np.float64]],
         watching: Callable[[_Watch], bool],
         fire: Callable[[_Watch], None],
     ) -> None:
+        """``drops``: the replay drops of each flow so far; ``bound``: per flow, the earliest time a copy
+        may arrive (``FlowBank.next_arrival_bound``)."""
         self.env, self.poll, self.span = env, poll, span
         self.move, self.drops, self.bound = move, drops, bound
         self.watching, self.fire = watching, fire
@@ -118,16 +129,33 @@ class AnomalyWatches:
         due = [w for w in due if self.watching(w)]
         if due:
             self.move(due)
-        for w in due:  # in the order the watches started
-            if self.drops(w.flows) > w.base:
-                self.fire(w)
-                continue
-            if c.ticks[j] >= w.end or not self.watching(w):
-                continue
-            w.nxt = self.bound(w.flows)
-            nxt = c.due_index(w.nxt, j)
-            if nxt < len(c.ticks):
-                heapq.heappush(c.heap, (nxt, w.order, w))
+            sizes = [len(w.flows) for w in due]  # at least one each: a watch without flows is never due
+            flows = np.fromiter(chain.from_iterable(w.flows for w in due), dtype=np.int64, count=sum(sizes))
+            starts = np.zeros(len(due), dtype=np.int64)
+            np.cumsum(sizes[:-1], out=starts[1:])
+            drops = np.add.reduceat(self.drops(flows), starts).tolist()
+            now = c.ticks[j]
+            fired = False
+            left: list[int] = []
+            for k, w in enumerate(due):  # in the order the watches started
+                if drops[k] > w.base:
+                    self.fire(w)
+                    fired = True
+                    continue
+                # a trigger fired moves and changes only its own SA: the others watch as before it
+                if now >= w.end or (fired and not self.watching(w)):
+                    continue
+                left.append(k)
+            if left:
+                at = np.array(left, dtype=np.int64)
+                nxt = np.minimum.reduceat(self.bound(flows), starts)[at]
+                nexts = np.maximum(np.searchsorted(c.tick_times, nxt, side="right"), j + 1).tolist()
+                last = len(c.ticks)
+                for k, b, d in zip(left, nxt.tolist(), nexts, strict=True):
+                    w = due[k]
+                    w.nxt = b
+                    if d < last:
+                        heapq.heappush(c.heap, (d, w.order, w))
         if c.heap:
             self._schedule(c, j, c.heap[0][0])
         elif not c.pending:

@@ -473,7 +473,8 @@ class ScaledFailover(Failover):
 
             def move(due: list[Any]) -> None:
                 for x in due:
-                    w._settle(x.i)
+                    if x.i in w.tx_freed or x.i in w.released or x.i in w.ends_dirty:  # else a no-op
+                        w._settle(x.i)
                 bank.advance(self.env.now, sorted({f for x in due for f in x.flows}))
 
             def watching(x: Any) -> bool:
@@ -486,8 +487,8 @@ class ScaledFailover(Failover):
                 ANOMALY_POLL_S,
                 ANOMALY_WATCH_S,
                 move=move,
-                drops=bank.replay_drops,
-                bound=bank.next_arrival_bound,
+                drops=bank.replay_drops_each,
+                bound=bank.next_arrival_bounds,
                 watching=watching,
                 fire=lambda x: self._if_current(x.m, x.i, x.sa, IkeSa.on_inbound_anomaly),
             )
