@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from hasim.sim.scale import bank_state
 from hasim.sim.scale.bulk import BulkPass
-from hasim.sim.scale.epoch import EpochIndex, ranges, resized
+from hasim.sim.scale.epoch import EpochIndex, ranges, room
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 
 _NO_TIMES = np.zeros(0)
-"""Held in place of an epoch's array while the next one is built in its memory (never written)."""
+"""Held in place of an epoch's arrays while the next one is built in their buffers (never written)."""
 
 
 def bank_supports(flow: EspFlow) -> bool:
@@ -64,28 +64,27 @@ class FlowBank(BulkPass):
         What is left of the last epoch (the times not yet sent, the uniforms not yet used) is copied
         out before the new arrays are built, so that old and new epoch are never held at once; each
         flow's new times are copied into the epoch as they are fetched and let go of at once, so that
-        they are never held twice either (the epoch's array is sized by the flows' rates and grown or
-        cut to size in place)."""
+        they are never held twice either. The epoch's arrays are views of buffers kept from one epoch
+        to the next (``epoch.room``), sized by the flows' rates and grown in place if need be."""
         n = self.n
         rest_len = self.t_seg[1:] - self.t_pos
         rest = self.t_off[ranges(self.t_pos, self.t_seg[1:])]
         carry = {k: self.u[k][ranges(self.u_pos[k], self.u_seg[k][1:])] for k in self.feats}
         carry_len = {k: self.u_seg[k][1:] - self.u_pos[k] for k in self.feats}
-        box, self.t_off = [self.t_off], _NO_TIMES
-        old_u, self.u = self.u, {k: _NO_TIMES for k in self.feats}
+        self.t_off = _NO_TIMES  # let go of the views of the buffers: they may move while they grow
+        self.u = {k: _NO_TIMES for k in self.feats}
         if self._rate_total is None:
             self._rate_total = math.fsum(flow.arrivals.rate for flow in self.flows)
         expect = rest.shape[0] + self._rate_total * max(end - self.epoch_end, 0.0)
-        t_off = resized(box, int(expect * 1.01) + 1024)  # the last epoch's memory
+        t_off = room(self._bufs, "times", int(expect * 1.01) + 1024)
         ends: list[int] = []
         pos = at = 0
         for flow, k in zip(self.flows, rest_len.tolist(), strict=True):
             new = flow.arrivals.until(end)  # a view into the flow's draws: copied, then let go of
             top = pos + k + new.shape[0]
             if top > t_off.shape[0]:
-                box.append(t_off)
                 del t_off
-                t_off = resized(box, top + top // 8)
+                t_off = room(self._bufs, "times", top)
             if k:
                 t_off[pos : pos + k] = rest[at : at + k]
                 at += k
@@ -93,33 +92,28 @@ class FlowBank(BulkPass):
             pos = top
             ends.append(top)
         del rest
-        box.append(t_off)
+        self.t_off = t_off[:pos]
         del t_off
-        self.t_off = resized(box, pos)
         self.t_seg = np.zeros(n + 1, dtype=np.int64)
         self.t_seg[1:] = ends
         counts = np.diff(self.t_seg)
         self.t_pos = self.t_seg[:-1].copy()
         self.t_index = EpochIndex(self.t_off, self.t_seg, self.bulk_t)  # every time before it was sent
         for k in self.feats:
-            self._refill_uniforms(k, counts, carry.pop(k), carry_len[k], [old_u.pop(k)])
+            self._refill_uniforms(k, counts, carry.pop(k), carry_len[k])
         self.epoch_end = end
 
     def _refill_uniforms(
-        self,
-        k: str,
-        need: NDArray[np.int64],
-        carry: NDArray[np.float64],
-        carry_len: NDArray[np.int64],
-        box: list[NDArray[np.float64]],
+        self, k: str, need: NDArray[np.int64], carry: NDArray[np.float64], carry_len: NDArray[np.int64]
     ) -> None:
         """Per flow using feature ``k``: the unused uniforms of the last epoch (``carry``, flow-major),
-        then fresh ones up to ``need`` (the packets it may send this epoch), drawn in place into the last
-        epoch's array of them (in ``box``, resized)."""
+        then fresh ones up to ``need`` (the packets it may send this epoch), drawn in place into the
+        buffer of the last epoch's."""
         lens = np.where(self.uses[k], np.maximum(carry_len, need), 0)
         seg = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(lens, out=seg[1:])
-        u = resized(box, int(seg[-1]))
+        total = int(seg[-1])
+        u = room(self._bufs, k, total)[:total]
         u[ranges(seg[:-1], seg[:-1] + carry_len)] = carry
         del carry
         fresh_at = (seg[:-1] + carry_len).tolist()
@@ -326,7 +320,9 @@ class FlowBank(BulkPass):
     def memory_bytes(self) -> int:
         """Bytes held in the bank's arrays (the memory test watches this stay flat)."""
         total = self.t_index.nbytes()
-        for v in vars(self).values():
+        for name, v in vars(self).items():
+            if name == "_bufs":  # what the epoch uses of them: t_off and u
+                continue
             if isinstance(v, np.ndarray):
                 total += v.nbytes
             elif isinstance(v, dict):

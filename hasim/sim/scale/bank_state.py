@@ -138,6 +138,8 @@ class BankState:
         self.t_seg = np.zeros(n + 1, dtype=np.int64)
         self.t_pos = np.zeros(n, dtype=np.int64)
         self.t_index = EpochIndex(self.t_off, self.t_seg, 0.0)
+        self._bufs: dict[str, NDArray[np.float64]] = {}
+        """The buffers the epoch's times and link uniforms are views of (``epoch.room``), by name."""
         self._rate_total: float | None = None
         """The flows' offered packets per second together (sizes each epoch's array before it is filled)."""
         # link uniforms per feature, flow-major, with carry-over of unused ones

@@ -44,23 +44,34 @@ def ranges(lo: NDArray[np.int64], hi: NDArray[np.int64]) -> NDArray[np.int64]:
     return np.arange(total, dtype=np.int64) + np.repeat(lo - starts, lens)
 
 
-def resized(box: list[NDArray[np.float64]], size: int) -> NDArray[np.float64]:
-    """The array in ``box`` (taken out of it: the box holds the only reference) at ``size`` elements,
-    its first elements kept (any added are zero).
+def room(bufs: dict[str, NDArray[np.float64]], key: str, size: int) -> NDArray[np.float64]:
+    """The buffer ``bufs[key]`` with room for at least ``size`` elements, its elements kept.
 
-    In place when nothing else refers to it (NumPy's reference check; else a new array, copied): a large
-    block is then moved by the kernel rather than copied and keeps its pages, so that an epoch built in
-    the last one's memory does not fault it in again, and an array grown while it is filled is never
-    held twice."""
-    a = box.pop()
-    try:
-        a.resize(size, refcheck=True)
-    except ValueError:  # a view of it is alive: leave it alone
-        b = np.zeros(size)
-        m = min(size, a.shape[0])
-        b[:m] = a[:m]
-        return b
-    return a
+    An epoch's arrays are views of such buffers, each epoch in the last one's memory: its pages stay
+    resident instead of being mapped and faulted in again. A new buffer has a quarter more room than
+    asked (later epochs also hold what the last one did not send; pages never written cost no
+    memory). One too small is grown in place when nothing else refers to it, the dict aside (NumPy's
+    reference check), so that it is never held twice; else, and for a first buffer, a new array
+    (NumPy's allocation, which asks for huge pages for a large one), the elements copied. (Growing a
+    buffer of huge pages in place costs about what faulting it in anew does: the quarter makes it rare.)"""
+    a = bufs.pop(key, None)
+    if a is not None and a.shape[0] >= size:
+        bufs[key] = a
+        return a
+    cap = size + size // 4
+    if a is not None and 2 * a.shape[0] >= size:
+        try:
+            a.resize(cap, refcheck=True)
+        except ValueError:  # a view of it is alive: leave it alone
+            pass
+        else:
+            bufs[key] = a
+            return a
+    b = np.zeros(cap)
+    if a is not None:
+        b[: a.shape[0]] = a
+    bufs[key] = b
+    return b
 
 
 def flow_of(seg: NDArray[np.int64], idx: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -1,6 +1,6 @@
 """The pass over all flows done range by range (hasim/sim/scale/bulk.py): where the ranges are cut, and a
-run whose passes are cut into many ranges gives the per-SA world's metrics; an epoch built in the last
-one's memory (hasim/sim/scale/epoch.py resized)."""
+run whose passes are cut into many ranges gives the per-SA world's metrics; the buffers each epoch is
+built in (hasim/sim/scale/epoch.py room)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from hasim.sim import simulate
 from hasim.sim.scale import bank_state, bulk
-from hasim.sim.scale.epoch import resized
+from hasim.sim.scale.epoch import room
 
 from ..scenarios import metric_diff, scenario
 
@@ -58,15 +58,21 @@ def test_many_ranges_per_pass_give_the_per_sa_metrics(monkeypatch: pytest.Monkey
     assert max(cut) >= 4  # the passes really went range by range
 
 
-def test_an_array_is_resized_in_place_only_when_nothing_else_holds_it() -> None:
-    a = np.arange(5.0)
-    addr = id(a)
-    box = [a]
-    del a
-    grown = resized(box, 8)
-    assert box == [] and id(grown) == addr  # the same array, its first elements kept, zeros added
-    assert grown.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0]
-    view = grown[1:3]
-    cut = resized([grown], 2)  # a view of it is alive (and the caller's name): a new array, copied
-    assert cut is not grown and cut.tolist() == [0.0, 1.0]
-    assert grown.shape == (8,) and view.tolist() == [1.0, 2.0]
+def test_a_buffer_is_kept_while_it_has_room_and_grown_in_place_when_nothing_else_holds_it() -> None:
+    bufs: dict[str, np.ndarray] = {}
+    first = room(bufs, "t", 64)
+    assert first.shape == (80,) and bufs["t"] is first  # a quarter more than asked
+    first[:] = np.arange(80.0)
+    assert room(bufs, "t", 80) is first and room(bufs, "t", 10) is first  # room enough: the same
+    addr = id(first)
+    del first
+    grown = room(bufs, "t", 100)  # grown in place: the same array, its elements kept, zeros added
+    assert id(grown) == addr and grown.shape == (125,) and bufs["t"] is grown
+    assert grown[:80].tolist() == list(range(80)) and not grown[80:].any()
+    view = grown[:5]
+    del grown
+    again = room(bufs, "t", 150)  # a view of it is alive: a new array, copied
+    assert id(again) != addr and again.shape == (187,) and again[:80].tolist() == list(range(80))
+    assert view.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    far = room(bufs, "t", 1000)  # far too small (less than half): a new array, copied
+    assert far.shape == (1250,) and far[:80].tolist() == list(range(80)) and bufs["t"] is far
