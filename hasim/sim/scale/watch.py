@@ -19,12 +19,12 @@ same order at the same times, and outcomes are those of the per-SA poll:
 
 The drop counts and arrival bounds of all watches due at a tick are read in one pass over their flows
 (``drops`` and ``bound`` answer per flow): a trigger that fires moves only its own SA's flows, so the
-counts and bounds of the other SAs are the same before and after it.
+counts and bounds of the other SAs are the same before and after it. A cohort keeps the tick each
+watch is next due at in an array (taken in due tick, then start order, as a heap of them would give).
 """
 
 from __future__ import annotations
 
-import heapq
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,8 +37,7 @@ from numpy.typing import NDArray
 
 @dataclass
 class _Watch:
-    """One SA's watch: its receiving flows, drop count at the start, the earliest time a copy may arrive
-    (``nxt``) and when the watch ends."""
+    """One SA's watch: its receiving flows, drop count at the start and when the watch ends."""
 
     order: int
     i: int
@@ -46,12 +45,12 @@ class _Watch:
     sa: Any
     flows: list[int]
     base: int
-    nxt: float
     end: float
 
 
 class _Cohort:
-    """The watches started at one instant: their common ticks and the watches by next due tick."""
+    """The watches started at one instant: their common ticks, and per watch (in the order they started)
+    the tick it is next due at (``len(ticks)``: never again)."""
 
     def __init__(self, start: float, poll: float, span: float) -> None:
         ticks = [start]
@@ -60,14 +59,57 @@ class _Cohort:
             ticks.append(ticks[-1] + poll)
         self.ticks = ticks
         self.tick_times = np.array(ticks)
-        self.heap: list[tuple[int, int, _Watch]] = []
-        """(due tick, order started, watch)."""
+        self.never = len(ticks)
+        self.watches: list[_Watch] = []
+        self._due: list[int] = []
         self.pending: set[int] = set()
-        self.count = 0
+        self.arrays: _CohortArrays | None = None
+        """The watches as arrays, made at the first tick (every watch of a cohort starts at its start)."""
 
     def due_index(self, nxt: float, after: int) -> int:
         """The first tick after tick ``after`` at which ``nxt < tick`` (len(ticks) if none)."""
         return bisect_right(self.ticks, nxt, lo=after + 1)
+
+    def add(self, w: _Watch, due: int) -> None:
+        assert self.arrays is None, "a watch joined a cohort after its first tick"
+        self.watches.append(w)
+        self._due.append(due)
+
+    def first_due(self) -> int:
+        """The earliest tick any watch is due at (``never`` if none)."""
+        if self.arrays is None:
+            return min(self._due, default=self.never)
+        due = self.arrays.due
+        return int(due.min()) if due.shape[0] else self.never
+
+    def as_arrays(self) -> _CohortArrays:
+        if self.arrays is None:
+            self.arrays = _CohortArrays(self.watches, self._due)
+        return self.arrays
+
+
+class _CohortArrays:
+    """A cohort's watches as arrays: next due tick, base drop count and end per watch; every watch's flows
+    in one array (watch by watch) with the watch each belongs to."""
+
+    def __init__(self, watches: list[_Watch], due: list[int]) -> None:
+        self.due = np.array(due, dtype=np.int64)
+        self.base = np.array([w.base for w in watches], dtype=np.int64)
+        self.end = np.array([w.end for w in watches])
+        sizes = [len(w.flows) for w in watches]
+        every = chain.from_iterable(w.flows for w in watches)
+        self.flows = np.fromiter(every, dtype=np.int64, count=sum(sizes))
+        self.owner = np.repeat(np.arange(len(watches), dtype=np.int64), sizes)
+
+    def flows_of(self, ks: NDArray[np.int64]) -> tuple[NDArray[np.int64], ...]:
+        """The flows of watches ``ks`` (in ascending order, each with at least one flow), the watch each
+        belongs to, and where each watch's flows start among them."""
+        mask = np.zeros(self.due.shape[0], dtype=bool)
+        mask[ks] = True
+        pos = np.flatnonzero(mask[self.owner])
+        owners = self.owner[pos]
+        starts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        return self.flows[pos], owners, starts
 
 
 class AnomalyWatches:
@@ -79,14 +121,15 @@ class AnomalyWatches:
         poll: float,
         span: float,
         *,
-        move: Callable[[list[_Watch]], None],
+        move: Callable[[list[_Watch], list[int]], None],
         drops: Callable[[NDArray[np.int64]], NDArray[np.int64]],
         bound: Callable[[NDArray[np.int64]], NDArray[np.float64]],
         watching: Callable[[_Watch], bool],
         fire: Callable[[_Watch], None],
     ) -> None:
-        """``drops``: the replay drops of each flow so far; ``bound``: per flow, the earliest time a copy
-        may arrive (``FlowBank.next_arrival_bound``)."""
+        """``move``: bring the due watches' SAs and flows (sorted) up to now; ``drops``: the replay drops of
+        each flow so far; ``bound``: per flow, the earliest time a copy may arrive
+        (``FlowBank.next_arrival_bound``)."""
         self.env, self.poll, self.span = env, poll, span
         self.move, self.drops, self.bound = move, drops, bound
         self.watching, self.fire = watching, fire
@@ -98,11 +141,10 @@ class AnomalyWatches:
         c = self._cohorts.get(now)
         if c is None:
             c = self._cohorts[now] = _Cohort(now, self.poll, self.span)
-        w = _Watch(c.count, i, m, sa, flows, base, nxt, now + self.span)
-        c.count += 1
+        w = _Watch(len(c.watches), i, m, sa, flows, base, now + self.span)
         due = c.due_index(nxt, 0)
-        if due < len(c.ticks):
-            heapq.heappush(c.heap, (due, w.order, w))
+        c.add(w, due)
+        if due < c.never:
             self._schedule(c, 0, due)
 
     def _schedule(self, c: _Cohort, at: int, j: int) -> None:
@@ -123,40 +165,51 @@ class AnomalyWatches:
     def _tick(self, c: _Cohort, j: int) -> None:
         """Tick ``j``: move the due watches' flows in one pass, then check each in start order."""
         c.pending.discard(j)
-        due: list[_Watch] = []
-        while c.heap and c.heap[0][0] <= j:
-            due.append(heapq.heappop(c.heap)[2])
-        due = [w for w in due if self.watching(w)]
-        if due:
-            self.move(due)
-            sizes = [len(w.flows) for w in due]  # at least one each: a watch without flows is never due
-            flows = np.fromiter(chain.from_iterable(w.flows for w in due), dtype=np.int64, count=sum(sizes))
-            starts = np.zeros(len(due), dtype=np.int64)
-            np.cumsum(sizes[:-1], out=starts[1:])
-            drops = np.add.reduceat(self.drops(flows), starts).tolist()
-            now = c.ticks[j]
+        a = c.as_arrays()
+        ks = np.flatnonzero(a.due <= j)
+        if ks.shape[0]:
+            order = np.argsort(a.due[ks], kind="stable")  # by due tick, then in the order they started
+            ks = ks[order]
+            a.due[ks] = c.never
+            ws = c.watches
+            due_ks = [k for k in ks.tolist() if self.watching(ws[k])]
+            if due_ks:
+                self._check(c, a, j, due_ks)
+        first = c.first_due()
+        if first < c.never:
+            self._schedule(c, j, first)
+        elif not c.pending:
+            self._cohorts.pop(c.ticks[0], None)
+
+    def _check(self, c: _Cohort, a: _CohortArrays, j: int, due_ks: list[int]) -> None:
+        """The watches ``due_ks`` (still watching, in the order to check them) at tick ``j``."""
+        ws = c.watches
+        ks = np.array(due_ks, dtype=np.int64)
+        flows, owners, starts = a.flows_of(ks)
+        self.move([ws[k] for k in due_ks], np.unique(flows).tolist())
+        drops = np.zeros(a.due.shape[0], dtype=np.int64)
+        drops[owners[starts]] = np.add.reduceat(self.drops(flows), starts)
+        now = c.ticks[j]
+        over = drops[ks] > a.base[ks]
+        if over.any():
             fired = False
             left: list[int] = []
-            for k, w in enumerate(due):  # in the order the watches started
-                if drops[k] > w.base:
-                    self.fire(w)
+            for k, hit in zip(due_ks, over.tolist(), strict=True):  # in the order the watches started
+                if hit:
+                    self.fire(ws[k])
                     fired = True
                     continue
                 # a trigger fired moves and changes only its own SA: the others watch as before it
-                if now >= w.end or (fired and not self.watching(w)):
+                if now >= a.end[k] or (fired and not self.watching(ws[k])):
                     continue
                 left.append(k)
-            if left:
-                at = np.array(left, dtype=np.int64)
-                nxt = np.minimum.reduceat(self.bound(flows), starts)[at]
-                nexts = np.maximum(np.searchsorted(c.tick_times, nxt, side="right"), j + 1).tolist()
-                last = len(c.ticks)
-                for k, b, d in zip(left, nxt.tolist(), nexts, strict=True):
-                    w = due[k]
-                    w.nxt = b
-                    if d < last:
-                        heapq.heappush(c.heap, (d, w.order, w))
-        if c.heap:
-            self._schedule(c, j, c.heap[0][0])
-        elif not c.pending:
-            self._cohorts.pop(c.ticks[0], None)
+            rest = np.array(left, dtype=np.int64)
+        else:
+            rest = ks[a.end[ks] > now]
+        if rest.shape[0] == 0:
+            return
+        flows, owners, starts = a.flows_of(rest)
+        nxt = np.minimum.reduceat(self.bound(flows), starts)
+        at = owners[starts]  # ascending: the watches of ``rest`` by order
+        due = np.maximum(np.searchsorted(c.tick_times, nxt, side="right"), j + 1)
+        a.due[at] = np.minimum(due, c.never)

@@ -471,11 +471,13 @@ class ScaledFailover(Failover):
             assert isinstance(w, ScaledWorld)
             bank = w.bank
 
-            def move(due: list[Any]) -> None:
-                for x in due:
-                    if x.i in w.tx_freed or x.i in w.released or x.i in w.ends_dirty:  # else a no-op
-                        w._settle(x.i)
-                bank.advance(self.env.now, sorted({f for x in due for f in x.flows}))
+            def move(due: list[Any], flows: list[int]) -> None:
+                pending = w.tx_freed | w.released | w.ends_dirty  # a settle of any other SA does nothing
+                if pending:
+                    for x in due:
+                        if x.i in pending:
+                            w._settle(x.i)
+                bank.advance(self.env.now, flows)
 
             def watching(x: Any) -> bool:
                 return bool(
