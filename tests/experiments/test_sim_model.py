@@ -100,3 +100,18 @@ def test_sweep_over_the_simulator_is_independent_of_worker_count(sim_dir: Path) 
         low, high = summary[f"{m}_ci_low"].dropna(), summary[f"{m}_ci_high"].dropna()
         assert (low >= kind.lo).all() and (high <= kind.hi).all(), m
         assert (summary[f"{m}_n"] + summary[f"{m}_undefined"] == summary["n_runs"]).all()
+
+
+@pytest.mark.parametrize("run", ["metrics", "records"])
+def test_a_run_leaves_no_world_behind_for_the_next_run(run: str) -> None:
+    """A sweep worker holds one run's memory at a time: nothing of a finished run's world is left
+    for the collector to find later (the world is a reference cycle; see simulate_metrics)."""
+    import gc
+    import tomllib
+
+    from hasim.experiments.model import simulate_metrics, simulate_records
+    from hasim.sim.model.world import World
+
+    config = resolve_scenario(tomllib.loads(BASE), {})
+    (simulate_metrics if run == "metrics" else simulate_records)(config, 5)
+    assert [o for o in gc.get_objects() if isinstance(o, World)] == []
