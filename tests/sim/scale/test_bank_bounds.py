@@ -5,8 +5,6 @@ at every checkpoint of runs with rekeys, jitter, a takeover and split brains."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 
@@ -14,6 +12,7 @@ from hasim.sim.scale.world import ScaledWorld
 from hasim.sim.scenario.config import ScenarioConfig
 
 from ..scenarios import scenario
+from .split_brains import split_brains
 
 
 class _CheckedWorld(ScaledWorld):
@@ -49,28 +48,11 @@ class _CheckedWorld(ScaledWorld):
             self.seen["drops"] += d > 0
 
 
-def _split_brains() -> dict[str, Any]:
-    return {
-        "scenario": {"duration_s": 10.0},
-        "cluster": {"members": 2, "sync_interval_s": 0.4, "advertisement_interval_s": 0.1},
-        "membership": {"repair_s": 2.0, "link": "own", "preempt": True},
-        "heartbeat_link": {"loss": 0.4, "latency_s": 0.0005},
-        "traffic": {
-            "peers": 3,
-            "child_sas": 2,
-            "liveness_interval_s": 1.0,
-            "rekey_interval_s": 3.0,
-            "esp_out_pps": 200.0,
-            "esp_in_pps": 100.0,
-        },
-        "links": {"latency_s": 0.01, "jitter_s": 0.005, "loss": 0.01},
-        "faults": [{"at_s": 6.5, "member": "active"}],
-    }
-
-
 @pytest.mark.parametrize("seed", [3, 4])
 def test_bounds_and_drops_of_many_flows_are_each_flows_own(seed: int) -> None:
-    world = _CheckedWorld(scenario(**_split_brains()), seed)
+    world = _CheckedWorld(
+        scenario(**split_brains(2, 10.0, 6.5, {"latency_s": 0.01, "jitter_s": 0.005, "loss": 0.01})), seed
+    )
     world.run()
     assert world.failover.false_failovers >= 1
     assert all(v > 0 for v in world.seen.values()), world.seen

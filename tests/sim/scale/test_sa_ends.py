@@ -13,6 +13,7 @@ from hasim.sim.scale.world import ScaledWorld
 from hasim.sim.scenario.config import ScenarioConfig
 
 from ..scenarios import scenario
+from .split_brains import split_brains
 
 
 class _CheckedWorld(ScaledWorld):
@@ -43,27 +44,9 @@ class _CheckedWorld(ScaledWorld):
         return got
 
 
-def _split_brains(members: int) -> dict[str, Any]:
-    return {
-        "scenario": {"duration_s": 12.0},
-        "cluster": {"members": members, "sync_interval_s": 0.4, "advertisement_interval_s": 0.1},
-        "membership": {"repair_s": 2.0, "link": "own", "preempt": True},
-        "heartbeat_link": {"loss": 0.4, "latency_s": 0.0005},
-        "traffic": {
-            "peers": 3,
-            "child_sas": 2,
-            "liveness_interval_s": 1.0,
-            "rekey_interval_s": 3.0,
-            "esp_out_pps": 200.0,
-            "esp_in_pps": 100.0,
-        },
-        "faults": [{"at_s": 7.5, "member": "active"}],
-    }
-
-
 @pytest.mark.parametrize("members", [2, 3])
 def test_sa_ends_agrees_with_each_flow_through_split_brains(members: int) -> None:
-    world = _CheckedWorld(scenario(**_split_brains(members)), 3)
+    world = _CheckedWorld(scenario(**split_brains(members, 12.0, 7.5)), 3)
     world.run()
     assert world.failover.false_failovers >= 1
     assert world.with_splits > 0 and world.without_sender > 0 and world.asked > 100
