@@ -17,6 +17,7 @@ length that fits is accepted (RFC 7296 3.14 "the recipient MUST accept any lengt
 from __future__ import annotations
 
 import hmac
+import threading
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
@@ -80,11 +81,14 @@ class _CbcChain:
     block is corrected for the state (xor state, xor IV); every other block chains as in a context
     made for the message. Making a context costs several microseconds, an ``update`` a fraction."""
 
-    __slots__ = ("ctx", "last")
+    __slots__ = ("ctx", "last", "lock")
 
     def __init__(self, ctx: CipherContext) -> None:
         self.ctx = ctx
         self.last = 0  # the context's IV: zero
+        self.lock = threading.Lock()
+        """Held from reading the state to storing the next: runs in threads of one process (a Dask
+        worker with several threads, a notebook) share the kept contexts."""
 
 
 _ZERO_IV = modes.CBC(bytes(16))
@@ -114,9 +118,10 @@ def _cbc_encrypt(key: bytes, iv: bytes, padded: bytes) -> bytes:
     """AES-CBC of whole blocks under ``iv``: the first block enters the open context as
     P_1 xor IV xor state, so that the context's E(that xor state) is E(P_1 xor IV)."""
     chain = _cbc_encryptor(key)
-    head = int.from_bytes(padded[:16], "big") ^ int.from_bytes(iv, "big") ^ chain.last
-    ct: bytes = chain.ctx.update(head.to_bytes(16, "big") + padded[16:])
-    chain.last = int.from_bytes(ct[-16:], "big")
+    with chain.lock:
+        head = int.from_bytes(padded[:16], "big") ^ int.from_bytes(iv, "big") ^ chain.last
+        ct: bytes = chain.ctx.update(head.to_bytes(16, "big") + padded[16:])
+        chain.last = int.from_bytes(ct[-16:], "big")
     return ct
 
 
@@ -124,9 +129,10 @@ def _cbc_decrypt(key: bytes, iv: bytes, ct: bytes) -> bytes:
     """AES-CBC decryption of whole blocks under ``iv``: the open context gives D(C_1) xor state for
     the first block, corrected to D(C_1) xor IV; P_k = D(C_k) xor C_(k-1) for the others as they are."""
     chain = _cbc_decryptor(key)
-    plain: bytes = chain.ctx.update(ct)
-    head = int.from_bytes(plain[:16], "big") ^ chain.last ^ int.from_bytes(iv, "big")
-    chain.last = int.from_bytes(ct[-16:], "big")
+    with chain.lock:
+        plain: bytes = chain.ctx.update(ct)
+        head = int.from_bytes(plain[:16], "big") ^ chain.last ^ int.from_bytes(iv, "big")
+        chain.last = int.from_bytes(ct[-16:], "big")
     return head.to_bytes(16, "big") + plain[16:]
 
 

@@ -223,3 +223,46 @@ def test_cbc_messages_in_a_row_under_one_key_each_match_a_cbc_of_their_own_iv() 
         assert wire[48:-16] == ct
         assert wire[-16:] == hmac.new(auth_key, wire[:-16], sha256).digest()[:16]
         assert decode(wire, CBC_KEYS) == msg
+
+
+def test_cbc_messages_sealed_and_opened_in_threads_at_once_under_one_key_stay_exact() -> None:
+    """The kept CBC contexts are shared by every thread of a process: four threads sealing and opening
+    under the same keys at once, thread switches forced often, still give each message its own
+    AES-CBC (checked against a context made for it) and get every message back."""
+    import sys
+    import threading
+
+    from hasim.wire import Nonce
+
+    bad: list[int] = []
+
+    def work(t: int) -> None:
+        for k in range(2000):
+            nonce = Nonce(bytes([k % 251]) * (16 + 16 * (k % 5)))
+            msg = Message(SPI_I, SPI_R, 37, True, False, k, (nonce,), protected=True)
+            iv = bytes([(k + t) % 256]) * 16
+            wire = encode(msg, CBC_KEYS, iv)
+            inner = encode(Message(SPI_I, SPI_R, 37, True, False, k, (nonce,)))[28:]
+            pad = 15 - len(inner) % 16
+            enc = Cipher(algorithms.AES(CBC_KEYS.sk_ei), modes.CBC(iv)).encryptor()
+            if wire[48:-16] != enc.update(inner + bytes(pad) + bytes([pad])) + enc.finalize():
+                bad.append(k)
+                continue
+            try:
+                back = decode(wire, CBC_KEYS)
+            except (DecodeError, IntegrityError):
+                back = None
+            if back != msg:
+                bad.append(-k - 1)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert bad == []
