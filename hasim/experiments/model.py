@@ -9,7 +9,6 @@ All callables must be module-level functions: they are pickled to worker process
 from __future__ import annotations
 
 import copy
-import gc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -63,29 +62,23 @@ def resolve_scenario(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> d
 
 
 def simulate_metrics(config: dict[str, Any], seed: int) -> Metrics:
-    """One simulator run -> its metrics row (RunResult.metrics), its world freed before returning.
+    """One simulator run -> its metrics row (RunResult.metrics).
 
-    A run's world is one large reference cycle (sites, channels and the SimPy queue refer back to it),
-    so reference counting alone does not free it, and a worker running runs back to back would hold
-    the last run's world while the next one grows: up to twice the memory a run is estimated to need
-    (a Dask worker running eager_vs_lazy_100k went past its 12 GiB limit in its third run).
-    Collecting here keeps a worker at one run's memory; the collector would spend the time later anyway.
+    Its world is freed before ``simulate`` returns (``World.dismantle``): a worker running runs back to
+    back holds one run's memory at a time (a Dask worker running eager_vs_lazy_100k went past its
+    12 GiB limit in its third run while a finished world waited for the collector).
     """
     from hasim.sim import scenario_from_dict, simulate
 
-    metrics = dict(simulate(scenario_from_dict(config), seed).metrics)
-    gc.collect()
-    return metrics
+    return dict(simulate(scenario_from_dict(config), seed).metrics)
 
 
 def simulate_records(config: dict[str, Any], seed: int) -> dict[str, list[dict[str, Any]]]:
     """One simulator run with per-event records (``timeline`` etc.) for the failover timeline figure;
-    its world is freed before returning, as in ``simulate_metrics``."""
+    its world is freed before ``simulate`` returns, as in ``simulate_metrics``."""
     from hasim.sim import scenario_from_dict, simulate
 
-    records = dict(simulate(scenario_from_dict(config), seed, records=True).records)
-    gc.collect()
-    return records
+    return dict(simulate(scenario_from_dict(config), seed, records=True).records)
 
 
 def simulate_cost(config: dict[str, Any]) -> RunCost:

@@ -13,9 +13,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hasim.sim.scenario.sections import ScenarioConfig
+
+if TYPE_CHECKING:
+    from hasim.sim.model.world import World
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,6 @@ def simulate(
     """
     from hasim.sim.gc_policy import collector_held_back
     from hasim.sim.heap_policy import heap_kept
-    from hasim.sim.model.metrics import collect
     from hasim.sim.model.world import World
 
     start = time.perf_counter()
@@ -57,10 +59,20 @@ def simulate(
             config, seed, records=records, esp_path="vectorized" if esp_path == "auto" else esp_path
         )
     if on_clock is not None:
-        on_clock(lambda: float(world.env.now))
+        env = world.env  # the clock stays readable after the world is dismantled
+        on_clock(lambda: float(env.now))
     with collector_held_back(), heap_kept():
         world.run()
-    metrics = collect(world, time.perf_counter() - start)
+        result = _result(world, time.perf_counter() - start, records=records)
+        world.dismantle()  # what it held is freed here by reference counting, before the collector is back
+    return result
+
+
+def _result(world: World, wall_s: float, *, records: bool) -> RunResult:
+    """What a finished world hands back: its metrics and, on request, its records."""
+    from hasim.sim.model.metrics import collect
+
+    metrics = collect(world, wall_s)
     if not records:
         return RunResult(metrics)
     recs = dict(world.probes.records)

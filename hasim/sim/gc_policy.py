@@ -4,11 +4,12 @@ A large run keeps millions of long-lived objects (IKE SAs, Child SAs, their snap
 the flow bank's per-flow objects), and a collection of even the youngest generation looks at the
 objects its members refer to, scattered over the whole heap: the collector's time per peer grew with
 the peers (with the young generation collected every 100,000 allocations: 4.3% of the run at 10,000
-peers, 6.6% at 30,000). It frees almost nothing: a run's objects are freed by reference counting, and
-the only cycles a run leaves are those of each SA clock that stops (about 8 objects a clock: a
-closure and its cells; the split-brain and repair scenarios of tests/sim/scale leave no more, however
-many events they run), freed by the first collection after the run. So during a run the collector
-is off; the caller's setting is restored afterwards. Results do not depend on it.
+peers, 6.6% at 30,000). It frees nothing: a run's objects are freed by reference counting, and a
+run makes no reference cycles but the world itself, which takes itself apart once its results are
+read (``World.dismantle``) so that it too is freed by reference counting, and SimPy's environment
+(8 objects, with its bound methods). So during a run the
+collector is off; the caller's setting is restored afterwards, and its first pass then finds only
+what the caller made. Results do not depend on it.
 """
 
 from __future__ import annotations
