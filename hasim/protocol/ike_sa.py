@@ -48,7 +48,10 @@ from hasim.wire import (
 RandomBytes = Callable[[int], bytes]
 _ESTABLISHED = SaState.ESTABLISHED
 _DELETED = SaState.DELETED
-"""The two states every driver call asks about, bound once (an enum member's lookup is slow)."""
+_INIT_DONE = SaState.INIT_DONE
+_IKE_SA_INIT = ExchangeType.IKE_SA_INIT
+_INFORMATIONAL = ExchangeType.INFORMATIONAL
+"""The states and exchanges every message asks about, bound once (an enum member's lookup is slow)."""
 __all__ = ["IkeSa", "QueuedRequest", "RandomBytes", "SaState"]
 
 
@@ -168,7 +171,7 @@ class IkeSa:
 
     def receive(self, data: bytes, now: float) -> None:
         """Process one incoming datagram: authenticate and decrypt first, then act (R6-7, R9-1)."""
-        if self.deleted:
+        if self.state is _DELETED:
             self.drop(now, "sa_deleted", -1, False)
             return
         try:
@@ -182,13 +185,14 @@ class IkeSa:
         except DecodeError:
             self.drop(now, "decode", -1, False)
             return
-        if msg.spi_i != self.spi_i or (msg.exchange != ExchangeType.IKE_SA_INIT and msg.spi_r != self.spi_r):
+        init = msg.exchange == _IKE_SA_INIT
+        if msg.spi_i != self.spi_i or (not init and msg.spi_r != self.spi_r):
             self.drop(now, "unknown_spi", msg.message_id, msg.response)
             return
         if msg.initiator == self.original_initiator:
             self.drop(now, "reflected", msg.message_id, msg.response)
             return
-        if msg.exchange != ExchangeType.IKE_SA_INIT and not msg.protected:
+        if not init and not msg.protected:
             self.drop(now, "unprotected", msg.message_id, msg.response)
             return
         try:
@@ -253,7 +257,7 @@ class IkeSa:
 
     def start_liveness_check(self, now: float) -> None:
         """Queue an empty INFORMATIONAL request (RFC 7296 1.4, dead peer detection)."""
-        self.enqueue(QueuedRequest("liveness", ExchangeType.INFORMATIONAL, (), {}), now)
+        self.enqueue(QueuedRequest("liveness", _INFORMATIONAL, (), {}), now)
 
     def create_child(self, now: float) -> None:
         """Queue a CREATE_CHILD_SA for an additional Child SA with the same selectors (R3.2-1)."""
@@ -341,7 +345,7 @@ class IkeSa:
 
     def message(self, exchange: int, mid: int, payloads: tuple[Payload, ...], response: bool) -> Message:
         """A message of this SA with the right flags (I flag = this side is the original initiator)."""
-        protected = exchange != ExchangeType.IKE_SA_INIT
+        protected = exchange != _IKE_SA_INIT
         return Message(
             self.spi_i, self.spi_r, exchange, self.original_initiator, response, mid, payloads, protected
         )
@@ -352,7 +356,7 @@ class IkeSa:
 
     def enqueue(self, req: QueuedRequest, now: float, front: bool = False) -> None:
         """Queue a request; it goes out when the window allows (and any failover sync is done)."""
-        if self.deleted:
+        if self.state is _DELETED:
             raise ProtocolError("the IKE SA is deleted")
         if front:
             self.queue.insert(0, req)
@@ -362,10 +366,11 @@ class IkeSa:
 
     def pump(self, now: float) -> None:
         """Send queued requests while the window has room and nothing holds them back."""
-        while self.queue and self.established and self.requests.can_send():
+        queue = self.queue
+        while queue and self.state is _ESTABLISHED and self.requests.can_send():
             if rfc6311_member.holds_requests(self, now):
                 return
-            req = self.queue.pop(0)
+            req = queue.pop(0)
             mid = self.requests.allocate()
             data = self.seal(self.message(req.exchange, mid, req.payloads, False))
             pending = PendingRequest(
@@ -430,13 +435,13 @@ class IkeSa:
         self.pump(now)
 
     def _on_request(self, msg: Message, parsed: Parsed, data: bytes, now: float) -> None:
-        if parsed.mid_sync is not None and msg.exchange == ExchangeType.INFORMATIONAL:
+        if parsed.mid_sync is not None and msg.exchange == _INFORMATIONAL:
             rfc6311_peer.on_sync_request(self, msg, parsed, data, now)
             return
-        if msg.exchange == ExchangeType.IKE_SA_INIT or self.state is SaState.INIT_DONE:
+        if msg.exchange == _IKE_SA_INIT or self.state is _INIT_DONE:
             ike_exchanges.on_handshake_request(self, msg, parsed, now)
             return
-        if not self.established:
+        if self.state is not _ESTABLISHED:
             self.drop(now, "not_established", msg.message_id, False)
             return
         if not self._admits_new_request(msg.message_id, now):
@@ -444,7 +449,7 @@ class IkeSa:
         ike_exchanges.on_request(self, msg, parsed, now)
 
     def _on_response(self, msg: Message, parsed: Parsed, now: float) -> None:
-        if parsed.mid_sync is not None and msg.exchange == ExchangeType.INFORMATIONAL:
+        if parsed.mid_sync is not None and msg.exchange == _INFORMATIONAL:
             rfc6311_member.on_sync_response(self, msg, parsed, now)
             return
         if self.state in (SaState.INIT_SENT, SaState.AUTH_SENT):

@@ -29,6 +29,8 @@ GENERIC = struct.Struct("!BBH")
 """The generic payload header: Next Payload, critical bit and RESERVED, Payload Length."""
 
 
+_NONE = int(PayloadType.NONE)
+
 _UNDERSTOOD = frozenset(PayloadType) - {PayloadType.NONE}
 """Payload types an RFC 7296 implementation understands (hasim carries some of them opaquely)."""
 
@@ -47,6 +49,8 @@ def generic_header(next_payload: int, critical: bool, length: int, reserved: int
 
 def encode_chain(payloads: Sequence[Payload], *, allow_sk: bool = True) -> tuple[int, bytes]:
     """Encode a chain: (type of the first payload, or 0 when empty; the payloads' octets)."""
+    if not payloads:  # a liveness check and its answer: most messages
+        return _NONE, b""
     parts: list[bytes] = []
     for i, p in enumerate(payloads):
         if isinstance(p, EncryptedPayload):

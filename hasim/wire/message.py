@@ -42,33 +42,34 @@ class Message:
     other_flags: int = 0
 
 
+def _header(msg: Message, next_payload: int, length: int) -> bytes:
+    """The IKE header of ``msg`` announcing ``next_payload`` and ``length`` octets."""
+    return pack_header(
+        msg.spi_i,
+        msg.spi_r,
+        next_payload,
+        msg.exchange,
+        msg.initiator,
+        msg.response,
+        msg.message_id,
+        length,
+        msg.minor_version,
+        msg.other_flags,
+    )
+
+
 def encode(msg: Message, keys: SkKeys | None = None, iv: bytes | None = None) -> bytes:
     """The message's octets; a protected message needs ``keys`` and a fresh ``iv`` (sk.iv_size)."""
-
-    def header(next_payload: int, length: int) -> bytes:
-        return pack_header(
-            msg.spi_i,
-            msg.spi_r,
-            next_payload,
-            msg.exchange,
-            msg.initiator,
-            msg.response,
-            msg.message_id,
-            length,
-            msg.minor_version,
-            msg.other_flags,
-        )
-
     if not msg.protected:
         first, chain = encode_chain(msg.payloads)
-        return header(first, IKE_HEADER_LEN + len(chain)) + chain
+        return _header(msg, first, IKE_HEADER_LEN + len(chain)) + chain
     if keys is None or iv is None:
         raise ValueError("a protected message needs keys and an IV to encode")
     first, inner = encode_chain(msg.payloads, allow_sk=False)
     sk_len = GENERIC_HEADER_LEN + body_size(keys.suite, len(inner))
     if sk_len > 0xFFFF:
         raise ValueError(f"SK payload of {sk_len} octets exceeds the 16-bit Payload Length")
-    aad = header(PayloadType.SK, IKE_HEADER_LEN + sk_len) + generic_header(first, False, sk_len)
+    aad = _header(msg, _SK, IKE_HEADER_LEN + sk_len) + generic_header(first, False, sk_len)
     return seal(keys, msg.initiator, iv, aad, inner)
 
 

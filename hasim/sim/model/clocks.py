@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import simpy
 
+from hasim.protocol.ike_sa import IkeSa
+
 if TYPE_CHECKING:
     from hasim.sim.model.sites import Site
     from hasim.sim.model.world import World
@@ -39,7 +41,7 @@ class LivenessClock:
         for m in site.masters_serving(i):  # in a split brain every master checks on its own
             sa = m.sas[i]
             if not sa.requests.outstanding and not sa.queue:
-                site.drive(m, i, lambda s: s.start_liveness_check(env.now))
+                site.drive(m, i, IkeSa.start_liveness_check, env.now)
         env.timeout(self.interval).callbacks.append(self)
 
 

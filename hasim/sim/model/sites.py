@@ -13,7 +13,7 @@ puts its datagrams on the link, hands its events to the world and sleeps until `
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVarTuple
 
 import simpy
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from hasim.sim.model.world import World
 
 _TIMER_SLACK = 1e-9
+Ts = TypeVarTuple("Ts")
+"""The arguments :meth:`Site.drive` passes to its action after the SA."""
 
 
 class Member:
@@ -162,20 +164,22 @@ class Site:
         return self._random_bytes(what)
 
     # ------------------------------------------------------------------------------ driving
-    def drive(self, m: Member, i: int, action: Callable[[IkeSa], None]) -> None:
-        """Bring SA ``i``'s ESP up to now, run ``action`` on member ``m``'s SA, then flush."""
+    def drive(self, m: Member, i: int, action: Callable[[IkeSa, *Ts], None], *args: *Ts) -> None:
+        """Bring SA ``i``'s ESP up to now, run ``action(sa, *args)`` on member ``m``'s SA, then flush."""
         sa = m.sas.get(i)
         if sa is None or not m.alive:
             return
         self.world.advance_sa(i)
-        action(sa)
-        self.flush(m, i)
+        action(sa, *args)
+        self._flush(m, i, sa)
 
     def flush(self, m: Member, i: int) -> None:
         """Send what the SA wants to send, hand over its events, and arm its next timer."""
         sa = m.sas.get(i)
-        if sa is None:
-            return
+        if sa is not None:
+            self._flush(m, i, sa)
+
+    def _flush(self, m: Member, i: int, sa: IkeSa) -> None:
         now = self.env.now
         world = self.world
         for _ in range(64):
@@ -183,10 +187,8 @@ class Site:
             events = sa.events()
             for data in out:
                 world.send_ike(self, m, i, data)
-            if not events:
-                break  # sending changes nothing in the SA: only events can give it more to send
-            for event in events:
-                world.on_event(self, m, i, event)
+            if not events or not world.on_events(self, m, i, events):
+                break  # sending and counting change nothing in the SA: only the world's reactions can
         due = sa.next_timer()
         if due is None:
             return
@@ -206,10 +208,11 @@ class Site:
             nxt = sa.next_timer()
             if nxt is None:
                 return
-            if nxt > self.env.now + _TIMER_SLACK:
-                self.flush(m, i)
+            now = self.env.now
+            if nxt > now + _TIMER_SLACK:
+                self._flush(m, i, sa)
                 return
-            self.drive(m, i, lambda s: s.handle_timer(max(self.env.now, nxt)))
+            self.drive(m, i, IkeSa.handle_timer, max(now, nxt))
 
         return cb
 
@@ -218,5 +221,5 @@ class Site:
         m = self.serving()
         if m is None or i not in m.ready or m.sas.get(i) is None:
             return False
-        self.drive(m, i, lambda s: s.receive(data, self.env.now))
+        self.drive(m, i, IkeSa.receive, data, self.env.now)
         return True

@@ -46,8 +46,7 @@ from hasim.sim.streams import RandomStreams
 from hasim.wire import SkKeys, SkSuite
 from hasim.wire.constants import FLAG_RESPONSE, FLAGS_OFFSET
 
-_REACTED_TO = frozenset({ChildSaCreated, SyncWanted, SyncRequestSent, SyncCompleted})
-"""The protocol events :meth:`World.on_event` reacts to besides counting them (by exact type)."""
+_REACTED_TO: frozenset[type[Event]] = frozenset({ChildSaCreated, SyncWanted, SyncRequestSent, SyncCompleted})
 
 
 class SlotEnds:
@@ -338,12 +337,13 @@ class World:
     # ---------------------------------------------------------------------------- IKE traffic
     def send_ike(self, site: Site, m: Member, i: int, data: bytes) -> None:
         """Put an IKE datagram from ``site`` on the link; it reaches whoever serves the other end."""
+        env = self.env
+        now = env.now
         dst = self.other(site)
-        copies = self.ike_links[(site.name, i)].transmit_one(self.env.now)
-        self.probes.ike_message(self.env.now, m.name, dst.name, i, data, m.sas[i].keys, lost=not copies)
+        copies = self.ike_links[(site.name, i)].transmit_one(now)
+        self.probes.ike_message(now, m.name, dst.name, i, data, m.sas[i].keys, lost=not copies)
         for arrival in copies:
-            ev = self.env.timeout(max(arrival - self.env.now, 0.0))
-            ev.callbacks.append(self._ike_arrival(dst, i, data))
+            env.timeout(max(arrival - now, 0.0)).callbacks.append(self._ike_arrival(dst, i, data))
 
     def _ike_arrival(self, dst: Site, i: int, data: bytes) -> Callable[[simpy.Event], None]:
         def cb(_: simpy.Event) -> None:
@@ -358,11 +358,23 @@ class World:
 
         return cb
 
-    def on_event(self, site: Site, m: Member, i: int, ev: Event) -> None:
-        """A protocol event: count it, record it, and react where the simulator must."""
-        self.probes.protocol_event(site.name, m.name, i, ev)
-        if type(ev) not in _REACTED_TO:  # most events of a run (answers, completed exchanges)
-            return
+    reacted_to: frozenset[type[Event]] = _REACTED_TO
+    """The protocol events :meth:`react` is called for (by exact type); the rest are only counted."""
+
+    def on_events(self, site: Site, m: Member, i: int, events: list[Event]) -> bool:
+        """Protocol events of one SA, oldest first: count and record each, react where the simulator must.
+        Whether it reacted to any (only a reaction can have called into the SA)."""
+        probes, reacted_to = self.probes, self.reacted_to
+        reacted = False
+        for ev in events:
+            probes.protocol_event(site.name, m.name, i, ev)
+            if type(ev) in reacted_to:  # most events of a run (answers, completed exchanges) are not
+                self.react(site, m, i, ev)
+                reacted = True
+        return reacted
+
+    def react(self, site: Site, m: Member, i: int, ev: Event) -> None:
+        """What the simulator does on a protocol event of ``reacted_to``."""
         if isinstance(ev, ChildSaCreated):
             slots = m.slots.setdefault(i, [])
             if ev.rekeyed_spi_in is not None and ev.rekeyed_spi_in in slots:

@@ -407,9 +407,11 @@ class ScaledWorld(World):
         if bank.epoch_end < horizon and bank.epoch_end <= self.cfg.scenario.duration_s:
             bank.load_epoch(bank.epoch_end + bank.epoch_s)
 
-    def on_event(self, site: Site, m: Member, i: int, ev: Event) -> None:
+    reacted_to = World.reacted_to | {ChildSaCreated, ChildSaDeleted, IkeSaDeleted}
+
+    def react(self, site: Site, m: Member, i: int, ev: Event) -> None:
         """As before; Child SAs created or deleted and a deleted IKE SA may change a flow's ends."""
-        super().on_event(site, m, i, ev)
+        super().react(site, m, i, ev)
         if isinstance(ev, (ChildSaCreated, ChildSaDeleted, IkeSaDeleted)):
             self.ends_dirty.add(i)
 
