@@ -156,14 +156,14 @@ class FlowBank(BulkPass):
                 for c in [*self.side.get(f, ()), *self.split_copies.get(f, ())]
             )
         if tx is not None:
-            self.last_seq[f] = tx.outbound.last
+            self.last_seq[f] = tx.held.outbound.last  # the object's own (a lease would hand back first)
         self.rx_ok[f] = rx is not None
         w = self.windows
         if rx is not None:
-            win = rx.inbound
+            win = rx.held.inbound
             w.tops[f] = win.top
             if w.words.shape[1]:
-                w.words[f] = np.array(win.words, dtype=np.uint64)
+                w.words[f] = win.words
         self.bound[f] = True
 
     def release(self, f: int) -> None:
@@ -172,10 +172,10 @@ class FlowBank(BulkPass):
             return
         tx, rx = self.tx[f], self.rx[f]
         if tx is not None and not self.tx_free[f]:
-            tx.outbound.last = int(self.last_seq[f])
+            tx.held.outbound.last = int(self.last_seq[f])  # past any lease: the bank is handing it back
         self.tx_free[f] = False
         if rx is not None and not self.rx_free[f]:
-            rx.inbound = self.window(f)
+            rx.held.inbound = self.window(f)
         self.rx_free[f] = False
         self.bound[f] = False
         self.splits.pop(f, None)
@@ -197,7 +197,7 @@ class FlowBank(BulkPass):
             win = rx.held.inbound
             self.windows.tops[f] = win.top
             if self.windows.words.shape[1]:
-                self.windows.words[f] = np.array(win.words, dtype=np.uint64)
+                self.windows.words[f] = win.words
         self.rx_free[f] = False
 
     def free_senders(self, t: float, flows: list[int]) -> None:

@@ -43,7 +43,7 @@ from hasim.sim.model.failover import ANOMALY_POLL_S, ANOMALY_WATCH_S, Failover
 from hasim.sim.model.sites import Member, Site
 from hasim.sim.model.world import SlotEnds, World
 from hasim.sim.scale.bank import FlowBank, bank_supports
-from hasim.sim.scale.ends import SaEnds, SiteNow, sa_ends, same_ends, site_now
+from hasim.sim.scale.ends import SaEnds, SiteNow, sa_ends, same_end, same_ends, site_now
 from hasim.sim.scale.records import SaRecord, sa_record
 from hasim.sim.scale.sync import LazySnaps, ScaledSyncChannel
 from hasim.sim.scale.watch import AnomalyWatches
@@ -140,8 +140,6 @@ class ScaledWorld(World):
         self.released: set[int] = set()
         self.tx_freed: set[int] = set()
         """SAs with a sender counter handed back to its object (``free_sender``)."""
-        self.touched: set[int] = set()
-        """SAs called into since the last global pass (their ends may have changed)."""
         self.ike_dirty: set[int] = set()
         """SAs called into since the last periodic sync (their record is stale)."""
         self.rebound: set[int] = set()
@@ -262,6 +260,38 @@ class ScaledWorld(World):
             self.bank.release(f)
         self.rebound.add(i)
 
+    def _rebind_sa(self, i: int, ends: SaEnds) -> None:
+        """``_unbind_sa`` then ``_bind_sa`` with ``ends``, for only the flows whose ends changed: releasing
+        and binding again a flow with the same ends gives the bank and the objects the values they hold.
+        An object that stays an end of some flow keeps its lease, as if new (``bind``/``release`` bypass
+        leases)."""
+        bank = self.bank
+        old = self.ends_now[i]
+        kept = {id(obj) for end in ends for obj in (end.tx, end.rx)}
+        for end in old:
+            for obj in (end.tx, end.rx):
+                if obj is not None and obj.lease is not None and id(obj) not in kept:
+                    obj.lease = None
+        moved = [
+            (f, b) for f, a, b in zip(self.flows_of[i], old, ends, strict=True) if not same_end(a, b)
+        ]
+        for f, _ in moved:
+            bank.release(f)
+        for f, end in moved:
+            bank.bind(f, end.tx, end.rx, end.spi, end.splits)
+        for end in ends:  # as fresh leases: the bank holds every counter and window bound
+            for obj in (end.tx, end.rx):
+                if obj is not None:
+                    lease = obj.lease
+                    if lease is None:
+                        obj.lease = _BankLease(self, i)
+                    else:
+                        assert isinstance(lease, _BankLease)
+                        lease.tx_free = lease.rx_free = False
+        self.ends_now[i] = ends
+        self.released.discard(i)
+        self.rebound.add(i)
+
     def free_sender(self, i: int, child: ChildSa) -> None:
         """The protocol reads or changes a bound sender's counter: only the flow it sends moves up to now,
         and the counter goes back to the object until SA ``i`` is next settled."""
@@ -273,7 +303,6 @@ class ScaledWorld(World):
             _set_free(bank.tx[f], tx=True)
         _set_free(child, tx=True)
         self.tx_freed.add(i)
-        self.touched.add(i)
         self.ike_dirty.add(i)
 
     def free_receiver(self, i: int, child: ChildSa) -> None:
@@ -288,7 +317,6 @@ class ScaledWorld(World):
             _set_free(bank.rx[f], rx=True)
         _set_free(child, rx=True)
         self.tx_freed.add(i)
-        self.touched.add(i)
         self.ike_dirty.add(i)
 
     def _take_senders(self, i: int) -> None:
@@ -310,7 +338,6 @@ class ScaledWorld(World):
         self.bank.advance(self.env.now, self.flows_of[i])
         self._unbind_sa(i)
         self.released.add(i)
-        self.touched.add(i)
         self.ike_dirty.add(i)
 
     def _settle(self, i: int, *, upto: float | None = None) -> None:
@@ -323,7 +350,8 @@ class ScaledWorld(World):
     def _settle_many(self, sas: list[int]) -> None:
         """Re-bind each of ``sas`` that was released or whose ends changed since its flows were bound: the
         flows whose ends changed run up to the last checkpoint with the old ends first, those of the SAs
-        whose ends changed at the same time in one pass (after a crash or a takeover, every SA)."""
+        whose ends changed at the same time in one pass (after a crash or a takeover, every SA). A flow
+        whose ends stay moves on with them later: flows move independently of each other."""
         changed: dict[float, list[tuple[int, SaEnds]]] = {}
         sites: dict[Site, SiteNow] | None = None  # the same for every SA settled here
         for i in sas:
@@ -341,10 +369,15 @@ class ScaledWorld(World):
                     at = max(float(self.cp_time[i]), self.global_cp)
                     changed.setdefault(at, []).append((i, ends))
         for at, group in changed.items():
-            self.bank.advance(at, [f for i, _ in group for f in self.flows_of[i]])
+            moved = [
+                f
+                for i, ends in group
+                for f, a, b in zip(self.flows_of[i], self.ends_now[i], ends, strict=True)
+                if not same_end(a, b)
+            ]
+            self.bank.advance(at, moved)
             for i, ends in group:
-                self._unbind_sa(i)
-                self._bind_sa(i, ends)
+                self._rebind_sa(i, ends)
 
     # ---------------------------------------------------------------------------- ESP batches
     def advance_sa(self, i: int) -> None:
@@ -361,15 +394,11 @@ class ScaledWorld(World):
             self.ends_dirty.update(range(self.cfg.traffic.peers))
         if i in self.ends_dirty or i in self.released or i in self.tx_freed:
             self._settle_many([i])
-        bank = self.bank
-        foreign = bank.foreign
-        for f in self.flows_of[i]:
-            if foreign[f]:
-                # copies sent before a rekey still in flight: their receiver may go away in this call
-                bank.advance(now, self.flows_of[i])
-                break
+        foreign = self.bank.foreign
+        due = [f for f in self.flows_of[i] if foreign[f]]
+        if due:  # copies sent before a rekey still in flight: their receiver may go away in this call
+            self.bank.advance(now, due)
         self.cp_time[i] = now
-        self.touched.add(i)
 
     def sync_sa(self, i: int) -> None:
         """Bring SA ``i``'s flows fully up to now (their statistics are read)."""
@@ -397,8 +426,7 @@ class ScaledWorld(World):
         if sig != self._sig:
             self.ends_dirty.update(range(self.cfg.traffic.peers))
             self._sig = sig
-        self._settle_many(sorted(self.touched | self.ends_dirty | self.released | self.tx_freed))
-        self.touched.clear()
+        self._settle_many(sorted(self.ends_dirty | self.released | self.tx_freed))  # all a settle acts on
         if now > bank.epoch_end:
             raise RuntimeError(f"epoch ended at {bank.epoch_end} before {now}")
         bank.advance(now)
