@@ -44,7 +44,7 @@ from hasim.sim.model.sites import Member, Site
 from hasim.sim.model.world import SlotEnds, World
 from hasim.sim.scale.bank import FlowBank, bank_supports
 from hasim.sim.scale.ends import SaEnds, SiteNow, sa_ends, same_end, same_ends, site_now
-from hasim.sim.scale.records import SaRecord, sa_record
+from hasim.sim.scale.records import SaRecord, outside_bank, sa_record
 from hasim.sim.scale.sync import LazySnaps, ScaledSyncChannel
 from hasim.sim.scale.watch import AnomalyWatches
 from hasim.sim.scenario.sections import ScenarioConfig
@@ -461,6 +461,15 @@ class ScaledWorld(World):
         if i in self.released:
             return sa_record(sa, (), ())
         return sa_record(sa, self.flows_of[i], self.ends_now[i])
+
+    def sa_outside_bank(self, i: int, limit: float) -> tuple[bool, bool]:
+        """:func:`hasim.sim.scale.records.outside_bank` of SA ``i`` at the serving cluster member (False,
+        False when it has none): what the sync needs of an SA's record while no standby would read it."""
+        m = self.cluster.serving()
+        sa = m.sas.get(i) if m is not None else None
+        if sa is None or sa.deleted:
+            return False, False
+        return outside_bank(sa, self.flows_of[i], () if i in self.released else self.ends_now[i], limit)
 
 
 class ScaledFailover(Failover):
