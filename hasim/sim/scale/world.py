@@ -111,16 +111,18 @@ class _Arrivals:
         return self.real.rate
 
     def next_time(self) -> float:
-        """The next offered time: from the epoch the bank holds, else the process's next one after it.
-        (Asking the flow's arrivals, as the bank once did, asked this object again without end.)"""
-        t = self.world.bank.next_offered(self.f, self.world.env.now)
-        return self.real.next_time() if t is None else t
+        """The next offered time: from the epoch the bank holds, else the first one after it (the bank
+        draws the times: ``offered.OfferedTimes``). (Asking the flow's arrivals, as the bank once did,
+        asked this object again without end.)"""
+        bank = self.world.bank
+        t = bank.next_offered(self.f, self.world.env.now)
+        return bank.offered.next_after_epoch(self.f) if t is None else t
 
     def until(self, t: float) -> np.ndarray:
-        return self.real.until(t)
+        raise RuntimeError(f"flow {self.f}: the bank fetches its offered times (load_epoch)")
 
     def pop(self) -> float:
-        return self.real.pop()
+        raise RuntimeError(f"flow {self.f}: the bank fetches its offered times (load_epoch)")
 
 
 class ScaledWorld(World):
