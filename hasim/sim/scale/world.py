@@ -51,6 +51,9 @@ from hasim.sim.scenario.sections import ScenarioConfig
 
 _ALIVE = attrgetter("alive")
 
+_Holders = tuple[tuple[Member | None, tuple[Member, ...]], ...]
+"""Per site (cluster, peer), the member serving the address and the other masters serving too."""
+
 _EPOCH_PACKETS_PER_FLOW = 192
 """Offered packets fetched per epoch at most, per flow on average (memory: about 24 bytes a packet),
 unless that is under two sync intervals. Per flow, not per run: an epoch lasts as long at 100,000
@@ -151,6 +154,8 @@ class ScaledWorld(World):
         """SAs whose senders or receivers may have changed: a Child SA created or deleted, the IKE SA
         deleted or taken over (every other change is a crash or takeover of a member: all SAs)."""
         self._sig: tuple[Any, ...] = ()
+        self._holders_then: _Holders = ()
+        """``_holders`` when the signature last changed (what every SA's ends were last looked up in)."""
         self._sites_sig: tuple[Any, ...] = ()
         self._sites: dict[Site, SiteNow] = {}
         self._members = [*self.cluster.members, *self.peer.members]
@@ -198,6 +203,7 @@ class ScaledWorld(World):
         for i in range(n):
             self._bind_sa(i, self._ends(i))
         self._sig = self._signature()
+        self._holders_then = self._holders()
         self.bank.load_epoch(min(epoch, self.cfg.scenario.duration_s + 1.0))
         if all(len(s.members) == 1 for s in (self.cluster, self.peer)):
             self.env.process(self._epochs())  # else the periodic sync passes over all flows each interval
@@ -393,7 +399,7 @@ class ScaledWorld(World):
         sig = self._signature()
         if sig != self._sig:  # a member crashed or took over since the last global pass (which it followed)
             self._sig = sig
-            self.ends_dirty.update(range(self.cfg.traffic.peers))
+            self._membership_moved()
         if i in self.ends_dirty or i in self.released or i in self.tx_freed:
             self._settle_many([i])
         foreign = self.bank.foreign
@@ -418,6 +424,34 @@ class ScaledWorld(World):
             *map(_ALIVE, self._members),
         )
 
+    def _holders(self) -> _Holders:
+        """Per site, the members whose SAs every flow's ends are looked up in (``hasim.sim.scale.ends``):
+        the one serving the address and, during a split brain, the other masters."""
+        out = []
+        for s in (self.cluster, self.peer):
+            now = site_now(s)
+            masters = s.membership.masters_now if now.split else ()
+            out.append((now.m, tuple(s.members[x] for x in masters if x != now.active)))
+        return tuple(out)
+
+    def _membership_moved(self) -> None:
+        """The signature changed: every SA is settled again, unless no site's holders changed but for
+        members that hold no SA, before or now (a standby that became master, or that took the address
+        and installs its SAs one by one, each of which it marks; a standby that crashed or rejoined).
+        A member's SAs change otherwise only through events that mark the SA (``react``, a takeover)."""
+        new = self._holders()
+        old, self._holders_then = self._holders_then, new
+        for (m0, o0), (m1, o1) in zip(old, new, strict=True):
+            if m0 is not m1 and ((m0 is not None and m0.ready) or (m1 is not None and m1.ready)):
+                break  # a dead member's SAs may still be bound: it counts as holding them
+            h0 = [k for k in o0 if k.ready]
+            h1 = [k for k in o1 if k.alive and k.ready]
+            if len(h0) != len(h1) or any(a is not b for a, b in zip(h0, h1, strict=True)):
+                break
+        else:
+            return
+        self.ends_dirty.update(range(self.cfg.traffic.peers))
+
     def advance_all(self) -> None:
         """A global checkpoint: settle touched SAs, re-bind all after a crash or takeover, move all flows."""
         if self.bank is None or self.esp_closed:
@@ -426,8 +460,8 @@ class ScaledWorld(World):
         bank = self.bank
         sig = self._signature()
         if sig != self._sig:
-            self.ends_dirty.update(range(self.cfg.traffic.peers))
             self._sig = sig
+            self._membership_moved()
         self._settle_many(sorted(self.ends_dirty | self.released | self.tx_freed))  # all a settle acts on
         if now > bank.epoch_end:
             raise RuntimeError(f"epoch ended at {bank.epoch_end} before {now}")
@@ -440,10 +474,31 @@ class ScaledWorld(World):
     reacted_to = World.reacted_to | {ChildSaCreated, ChildSaDeleted, IkeSaDeleted}
 
     def react(self, site: Site, m: Member, i: int, ev: Event) -> None:
-        """As before; Child SAs created or deleted and a deleted IKE SA may change a flow's ends."""
+        """As before; Child SAs created or deleted and a deleted IKE SA may change a flow's ends. A Child
+        SA deleted after a rekey is no flow's end any more (its slot went to the new one): that
+        changes nothing of what :func:`hasim.sim.scale.ends.sa_ends` finds."""
         super().react(site, m, i, ev)
+        if isinstance(ev, ChildSaDeleted) and not self._may_end(i, site, ev.spi_in):
+            return
         if isinstance(ev, (ChildSaCreated, ChildSaDeleted, IkeSaDeleted)):
             self.ends_dirty.add(i)
+
+    def _may_end(self, i: int, site: Site, spi_in: int) -> bool:
+        """Whether a Child SA of ``site`` with inbound SPI ``spi_in`` may be an end of SA ``i``'s flows:
+        it is one of their bound ends (any member's of that site with that SPI), or the bound ends are
+        out of date anyway."""
+        if i in self.ends_dirty or i in self.released or self.bank is None:
+            return True
+        for f, end in zip(self.flows_of[i], self.ends_now[i], strict=True):
+            ends = self.slot_ends[f]
+            if ends.tx is site:
+                if end.tx is not None and end.tx.spi_in == spi_in:
+                    return True
+                if any(x.child.spi_in == spi_in for x in end.splits):
+                    return True
+            if ends.rx is site and end.rx is not None and end.rx.spi_in == spi_in:
+                return True
+        return False
 
     def close_esp(self) -> None:
         """At ``duration_s``: hand the bank's counters to the flows' statistics (what the fates and
