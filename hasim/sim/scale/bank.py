@@ -131,11 +131,13 @@ class FlowBank(BulkPass):
         if spi != self.spi[f]:
             self.spi[f] = spi
             lo, hi = int(self.p_seg[f]), int(self.p_seg[f + 1])
-            alive = np.isfinite(self.p_arr[lo:hi])
-            self.foreign[f] = int(np.count_nonzero((self.p_spi[lo:hi] != spi) & alive)) + sum(
-                int(np.count_nonzero(c.spi != spi))
-                for c in [*self.side.get(f, ()), *self.split_copies.get(f, ())]
-            )
+            foreign = 0
+            if hi > lo:
+                alive = np.isfinite(self.p_arr[lo:hi])
+                foreign = int(np.count_nonzero((self.p_spi[lo:hi] != spi) & alive))
+            for c in [*self.side.get(f, ()), *self.split_copies.get(f, ())]:
+                foreign += int(np.count_nonzero(c.spi != spi))
+            self.foreign[f] = foreign
         if tx is not None:
             self.last_seq[f] = tx.held.outbound.last  # the object's own (a lease would hand back first)
         self.rx_ok[f] = rx is not None

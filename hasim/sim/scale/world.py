@@ -140,7 +140,8 @@ class ScaledWorld(World):
         self.slot_ends: list[SlotEnds] = []
         """Each flow's sending site and slot and receiving site."""
         self.ends_now: list[SaEnds] = []
-        self.cp_time = np.zeros(0)
+        self.cp_time: list[float] = []
+        """Each SA's last checkpoint (a call into it): its flows ran with their ends up to here."""
         self.global_cp = 0.0
         self.released: set[int] = set()
         self.tx_freed: set[int] = set()
@@ -198,7 +199,7 @@ class ScaledWorld(World):
             assert isinstance(real, ArrivalProcess)
             fl.arrivals = _Arrivals(self, f, real)
         n = self.cfg.traffic.peers
-        self.cp_time = np.zeros(n)
+        self.cp_time = [0.0] * n
         self.ends_now = [() for _ in range(n)]
         for i in range(n):
             self._bind_sa(i, self._ends(i))
@@ -374,7 +375,7 @@ class ScaledWorld(World):
                 ends = self._ends(i, sites)
                 old = self.ends_now[i]
                 if not same_ends(old, ends):
-                    at = max(float(self.cp_time[i]), self.global_cp)
+                    at = max(self.cp_time[i], self.global_cp)
                     changed.setdefault(at, []).append((i, ends))
         for at, group in changed.items():
             moved = [
@@ -403,9 +404,11 @@ class ScaledWorld(World):
         if i in self.ends_dirty or i in self.released or i in self.tx_freed:
             self._settle_many([i])
         foreign = self.bank.foreign
-        due = [f for f in self.flows_of[i] if foreign[f]]
-        if due:  # copies sent before a rekey still in flight: their receiver may go away in this call
-            self.bank.advance(now, due)
+        flows = self.flows_of[i]
+        for f in flows:
+            if foreign[f]:  # copies sent before a rekey still in flight: their receiver may go away
+                self.bank.advance(now, [g for g in flows if foreign[g]])
+                break
         self.cp_time[i] = now
 
     def sync_sa(self, i: int) -> None:
