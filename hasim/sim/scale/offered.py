@@ -28,14 +28,22 @@ from numpy.typing import NDArray
 from hasim.sim.dataplane.traffic import ArrivalProcess
 from hasim.sim.scale.epoch import ranges, room
 
-SIGMAS = 4.0
-MARGIN = 16
-"""A flow draws its mean number of times to the epoch's end plus SIGMAS standard deviations plus MARGIN
-(as ``ArrivalProcess.until``), rounded up by :func:`row_length`; the rare flow still short draws again."""
+SIGMAS = 3.0
+MARGIN = 8
+"""A flow draws its mean number of times to the epoch's end plus SIGMAS standard deviations plus MARGIN,
+rounded up by :func:`row_length` (about an eighth more on average); the rare flow still short (about
+one in a thousand) draws on, one call at a time. What is drawn beyond the end waits in ``tail``: about
+what ``ArrivalProcess.until`` (four standard deviations and 16) left in each process's buffer."""
 
 RANGE_DRAWS = 1 << 18
 """Times drawn per range of flows (consecutive flows filled one range at a time): the matrices stay
 about 2 MiB whatever the number of peers."""
+
+
+def tail_room(want: NDArray[np.int64], kept: NDArray[np.int64]) -> int:
+    """Room for an epoch's new tail: the rows drawn (``want``) and the tails of flows not drawing
+    (``kept``); only times drawn on after a row short of the end can need more (then it grows)."""
+    return int(want.sum()) + int(kept.sum())
 
 
 def row_length(n: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -110,8 +118,11 @@ class OfferedTimes:
         cum = np.cumsum(weight)
         t_off = room(bufs, "times", expect)
         seg = np.zeros(n + 1, dtype=np.int64)
-        tails: list[NDArray[np.float64]] = []
+        # the new tail, written range by range: at most a row for a flow drawing, its tail for another
+        # (untouched room costs no memory; the old tail, the new one and no third copy are held)
+        tail = np.empty(tail_room(want, (hi_t - lo_t)[~draws]))
         tail_lens = np.zeros(n, dtype=np.int64)
+        t_at = 0
         rest_at = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(rest_len, out=rest_at[1:])
         pos = a = 0
@@ -131,7 +142,11 @@ class OfferedTimes:
             at = np.cumsum(out_len) - out_len  # where each flow's times start in the range's part
             out = t_off[pos:top]
             out[ranges(at, at + rl)] = rest[int(rest_at[a]) : int(rest_at[b])]
-            tails.append(r.place(out, at + rl))
+            t_top = t_at + int(r.tail_len.sum())
+            if t_top > tail.shape[0]:  # times drawn on after short rows
+                tail = np.concatenate((tail[:t_at], np.empty(t_top - t_at + tail.shape[0] // 8)))
+            r.place(out, at + rl, tail[t_at:t_top])
+            t_at = t_top
             for f in mine:
                 s = int(at[f - a] + rl[f - a])
                 out[s : s + int(r.c2[f - a])] = others[f]
@@ -140,7 +155,7 @@ class OfferedTimes:
             tail_lens[a:b] = r.tail_len
             pos = top
             a = b
-        self.tail = np.concatenate(tails) if tails else np.zeros(0)
+        self.tail = tail[:t_at]
         self.tail_seg = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(tail_lens, out=self.tail_seg[1:])
         return t_off[:pos], seg
@@ -210,12 +225,11 @@ class _Range:
     def tail_len(self) -> NDArray[np.int64]:
         return self.t0 + self.t1 + self.t2
 
-    def place(self, out: NDArray[np.float64], at: NDArray[np.int64]) -> NDArray[np.float64]:
-        """Write each flow's times before the end into ``out`` from ``at[i]`` on (tail, row, drawn on);
-        return those kept beyond the end, flow-major."""
+    def place(self, out: NDArray[np.float64], at: NDArray[np.int64], tail: NDArray[np.float64]) -> None:
+        """Write each flow's times before the end into ``out`` from ``at[i]`` on (tail, row, drawn on),
+        and those kept beyond the end into ``tail``, flow-major (``tail_len`` of them)."""
         c0, c1, c2, t0, t1 = self.c0, self.c1, self.c2, self.t0, self.t1
         tl = self.tail_len
-        tail = np.empty(int(tl.sum()))
         tat = np.cumsum(tl) - tl
         out[ranges(at, at + c0)] = self.held[self.below]
         tail[ranges(tat, tat + t0)] = self.held[~self.below]
@@ -230,7 +244,6 @@ class _Range:
             s, c = int(at[i] + c0[i] + c1[i]), int(c2[i])
             out[s : s + c] = x[:c]
             tail[int(tat[i] + t1[i]) : int(tat[i] + tl[i])] = x[c:]
-        return tail
 
 
 def _draw_until(

@@ -71,6 +71,13 @@ def test_rows_short_of_the_end_draw_on(monkeypatch: pytest.MonkeyPatch) -> None:
     _check(4)
 
 
+def test_tail_room_grown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new tail's room, too small from the start, grows range by range."""
+    monkeypatch.setattr(offered, "tail_room", lambda want, kept: 0)
+    monkeypatch.setattr(offered, "RANGE_DRAWS", 200)
+    _check(6)
+
+
 def test_next_time_before_any_epoch() -> None:
     ref, mine = _procs(5), _procs(5)
     bank = OfferedTimes(mine)
