@@ -11,6 +11,8 @@ import platform
 import socket
 import subprocess
 import sys
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +28,18 @@ class CodeVersion:
     git_revision: str
     git_dirty: bool
 
+    def columns(self) -> dict[str, str]:
+        """The run row's columns naming this code (:data:`RAN_COLUMNS`); ``-dirty`` marks edits."""
+        return {
+            "hasim_version": self.hasim_version,
+            "git_revision": self.git_revision + "-dirty" * self.git_dirty,
+        }
+
+
+RAN_COLUMNS = ("hasim_version", "git_revision")
+"""The columns of a run row naming the code that ran it, as the process that ran it read them (a Dask
+worker may import hasim from another checkout than the sweep's client)."""
+
 
 def _git(args: list[str], cwd: Path) -> str | None:
     try:
@@ -37,9 +51,15 @@ def _git(args: list[str], cwd: Path) -> str | None:
 
 @lru_cache(maxsize=1)
 def code_version() -> CodeVersion:
-    """The running hasim's version and the git state of its source tree ("unknown" outside git)."""
+    """The running hasim's version and the git state of its source tree ("unknown" outside git), read
+    once per process: a process runs the code it imported, whatever its checkout does later."""
     revision, dirty = tree_state(Path(hasim.__file__).resolve().parent.parent)
     return CodeVersion(hasim.__version__, revision, dirty)
+
+
+def revision_counts(revisions: Iterable[str]) -> dict[str, int]:
+    """How many runs each git revision ran, from their rows' ``git_revision`` (for the manifest)."""
+    return dict(sorted(Counter(map(str, revisions)).items()))
 
 
 def tree_state(root: Path) -> tuple[str, bool]:

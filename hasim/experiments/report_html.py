@@ -45,6 +45,7 @@ _PROVENANCE = [
     ("hasim_version", "hasim version"),
     ("git_revision", "Git revision"),
     ("git_dirty", "Tree had uncommitted edits"),
+    ("run_revisions", "Runs per git revision (as the workers read it)"),
     ("sweep_file", "Sweep file"),
     ("sweep_hash", "Sweep file SHA-256"),
     ("base_scenario", "Base scenario"),

@@ -39,7 +39,7 @@ from hasim.experiments.executors import ExecutorInfo, open_executor
 from hasim.experiments.intervals import metric_interval
 from hasim.experiments.metric_kinds import kind_of
 from hasim.experiments.model import Model, simulator_model
-from hasim.experiments.provenance import code_version, host_info, now_utc
+from hasim.experiments.provenance import RAN_COLUMNS, code_version, host_info, now_utc, revision_counts
 from hasim.experiments.results_lock import ResultsLock
 from hasim.experiments.results_store import ID_COLUMNS, ResultsDir, summarize, write_summary
 from hasim.experiments.sweep_estimate import (
@@ -74,7 +74,9 @@ class SweepOutcome:
 
 
 def execute_run(model: Model, config: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Run one configuration in a worker; never raises: a failure becomes ``{"error": ...}``."""
+    """Run one configuration in a worker; never raises: a failure becomes ``{"error": ...}``. The result
+    names the code that ran it (``RAN_COLUMNS``), read here, in the worker."""
+    ran = code_version().columns()
     start = time.perf_counter()
     try:
         metrics = model.run(config, seed)
@@ -85,11 +87,11 @@ def execute_run(model: Model, config: dict[str, Any], seed: int) -> dict[str, An
         where = f" at {last[0].filename}:{last[0].lineno}" if last else ""
         out = {"error": f"{type(exc).__name__}: {exc}{where}"}
     out["run_wall_s"] = time.perf_counter() - start
-    return out
+    return out | ran
 
 
 def _row(run: RunSpec, result: dict[str, Any]) -> dict[str, Any]:
-    cv = code_version()
+    ran = {k: result.get(k, "unknown") for k in RAN_COLUMNS}  # unknown: the worker's result was lost
     row: dict[str, Any] = {
         "run_id": run.run_id,
         "index": run.index,
@@ -99,6 +101,8 @@ def _row(run: RunSpec, result: dict[str, Any]) -> dict[str, Any]:
     }
     row.update(run.params)
     for key, value in result.items():
+        if key in ran:
+            continue
         if key in run.params:
             raise ConfigError(
                 f"axes: column {key!r}", "is also a metric of the model; rename the axis label column"
@@ -106,8 +110,7 @@ def _row(run: RunSpec, result: dict[str, Any]) -> dict[str, Any]:
         if key not in row:
             row[key] = value
     row["config"] = json.dumps(run.config, sort_keys=True, default=str)
-    row["hasim_version"] = cv.hasim_version
-    row["git_revision"] = cv.git_revision + ("-dirty" if cv.git_dirty else "")
+    row.update(ran)
     return row
 
 
@@ -332,6 +335,7 @@ def _run_locked(
             "status": "complete" if len(final) == len(runs) else "incomplete",
             "runs_completed": len(final),
             "runs_failed": n_err,
+            "run_revisions": revision_counts(final.get("git_revision", [])),
             "end_time": now_utc(),
         }
     )

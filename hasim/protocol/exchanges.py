@@ -131,6 +131,12 @@ class Parsed:
     sync_notifies: int = 0
 
 
+_SET_WINDOW_SIZE = int(NotifyType.SET_WINDOW_SIZE)
+_REKEY_SA = int(NotifyType.REKEY_SA)
+_SA = int(PayloadType.SA)
+_IKE = int(ProtocolId.IKE)
+"""The types every payload is asked about, bound once (an enum member's lookup is slow)."""
+
 _NOTHING = Parsed()
 """What a message without payloads carries (a liveness check and its answer: most messages)."""
 
@@ -158,15 +164,15 @@ def parse_payloads(payloads: tuple[Payload, ...]) -> Parsed:
                 fields["supports_mid_sync"] = True
             elif isinstance(typed, ReplayCounterSyncSupported):
                 fields["supports_replay_sync"] = True
-            elif p.notify_type == NotifyType.SET_WINDOW_SIZE and len(p.data) == 4:
+            elif p.notify_type == _SET_WINDOW_SIZE and len(p.data) == 4:
                 fields["window"] = max(1, int.from_bytes(p.data, "big"))
-            elif p.notify_type == NotifyType.REKEY_SA and len(p.spi) == 4:
+            elif p.notify_type == _REKEY_SA and len(p.spi) == 4:
                 fields["rekey_spi"] = int.from_bytes(p.spi, "big")
-        elif isinstance(p, OpaquePayload) and p.payload_type == PayloadType.SA and "esp_sa" not in fields:
+        elif isinstance(p, OpaquePayload) and p.payload_type == _SA and "esp_sa" not in fields:
             with contextlib.suppress(DecodeError):
                 fields["esp_sa"] = parse_esp_sa(p.body)
         elif isinstance(p, Delete):
-            if p.protocol_id == ProtocolId.IKE:
+            if p.protocol_id == _IKE:
                 fields["delete_ike"] = True
             else:
                 delete_esp.extend(int.from_bytes(s, "big") for s in p.spis)

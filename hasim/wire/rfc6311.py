@@ -93,37 +93,51 @@ Rfc6311Notify = MessageIdSyncSupported | ReplayCounterSyncSupported | MessageIdS
 """Any of the four typed RFC 6311 notifies."""
 
 
+_MID_SYNC_SUPPORTED = int(NotifyType.IKEV2_MESSAGE_ID_SYNC_SUPPORTED)
+_REPLAY_SYNC_SUPPORTED = int(NotifyType.IPSEC_REPLAY_COUNTER_SYNC_SUPPORTED)
+_MID_SYNC_TYPE = int(NotifyType.IKEV2_MESSAGE_ID_SYNC)
+"""The notify types :func:`from_notify` tells apart, bound once (an enum member's lookup is slow)."""
+
+
 def from_notify(n: Notify, offset: int = 0) -> Rfc6311Notify | None:
     """The typed value of an RFC 6311 notify, or None for any other notify type.
 
     ``offset`` is where the Notify payload (its generic header) starts in the message, so that a
     DecodeError names the offending octet: protocol ID at +4, SPI size at +5, data at +8.
     """
-    if n.notify_type not in RFC6311_TYPES:
+    ntype = n.notify_type
+    if ntype not in RFC6311_TYPES:
         return None
-    name = NotifyType(n.notify_type).name
     if n.protocol_id != 0:
         raise DecodeError(
-            offset + 4, f"{name} has protocol ID {n.protocol_id} (RFC 6311 section 6: must be 0)"
+            offset + 4, f"{_name(ntype)} has protocol ID {n.protocol_id} (RFC 6311 section 6: must be 0)"
         )
     if n.spi:
-        raise DecodeError(offset + 5, f"{name} has SPI size {len(n.spi)} (RFC 6311 section 6: must be 0)")
+        raise DecodeError(
+            offset + 5, f"{_name(ntype)} has SPI size {len(n.spi)} (RFC 6311 section 6: must be 0)"
+        )
     data_at = offset + 8
-    if n.notify_type in (
-        NotifyType.IKEV2_MESSAGE_ID_SYNC_SUPPORTED,
-        NotifyType.IPSEC_REPLAY_COUNTER_SYNC_SUPPORTED,
-    ):
+    if ntype in (_MID_SYNC_SUPPORTED, _REPLAY_SYNC_SUPPORTED):
         if n.data:
-            raise DecodeError(data_at, f"{name} carries {len(n.data)} octets of data (RFC 6311: none)")
-        if n.notify_type == NotifyType.IKEV2_MESSAGE_ID_SYNC_SUPPORTED:
+            raise DecodeError(
+                data_at, f"{_name(ntype)} carries {len(n.data)} octets of data (RFC 6311: none)"
+            )
+        if ntype == _MID_SYNC_SUPPORTED:
             return MessageIdSyncSupported()
         return ReplayCounterSyncSupported()
-    if n.notify_type == NotifyType.IKEV2_MESSAGE_ID_SYNC:
+    if ntype == _MID_SYNC_TYPE:
         if len(n.data) != _MID_SYNC.size:
-            raise DecodeError(data_at, f"{name} data is {len(n.data)} octets (RFC 6311 section 6: 12)")
+            raise DecodeError(
+                data_at, f"{_name(ntype)} data is {len(n.data)} octets (RFC 6311 section 6: 12)"
+            )
         return MessageIdSync(*_MID_SYNC.unpack(n.data))
     if len(n.data) not in (4, 8):
         raise DecodeError(
-            data_at, f"{name} data is {len(n.data)} octets (RFC 6311 section 6: 4, or 8 with ESN)"
+            data_at, f"{_name(ntype)} data is {len(n.data)} octets (RFC 6311 section 6: 4, or 8 with ESN)"
         )
     return ReplayCounterSync(int.from_bytes(n.data, "big"), esn=len(n.data) == 8)
+
+
+def _name(notify_type: int) -> str:
+    """A notify type's name for an error message (worked out only when one is raised)."""
+    return NotifyType(notify_type).name

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import html
+import json
 import re
 from pathlib import Path
 
@@ -59,6 +61,9 @@ def test_report_is_self_contained_and_complete(results: Path, toy_dir: Path) -> 
     assert all(base64.b64decode(i)[:4] == b"\x89PNG" for i in images)
     assert "y grows with a." in text
     assert "Root seed" in text and "Git revision" in text and "Sweep file SHA-256" in text
+    ran = json.loads((results / "manifest.json").read_text())["run_revisions"]
+    assert list(ran.values()) == [18]  # every run of the toy sweep, by the one checkout that ran them
+    assert f"Runs per git revision (as the workers read it)</th><td>{html.escape(json.dumps(ran))}<" in text
     assert 'kind = "heatmap"' in text  # the sweep file
     assert "[scenario]" in text  # the base scenario
     assert re.search(r"src=['\"](?!data:)", text) is None  # nothing outside the file

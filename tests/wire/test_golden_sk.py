@@ -266,3 +266,15 @@ def test_cbc_messages_sealed_and_opened_in_threads_at_once_under_one_key_stay_ex
     finally:
         sys.setswitchinterval(old)
     assert bad == []
+
+
+@pytest.mark.parametrize("key_len", [0, 1, 32, 63, 64, 65, 200])
+def test_icv_is_hmac_sha256_truncated_for_keys_shorter_and_longer_than_the_block(key_len: int) -> None:
+    """The ICV is HMAC-SHA-256 (RFC 2104) cut to 16 octets (RFC 4868) whatever the key's length: keys
+    shorter than SHA-256's 64-octet block are padded, longer ones hashed first (``hmac`` as reference)."""
+    from hasim.wire.sk import _icv
+
+    key = bytes((7 * k + 3) % 256 for k in range(key_len))
+    for data in (b"", b"a", bytes(range(256)) * 3):
+        assert _icv(key, data) == hmac.new(key, data, sha256).digest()[:16]
+        assert _icv(key, memoryview(data)) == hmac.new(key, data, sha256).digest()[:16]

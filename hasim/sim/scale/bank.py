@@ -62,11 +62,10 @@ class FlowBank(BulkPass):
         its link uniforms for as many packets.
 
         What is left of the last epoch (the times not yet sent, the uniforms not yet used) is copied
-        out before the new arrays are built, so that old and new epoch are never held at once; each
-        flow's new times are copied into the epoch as they are fetched and let go of at once, so that
-        they are never held twice either. The epoch's arrays are views of buffers kept from one epoch
+        out before the new arrays are built, so that old and new epoch are never held at once; the new
+        times are drawn range of flows by range (``offered.OfferedTimes``), so that they are never held
+        twice either. The epoch's arrays are views of buffers kept from one epoch
         to the next (``epoch.room``), sized by the flows' rates and grown in place if need be."""
-        n = self.n
         rest_len = self.t_seg[1:] - self.t_pos
         rest = self.t_off[ranges(self.t_pos, self.t_seg[1:])]
         carry = {k: self.u[k][ranges(self.u_pos[k], self.u_seg[k][1:])] for k in self.feats}
@@ -76,26 +75,8 @@ class FlowBank(BulkPass):
         if self._rate_total is None:
             self._rate_total = math.fsum(flow.arrivals.rate for flow in self.flows)
         expect = rest.shape[0] + self._rate_total * max(end - self.epoch_end, 0.0)
-        t_off = room(self._bufs, "times", int(expect * 1.01) + 1024)
-        ends: list[int] = []
-        pos = at = 0
-        for flow, k in zip(self.flows, rest_len.tolist(), strict=True):
-            new = flow.arrivals.until(end)  # a view into the flow's draws: copied, then let go of
-            top = pos + k + new.shape[0]
-            if top > t_off.shape[0]:
-                del t_off
-                t_off = room(self._bufs, "times", top)
-            if k:
-                t_off[pos : pos + k] = rest[at : at + k]
-                at += k
-            t_off[pos + k : top] = new
-            pos = top
-            ends.append(top)
+        self.t_off, self.t_seg = self.offered.fill(end, rest, rest_len, self._bufs, int(expect * 1.01) + 1024)
         del rest
-        self.t_off = t_off[:pos]
-        del t_off
-        self.t_seg = np.zeros(n + 1, dtype=np.int64)
-        self.t_seg[1:] = ends
         counts = np.diff(self.t_seg)
         self.t_pos = self.t_seg[:-1].copy()
         self.t_index = EpochIndex(self.t_off, self.t_seg, self.bulk_t)  # every time before it was sent
@@ -150,20 +131,22 @@ class FlowBank(BulkPass):
         if spi != self.spi[f]:
             self.spi[f] = spi
             lo, hi = int(self.p_seg[f]), int(self.p_seg[f + 1])
-            alive = np.isfinite(self.p_arr[lo:hi])
-            self.foreign[f] = int(np.count_nonzero((self.p_spi[lo:hi] != spi) & alive)) + sum(
-                int(np.count_nonzero(c.spi != spi))
-                for c in [*self.side.get(f, ()), *self.split_copies.get(f, ())]
-            )
+            foreign = 0
+            if hi > lo:
+                alive = np.isfinite(self.p_arr[lo:hi])
+                foreign = int(np.count_nonzero((self.p_spi[lo:hi] != spi) & alive))
+            for c in [*self.side.get(f, ()), *self.split_copies.get(f, ())]:
+                foreign += int(np.count_nonzero(c.spi != spi))
+            self.foreign[f] = foreign
         if tx is not None:
-            self.last_seq[f] = tx.outbound.last
+            self.last_seq[f] = tx.held.outbound.last  # the object's own (a lease would hand back first)
         self.rx_ok[f] = rx is not None
         w = self.windows
         if rx is not None:
-            win = rx.inbound
+            win = rx.held.inbound
             w.tops[f] = win.top
             if w.words.shape[1]:
-                w.words[f] = np.array(win.words, dtype=np.uint64)
+                w.words[f] = win.words
         self.bound[f] = True
 
     def release(self, f: int) -> None:
@@ -172,10 +155,10 @@ class FlowBank(BulkPass):
             return
         tx, rx = self.tx[f], self.rx[f]
         if tx is not None and not self.tx_free[f]:
-            tx.outbound.last = int(self.last_seq[f])
+            tx.held.outbound.last = int(self.last_seq[f])  # past any lease: the bank is handing it back
         self.tx_free[f] = False
         if rx is not None and not self.rx_free[f]:
-            rx.inbound = self.window(f)
+            rx.held.inbound = self.window(f)
         self.rx_free[f] = False
         self.bound[f] = False
         self.splits.pop(f, None)
@@ -197,7 +180,7 @@ class FlowBank(BulkPass):
             win = rx.held.inbound
             self.windows.tops[f] = win.top
             if self.windows.words.shape[1]:
-                self.windows.words[f] = np.array(win.words, dtype=np.uint64)
+                self.windows.words[f] = win.words
         self.rx_free[f] = False
 
     def free_senders(self, t: float, flows: list[int]) -> None:
@@ -328,6 +311,7 @@ class FlowBank(BulkPass):
             elif isinstance(v, dict):
                 total += sum(x.nbytes for x in v.values() if isinstance(x, np.ndarray))
         side = sum(c.arr.nbytes * 4 for q in self.side.values() for c in q)
+        total += self.offered.tail.nbytes
         return total + side + self.windows.tops.nbytes + self.windows.words.nbytes
 
     def summary(self) -> dict[str, Any]:

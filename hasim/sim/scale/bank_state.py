@@ -12,7 +12,7 @@ equivalence tests set them to force each path.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,9 +20,11 @@ from numpy.typing import NDArray
 from hasim.protocol.anti_replay import ReplayWindow
 from hasim.protocol.esp_counter import counter_limit
 from hasim.sim.dataplane.link import LossBursts
+from hasim.sim.dataplane.traffic import ArrivalProcess
 from hasim.sim.dataplane.window_bank import WindowBank
 from hasim.sim.scale.copies import Copies, runs
 from hasim.sim.scale.epoch import EpochIndex
+from hasim.sim.scale.offered import OfferedTimes
 
 if TYPE_CHECKING:
     from hasim.protocol.child_sa import ChildSa
@@ -140,6 +142,12 @@ class BankState:
         self.t_index = EpochIndex(self.t_off, self.t_seg, 0.0)
         self._bufs: dict[str, NDArray[np.float64]] = {}
         """The buffers the epoch's times and link uniforms are views of (``epoch.room``), by name."""
+        procs = [f.arrivals for f in flows]
+        assert all(isinstance(p, ArrivalProcess) for p in procs), (
+            "the bank draws from the flows' own processes"
+        )
+        self.offered = OfferedTimes(cast("list[ArrivalProcess]", procs))
+        """The flows' offered times not yet in an epoch, drawn epoch by epoch."""
         self._rate_total: float | None = None
         """The flows' offered packets per second together (sizes each epoch's array before it is filled)."""
         # link uniforms per feature, flow-major, with carry-over of unused ones

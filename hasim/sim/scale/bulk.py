@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from hasim.sim.scale import bank_state
-from hasim.sim.scale.copies import Copies
+from hasim.sim.scale.copies import Copies, split_due
 from hasim.sim.scale.deliver import Deliverer
 from hasim.sim.scale.send import Sender
 
@@ -99,9 +99,9 @@ class BulkPass(Sender, Deliverer):
             rest.append(pool.where(~due & np.isfinite(arr)))  # an infinite arrival: taken out before
         for f in side:
             for c in self.side[f]:
-                _split(c, c.arr < t, taken, rest)
+                split_due(c, c.arr < t, taken, rest)
         if fresh is not None:
-            _split(fresh, fresh.arr < t, taken, rest)
+            split_due(fresh, fresh.arr < t, taken, rest)
         taken = [c for c in taken if c.arr.shape[0]]
         rest = [c for c in rest if c.arr.shape[0]]
         if not rest:
@@ -112,14 +112,3 @@ class BulkPass(Sender, Deliverer):
         key = stay.flow - a
         by = np.argsort(key.astype(np.uint16) if b - a <= 1 << 16 else key, kind="stable")
         return taken, Copies(stay.arr[by], stay.seq[by], stay.spi[by], stay.flow[by])
-
-
-def _split(c: Copies, due: NDArray[np.bool_], taken: list[Copies], rest: list[Copies]) -> None:
-    """Copies ``c``: those ``due`` to ``taken``, the others to ``rest`` (each in order)."""
-    if due.all():
-        taken.append(c)
-    elif not due.any():
-        rest.append(c)
-    else:
-        taken.append(c.where(due))
-        rest.append(c.where(~due))

@@ -25,7 +25,7 @@ from hasim.sim.dataplane.outcomes import (
 from hasim.sim.dataplane.window_bank import WindowBank, check_bank
 from hasim.sim.scale import bank_state
 from hasim.sim.scale.bank_state import BankState
-from hasim.sim.scale.copies import Copies, arrival_order, runs
+from hasim.sim.scale.copies import Copies, arrival_order, runs, split_due
 
 
 class Deliverer(BankState):
@@ -63,14 +63,7 @@ class Deliverer(BankState):
             if queued:  # each part in send order: its copies due now, the rest stay queued
                 left: list[Copies] = []
                 for c in queued:
-                    due = c.arr < t
-                    if due.all():
-                        parts.append(c)
-                    elif due.any():
-                        parts.append(c.where(due))
-                        left.append(c.where(~due))
-                    else:
-                        left.append(c)
+                    split_due(c, c.arr < t, parts, left)
                 if left:
                     self.side[f] = left
                 else:

@@ -33,14 +33,16 @@ SaEnds = tuple[FlowEnd, ...]
 """The ends of each flow of one SA, in the order of ``ScaledWorld.flows_of``."""
 
 
+def same_end(a: FlowEnd, b: FlowEnd) -> bool:
+    """Whether a flow still has the same sender and receiver objects, SPI and split senders."""
+    if a.tx is not b.tx or a.rx is not b.rx or a.spi != b.spi:
+        return False
+    return not (a.splits or b.splits) or _same_splits(a.splits, b.splits)
+
+
 def same_ends(old: SaEnds, new: SaEnds) -> bool:
-    """Whether every flow still has the same sender and receiver objects, SPI and split senders."""
-    for a, b in zip(old, new, strict=True):
-        if a.tx is not b.tx or a.rx is not b.rx or a.spi != b.spi:
-            return False
-        if (a.splits or b.splits) and not _same_splits(a.splits, b.splits):
-            return False
-    return True
+    """Whether every flow of an SA still has the same ends (:func:`same_end`)."""
+    return all(same_end(a, b) for a, b in zip(old, new, strict=True))
 
 
 def _same_splits(a: tuple[SplitSender, ...], b: tuple[SplitSender, ...]) -> bool:

@@ -147,3 +147,22 @@ def sa_record(sa: IkeSa, flows: Sequence[int], ends: Sequence[FlowEnd]) -> SaRec
         sa.highest_sync_m1,
         tuple(kids),
     )
+
+
+def outside_bank(sa: IkeSa, flows: Sequence[int], ends: Sequence[FlowEnd], limit: float) -> tuple[bool, bool]:
+    """What :func:`sa_record` would say of ``sa`` without building it: whether the bank does not hold
+    some counter or window of its Child SAs (``not bank_holds_all``), and whether a counter it does
+    not hold is at ``limit`` or past it."""
+    valued = near = False
+    for c in sa.children:
+        out = inn = False
+        for end in ends:
+            if end.tx is c:
+                out = True
+            if end.rx is c:
+                inn = True
+        if not (out and inn):
+            valued = True
+            if not out and c.held.outbound.last >= limit:
+                near = True
+    return valued, near

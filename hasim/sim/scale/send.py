@@ -247,12 +247,11 @@ class Sender(BankState):
             st["lost"][f] += lost
             if arr:
                 n = len(arr)
-                copies = Copies(
-                    np.array(arr, dtype=np.float64),
-                    np.array(seq, dtype=np.uint64),
-                    np.full(n, int(self.spi[f]), dtype=np.int64),
-                    np.full(n, f, dtype=np.int64),
-                )
+                spis = np.empty(n, dtype=np.int64)  # np.full, without its Python-level wrapper
+                spis.fill(self.spi[f])
+                of_f = np.empty(n, dtype=np.int64)
+                of_f.fill(f)
+                copies = Copies(np.array(arr, dtype=np.float64), np.array(seq, dtype=np.uint64), spis, of_f)
                 if side:
                     self.side.setdefault(f, []).append(copies)
                 else:

@@ -42,6 +42,10 @@ class BatchEngine(SyncEngine, Protocol):
     def sa_record(self, i: int) -> SaRecord | None:
         """SA ``i``'s record at the serving cluster member, None if it has none."""
 
+    def sa_outside_bank(self, i: int, limit: float) -> tuple[bool, bool]:
+        """Whether SA ``i``'s record would hold a value the bank does not, and one at ``limit`` or past
+        it (:func:`hasim.sim.scale.records.outside_bank`), without building it."""
+
 
 class _Batch:
     """One periodic sync of all SAs: the bank's counters and windows at ``taken_at`` and each SA's record."""
@@ -180,6 +184,9 @@ class ScaledSyncChannel(SyncChannel):
         self._batches = 0
         self._kids = np.zeros(0, dtype=np.int64)
         """Each SA's Child SAs in its record, -1 for no record (the message sizes)."""
+        self._stale: set[int] = set()
+        """SAs whose record is out of date: read while no standby was alive (nobody would read it), each
+        read again before the next share that sends."""
         self._sharer = -1
         """The member whose SAs the records were read from. When another one shares, the address moved
         without a call into every SA (the newest claimer crashed during a split brain and the other master
@@ -279,6 +286,24 @@ class ScaledSyncChannel(SyncChannel):
         kids_of = self._kids
         valued, near = self._valued, self._near
         limit = w.cfg.traffic.rekey_counter_fraction * float(w.bank.limit) * (1 - 1e-12)
+        standbys = [k for k in self.site.members if k is not m and k.alive]
+        if not (standbys and m.ready):  # nothing is sent: the counter rekeys need only valued and near
+            stale = self._stale
+            for i in dirty:
+                out, hot = w.sa_outside_bank(i, limit)
+                stale.add(i)
+                if out:
+                    valued.add(i)  # Child SAs the bank does not hold: read again at every sync
+                else:
+                    valued.discard(i)
+                if hot:
+                    near.add(i)
+                else:
+                    near.discard(i)
+            dirty = ()
+        elif self._stale:
+            dirty = self._stale.union(dirty)
+            self._stale = set()
         for i in dirty:
             r = self.records[i] = w.sa_record(i)
             kids_of[i] = -1 if r is None else len(r.children)
@@ -293,8 +318,7 @@ class ScaledSyncChannel(SyncChannel):
                 near.discard(i)
         w.ike_dirty.clear()
         w.rebound.clear()
-        standbys = [k for k in self.site.members if k is not m and k.alive]
-        if standbys and m.ready:  # else nothing is sent (the records stay for the counter rekeys)
+        if standbys and m.ready:  # else nothing is sent (the counter rekeys read valued and near)
             served = np.zeros(n, dtype=bool)  # sorted without a sort
             served[np.fromiter(m.ready, dtype=np.int64, count=len(m.ready))] = True
             ready = np.flatnonzero(served)

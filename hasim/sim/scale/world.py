@@ -43,13 +43,16 @@ from hasim.sim.model.failover import ANOMALY_POLL_S, ANOMALY_WATCH_S, Failover
 from hasim.sim.model.sites import Member, Site
 from hasim.sim.model.world import SlotEnds, World
 from hasim.sim.scale.bank import FlowBank, bank_supports
-from hasim.sim.scale.ends import SaEnds, SiteNow, sa_ends, same_ends, site_now
-from hasim.sim.scale.records import SaRecord, sa_record
+from hasim.sim.scale.ends import SaEnds, SiteNow, sa_ends, same_end, same_ends, site_now
+from hasim.sim.scale.records import SaRecord, outside_bank, sa_record
 from hasim.sim.scale.sync import LazySnaps, ScaledSyncChannel
 from hasim.sim.scale.watch import AnomalyWatches
 from hasim.sim.scenario.sections import ScenarioConfig
 
 _ALIVE = attrgetter("alive")
+
+_Holders = tuple[tuple[Member | None, tuple[Member, ...]], ...]
+"""Per site (cluster, peer), the member serving the address and the other masters serving too."""
 
 _EPOCH_PACKETS_PER_FLOW = 192
 """Offered packets fetched per epoch at most, per flow on average (memory: about 24 bytes a packet),
@@ -111,16 +114,18 @@ class _Arrivals:
         return self.real.rate
 
     def next_time(self) -> float:
-        """The next offered time: from the epoch the bank holds, else the process's next one after it.
-        (Asking the flow's arrivals, as the bank once did, asked this object again without end.)"""
-        t = self.world.bank.next_offered(self.f, self.world.env.now)
-        return self.real.next_time() if t is None else t
+        """The next offered time: from the epoch the bank holds, else the first one after it (the bank
+        draws the times: ``offered.OfferedTimes``). (Asking the flow's arrivals, as the bank once did,
+        asked this object again without end.)"""
+        bank = self.world.bank
+        t = bank.next_offered(self.f, self.world.env.now)
+        return bank.offered.next_after_epoch(self.f) if t is None else t
 
     def until(self, t: float) -> np.ndarray:
-        return self.real.until(t)
+        raise RuntimeError(f"flow {self.f}: the bank fetches its offered times (load_epoch)")
 
     def pop(self) -> float:
-        return self.real.pop()
+        raise RuntimeError(f"flow {self.f}: the bank fetches its offered times (load_epoch)")
 
 
 class ScaledWorld(World):
@@ -135,13 +140,12 @@ class ScaledWorld(World):
         self.slot_ends: list[SlotEnds] = []
         """Each flow's sending site and slot and receiving site."""
         self.ends_now: list[SaEnds] = []
-        self.cp_time = np.zeros(0)
+        self.cp_time: list[float] = []
+        """Each SA's last checkpoint (a call into it): its flows ran with their ends up to here."""
         self.global_cp = 0.0
         self.released: set[int] = set()
         self.tx_freed: set[int] = set()
         """SAs with a sender counter handed back to its object (``free_sender``)."""
-        self.touched: set[int] = set()
-        """SAs called into since the last global pass (their ends may have changed)."""
         self.ike_dirty: set[int] = set()
         """SAs called into since the last periodic sync (their record is stale)."""
         self.rebound: set[int] = set()
@@ -151,6 +155,8 @@ class ScaledWorld(World):
         """SAs whose senders or receivers may have changed: a Child SA created or deleted, the IKE SA
         deleted or taken over (every other change is a crash or takeover of a member: all SAs)."""
         self._sig: tuple[Any, ...] = ()
+        self._holders_then: _Holders = ()
+        """``_holders`` when the signature last changed (what every SA's ends were last looked up in)."""
         self._sites_sig: tuple[Any, ...] = ()
         self._sites: dict[Site, SiteNow] = {}
         self._members = [*self.cluster.members, *self.peer.members]
@@ -193,11 +199,12 @@ class ScaledWorld(World):
             assert isinstance(real, ArrivalProcess)
             fl.arrivals = _Arrivals(self, f, real)
         n = self.cfg.traffic.peers
-        self.cp_time = np.zeros(n)
+        self.cp_time = [0.0] * n
         self.ends_now = [() for _ in range(n)]
         for i in range(n):
             self._bind_sa(i, self._ends(i))
         self._sig = self._signature()
+        self._holders_then = self._holders()
         self.bank.load_epoch(min(epoch, self.cfg.scenario.duration_s + 1.0))
         if all(len(s.members) == 1 for s in (self.cluster, self.peer)):
             self.env.process(self._epochs())  # else the periodic sync passes over all flows each interval
@@ -262,6 +269,38 @@ class ScaledWorld(World):
             self.bank.release(f)
         self.rebound.add(i)
 
+    def _rebind_sa(self, i: int, ends: SaEnds) -> None:
+        """``_unbind_sa`` then ``_bind_sa`` with ``ends``, for only the flows whose ends changed: releasing
+        and binding again a flow with the same ends gives the bank and the objects the values they hold.
+        An object that stays an end of some flow keeps its lease, as if new (``bind``/``release`` bypass
+        leases)."""
+        bank = self.bank
+        old = self.ends_now[i]
+        kept = {id(obj) for end in ends for obj in (end.tx, end.rx)}
+        for end in old:
+            for obj in (end.tx, end.rx):
+                if obj is not None and obj.lease is not None and id(obj) not in kept:
+                    obj.lease = None
+        moved = [
+            (f, b) for f, a, b in zip(self.flows_of[i], old, ends, strict=True) if not same_end(a, b)
+        ]
+        for f, _ in moved:
+            bank.release(f)
+        for f, end in moved:
+            bank.bind(f, end.tx, end.rx, end.spi, end.splits)
+        for end in ends:  # as fresh leases: the bank holds every counter and window bound
+            for obj in (end.tx, end.rx):
+                if obj is not None:
+                    lease = obj.lease
+                    if lease is None:
+                        obj.lease = _BankLease(self, i)
+                    else:
+                        assert isinstance(lease, _BankLease)
+                        lease.tx_free = lease.rx_free = False
+        self.ends_now[i] = ends
+        self.released.discard(i)
+        self.rebound.add(i)
+
     def free_sender(self, i: int, child: ChildSa) -> None:
         """The protocol reads or changes a bound sender's counter: only the flow it sends moves up to now,
         and the counter goes back to the object until SA ``i`` is next settled."""
@@ -273,7 +312,6 @@ class ScaledWorld(World):
             _set_free(bank.tx[f], tx=True)
         _set_free(child, tx=True)
         self.tx_freed.add(i)
-        self.touched.add(i)
         self.ike_dirty.add(i)
 
     def free_receiver(self, i: int, child: ChildSa) -> None:
@@ -288,7 +326,6 @@ class ScaledWorld(World):
             _set_free(bank.rx[f], rx=True)
         _set_free(child, rx=True)
         self.tx_freed.add(i)
-        self.touched.add(i)
         self.ike_dirty.add(i)
 
     def _take_senders(self, i: int) -> None:
@@ -310,7 +347,6 @@ class ScaledWorld(World):
         self.bank.advance(self.env.now, self.flows_of[i])
         self._unbind_sa(i)
         self.released.add(i)
-        self.touched.add(i)
         self.ike_dirty.add(i)
 
     def _settle(self, i: int, *, upto: float | None = None) -> None:
@@ -323,7 +359,8 @@ class ScaledWorld(World):
     def _settle_many(self, sas: list[int]) -> None:
         """Re-bind each of ``sas`` that was released or whose ends changed since its flows were bound: the
         flows whose ends changed run up to the last checkpoint with the old ends first, those of the SAs
-        whose ends changed at the same time in one pass (after a crash or a takeover, every SA)."""
+        whose ends changed at the same time in one pass (after a crash or a takeover, every SA). A flow
+        whose ends stay moves on with them later: flows move independently of each other."""
         changed: dict[float, list[tuple[int, SaEnds]]] = {}
         sites: dict[Site, SiteNow] | None = None  # the same for every SA settled here
         for i in sas:
@@ -338,13 +375,18 @@ class ScaledWorld(World):
                 ends = self._ends(i, sites)
                 old = self.ends_now[i]
                 if not same_ends(old, ends):
-                    at = max(float(self.cp_time[i]), self.global_cp)
+                    at = max(self.cp_time[i], self.global_cp)
                     changed.setdefault(at, []).append((i, ends))
         for at, group in changed.items():
-            self.bank.advance(at, [f for i, _ in group for f in self.flows_of[i]])
+            moved = [
+                f
+                for i, ends in group
+                for f, a, b in zip(self.flows_of[i], self.ends_now[i], ends, strict=True)
+                if not same_end(a, b)
+            ]
+            self.bank.advance(at, moved)
             for i, ends in group:
-                self._unbind_sa(i)
-                self._bind_sa(i, ends)
+                self._rebind_sa(i, ends)
 
     # ---------------------------------------------------------------------------- ESP batches
     def advance_sa(self, i: int) -> None:
@@ -358,18 +400,16 @@ class ScaledWorld(World):
         sig = self._signature()
         if sig != self._sig:  # a member crashed or took over since the last global pass (which it followed)
             self._sig = sig
-            self.ends_dirty.update(range(self.cfg.traffic.peers))
+            self._membership_moved()
         if i in self.ends_dirty or i in self.released or i in self.tx_freed:
             self._settle_many([i])
-        bank = self.bank
-        foreign = bank.foreign
-        for f in self.flows_of[i]:
-            if foreign[f]:
-                # copies sent before a rekey still in flight: their receiver may go away in this call
-                bank.advance(now, self.flows_of[i])
+        foreign = self.bank.foreign
+        flows = self.flows_of[i]
+        for f in flows:
+            if foreign[f]:  # copies sent before a rekey still in flight: their receiver may go away
+                self.bank.advance(now, [g for g in flows if foreign[g]])
                 break
         self.cp_time[i] = now
-        self.touched.add(i)
 
     def sync_sa(self, i: int) -> None:
         """Bring SA ``i``'s flows fully up to now (their statistics are read)."""
@@ -387,6 +427,34 @@ class ScaledWorld(World):
             *map(_ALIVE, self._members),
         )
 
+    def _holders(self) -> _Holders:
+        """Per site, the members whose SAs every flow's ends are looked up in (``hasim.sim.scale.ends``):
+        the one serving the address and, during a split brain, the other masters."""
+        out = []
+        for s in (self.cluster, self.peer):
+            now = site_now(s)
+            masters = s.membership.masters_now if now.split else ()
+            out.append((now.m, tuple(s.members[x] for x in masters if x != now.active)))
+        return tuple(out)
+
+    def _membership_moved(self) -> None:
+        """The signature changed: every SA is settled again, unless no site's holders changed but for
+        members that hold no SA, before or now (a standby that became master, or that took the address
+        and installs its SAs one by one, each of which it marks; a standby that crashed or rejoined).
+        A member's SAs change otherwise only through events that mark the SA (``react``, a takeover)."""
+        new = self._holders()
+        old, self._holders_then = self._holders_then, new
+        for (m0, o0), (m1, o1) in zip(old, new, strict=True):
+            if m0 is not m1 and ((m0 is not None and m0.ready) or (m1 is not None and m1.ready)):
+                break  # a dead member's SAs may still be bound: it counts as holding them
+            h0 = [k for k in o0 if k.ready]
+            h1 = [k for k in o1 if k.alive and k.ready]
+            if len(h0) != len(h1) or any(a is not b for a, b in zip(h0, h1, strict=True)):
+                break
+        else:
+            return
+        self.ends_dirty.update(range(self.cfg.traffic.peers))
+
     def advance_all(self) -> None:
         """A global checkpoint: settle touched SAs, re-bind all after a crash or takeover, move all flows."""
         if self.bank is None or self.esp_closed:
@@ -395,10 +463,9 @@ class ScaledWorld(World):
         bank = self.bank
         sig = self._signature()
         if sig != self._sig:
-            self.ends_dirty.update(range(self.cfg.traffic.peers))
             self._sig = sig
-        self._settle_many(sorted(self.touched | self.ends_dirty | self.released | self.tx_freed))
-        self.touched.clear()
+            self._membership_moved()
+        self._settle_many(sorted(self.ends_dirty | self.released | self.tx_freed))  # all a settle acts on
         if now > bank.epoch_end:
             raise RuntimeError(f"epoch ended at {bank.epoch_end} before {now}")
         bank.advance(now)
@@ -410,10 +477,31 @@ class ScaledWorld(World):
     reacted_to = World.reacted_to | {ChildSaCreated, ChildSaDeleted, IkeSaDeleted}
 
     def react(self, site: Site, m: Member, i: int, ev: Event) -> None:
-        """As before; Child SAs created or deleted and a deleted IKE SA may change a flow's ends."""
+        """As before; Child SAs created or deleted and a deleted IKE SA may change a flow's ends. A Child
+        SA deleted after a rekey is no flow's end any more (its slot went to the new one): that
+        changes nothing of what :func:`hasim.sim.scale.ends.sa_ends` finds."""
         super().react(site, m, i, ev)
+        if isinstance(ev, ChildSaDeleted) and not self._may_end(i, site, ev.spi_in):
+            return
         if isinstance(ev, (ChildSaCreated, ChildSaDeleted, IkeSaDeleted)):
             self.ends_dirty.add(i)
+
+    def _may_end(self, i: int, site: Site, spi_in: int) -> bool:
+        """Whether a Child SA of ``site`` with inbound SPI ``spi_in`` may be an end of SA ``i``'s flows:
+        it is one of their bound ends (any member's of that site with that SPI), or the bound ends are
+        out of date anyway."""
+        if i in self.ends_dirty or i in self.released or self.bank is None:
+            return True
+        for f, end in zip(self.flows_of[i], self.ends_now[i], strict=True):
+            ends = self.slot_ends[f]
+            if ends.tx is site:
+                if end.tx is not None and end.tx.spi_in == spi_in:
+                    return True
+                if any(x.child.spi_in == spi_in for x in end.splits):
+                    return True
+            if ends.rx is site and end.rx is not None and end.rx.spi_in == spi_in:
+                return True
+        return False
 
     def close_esp(self) -> None:
         """At ``duration_s``: hand the bank's counters to the flows' statistics (what the fates and
@@ -433,6 +521,15 @@ class ScaledWorld(World):
         if i in self.released:
             return sa_record(sa, (), ())
         return sa_record(sa, self.flows_of[i], self.ends_now[i])
+
+    def sa_outside_bank(self, i: int, limit: float) -> tuple[bool, bool]:
+        """:func:`hasim.sim.scale.records.outside_bank` of SA ``i`` at the serving cluster member (False,
+        False when it has none): what the sync needs of an SA's record while no standby would read it."""
+        m = self.cluster.serving()
+        sa = m.sas.get(i) if m is not None else None
+        if sa is None or sa.deleted:
+            return False, False
+        return outside_bank(sa, self.flows_of[i], () if i in self.released else self.ends_now[i], limit)
 
 
 class ScaledFailover(Failover):
