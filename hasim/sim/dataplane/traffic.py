@@ -10,8 +10,10 @@ streams, in chunks whose values do not depend on how the times are requested.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 _accumulate = np.add.accumulate
 """``np.cumsum`` without its dispatch (the same ufunc, the same additions)."""
@@ -23,6 +25,18 @@ _CHUNK = 4096
 _CHUNK_S = 4.0
 """A chunk holds at most _CHUNK times, and about _CHUNK_S seconds of them (at least 64): memory per flow
 follows its rate, not a fixed 32 KiB (10,000 peers have tens of thousands of flows)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PoissonDraws:
+    """Where a Poisson flow's draws stand, for code that draws its next times in bulk
+    (``hasim.sim.scale.offered``): its stream, its mean gap (``exponential``'s scale), the times drawn
+    and not yet returned, and the last time drawn."""
+
+    rng: np.random.Generator
+    gap: float
+    held: NDArray[np.float64]
+    last: float
 
 
 class ArrivalProcess:
@@ -152,6 +166,11 @@ class ArrivalProcess:
         if mean <= self._chunk:
             return self._chunk
         return int(mean + 4.0 * math.sqrt(mean)) + 16
+
+    def poisson_draws(self) -> PoissonDraws:
+        """Where this flow's draws stand, for a caller that draws a Poisson flow's next times itself (the
+        same numbers in the same order; this process is then no longer asked for them)."""
+        return PoissonDraws(self._rng, self._gap, self._buf[self._pos :], self._last)
 
     def next_time(self) -> float:
         """The next send time (not consumed); inf when the rate is zero."""

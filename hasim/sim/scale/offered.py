@@ -64,17 +64,18 @@ class OfferedTimes:
         self.poisson = np.array(pois, dtype=bool)
         self.others = [f for f in range(n) if not pois[f]]
         """Flows whose own process gives their times (not Poisson, or rate zero)."""
-        self.rngs = [p._rng for p in procs]
+        draws = [p.poisson_draws() for p in procs]
+        self.rngs = [d.rng for d in draws]
         self.rate = np.array([p.rate for p in procs], dtype=np.float64)
-        self.gap = np.array([p._gap for p in procs], dtype=np.float64)
-        held = [p._buf[p._pos :] if pois[f] else np.zeros(0) for f, p in enumerate(procs)]
+        self.gap = np.array([d.gap for d in draws], dtype=np.float64)
+        held = [d.held if pois[f] else np.zeros(0) for f, d in enumerate(draws)]
         self.tail = np.concatenate(held) if held else np.zeros(0)
         """Each Poisson flow's times drawn and not yet in an epoch (flow ``f``'s at ``tail_seg[f]`` to
         ``tail_seg[f + 1]``)."""
         self.tail_seg = np.zeros(n + 1, dtype=np.int64)
         np.cumsum([h.shape[0] for h in held], out=self.tail_seg[1:])
-        self.last = np.array([p._last if pois[f] else math.inf for f, p in enumerate(procs)])
-        """Each Poisson flow's last time drawn (its process's ``_last``)."""
+        self.last = np.array([d.last if pois[f] else math.inf for f, d in enumerate(draws)])
+        """Each Poisson flow's last time drawn."""
 
     def next_after_epoch(self, f: int) -> float:
         """Flow ``f``'s first offered time not yet in an epoch (a Poisson flow's first in ``tail``)."""
