@@ -9,10 +9,10 @@ the three things whose cost grows with SAs x events:
    every call into it (``advance_sa``). Here ``advance_sa(i)`` only checks whether the previous call
    changed who sends or receives each flow (a rekey, a takeover, a deletion): if so, the flows run up
    to that call's time with the old ends, then bind the new ones. Calls that read or change ESP state
-   are caught where they touch it: a bound ``ChildSa`` carries a :class:`_BankLease`, so that its
-   ``outbound``/``inbound`` first bring the flows concerned up to now and hand the state back to the
-   objects until the next checkpoint. The protocol code is unchanged and sees exactly the state it saw
-   before.
+   are caught where they touch it: a bound ``ChildSa`` carries a
+   :class:`~hasim.sim.scale.lease.BankLease`, so that its ``outbound``/``inbound`` first bring the
+   flows concerned up to now and hand the state back to the objects until the next checkpoint. The
+   protocol code is unchanged and sees exactly the state it saw before.
 3. **Periodic sync as arrays.** Every ``sync_interval_s`` the per-SA world builds an ``IkeSaSnapshot``
    per SA for the standby. Here the counters and windows of all flows are copied once into a
    :class:`_Batch`, and each SA's Message ID state is kept as a record (:mod:`hasim.sim.scale.records`)
@@ -31,22 +31,20 @@ from collections.abc import Generator
 from operator import attrgetter
 from typing import Any
 
-import numpy as np
 import simpy
 
 from hasim.protocol.child_sa import ChildSa
 from hasim.protocol.events import ChildSaCreated, ChildSaDeleted, Event, IkeSaDeleted
-from hasim.protocol.ike_sa import IkeSa
 from hasim.sim.dataplane.esp_flows import EspFlow
 from hasim.sim.dataplane.traffic import ArrivalProcess
-from hasim.sim.model.failover import ANOMALY_POLL_S, ANOMALY_WATCH_S, Failover
 from hasim.sim.model.sites import Member, Site
 from hasim.sim.model.world import SlotEnds, World
 from hasim.sim.scale.bank import FlowBank, bank_supports
 from hasim.sim.scale.ends import SaEnds, SiteNow, sa_ends, same_end, same_ends, site_now
+from hasim.sim.scale.failover import ScaledFailover
+from hasim.sim.scale.lease import BankArrivals, BankLease, set_free
 from hasim.sim.scale.records import SaRecord, outside_bank, sa_record
 from hasim.sim.scale.sync import LazySnaps, ScaledSyncChannel
-from hasim.sim.scale.watch import AnomalyWatches
 from hasim.sim.scenario.sections import ScenarioConfig
 
 _ALIVE = attrgetter("alive")
@@ -64,68 +62,6 @@ def scaled_supported(cfg: ScenarioConfig, *, records: bool) -> bool:
     """Whether :class:`ScaledWorld` reproduces this scenario exactly (else use the per-SA world)."""
     links = (cfg.links.cluster_to_peer, cfg.links.peer_to_cluster)
     return not records and not cfg.attacker.enabled and all(lk.loss_model == "bernoulli" for lk in links)
-
-
-class _BankLease:
-    """The lease of a bound Child SA (``ChildSa.lease``): the bank holds its counter and window, and
-    touching them hands them back first (see the module docstring)."""
-
-    __slots__ = ("i", "rx_free", "tx_free", "world")
-
-    def __init__(self, world: ScaledWorld, i: int) -> None:
-        self.world, self.i = world, i
-        self.tx_free = False
-        """The counter is back in the object until SA ``i`` is next settled."""
-        self.rx_free = False
-        """The window is back in the object until SA ``i`` is next settled."""
-
-    def before_outbound(self, child: ChildSa) -> None:
-        if not self.tx_free:
-            self.world.free_sender(self.i, child)
-
-    def before_inbound(self, child: ChildSa) -> None:
-        if not self.rx_free:
-            self.world.free_receiver(self.i, child)
-
-    def before_replace(self, child: ChildSa) -> None:
-        self.world.release_sa(self.i)
-
-
-def _set_free(child: ChildSa | None, *, tx: bool | None = None, rx: bool | None = None) -> None:
-    """Mark a bound Child SA's counter (``tx``) or window (``rx``) as handed back or taken again."""
-    lease = child.lease if child is not None else None
-    if isinstance(lease, _BankLease):
-        if tx is not None:
-            lease.tx_free = tx
-        if rx is not None:
-            lease.rx_free = rx
-
-
-class _Arrivals:
-    """A flow's arrival process as the failover sees it: the next offered time after now (R7-2)."""
-
-    __slots__ = ("f", "real", "world")
-
-    def __init__(self, world: ScaledWorld, f: int, real: ArrivalProcess) -> None:
-        self.world, self.f, self.real = world, f, real
-
-    @property
-    def rate(self) -> float:
-        return self.real.rate
-
-    def next_time(self) -> float:
-        """The next offered time: from the epoch the bank holds, else the first one after it (the bank
-        draws the times: ``offered.OfferedTimes``). (Asking the flow's arrivals, as the bank once did,
-        asked this object again without end.)"""
-        bank = self.world.bank
-        t = bank.next_offered(self.f, self.world.env.now)
-        return bank.offered.next_after_epoch(self.f) if t is None else t
-
-    def until(self, t: float) -> np.ndarray:
-        raise RuntimeError(f"flow {self.f}: the bank fetches its offered times (load_epoch)")
-
-    def pop(self) -> float:
-        raise RuntimeError(f"flow {self.f}: the bank fetches its offered times (load_epoch)")
 
 
 class ScaledWorld(World):
@@ -197,7 +133,7 @@ class ScaledWorld(World):
         for f, fl in enumerate(flows):
             real = fl.arrivals
             assert isinstance(real, ArrivalProcess)
-            fl.arrivals = _Arrivals(self, f, real)
+            fl.arrivals = BankArrivals(self, f, real)
         n = self.cfg.traffic.peers
         self.cp_time = [0.0] * n
         self.ends_now = [() for _ in range(n)]
@@ -255,7 +191,7 @@ class ScaledWorld(World):
         for end in ends:  # after reading every state: the cluster's Child SA both sends and receives
             for obj in (end.tx, end.rx):
                 if obj is not None and obj.lease is None:
-                    obj.lease = _BankLease(self, i)
+                    obj.lease = BankLease(self, i)
         self.ends_now[i] = ends
         self.released.discard(i)
         self.rebound.add(i)
@@ -281,9 +217,7 @@ class ScaledWorld(World):
             for obj in (end.tx, end.rx):
                 if obj is not None and obj.lease is not None and id(obj) not in kept:
                     obj.lease = None
-        moved = [
-            (f, b) for f, a, b in zip(self.flows_of[i], old, ends, strict=True) if not same_end(a, b)
-        ]
+        moved = [(f, b) for f, a, b in zip(self.flows_of[i], old, ends, strict=True) if not same_end(a, b)]
         for f, _ in moved:
             bank.release(f)
         for f, end in moved:
@@ -293,9 +227,9 @@ class ScaledWorld(World):
                 if obj is not None:
                     lease = obj.lease
                     if lease is None:
-                        obj.lease = _BankLease(self, i)
+                        obj.lease = BankLease(self, i)
                     else:
-                        assert isinstance(lease, _BankLease)
+                        assert isinstance(lease, BankLease)
                         lease.tx_free = lease.rx_free = False
         self.ends_now[i] = ends
         self.released.discard(i)
@@ -309,8 +243,8 @@ class ScaledWorld(World):
         flows = [f for f in self.flows_of[i] if int(bank.dirn[f]) in side and not bank.tx_free[f]]
         bank.free_senders(self.env.now, flows)  # every sender of that end at once: the protocol loops
         for f in flows:
-            _set_free(bank.tx[f], tx=True)
-        _set_free(child, tx=True)
+            set_free(bank.tx[f], tx=True)
+        set_free(child, tx=True)
         self.tx_freed.add(i)
         self.ike_dirty.add(i)
 
@@ -323,8 +257,8 @@ class ScaledWorld(World):
         flows = [f for f in self.flows_of[i] if int(bank.dirn[f]) in side and not bank.rx_free[f]]
         bank.free_receivers(self.env.now, flows)  # every receiver of that end at once
         for f in flows:
-            _set_free(bank.rx[f], rx=True)
-        _set_free(child, rx=True)
+            set_free(bank.rx[f], rx=True)
+        set_free(child, rx=True)
         self.tx_freed.add(i)
         self.ike_dirty.add(i)
 
@@ -336,10 +270,10 @@ class ScaledWorld(World):
             for f in self.flows_of[i]:
                 if bank.tx_free[f]:
                     bank.take_sender(f)
-                    _set_free(bank.tx[f], tx=False)
+                    set_free(bank.tx[f], tx=False)
                 if bank.rx_free[f]:
                     bank.take_receiver(f)
-                    _set_free(bank.rx[f], rx=False)
+                    set_free(bank.rx[f], rx=False)
 
     def release_sa(self, i: int) -> None:
         """The protocol touches SA ``i``'s ESP state: its flows run up to now, the objects own it again."""
@@ -349,7 +283,7 @@ class ScaledWorld(World):
         self.released.add(i)
         self.ike_dirty.add(i)
 
-    def _settle(self, i: int, *, upto: float | None = None) -> None:
+    def settle(self, i: int, *, upto: float | None = None) -> None:
         """Re-bind SA ``i`` if it was released or its ends changed since its flows were bound; with
         ``upto``, then move its flows up to that time."""
         self._settle_many([i])
@@ -413,7 +347,7 @@ class ScaledWorld(World):
 
     def sync_sa(self, i: int) -> None:
         """Bring SA ``i``'s flows fully up to now (their statistics are read)."""
-        self._settle(i, upto=self.env.now)
+        self.settle(i, upto=self.env.now)
 
     def _signature(self) -> tuple[Any, ...]:
         """What decides every flow's ends besides its own SA: who holds each address, who lives, and who
@@ -530,67 +464,3 @@ class ScaledWorld(World):
         if sa is None or sa.deleted:
             return False, False
         return outside_bank(sa, self.flows_of[i], () if i in self.released else self.ends_now[i], limit)
-
-
-class ScaledFailover(Failover):
-    """The failover of the per-SA world; the out-of-window watches read the bank's counters."""
-
-    watches: AnomalyWatches | None = None
-
-    def _take_over_sa(self, site: Site, m: Member, i: int) -> None:
-        super()._take_over_sa(site, m, i)
-        w = self.world
-        assert isinstance(w, ScaledWorld)
-        w.ends_dirty.add(i)  # a new IkeSa with new Child SA objects serves SA i from now on
-
-    def _watch_recovery(self, i: int, now: float) -> None:
-        w = self.world
-        assert isinstance(w, ScaledWorld)
-        if w.bank.closed:  # a takeover after duration_s: the flows' statistics are final, watch there
-            super()._watch_recovery(i, now)
-            return
-        for f in w.flows_of[i]:
-            w.bank.watch_recovery(f, now)
-
-    def _watch_anomalies(self, site: Any, m: Any, i: int, sa: IkeSa) -> Generator[simpy.Event, Any, None]:
-        """The per-SA world's poll (every 10 ms for 10 s while the SA is armed) with the same ticks and the
-        same outcome, on the clock shared by every watch that starts now (``hasim.sim.scale.watch``)."""
-        w = self.world
-        assert isinstance(w, ScaledWorld)
-        bank = w.bank
-        flows = [f for f in w.flows_of[i] if bank.flows[f].dst == site.name]
-        w.sync_sa(i)
-        if m.alive and m.sas.get(i) is sa and sa.member.armed and not sa.member.wanted:
-            self._watches().add(i, m, sa, flows, bank.replay_drops(flows), bank.next_arrival_bound(flows))
-        yield from ()
-
-    def _watches(self) -> AnomalyWatches:
-        if self.watches is None:
-            w = self.world
-            assert isinstance(w, ScaledWorld)
-            bank = w.bank
-
-            def move(due: list[Any], flows: list[int]) -> None:
-                pending = w.tx_freed | w.released | w.ends_dirty  # a settle of any other SA does nothing
-                if pending:
-                    for x in due:
-                        if x.i in pending:
-                            w._settle(x.i)
-                bank.advance(self.env.now, flows)
-
-            def watching(x: Any) -> bool:
-                return bool(
-                    x.m.alive and x.m.sas.get(x.i) is x.sa and x.sa.member.armed and not x.sa.member.wanted
-                )
-
-            self.watches = AnomalyWatches(
-                self.env,
-                ANOMALY_POLL_S,
-                ANOMALY_WATCH_S,
-                move=move,
-                drops=bank.replay_drops_each,
-                bound=bank.next_arrival_bounds,
-                watching=watching,
-                fire=lambda x: self._if_current(x.m, x.i, x.sa, IkeSa.on_inbound_anomaly),
-            )
-        return self.watches
