@@ -143,6 +143,11 @@ def bernoulli_streams(cfg: LinkSection) -> tuple[str, ...]:
     return tuple(name for name, value in on if value > 0.0)
 
 
+_Draw = Callable[[], float] | None
+_ScalarDraws = tuple[_Draw, _Draw, _Draw, _Draw]
+"""``LinkChannel.transmit_one``'s draws of one uniform (loss, jitter, reorder, duplication), None when off."""
+
+
 class LinkChannel:
     """One flow over one link direction: decides per packet loss, delay and duplication."""
 
@@ -163,6 +168,7 @@ class LinkChannel:
         self._rngs: dict[str, np.random.Generator] = {}
         self._chain = chain
         self._ones: dict[str, Callable[[], float]] = {}
+        self._scalar: _ScalarDraws | None = None
 
     def rng(self, name: str) -> np.random.Generator:
         """The stream of one feature (loss, state, jitter, reorder, dup), created on first use: a stream
@@ -227,19 +233,39 @@ class LinkChannel:
     def transmit_one(self, t: float) -> list[float]:
         """Scalar: the arrival times of the copies of one packet sent at ``t`` (empty when lost)."""
         cfg = self.cfg
+        draws = self._scalar
+        if draws is None:
+            draws = self._scalar = self._scalar_draws()
+        loss, jitter, reorder, dup = draws
         if cfg.loss_model == "gilbert_elliott":
             bad = bool(self.chain.step(1, cfg.ge_good_to_bad, cfg.ge_bad_to_good)[0])
             gone = hit(self._one("loss"), cfg.ge_loss_bad if bad else cfg.ge_loss_good)
-        elif cfg.loss > 0.0:
-            gone = hit(self._one("loss"), cfg.loss)
+        elif loss is not None:
+            gone = hit(loss(), cfg.loss)
         else:
             gone = False
-        if self.bursts.contains(t):
+        if self.bursts.intervals and self.bursts.contains(t):
             gone = True
-        u_jit = self._one("jitter") if cfg.jitter_s > 0.0 else None
-        u_reo = self._one("reorder") if cfg.reorder > 0.0 else None
+        u_jit = None if jitter is None else jitter()
+        u_reo = None if reorder is None else reorder()
         arrival = arrival_time(t, cfg.latency_s, cfg.jitter_s, u_jit, cfg.reorder, cfg.reorder_delay_s, u_reo)
         copies = 1
-        if cfg.duplicate > 0.0 and hit(self._one("dup"), cfg.duplicate):
+        if dup is not None and hit(dup(), cfg.duplicate):
             copies = 2
         return [] if gone else [arrival] * copies
+
+    def _scalar_draws(self) -> _ScalarDraws:
+        """The one-uniform draws of ``transmit_one``'s enabled features, looked up once (a packet of this
+        flow takes its uniforms in this order: loss, jitter, reorder, duplication; the Gilbert-Elliott
+        loss draws through ``_one`` after its chain's step)."""
+        cfg = self.cfg
+
+        def draw(name: str, on: bool) -> _Draw:
+            return self.rng(name).random if on else None
+
+        return (
+            draw("loss", cfg.loss_model != "gilbert_elliott" and cfg.loss > 0.0),
+            draw("jitter", cfg.jitter_s > 0.0),
+            draw("reorder", cfg.reorder > 0.0),
+            draw("dup", cfg.duplicate > 0.0),
+        )

@@ -13,6 +13,7 @@ puts its datagrams on the link, hands its events to the world and sleeps until `
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
+from functools import partial
 from typing import TYPE_CHECKING, TypeVarTuple
 
 import simpy
@@ -186,40 +187,48 @@ class Site:
             out = sa.messages_to_send(now)
             events = sa.events()
             for data in out:
-                world.send_ike(self, m, i, data)
+                world.send_ike(self, m, i, data, sa.keys)
             if not events or not world.on_events(self, m, i, events):
                 break  # sending and counting change nothing in the SA: only the world's reactions can
         due = sa.next_timer()
         if due is None:
             return
         key = id(sa)
-        if self._timers.get(key) == due:
+        timers = self._timers
+        if timers.get(key) == due:
             return
-        self._timers[key] = due
-        ev = self.env.timeout(max(due - now, 0.0))
-        ev.callbacks.append(self._timer_cb(m, i, sa, due))
+        timers[key] = due
+        # The callback is a partial (made in C) rather than a closure per timer (its cells and a call).
+        fired = partial(Site._timer_fired, self, m, i, sa, due)
+        self.env.timeout(max(due - now, 0.0)).callbacks.append(fired)
 
-    def _timer_cb(self, m: Member, i: int, sa: IkeSa, due: float) -> Callable[[simpy.Event], None]:
-        def cb(_: simpy.Event) -> None:
-            if self._timers.get(id(sa)) == due:
-                del self._timers[id(sa)]
-            if not m.alive or m.sas.get(i) is not sa or sa.deleted:
-                return
-            nxt = sa.next_timer()
-            if nxt is None:
-                return
-            now = self.env.now
-            if nxt > now + _TIMER_SLACK:
-                self._flush(m, i, sa)
-                return
-            self.drive(m, i, IkeSa.handle_timer, max(now, nxt))
-
-        return cb
+    def _timer_fired(self, m: Member, i: int, sa: IkeSa, due: float, _: simpy.Event) -> None:
+        """The timer armed for ``due`` fired: run the SA's timer if it is still due (a later request or an
+        answer may have moved or cleared it since)."""
+        timers = self._timers
+        if timers.get(id(sa)) == due:
+            del timers[id(sa)]
+        if not m.alive or m.sas.get(i) is not sa or sa.deleted:
+            return
+        nxt = sa.next_timer()
+        if nxt is None:
+            return
+        now = self.env.now
+        if nxt > now + _TIMER_SLACK:
+            self._flush(m, i, sa)
+            return
+        self.drive(m, i, IkeSa.handle_timer, max(now, nxt))
 
     def deliver_ike(self, i: int, data: bytes) -> bool:
-        """An IKE datagram reached the virtual address; False when nobody could take it."""
-        m = self.serving()
-        if m is None or i not in m.ready or m.sas.get(i) is None:
+        """An IKE datagram reached the virtual address; False when nobody could take it. What
+        :meth:`drive` does with ``IkeSa.receive``, written out: this runs once per message."""
+        m = self.serving()  # alive when not None
+        if m is None or i not in m.ready:
             return False
-        self.drive(m, i, IkeSa.receive, data, self.env.now)
+        sa = m.sas.get(i)
+        if sa is None:
+            return False
+        self.world.advance_sa(i)
+        sa.receive(data, self.env.now)
+        self._flush(m, i, sa)
         return True

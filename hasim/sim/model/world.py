@@ -13,6 +13,7 @@ after a detected crash live in :mod:`hasim.sim.model.failover`. Metrics and reco
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, MutableMapping
+from functools import partial
 from typing import Any
 
 import simpy
@@ -335,28 +336,26 @@ class World:
                     f.advance(now)
 
     # ---------------------------------------------------------------------------- IKE traffic
-    def send_ike(self, site: Site, m: Member, i: int, data: bytes) -> None:
-        """Put an IKE datagram from ``site`` on the link; it reaches whoever serves the other end."""
+    def send_ike(self, site: Site, m: Member, i: int, data: bytes, keys: SkKeys) -> None:
+        """Put an IKE datagram of member ``m`` of ``site`` (sealed with ``keys``) on the link; it reaches
+        whoever serves the other end."""
         env = self.env
         now = env.now
-        dst = self.other(site)
+        dst = self.peer if site is self.cluster else self.cluster
         copies = self.ike_links[(site.name, i)].transmit_one(now)
-        self.probes.ike_message(now, m.name, dst.name, i, data, m.sas[i].keys, lost=not copies)
-        for arrival in copies:
-            env.timeout(max(arrival - now, 0.0)).callbacks.append(self._ike_arrival(dst, i, data))
+        self.probes.ike_message(now, m.name, dst.name, i, data, keys, lost=not copies)
+        for arrival in copies:  # a partial (made in C), not a closure per message
+            arrived = partial(World._ike_arrived, self, dst, i, data)
+            env.timeout(max(arrival - now, 0.0)).callbacks.append(arrived)
 
-    def _ike_arrival(self, dst: Site, i: int, data: bytes) -> Callable[[simpy.Event], None]:
-        def cb(_: simpy.Event) -> None:
-            if self.cfg.attacker.enabled and dst is self.peer and not data[FLAGS_OFFSET] & FLAG_RESPONSE:
-                kept = self.failover.ike_recorded.setdefault(
-                    i, []
-                )  # cluster requests seen on the wire (R flag clear)
-                kept.append(data)
-                del kept[: -self.cfg.attacker.record_ike]
-            if not dst.deliver_ike(i, data):
-                self.probes.drop(self.env.now, dst.name, "ike_no_receiver", i, 1)
-
-        return cb
+    def _ike_arrived(self, dst: Site, i: int, data: bytes, _: simpy.Event) -> None:
+        """An IKE datagram reaches ``dst`` (an attacker on the wire keeps the cluster's requests first)."""
+        if self.cfg.attacker.enabled and dst is self.peer and not data[FLAGS_OFFSET] & FLAG_RESPONSE:
+            kept = self.failover.ike_recorded.setdefault(i, [])  # cluster requests on the wire (R flag clear)
+            kept.append(data)
+            del kept[: -self.cfg.attacker.record_ike]
+        if not dst.deliver_ike(i, data):
+            self.probes.drop(self.env.now, dst.name, "ike_no_receiver", i, 1)
 
     reacted_to: frozenset[type[Event]] = _REACTED_TO
     """The protocol events :meth:`react` is called for (by exact type); the rest are only counted."""

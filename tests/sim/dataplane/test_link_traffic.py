@@ -116,3 +116,34 @@ def test_arrival_time_one_packet_equals_many_to_the_bit() -> None:
         for s, j, u, r in zip(send, jit, u_jit, u_reo, strict=True)
     ]
     assert many.view(np.int64).tolist() == np.array(one).view(np.int64).tolist()
+
+
+ONE_BY_ONE = [(), ("loss",), ("jitter",), ("reorder",), ("dup",), ("loss", "jitter", "dup")]
+
+
+@pytest.mark.parametrize("on", ONE_BY_ONE)
+def test_one_packet_takes_one_uniform_of_each_enabled_feature_in_turn(on: tuple[str, ...]) -> None:
+    # transmit_one looks its draws up once: each packet still takes the next uniform of each enabled
+    # feature's own stream (loss, jitter, reorder, dup) and none of a disabled one
+    values = {"loss": 0.3, "jitter": 0.004, "reorder": 0.4, "dup": 0.25}
+    cfg = LinkSection(
+        latency_s=0.01,
+        loss=values["loss"] if "loss" in on else 0.0,
+        jitter_s=values["jitter"] if "jitter" in on else 0.0,
+        reorder=values["reorder"] if "reorder" in on else 0.0,
+        reorder_delay_s=0.05,
+        duplicate=values["dup"] if "dup" in on else 0.0,
+    )
+    ch = LinkChannel(cfg, RandomStreams(11), ("ike", "x"))
+    u = {name: RandomStreams(11).get("links", "ike", "x", name).random(200) for name in on}
+    for k in range(200):
+        t = k * 0.125
+        want = t + 0.01
+        if "jitter" in on:
+            want = want + 0.004 * u["jitter"][k]
+        if "reorder" in on:
+            want = want + 0.05 * (u["reorder"][k] < 0.4)
+        copies = 2 if "dup" in on and u["dup"][k] < 0.25 else 1
+        lost = "loss" in on and u["loss"][k] < 0.3
+        assert ch.transmit_one(t) == ([] if lost else [want] * copies)
+    assert sorted(ch._rngs) == sorted(on)  # a disabled feature's stream is never made
