@@ -9,6 +9,8 @@ rules (R7-4): synchronization only moves the counters, through ``RequestWindow.n
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from hasim.protocol.retransmit import PendingRequest
 
 
@@ -63,9 +65,9 @@ class ResponseWindow:
     the same bytes), anything else is outside the window and dropped (RFC 7296 2.3, R7-4).
     """
 
-    NEW = "new"
-    RETRANSMIT = "retransmit"
-    OUT_OF_WINDOW = "out-of-window"
+    NEW: ClassVar[str] = "new"
+    RETRANSMIT: ClassVar[str] = "retransmit"
+    OUT_OF_WINDOW: ClassVar[str] = "out-of-window"
 
     def __init__(self, base: int = 0, size: int = 1, highest: int = -1) -> None:
         self.base = base

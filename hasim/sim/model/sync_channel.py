@@ -62,12 +62,18 @@ def heartbeat_phase(world: SyncEngine, site: Site) -> float:
 
 
 def snapshot_bytes(snap: IkeSaSnapshot | None, replay_window: int, *, full: bool) -> int:
-    """Octets of one sync message: 8 header + 64 IKE SA counters and sync values (+ 96 keys when full),
-    + per Child SA 40 (SPIs, counters, rates) + the replay bitmap."""
+    """Octets of one sync message: 24 for a deleted SA, else ``sync_bytes`` of its Child SAs."""
     if snap is None:
         return 24
+    return sync_bytes(len(snap.children), replay_window, full=full)
+
+
+def sync_bytes(children: int, replay_window: int, *, full: bool) -> int:
+    """Octets of one sync message of an IKE SA with ``children`` Child SAs: 8 header + 64 IKE SA
+    counters and sync values (+ 96 keys when full), + per Child SA 40 (SPIs, counters, rates) + the
+    replay bitmap."""
     per_child = 40 + 8 * n_words(replay_window)
-    return 8 + 64 + (96 if full else 0) + per_child * len(snap.children)
+    return 8 + 64 + (96 if full else 0) + per_child * children
 
 
 class PeriodicShare(Protocol):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, MutableMapping
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 import simpy
 
@@ -357,7 +357,7 @@ class World:
         if not dst.deliver_ike(i, data):
             self.probes.drop(self.env.now, dst.name, "ike_no_receiver", i, 1)
 
-    reacted_to: frozenset[type[Event]] = _REACTED_TO
+    reacted_to: ClassVar[frozenset[type[Event]]] = _REACTED_TO
     """The protocol events :meth:`react` is called for (by exact type); the rest are only counted."""
 
     def on_events(self, site: Site, m: Member, i: int, events: list[Event]) -> bool:

@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 import simpy
 
-from hasim.protocol.child_sa import ChildSaSnapshot
 from hasim.protocol.snapshot import IkeSaSnapshot
-from hasim.sim.model.sync_channel import SyncChannel, SyncEngine, snapshot_bytes
+from hasim.sim.model.sync_channel import SyncChannel, SyncEngine, snapshot_bytes, sync_bytes
 from hasim.sim.scale.bank import FlowBank
 from hasim.sim.scale.records import SaRecord
 
@@ -191,12 +190,9 @@ class ScaledSyncChannel(SyncChannel):
         """The member whose SAs the records were read from. When another one shares, the address moved
         without a call into every SA (the newest claimer crashed during a split brain and the other master
         serves again): every record is read again, as the per-SA sync reads every SA of whoever serves."""
-        one = IkeSaSnapshot(0, 0, False, None, children=(ChildSaSnapshot(0, 0, False),))  # type: ignore[arg-type]
         window = world.cfg.policy.replay_window
-        self._per_child = snapshot_bytes(one, window, full=False) - snapshot_bytes(
-            one.with_changes(children=()), window, full=False
-        )
-        self._per_sa = snapshot_bytes(one.with_changes(children=()), window, full=False)
+        self._per_child = sync_bytes(1, window, full=False) - sync_bytes(0, window, full=False)
+        self._per_sa = sync_bytes(0, window, full=False)
         self._gone = snapshot_bytes(None, window, full=False)
 
     def share(self, m: Member, i: int, *, full: bool = False) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from operator import attrgetter
-from typing import Any
+from typing import Any, ClassVar
 
 import simpy
 
@@ -408,7 +408,11 @@ class ScaledWorld(World):
         if bank.epoch_end < horizon and bank.epoch_end <= self.cfg.scenario.duration_s:
             bank.load_epoch(bank.epoch_end + bank.epoch_s)
 
-    reacted_to = World.reacted_to | {ChildSaCreated, ChildSaDeleted, IkeSaDeleted}
+    reacted_to: ClassVar[frozenset[type[Event]]] = World.reacted_to | {
+        ChildSaCreated,
+        ChildSaDeleted,
+        IkeSaDeleted,
+    }
 
     def react(self, site: Site, m: Member, i: int, ev: Event) -> None:
         """As before; Child SAs created or deleted and a deleted IKE SA may change a flow's ends. A Child
