@@ -113,11 +113,15 @@ class SyncChannel:
         """The partition faults of the cluster link, [start, end) (the fault schedule appends to it)."""
         return self.link.partitions.intervals
 
+    def snapshot_of(self, m: Member, i: int) -> IkeSaSnapshot | None:
+        """SA ``i``'s state at member ``m`` now (None: it has none, or it was deleted)."""
+        sa = m.sas.get(i)
+        return None if sa is None or sa.deleted else sa.snapshot(self.env.now)
+
     def share(self, m: Member, i: int, *, full: bool = False) -> None:
         """Send SA ``i``'s current state from member ``m`` to every live standby."""
-        sa = m.sas.get(i)
         now = self.env.now
-        snap = None if sa is None or sa.deleted else sa.snapshot(now)
+        snap = self.snapshot_of(m, i)
         size = snapshot_bytes(snap, self.world.cfg.policy.replay_window, full=full)
         standbys = [k for k in self.site.members if k is not m and k.alive]
         if not standbys:

@@ -4,11 +4,15 @@ The per-SA world asks each flow's :class:`hasim.sim.model.world.SlotEnds` (``sen
 ``split_senders``) on every batch. The scaled engine asks only when an SA's ends may have changed
 (``ScaledWorld._settle_many``), for all flows of the SA at once: :func:`sa_ends` gives the same
 answers as those three methods, with each site's serving SA, slots and other masters looked up once.
+What may have moved every SA's ends at once is a membership change: :func:`membership_signature` says
+whether one happened, :func:`holders_moved` whether it can have changed any SA's ends.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -68,6 +72,51 @@ def site_now(site: Site) -> SiteNow:
     active = site.active
     split = len(site.members) >= 2 and any(x != active for x in site.membership.masters_now)
     return SiteNow(site, site.serving(), active, split)
+
+
+_ALIVE = attrgetter("alive")
+
+
+def membership_signature(cluster: Site, peer: Site, members: Sequence[Member]) -> tuple[Any, ...]:
+    """What decides every flow's ends besides its own SA: who holds each address, who lives (of
+    ``members``: both sites'), and who is master (a split brain adds senders; a step-down takes them
+    away). While it stays the same, no SA's ends change but through an event of the SA itself."""
+    return (
+        cluster.active,
+        peer.active,
+        cluster.membership.masters_now,
+        peer.membership.masters_now,
+        *map(_ALIVE, members),
+    )
+
+
+Holders = tuple[tuple[Member | None, tuple[Member, ...]], ...]
+"""Per site (cluster, peer), the member serving the address and the other masters serving too."""
+
+
+def holders(sites: Sequence[Site]) -> Holders:
+    """Per site, the members whose SAs every flow's ends are looked up in: the one serving the address
+    and, during a split brain, the other masters."""
+    out = []
+    for s in sites:
+        now = site_now(s)
+        masters = s.membership.masters_now if now.split else ()
+        out.append((now.m, tuple(s.members[x] for x in masters if x != now.active)))
+    return tuple(out)
+
+
+def holders_moved(old: Holders, new: Holders) -> bool:
+    """Whether some site's holders changed other than by members that hold no SA, before or now (a
+    standby that became master, or that took the address and installs its SAs one by one, each of
+    which it marks; a standby that crashed or rejoined): then every SA's ends may have changed."""
+    for (m0, o0), (m1, o1) in zip(old, new, strict=True):
+        if m0 is not m1 and ((m0 is not None and m0.ready) or (m1 is not None and m1.ready)):
+            return True  # a dead member's SAs may still be bound: it counts as holding them
+        h0 = [k for k in o0 if k.ready]
+        h1 = [k for k in o1 if k.alive and k.ready]
+        if len(h0) != len(h1) or any(a is not b for a, b in zip(h0, h1, strict=True)):
+            return True
+    return False
 
 
 class _SiteView(NamedTuple):

@@ -20,6 +20,7 @@ from hasim.protocol.ike_sa import IkeSa
 from hasim.protocol.snapshot import Capabilities, IkeSaSnapshot, SyncValues
 
 if TYPE_CHECKING:
+    from hasim.sim.scale.bank import FlowBank
     from hasim.sim.scale.ends import FlowEnd
     from hasim.wire import SkKeys
 
@@ -147,6 +148,23 @@ def sa_record(sa: IkeSa, flows: Sequence[int], ends: Sequence[FlowEnd]) -> SaRec
         sa.highest_sync_m1,
         tuple(kids),
     )
+
+
+def live_snapshot(
+    sa: IkeSa, flows: Sequence[int], ends: Sequence[FlowEnd], bank: FlowBank, now: float
+) -> IkeSaSnapshot:
+    """``sa.snapshot(now)`` read without a hand-back: the bank's values where it holds a Child SA's
+    counter or window (``flows`` bound to ``ends``, moved up to now by the caller), the object's where
+    it does not (no flow is bound to the Child SA, or ``free_sender``/``free_receiver`` handed the value
+    back to it)."""
+    tx_free, rx_free = bank.tx_free, bank.rx_free
+    held: Sequence[FlowEnd] = ends
+    if any(tx_free[f] or rx_free[f] for f in flows):
+        held = [
+            e._replace(tx=None if tx_free[f] else e.tx, rx=None if rx_free[f] else e.rx)
+            for f, e in zip(flows, ends, strict=True)
+        ]
+    return sa_record(sa, flows, held).snapshot(now, bank.last_seq, bank.windows.tops, bank.windows.words)
 
 
 def outside_bank(sa: IkeSa, flows: Sequence[int], ends: Sequence[FlowEnd], limit: float) -> tuple[bool, bool]:

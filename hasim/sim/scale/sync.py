@@ -41,6 +41,9 @@ class BatchEngine(SyncEngine, Protocol):
     def sa_record(self, i: int) -> SaRecord | None:
         """SA ``i``'s record at the serving cluster member, None if it has none."""
 
+    def live_snapshot(self, m: Member, i: int) -> IkeSaSnapshot | None:
+        """SA ``i``'s ``IkeSaSnapshot`` at member ``m`` now, its flows moved up to now in one pass."""
+
     def sa_outside_bank(self, i: int, limit: float) -> tuple[bool, bool]:
         """Whether SA ``i``'s record would hold a value the bank does not, and one at ``limit`` or past
         it (:func:`hasim.sim.scale.records.outside_bank`), without building it."""
@@ -200,6 +203,11 @@ class ScaledSyncChannel(SyncChannel):
         if not any(k is not m and k.alive for k in self.site.members):
             return
         super().share(m, i, full=full)
+
+    def snapshot_of(self, m: Member, i: int) -> IkeSaSnapshot | None:
+        """As before, with the SA's counters and windows read after one pass of its flows instead of
+        each handed back by its own (``ScaledWorld.live_snapshot``)."""
+        return self.sworld.live_snapshot(m, i)
 
     def _arrive(
         self, k: Member, i: int, snap: IkeSaSnapshot | None, full: bool

@@ -28,29 +28,35 @@ Same (config, seed) -> the same metrics as the per-SA world (tests/sim/scale/tes
 from __future__ import annotations
 
 from collections.abc import Generator
-from operator import attrgetter
 from typing import Any, ClassVar
 
 import simpy
 
 from hasim.protocol.child_sa import ChildSa
 from hasim.protocol.events import ChildSaCreated, ChildSaDeleted, Event, IkeSaDeleted
+from hasim.protocol.snapshot import IkeSaSnapshot
 from hasim.sim.dataplane.esp_flows import EspFlow
 from hasim.sim.dataplane.traffic import ArrivalProcess
 from hasim.sim.model.sites import Member, Site
 from hasim.sim.model.world import SlotEnds, World
 from hasim.sim.scale.bank import FlowBank, bank_supports
-from hasim.sim.scale.ends import SaEnds, SiteNow, sa_ends, same_end, same_ends, site_now
+from hasim.sim.scale.ends import (
+    Holders,
+    SaEnds,
+    SiteNow,
+    holders,
+    holders_moved,
+    membership_signature,
+    sa_ends,
+    same_end,
+    same_ends,
+    site_now,
+)
 from hasim.sim.scale.failover import ScaledFailover
 from hasim.sim.scale.lease import BankArrivals, BankLease, set_free
-from hasim.sim.scale.records import SaRecord, outside_bank, sa_record
+from hasim.sim.scale.records import SaRecord, live_snapshot, outside_bank, sa_record
 from hasim.sim.scale.sync import LazySnaps, ScaledSyncChannel
 from hasim.sim.scenario.sections import ScenarioConfig
-
-_ALIVE = attrgetter("alive")
-
-_Holders = tuple[tuple[Member | None, tuple[Member, ...]], ...]
-"""Per site (cluster, peer), the member serving the address and the other masters serving too."""
 
 _EPOCH_PACKETS_PER_FLOW = 192
 """Offered packets fetched per epoch at most, per flow on average (memory: about 24 bytes a packet),
@@ -91,8 +97,8 @@ class ScaledWorld(World):
         """SAs whose senders or receivers may have changed: a Child SA created or deleted, the IKE SA
         deleted or taken over (every other change is a crash or takeover of a member: all SAs)."""
         self._sig: tuple[Any, ...] = ()
-        self._holders_then: _Holders = ()
-        """``_holders`` when the signature last changed (what every SA's ends were last looked up in)."""
+        self._holders_then: Holders = ()
+        """``holders`` when the signature last changed (what every SA's ends were last looked up in)."""
         self._sites_sig: tuple[Any, ...] = ()
         self._sites: dict[Site, SiteNow] = {}
         self._members = [*self.cluster.members, *self.peer.members]
@@ -140,7 +146,7 @@ class ScaledWorld(World):
         for i in range(n):
             self._bind_sa(i, self._ends(i))
         self._sig = self._signature()
-        self._holders_then = self._holders()
+        self._holders_then = holders((self.cluster, self.peer))
         self.bank.load_epoch(min(epoch, self.cfg.scenario.duration_s + 1.0))
         if all(len(s.members) == 1 for s in (self.cluster, self.peer)):
             self.env.process(self._epochs())  # else the periodic sync passes over all flows each interval
@@ -177,7 +183,7 @@ class ScaledWorld(World):
 
     def _sites_now(self) -> dict[Site, SiteNow]:
         """Each site's :func:`hasim.sim.scale.ends.site_now`, looked up again only when the membership
-        signature (:meth:`_signature`, all that it reads) changed."""
+        signature (:func:`hasim.sim.scale.ends.membership_signature`, all that it reads) changed."""
         sig = self._signature()
         if sig != self._sites_sig:
             self._sites_sig = sig
@@ -350,44 +356,16 @@ class ScaledWorld(World):
         self.settle(i, upto=self.env.now)
 
     def _signature(self) -> tuple[Any, ...]:
-        """What decides every flow's ends besides its own SA: who holds each address, who lives, and who
-        is master (a split brain adds senders; a step-down takes them away)."""
-        c, p = self.cluster, self.peer
-        return (
-            c.active,
-            p.active,
-            c.membership.masters_now,
-            p.membership.masters_now,
-            *map(_ALIVE, self._members),
-        )
-
-    def _holders(self) -> _Holders:
-        """Per site, the members whose SAs every flow's ends are looked up in (``hasim.sim.scale.ends``):
-        the one serving the address and, during a split brain, the other masters."""
-        out = []
-        for s in (self.cluster, self.peer):
-            now = site_now(s)
-            masters = s.membership.masters_now if now.split else ()
-            out.append((now.m, tuple(s.members[x] for x in masters if x != now.active)))
-        return tuple(out)
+        return membership_signature(self.cluster, self.peer, self._members)
 
     def _membership_moved(self) -> None:
         """The signature changed: every SA is settled again, unless no site's holders changed but for
-        members that hold no SA, before or now (a standby that became master, or that took the address
-        and installs its SAs one by one, each of which it marks; a standby that crashed or rejoined).
-        A member's SAs change otherwise only through events that mark the SA (``react``, a takeover)."""
-        new = self._holders()
+        members that hold no SA (:func:`hasim.sim.scale.ends.holders_moved`). A member's SAs change
+        otherwise only through events that mark the SA (``react``, a takeover)."""
+        new = holders((self.cluster, self.peer))
         old, self._holders_then = self._holders_then, new
-        for (m0, o0), (m1, o1) in zip(old, new, strict=True):
-            if m0 is not m1 and ((m0 is not None and m0.ready) or (m1 is not None and m1.ready)):
-                break  # a dead member's SAs may still be bound: it counts as holding them
-            h0 = [k for k in o0 if k.ready]
-            h1 = [k for k in o1 if k.alive and k.ready]
-            if len(h0) != len(h1) or any(a is not b for a, b in zip(h0, h1, strict=True)):
-                break
-        else:
-            return
-        self.ends_dirty.update(range(self.cfg.traffic.peers))
+        if holders_moved(old, new):
+            self.ends_dirty.update(range(self.cfg.traffic.peers))
 
     def advance_all(self) -> None:
         """A global checkpoint: settle touched SAs, re-bind all after a crash or takeover, move all flows."""
@@ -459,6 +437,19 @@ class ScaledWorld(World):
         if i in self.released:
             return sa_record(sa, (), ())
         return sa_record(sa, self.flows_of[i], self.ends_now[i])
+
+    def live_snapshot(self, m: Member, i: int) -> IkeSaSnapshot | None:
+        """``IkeSa.snapshot`` of SA ``i`` at member ``m`` now (an event's full share, in a call into the
+        SA): its flows move up to now in one pass, the state they have in the per-SA world during the
+        call, instead of a pass for each counter and window the snapshot would have handed back."""
+        sa = m.sas.get(i)
+        if sa is None or sa.deleted:
+            return None
+        now = self.env.now
+        if self.bank is None or self.esp_closed or i in self.released:
+            return sa.snapshot(now)
+        self.bank.advance(now, self.flows_of[i])
+        return live_snapshot(sa, self.flows_of[i], self.ends_now[i], self.bank, now)
 
     def sa_outside_bank(self, i: int, limit: float) -> tuple[bool, bool]:
         """:func:`hasim.sim.scale.records.outside_bank` of SA ``i`` at the serving cluster member (False,
