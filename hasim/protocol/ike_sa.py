@@ -204,7 +204,8 @@ class IkeSa:
             self._on_response(msg, parsed, now)
         else:
             self._on_request(msg, parsed, data, now)
-        self.pump(now)
+        if self.queue:  # pump sends nothing from an empty queue
+            self.pump(now)
 
     def handle_timer(self, now: float) -> None:
         """Retransmit requests whose wait expired, or give the SA up when the tries ran out (2.1)."""
@@ -241,7 +242,8 @@ class IkeSa:
 
     def messages_to_send(self, now: float) -> list[bytes]:
         """Drain the datagrams to put on the wire now (requests, retransmissions, responses)."""
-        self.pump(now)
+        if self.queue:  # pump sends nothing from an empty queue
+            self.pump(now)
         out, self._out = self._out, []
         return out
 

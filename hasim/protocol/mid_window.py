@@ -93,8 +93,10 @@ class ResponseWindow:
             self.received.discard(self.base)
             self.base += 1
         # Keep the responses a retransmission may still ask for: the last ``size`` Message IDs.
-        for old in [m for m in self.cache if m < self.base - self.size]:
-            del self.cache[old]
+        cache, oldest = self.cache, self.base - self.size
+        for old in list(cache):  # a loop, not a comprehension: no call per message
+            if old < oldest:
+                del cache[old]
 
     def reset(self, base: int) -> None:
         """Adopt a synchronized expectation (RFC 6311 5.1, R9-3): expect ``base`` next.

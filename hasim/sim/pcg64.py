@@ -3,8 +3,10 @@
 Making a ``numpy.random.Generator`` (its ``PCG64``, the bit generator's lock, the seed words handed
 over) costs about 10 microseconds of CPU in a large run; a draw in Python integers costs one or two,
 against a third of one from a Generator. A stream drawn once (a liveness clock's phase, 20,000 of them
-at 10,000 peers) is cheaper this way; one drawn per IKE message is not (an IKE SA's link streams are
-drawn about six times a run, which about breaks even). :class:`Pcg64Doubles` gives the doubles
+at 10,000 peers) is cheaper this way. An IKE SA's link streams, drawn about six times a run (once per
+message), about break even in CPU and take far less memory this way (a Generator, its bit generator and
+lock are some 0.7 KiB, four streams a peer), so they are drawn this way too (``LinkChannel``'s
+``one_by_one``). :class:`Pcg64Doubles` gives the doubles
 ``Generator.random()`` gives from the same seed words, call after call, without a Generator: PCG64 is a
 128-bit linear congruential generator with the XSL-RR output (``numpy/random/src/pcg64``), and
 ``random()`` is the top 53 bits of the next 64-bit output times 2**-53. ``tests/sim/test_pcg64.py``

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hasim.errors import DecodeError
-from hasim.wire.chain import GENERIC, decode_chain, encode_chain, generic_header
+from hasim.wire.chain import GENERIC, decode_chain, encode_chain
 from hasim.wire.constants import GENERIC_HEADER_LEN, IKE_HEADER_LEN, PayloadType
 from hasim.wire.header import pack_header, unpack_header
 from hasim.wire.payloads import EncryptedPayload, Payload
@@ -18,6 +18,7 @@ from hasim.wire.sk import SkKeys, body_size, iv_size, open_sk, seal
 
 _SK_BODY_AT = IKE_HEADER_LEN + GENERIC_HEADER_LEN
 _SK = int(PayloadType.SK)
+_NONE = int(PayloadType.NONE)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def encode(msg: Message, keys: SkKeys | None = None, iv: bytes | None = None) ->
     sk_len = GENERIC_HEADER_LEN + body_size(keys.suite, len(inner))
     if sk_len > 0xFFFF:
         raise ValueError(f"SK payload of {sk_len} octets exceeds the 16-bit Payload Length")
-    aad = _header(msg, _SK, IKE_HEADER_LEN + sk_len) + generic_header(first, False, sk_len)
+    aad = _header(msg, _SK, IKE_HEADER_LEN + sk_len) + GENERIC.pack(first, 0, sk_len)  # C and RESERVED clear
     return seal(keys, msg.initiator, iv, aad, inner)
 
 
@@ -83,6 +84,8 @@ def decode(data: bytes, keys: SkKeys | None = None) -> Message:
         first_inner, _, sk_len = GENERIC.unpack_from(data, IKE_HEADER_LEN)
         if sk_len == len(data) - IKE_HEADER_LEN:
             plain = open_sk(keys, initiator, data, _SK_BODY_AT)
+            if not plain and first_inner == _NONE:  # no payloads (a liveness check, its answer): no walk
+                return Message(spi_i, spi_r, exchange, initiator, response, mid, (), True, minor, other)
             inner = decode_chain(plain, first_inner, _SK_BODY_AT + iv_size(keys.suite), allow_sk=False)
             return Message(spi_i, spi_r, exchange, initiator, response, mid, tuple(inner), True, minor, other)
     payloads = decode_chain(data[IKE_HEADER_LEN:], next_payload, IKE_HEADER_LEN)

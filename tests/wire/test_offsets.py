@@ -349,6 +349,26 @@ def test_pad_length_too_big() -> None:
     assert info.value.offset == 43 and not isinstance(info.value, IntegrityError)
 
 
+@pytest.mark.parametrize(("inner", "at"), [("", None), ("deadbeef", 48), ("00", 48)])
+def test_an_empty_inner_chain_has_nothing_before_the_padding(inner: str, at: int | None) -> None:
+    # SK Next Payload 0: no inner payloads. CBC plaintext = inner + padding + Pad Length, one block
+    # (16); body 16 (IV) + 16 + 16 (ICV) = 48, SK Payload Length 52 = 0x34, message 28 + 52 = 80.
+    # Octets before the padding are after the (empty) chain: named where they start, at 28 + 4 + 16.
+    plain = h(inner)
+    pad = bytes(15 - len(plain))
+    aad = h(header(80, "2e") + "00 00 0034")
+    enc = Cipher(algorithms.AES(CBC.sk_er), modes.CBC(CBC_IV)).encryptor()
+    ct = enc.update(plain + pad + bytes([len(pad)])) + enc.finalize()
+    wire = aad + CBC_IV + ct + hmac.new(CBC.sk_ar, aad + CBC_IV + ct, sha256).digest()[:16]
+    if at is None:
+        got = decode(wire, CBC)
+        assert got.payloads == () and got.protected and got.message_id == 0xFFFFFFFF and got.response
+        return
+    with pytest.raises(DecodeError) as info:
+        decode(wire, CBC)
+    assert info.value.offset == at and not isinstance(info.value, IntegrityError)
+
+
 @pytest.mark.parametrize(
     ("suite", "body_len"), [("cbc", 47), ("cbc", 32), ("cbc", 49), ("gcm", 24), ("gcm", 0)]
 )

@@ -55,6 +55,9 @@ class Probes:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        self.noted: frozenset[type[Event]] | None = None if enabled else _COUNTED
+        """The event types :meth:`protocol_event` does anything with (None: every type, records on); the
+        world hands it no other (most events of a run, answers to requests, are none of them)."""
         self.counts: Counter[str] = Counter()
         self.records: dict[str, list[dict[str, Any]]] = {k: [] for k in RECORD_KINDS}
         self.ike_raw: list[tuple[float, str, str, int, bytes, SkKeys]] = []

@@ -304,7 +304,7 @@ class World:
         for _, _, _, direction, link_cfg in directions:
             src = "cluster" if direction == "cluster_to_peer" else "peer"
             self.ike_links[(src, i)] = LinkChannel(
-                link_cfg, streams, ("ike", direction, sa_name), self.bursts[direction]
+                link_cfg, streams, ("ike", direction, sa_name), self.bursts[direction], one_by_one=True
             )
 
     def _share_set_up(self) -> None:
@@ -364,9 +364,11 @@ class World:
         """Protocol events of one SA, oldest first: count and record each, react where the simulator must.
         Whether it reacted to any (only a reaction can have called into the SA)."""
         probes, reacted_to = self.probes, self.reacted_to
+        noted = probes.noted
         reacted = False
         for ev in events:
-            probes.protocol_event(site.name, m.name, i, ev)
+            if noted is None or type(ev) in noted:
+                probes.protocol_event(site.name, m.name, i, ev)
             if type(ev) in reacted_to:  # most events of a run (answers, completed exchanges) are not
                 self.react(site, m, i, ev)
                 reacted = True

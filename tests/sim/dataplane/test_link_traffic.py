@@ -121,10 +121,14 @@ def test_arrival_time_one_packet_equals_many_to_the_bit() -> None:
 ONE_BY_ONE = [(), ("loss",), ("jitter",), ("reorder",), ("dup",), ("loss", "jitter", "dup")]
 
 
+@pytest.mark.parametrize("one_by_one", [False, True])
 @pytest.mark.parametrize("on", ONE_BY_ONE)
-def test_one_packet_takes_one_uniform_of_each_enabled_feature_in_turn(on: tuple[str, ...]) -> None:
+def test_one_packet_takes_one_uniform_of_each_enabled_feature_in_turn(
+    on: tuple[str, ...], one_by_one: bool
+) -> None:
     # transmit_one looks its draws up once: each packet still takes the next uniform of each enabled
-    # feature's own stream (loss, jitter, reorder, dup) and none of a disabled one
+    # feature's own stream (loss, jitter, reorder, dup) and none of a disabled one; a one-by-one flow
+    # (an IKE SA's messages) draws the same doubles without a Generator
     values = {"loss": 0.3, "jitter": 0.004, "reorder": 0.4, "dup": 0.25}
     cfg = LinkSection(
         latency_s=0.01,
@@ -134,7 +138,7 @@ def test_one_packet_takes_one_uniform_of_each_enabled_feature_in_turn(on: tuple[
         reorder_delay_s=0.05,
         duplicate=values["dup"] if "dup" in on else 0.0,
     )
-    ch = LinkChannel(cfg, RandomStreams(11), ("ike", "x"))
+    ch = LinkChannel(cfg, RandomStreams(11), ("ike", "x"), one_by_one=one_by_one)
     u = {name: RandomStreams(11).get("links", "ike", "x", name).random(200) for name in on}
     for k in range(200):
         t = k * 0.125
@@ -146,4 +150,11 @@ def test_one_packet_takes_one_uniform_of_each_enabled_feature_in_turn(on: tuple[
         copies = 2 if "dup" in on and u["dup"][k] < 0.25 else 1
         lost = "loss" in on and u["loss"][k] < 0.3
         assert ch.transmit_one(t) == ([] if lost else [want] * copies)
-    assert sorted(ch._rngs) == sorted(on)  # a disabled feature's stream is never made
+    assert sorted(ch._rngs) == ([] if one_by_one else sorted(on))  # no Generator but of an enabled feature
+
+
+def test_a_one_by_one_flow_refuses_a_batch() -> None:
+    # its streams are drawn as doubles: a batch from new Generators would repeat them
+    ch = LinkChannel(LinkSection(loss=0.1), RandomStreams(11), ("ike", "x"), one_by_one=True)
+    with pytest.raises(ValueError, match="one packet at a time"):
+        ch.transmit(np.zeros(3))
