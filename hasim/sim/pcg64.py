@@ -33,7 +33,7 @@ class Pcg64Doubles:
     __slots__ = ("_inc", "_state")
 
     def __init__(self, words: Sequence[int]) -> None:
-        w0, w1, w2, w3 = (int(w) for w in words)
+        w0, w1, w2, w3 = map(int, words)
         inc = ((((w2 << 64) | w3) << 1) | 1) & _M128
         # pcg_setseq_128_srandom_r: state 0, one step, add the initial state, one more step
         self._state = ((((inc + ((w0 << 64) | w1)) & _M128) * _MULT) + inc) & _M128

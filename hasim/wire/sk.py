@@ -44,9 +44,14 @@ _CBC = SkSuite.AES_CBC_128_HMAC_SHA2_256_128
 """Bound once: every message asks which suite it is under, and an enum member's lookup is slow."""
 
 
+_IV_SIZES = (0, 16, 8)
+"""Octets of IV at the start of the SK body, by suite: the AES block for CBC, 8 explicit octets for GCM
+(a tuple indexed by the suite's value: a look-up without a call, for every message's seal and open)."""
+
+
 def iv_size(suite: SkSuite) -> int:
     """Octets of IV at the start of the SK body: the AES block for CBC, 8 explicit octets for GCM."""
-    return 16 if suite == _CBC else 8
+    return _IV_SIZES[suite]
 
 
 @dataclass(frozen=True)
@@ -167,7 +172,7 @@ def seal(keys: SkKeys, initiator: bool, iv: bytes, aad: bytes, plaintext: bytes)
     """The whole protected message: ``aad`` (the message up to the IV, length fields final), then the
     SK body that protects ``plaintext``."""
     enc_key, auth_key = keys.sender(initiator)
-    if len(iv) != iv_size(keys.suite):
+    if len(iv) != _IV_SIZES[keys.suite]:
         raise ValueError(f"{keys.suite.name} needs a {iv_size(keys.suite)}-octet IV, got {len(iv)}")
     if keys.suite == _CBC:
         pad = 15 - len(plaintext) % 16
@@ -188,7 +193,7 @@ def open_sk(keys: SkKeys, initiator: bool, data: bytes, body_offset: int) -> byt
     raises DecodeError.
     """
     enc_key, auth_key = keys.sender(initiator)
-    n_iv = iv_size(keys.suite)
+    n_iv = _IV_SIZES[keys.suite]
     body_len = len(data) - body_offset
     ct_at = body_offset + n_iv
     if keys.suite == _CBC:

@@ -172,22 +172,21 @@ class Site:
             return
         self.world.advance_sa(i)
         action(sa, *args)
-        self._flush(m, i, sa)
+        self._flush(m, i, sa, self.env.now)
 
     def flush(self, m: Member, i: int) -> None:
         """Send what the SA wants to send, hand over its events, and arm its next timer."""
         sa = m.sas.get(i)
         if sa is not None:
-            self._flush(m, i, sa)
+            self._flush(m, i, sa, self.env.now)
 
-    def _flush(self, m: Member, i: int, sa: IkeSa) -> None:
-        now = self.env.now
+    def _flush(self, m: Member, i: int, sa: IkeSa, now: float) -> None:
         world = self.world
         for _ in range(64):
             out = sa.messages_to_send(now)
             events = sa.events()
             for data in out:
-                world.send_ike(self, m, i, data, sa.keys)
+                world.send_ike(self, m, i, data, sa.keys, now)
             if not events or not world.on_events(self, m, i, events):
                 break  # sending and counting change nothing in the SA: only the world's reactions can
         due = sa.next_timer()
@@ -215,7 +214,7 @@ class Site:
             return
         now = self.env.now
         if nxt > now + _TIMER_SLACK:
-            self._flush(m, i, sa)
+            self._flush(m, i, sa, now)
             return
         self.drive(m, i, IkeSa.handle_timer, max(now, nxt))
 
@@ -229,6 +228,7 @@ class Site:
         if sa is None:
             return False
         self.world.advance_sa(i)
-        sa.receive(data, self.env.now)
-        self._flush(m, i, sa)
+        now = self.env.now
+        sa.receive(data, now)
+        self._flush(m, i, sa, now)
         return True

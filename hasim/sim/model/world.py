@@ -336,11 +336,10 @@ class World:
                     f.advance(now)
 
     # ---------------------------------------------------------------------------- IKE traffic
-    def send_ike(self, site: Site, m: Member, i: int, data: bytes, keys: SkKeys) -> None:
-        """Put an IKE datagram of member ``m`` of ``site`` (sealed with ``keys``) on the link; it reaches
-        whoever serves the other end."""
+    def send_ike(self, site: Site, m: Member, i: int, data: bytes, keys: SkKeys, now: float) -> None:
+        """Put an IKE datagram of member ``m`` of ``site`` (sealed with ``keys``) on the link at ``now``; it
+        reaches whoever serves the other end."""
         env = self.env
-        now = env.now
         dst = self.peer if site is self.cluster else self.cluster
         copies = self.ike_links[(site.name, i)].transmit_one(now)
         self.probes.ike_message(now, m.name, dst.name, i, data, keys, lost=not copies)
