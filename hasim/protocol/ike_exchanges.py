@@ -48,7 +48,7 @@ _FQDN = {True: b"initiator.hasim", False: b"responder.hasim"}
 
 def respond(sa: IkeSa, msg: Message, payloads: tuple[Payload, ...], now: float) -> None:
     """Answer a new request: same exchange and Message ID, R flag; cache it for retransmissions."""
-    data = sa.seal(sa.message(msg.exchange, msg.message_id, payloads, True))
+    data = sa.sealed(msg.exchange, msg.message_id, payloads, True)
     sa.responses.accept(msg.message_id, data)
     rfc6311_peer.forget_sync_response(sa)  # a later request accepted: a sync copy is now a replay
     sa.send(data)
@@ -58,7 +58,7 @@ def respond(sa: IkeSa, msg: Message, payloads: tuple[Payload, ...], now: float) 
 
 def _send_handshake(sa: IkeSa, exchange: int, payloads: tuple[Payload, ...], what: str, now: float) -> None:
     mid = sa.requests.allocate()
-    data = sa.seal(sa.message(exchange, mid, payloads, False))
+    data = sa.sealed(exchange, mid, payloads, False)
     pending = PendingRequest(mid, exchange, what, data, now, now, payloads=payloads)
     pending.start(now, sa.config.retransmit, sa.jitter_draw())
     sa.requests.add(pending)

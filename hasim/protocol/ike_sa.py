@@ -42,6 +42,7 @@ from hasim.wire import (
     decode,
     decode_header,
     encode,
+    encode_protected,
     iv_size,
 )
 
@@ -345,6 +346,17 @@ class IkeSa:
             return encode(msg)
         return encode(msg, self.keys, self.random_bytes(iv_size(self.keys.suite)))
 
+    def sealed(self, exchange: int, mid: int, payloads: tuple[Payload, ...], response: bool) -> bytes:
+        """``seal(message(exchange, mid, payloads, response))``: the octets of a new message of this SA. A
+        protected one (every exchange but IKE_SA_INIT) is encoded from its fields, without a Message."""
+        if exchange == _IKE_SA_INIT:
+            return self.seal(self.message(exchange, mid, payloads, response))
+        keys = self.keys
+        iv = self.random_bytes(iv_size(keys.suite))
+        return encode_protected(
+            self.spi_i, self.spi_r, exchange, self.original_initiator, response, mid, payloads, keys, iv
+        )
+
     def message(self, exchange: int, mid: int, payloads: tuple[Payload, ...], response: bool) -> Message:
         """A message of this SA with the right flags (I flag = this side is the original initiator)."""
         protected = exchange != _IKE_SA_INIT
@@ -374,7 +386,7 @@ class IkeSa:
                 return
             req = queue.pop(0)
             mid = self.requests.allocate()
-            data = self.seal(self.message(req.exchange, mid, req.payloads, False))
+            data = self.sealed(req.exchange, mid, req.payloads, False)
             pending = PendingRequest(
                 mid, req.exchange, req.what, data, now, now, 0, req.context, req.payloads
             )

@@ -245,7 +245,7 @@ def start_sync(sa: IkeSa, now: float) -> None:
         if delta is not None:
             notifies.append(ReplayCounterSync(delta, esn).to_notify())
         payloads = tuple(notifies)
-        data = sa.seal(sa.message(ExchangeType.INFORMATIONAL, 0, payloads, False))  # R5.1-10
+        data = sa.sealed(ExchangeType.INFORMATIONAL, 0, payloads, False)  # R5.1-10
         pending = PendingRequest(0, ExchangeType.INFORMATIONAL, "mid_sync", data, now, now, payloads=payloads)
         pending.start(now, sa.config.retransmit, sa.jitter_draw())
         m.pending, m.nonce, m.m1, m.p1 = pending, nonce, m1, p1

@@ -155,7 +155,7 @@ def on_sync_request(sa: IkeSa, msg: Message, parsed: Parsed, data: bytes, now: f
     if rcs is not None:  # R5.2-5: after the Message ID part
         apply_delta(sa, rcs.delta, now)
     reply = (MessageIdSync(ms.nonce, d.p2, d.m2).to_notify(),)
-    out = sa.seal(sa.message(ExchangeType.INFORMATIONAL, 0, reply, True))  # R5.1-10
+    out = sa.sealed(ExchangeType.INFORMATIONAL, 0, reply, True)  # R5.1-10
     sa.last_sync_request, sa.last_sync_response = data, out
     sa.send(out)
     sa.counters["sync_answered"] += 1

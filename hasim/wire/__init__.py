@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from hasim.wire.constants import ExchangeType, NotifyType, PayloadType, ProtocolId
 from hasim.wire.header import IkeHeader, decode_header
-from hasim.wire.message import Message, decode, encode
+from hasim.wire.message import Message, decode, encode, encode_protected
 from hasim.wire.payloads import Delete, EncryptedPayload, Nonce, Notify, OpaquePayload, Payload
 from hasim.wire.rfc6311 import (
     MessageIdSync,
@@ -42,6 +42,7 @@ __all__ = [
     "decode",
     "decode_header",
     "encode",
+    "encode_protected",
     "from_notify",
     "iv_size",
 ]

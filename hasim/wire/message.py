@@ -66,12 +66,53 @@ def encode(msg: Message, keys: SkKeys | None = None, iv: bytes | None = None) ->
         return _header(msg, first, IKE_HEADER_LEN + len(chain)) + chain
     if keys is None or iv is None:
         raise ValueError("a protected message needs keys and an IV to encode")
-    first, inner = encode_chain(msg.payloads, allow_sk=False)
+    return encode_protected(
+        msg.spi_i,
+        msg.spi_r,
+        msg.exchange,
+        msg.initiator,
+        msg.response,
+        msg.message_id,
+        msg.payloads,
+        keys,
+        iv,
+        msg.minor_version,
+        msg.other_flags,
+    )
+
+
+def encode_protected(
+    spi_i: int,
+    spi_r: int,
+    exchange: int,
+    initiator: bool,
+    response: bool,
+    message_id: int,
+    payloads: tuple[Payload, ...],
+    keys: SkKeys,
+    iv: bytes,
+    minor_version: int = 0,
+    other_flags: int = 0,
+) -> bytes:
+    """``encode(Message(..., protected=True, ...), keys, iv)`` from the message's fields, without the
+    Message object: for a sender that holds them (every protected message an IKE SA sends)."""
+    first, inner = encode_chain(payloads, allow_sk=False)
     sk_len = GENERIC_HEADER_LEN + body_size(keys.suite, len(inner))
     if sk_len > 0xFFFF:
         raise ValueError(f"SK payload of {sk_len} octets exceeds the 16-bit Payload Length")
-    aad = _header(msg, _SK, IKE_HEADER_LEN + sk_len) + GENERIC.pack(first, 0, sk_len)  # C and RESERVED clear
-    return seal(keys, msg.initiator, iv, aad, inner)
+    header = pack_header(
+        spi_i,
+        spi_r,
+        _SK,
+        exchange,
+        initiator,
+        response,
+        message_id,
+        IKE_HEADER_LEN + sk_len,
+        minor_version,
+        other_flags,
+    )
+    return seal(keys, initiator, iv, header + GENERIC.pack(first, 0, sk_len), inner)  # C, RESERVED clear
 
 
 def decode(data: bytes, keys: SkKeys | None = None) -> Message:

@@ -24,6 +24,7 @@ from hasim.wire import (
     SkSuite,
     decode,
     encode,
+    encode_protected,
 )
 
 SPI_I, SPI_R = 0x0123456789ABCDEF, 0xFEDCBA9876543210
@@ -278,3 +279,22 @@ def test_icv_is_hmac_sha256_truncated_for_keys_shorter_and_longer_than_the_block
     for data in (b"", b"a", bytes(range(256)) * 3):
         assert _icv(key, data) == hmac.new(key, data, sha256).digest()[:16]
         assert _icv(key, memoryview(data)) == hmac.new(key, data, sha256).digest()[:16]
+
+
+@pytest.mark.parametrize(
+    ("suite", "initiator", "flags"),
+    [("cbc", True, "08"), ("cbc", False, "20"), ("gcm", True, "08"), ("gcm", False, "20")],
+)
+def test_encode_protected_gives_the_golden_octets_from_the_fields(
+    suite: str, initiator: bool, flags: str
+) -> None:
+    # The sync request (initiator, flags I) and the same payloads as a response (flags R, I clear),
+    # encoded from their fields without a Message: the octets written out above.
+    keys, iv = (CBC_KEYS, CBC_IV) if suite == "cbc" else (GCM_KEYS, GCM_IV)
+    wire = encode_protected(SPI_I, SPI_R, 37, initiator, not initiator, 0, MSG.payloads, keys, iv)
+    if suite == "cbc":
+        assert wire == expected_cbc(
+            *((keys.sk_ei, keys.sk_ai) if initiator else (keys.sk_er, keys.sk_ar)), flags
+        )
+    else:
+        assert wire == expected_gcm(keys.sk_ei if initiator else keys.sk_er, flags)
