@@ -7,7 +7,9 @@ and windows of all flows once into a :class:`_Batch`, next to a small per-SA tup
 that is rebuilt only for SAs called into since the last sync, ESP running or not (for every SA when the
 member that shares is not the one that shared last). A standby's ``snaps`` is a :class:`LazySnaps`:
 explicit snapshots (sent on events, as before) or references into batches, turned into the real
-``IkeSaSnapshot`` only when read (at takeover). See :mod:`hasim.sim.scale.world`.
+``IkeSaSnapshot`` only when read (at takeover). A full share on an event (a Child SA created, a sync
+exchange sent or completed) reads the SA's counters and windows after one pass of its flows up to now
+(``snapshot_of``, ``ScaledWorld.live_snapshot``). See :mod:`hasim.sim.scale.world`.
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ class ScaledWorld(World):
         self.ends_now = [() for _ in range(n)]
         for i in range(n):
             self._bind_sa(i, self._ends(i))
-        self._sig = self._signature()
+        self._sig = membership_signature(self.cluster, self.peer, self._members)
         self._holders_then = holders((self.cluster, self.peer))
         self.bank.load_epoch(min(epoch, self.cfg.scenario.duration_s + 1.0))
         if all(len(s.members) == 1 for s in (self.cluster, self.peer)):
@@ -184,7 +184,7 @@ class ScaledWorld(World):
     def _sites_now(self) -> dict[Site, SiteNow]:
         """Each site's :func:`hasim.sim.scale.ends.site_now`, looked up again only when the membership
         signature (:func:`hasim.sim.scale.ends.membership_signature`, all that it reads) changed."""
-        sig = self._signature()
+        sig = membership_signature(self.cluster, self.peer, self._members)
         if sig != self._sites_sig:
             self._sites_sig = sig
             self._sites = {s: site_now(s) for s in (self.cluster, self.peer)}
@@ -337,7 +337,7 @@ class ScaledWorld(World):
         if self.bank is None or self.esp_closed:
             return
         now = self.env.now
-        sig = self._signature()
+        sig = membership_signature(self.cluster, self.peer, self._members)
         if sig != self._sig:  # a member crashed or took over since the last global pass (which it followed)
             self._sig = sig
             self._membership_moved()
@@ -355,9 +355,6 @@ class ScaledWorld(World):
         """Bring SA ``i``'s flows fully up to now (their statistics are read)."""
         self.settle(i, upto=self.env.now)
 
-    def _signature(self) -> tuple[Any, ...]:
-        return membership_signature(self.cluster, self.peer, self._members)
-
     def _membership_moved(self) -> None:
         """The signature changed: every SA is settled again, unless no site's holders changed but for
         members that hold no SA (:func:`hasim.sim.scale.ends.holders_moved`). A member's SAs change
@@ -373,7 +370,7 @@ class ScaledWorld(World):
             return
         now = self.env.now
         bank = self.bank
-        sig = self._signature()
+        sig = membership_signature(self.cluster, self.peer, self._members)
         if sig != self._sig:
             self._sig = sig
             self._membership_moved()
