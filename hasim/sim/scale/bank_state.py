@@ -213,15 +213,16 @@ class BankState:
             w.words[f] = np.array(win.words, dtype=np.uint64)
 
     def per_packet(
-        self, name: str, fw: NDArray[np.int64], g: NDArray[np.int64]
+        self, name: str, fw: NDArray[np.int64], mw: NDArray[np.int64]
     ) -> float | NDArray[np.float64]:
-        """Link parameter ``name`` (lat, jit, loss, reo, reo_delay, dup) of each packet whose flow is
-        ``fw[g]``: one float when all flows share it (the same arithmetic, without the gather)."""
+        """Link parameter ``name`` (lat, jit, loss, reo, reo_delay, dup) of each packet of a send, flow
+        ``fw[i]`` sending ``mw[i]`` of them in a row: one float when all flows share it (the same
+        arithmetic, without the expansion)."""
         same = self._same[name]
         if same is not None:
             return same
         values: NDArray[np.float64] = getattr(self, name)
-        return values[fw][g]
+        return np.repeat(values[fw], mw)
 
     def to_side(self, c: Copies) -> None:
         """Put copies (flow-major, each flow's in send order) in flight in their flows' side pools."""

@@ -101,11 +101,11 @@ class Deliverer(BankState):
         taken = Copies.join(parts) if len(parts) > 1 else parts[0]
         arr, seq, spi, fl = taken.arr, taken.seq, taken.spi, taken.flow
         order = arrival_order(arr, fl, self.n)
-        arr, seq, spi, fl = arr[order], seq[order], spi[order], fl[order]
+        arr, seq, spi, fl = arr.take(order), seq.take(order), spi.take(order), fl.take(order)
         st = self.stats
         ufl, counts = runs(fl)
         st["delivered"][ufl] += counts
-        own = spi == self.spi[fl]
+        own = spi == np.repeat(self.spi[ufl], counts)  # each copy's flow's SPI (fl is grouped by flow)
         kept = True  # every copy goes on to its flow's window: the runs stay
         if not own.all():
             self.deliver_foreign(arr[~own], seq[~own], spi[~own], fl[~own])

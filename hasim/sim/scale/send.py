@@ -97,58 +97,57 @@ class Sender(BankState):
         st["sent"][fw] += mw
         self._space_used(fw)
         self._ivs(fw, last + np.uint64(1), new_last)
-        # one row per packet sent: flow (group) g, rank within its flow's run ar - at[g]
-        k = fw.shape[0]
+        # one row per packet sent, flow-major: a per-flow value x of each packet is np.repeat(x, mw) (one
+        # pass, where a gather by each packet's flow index took two), its rank in its flow's run ar - at
         total = int(mw.sum())
         at = np.cumsum(mw) - mw
-        g = np.repeat(np.arange(k), mw)
         ar = np.arange(total, dtype=np.int64)
-        times = self.t_off[(first_of - at)[g] + ar]
+        times = self.t_off.take(np.repeat(first_of - at, mw) + ar)
         # modular uint64 arithmetic: last + 1 + rank, exactly
-        seqs = (last + np.uint64(1) - at.astype(np.uint64))[g] + ar.astype(np.uint64)
+        seqs = np.repeat(last + np.uint64(1) - at.astype(np.uint64), mw) + ar.astype(np.uint64)
         # the link: one uniform per packet sent from each stream the flow's link uses
         u = {}
         for key in self.feats:
             pos = self.u_pos[key]
             uses = self.uses[key][fw]
+            idx = np.repeat(pos[fw] - at, mw) + ar
             if uses.all():
-                u[key] = self.u[key][(pos[fw] - at)[g] + ar]
+                u[key] = self.u[key].take(idx)
                 pos[fw] += mw
                 continue
-            idx = (pos[fw] - at)[g] + ar
-            use = uses[g]
+            use = np.repeat(uses, mw)
             val = np.zeros(total)
             val[use] = self.u[key][idx[use]]
             u[key] = val
             pos[fw] += np.where(uses, mw, 0)
-        lost = hit(u["loss"], self.per_packet("loss", fw, g)) if "loss" in u else np.zeros(total, dtype=bool)
+        lost = hit(u["loss"], self.per_packet("loss", fw, mw)) if "loss" in u else np.zeros(total, dtype=bool)
         if any(b.intervals for b in self.bursts):
-            dirn = self.dirn[fw][g]
+            dirn = np.repeat(self.dirn[fw], mw)
             for d, b in enumerate(self.bursts):
                 if b.intervals:
                     lost |= (dirn == d) & b.mask(times)
         u_jit, u_reo = u.get("jitter"), u.get("reorder")
         arrival = arrival_time(
             times,
-            self.per_packet("lat", fw, g),
-            self.per_packet("jit", fw, g) if u_jit is not None else 0.0,
+            self.per_packet("lat", fw, mw),
+            self.per_packet("jit", fw, mw) if u_jit is not None else 0.0,
             u_jit,
-            self.per_packet("reo", fw, g) if u_reo is not None else 0.0,
-            self.per_packet("reo_delay", fw, g) if u_reo is not None else 0.0,
+            self.per_packet("reo", fw, mw) if u_reo is not None else 0.0,
+            self.per_packet("reo_delay", fw, mw) if u_reo is not None else 0.0,
             u_reo,
         )
         keep = ~lost
-        kept_g = g[keep]
-        st["lost"][fw] += mw - np.bincount(kept_g, minlength=k)
+        kept = np.add.reduceat(keep, at, dtype=np.int64)  # per flow (each sent at least one)
+        st["lost"][fw] += mw - kept
         if "dup" in u:
             copies = keep.astype(np.int64)
-            copies += hit(u["dup"], self.per_packet("dup", fw, g)) & keep
+            copies += hit(u["dup"], self.per_packet("dup", fw, mw)) & keep
             idx = np.repeat(np.arange(total), copies)
-            gi = g[idx]
+            kept = np.add.reduceat(copies, at)
         else:
             idx = np.flatnonzero(keep)
-            gi = kept_g
-        out = Copies(arrival[idx], seqs[idx], self.spi[fw][gi], fw[gi])
+        # the copies stay flow-major: each flow's SPI and index repeated as many times as it has copies
+        out = Copies(arrival.take(idx), seqs.take(idx), np.repeat(self.spi[fw], kept), np.repeat(fw, kept))
         if side:
             self.to_side(out)
             return None
