@@ -39,6 +39,8 @@ class BatchEngine(SyncEngine, Protocol):
     """SAs called into since the last periodic sync (their record is stale)."""
     rebound: set[int]
     """SAs whose flows were bound or released since the last periodic sync."""
+    kids_changed: set[int]
+    """SAs with a Child SA created or deleted, or deleted themselves, since the last periodic sync."""
 
     def sa_record(self, i: int) -> SaRecord | None:
         """SA ``i``'s record at the serving cluster member, None if it has none."""
@@ -280,7 +282,8 @@ class ScaledSyncChannel(SyncChannel):
             return
         n = w.cfg.traffic.peers
         dirty: Iterable[int]
-        if not self.records or m.index != self._sharer:
+        full = not self.records or m.index != self._sharer
+        if full:
             self.records = [None] * n
             self._kids = np.full(n, -1, dtype=np.int64)
             self._sharer = m.index
@@ -295,9 +298,12 @@ class ScaledSyncChannel(SyncChannel):
         standbys = [k for k in self.site.members if k is not m and k.alive]
         if not (standbys and m.ready):  # nothing is sent: the counter rekeys need only valued and near
             stale = self._stale
+            moved = w.kids_changed | w.rebound
             for i in dirty:
-                out, hot = w.sa_outside_bank(i, limit)
                 stale.add(i)
+                if not (full or i in valued or i in moved):
+                    continue  # the bank held all its values at the last look, and held them since
+                out, hot = w.sa_outside_bank(i, limit)
                 if out:
                     valued.add(i)  # Child SAs the bank does not hold: read again at every sync
                 else:
@@ -324,6 +330,7 @@ class ScaledSyncChannel(SyncChannel):
                 near.discard(i)
         w.ike_dirty.clear()
         w.rebound.clear()
+        w.kids_changed.clear()
         if standbys and m.ready:  # else nothing is sent (the counter rekeys read valued and near)
             served = np.zeros(n, dtype=bool)  # sorted without a sort
             served[np.fromiter(m.ready, dtype=np.int64, count=len(m.ready))] = True

@@ -93,6 +93,10 @@ class ScaledWorld(World):
         self.rebound: set[int] = set()
         """SAs whose flows were bound or released since the last periodic sync (a record that names a
         flow, or the value of a Child SA the bank does not hold, may be stale)."""
+        self.kids_changed: set[int] = set()
+        """SAs with a Child SA created or deleted, or deleted themselves, since the last periodic sync:
+        with ``rebound``, all that can change whether the bank holds every counter and window of an
+        SA (``records.outside_bank``)."""
         self.ends_dirty: set[int] = set()
         """SAs whose senders or receivers may have changed: a Child SA created or deleted, the IKE SA
         deleted or taken over (every other change is a crash or takeover of a member: all SAs)."""
@@ -394,9 +398,10 @@ class ScaledWorld(World):
         SA deleted after a rekey is no flow's end any more (its slot went to the new one): that
         changes nothing of what :func:`hasim.sim.scale.ends.sa_ends` finds."""
         super().react(site, m, i, ev)
-        if isinstance(ev, ChildSaDeleted) and not self._may_end(i, site, ev.spi_in):
-            return
         if isinstance(ev, (ChildSaCreated, ChildSaDeleted, IkeSaDeleted)):
+            self.kids_changed.add(i)
+            if isinstance(ev, ChildSaDeleted) and not self._may_end(i, site, ev.spi_in):
+                return
             self.ends_dirty.add(i)
 
     def _may_end(self, i: int, site: Site, spi_in: int) -> bool:
