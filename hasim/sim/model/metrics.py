@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from hasim.sim.model.fates import FATES
 
@@ -151,9 +151,9 @@ def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
         "false_failover_exposure_s": float(
             sum(s.membership.exposure.total for s in (world.cluster, world.peer))
         ),
-        "split_brain_s": split["seconds"],
-        "split_brain_sas_lost": split["lost"],
-        "split_brain_sas_damaged": split["damaged"],
+        "split_brain_s": split.seconds,
+        "split_brain_sas_lost": split.lost,
+        "split_brain_sas_damaged": split.damaged,
         "takeovers_without_state": fo.takeovers_without_state,
         "preemptions": fo.preemptions,
         "rejoins": fo.rejoins,
@@ -161,13 +161,21 @@ def collect(world: World, wall_time_s: float) -> dict[str, float | int]:
     }
 
 
-def _split_brain(world: World) -> dict[str, float]:
-    """Split-brain seconds, and the SAs lost or damaged after the first split brain began."""
+class SplitBrain(NamedTuple):
+    """Split-brain seconds, and the SAs (counts) lost or damaged after the first split brain began."""
+
+    seconds: float
+    lost: int
+    damaged: int
+
+
+def _split_brain(world: World) -> SplitBrain:
+    """The run's ``SplitBrain`` figures."""
     sites = (world.cluster, world.peer)
     seconds = float(sum(s.membership.split_brain_s for s in sites))
     starts = [t for s in sites for t in s.membership.split_starts]
     if not starts:
-        return {"seconds": seconds, "lost": 0, "damaged": 0}
+        return SplitBrain(seconds, 0, 0)
     first = min(starts)
     lost = 0
     for i, fate in world.fates.items():
@@ -177,4 +185,4 @@ def _split_brain(world: World) -> dict[str, float]:
         if not times or min(times) >= first:
             lost += 1
     damaged = sum(1 for i in world.failover.split_damaged if world.fates.get(i) == "survived")
-    return {"seconds": seconds, "lost": lost, "damaged": damaged}
+    return SplitBrain(seconds, lost, damaged)
