@@ -19,9 +19,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
-from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
@@ -54,32 +53,6 @@ def iv_size(suite: SkSuite) -> int:
     return _IV_SIZES[suite]
 
 
-@dataclass(frozen=True)
-class SkKeys:
-    """The SK keys of one IKE SA (RFC 7296 2.14); for GCM ``sk_ai``/``sk_ar`` are empty and each
-    ``sk_e*`` is the 16-octet AES key followed by the 4-octet salt (RFC 5282 section 7.1)."""
-
-    suite: SkSuite
-    sk_ei: bytes
-    sk_er: bytes
-    sk_ai: bytes = b""
-    sk_ar: bytes = b""
-
-    def __post_init__(self) -> None:
-        if self.suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128:
-            ok = len(self.sk_ei) == len(self.sk_er) == 16 and len(self.sk_ai) == len(self.sk_ar) == 32
-            want = "16-octet SK_ei/SK_er and 32-octet SK_ai/SK_ar"
-        else:
-            ok = len(self.sk_ei) == len(self.sk_er) == 20 and not self.sk_ai and not self.sk_ar
-            want = "20-octet SK_ei/SK_er (key | salt) and empty SK_ai/SK_ar"
-        if not ok:
-            raise ValueError(f"{self.suite.name} needs {want}")
-
-    def sender(self, initiator: bool) -> tuple[bytes, bytes]:
-        """(encryption key, integrity key) of the sender whose I flag is ``initiator``."""
-        return (self.sk_ei, self.sk_ai) if initiator else (self.sk_er, self.sk_ar)
-
-
 class _CbcChain:
     """An AES-CBC encryption context of one key kept open across messages, and the last ciphertext
     block it chained (its state). CBC only chains through that block (RFC 3602 2.3: C_k = E(P_k xor
@@ -102,30 +75,78 @@ _ZERO_IV = modes.CBC(bytes(16))
 """The mode every kept context starts from (a mode object holds only its IV)."""
 
 
-@lru_cache(maxsize=1 << 15)
-def _cbc_encryptor(key: bytes) -> _CbcChain:
-    """The open CBC encryption context of one key. Room for the keys of 16,000 IKE SAs (both
-    directions)."""
+def _new_encryptor(key: bytes) -> _CbcChain:
+    """An open CBC encryption context of ``key`` (see :func:`_cbc_encrypt`)."""
     return _CbcChain(Cipher(algorithms.AES(key), _ZERO_IV).encryptor())
 
 
-@lru_cache(maxsize=1 << 15)
-def _cbc_decryptor(key: bytes) -> CipherContext:
-    """The open CBC decryption context of one key (see :func:`_cbc_decrypt`: it keeps no state of a
+def _new_decryptor(key: bytes) -> CipherContext:
+    """An open CBC decryption context of ``key`` (see :func:`_cbc_decrypt`: it keeps no state of a
     message for the next, so it needs no lock)."""
     return Cipher(algorithms.AES(key), _ZERO_IV).decryptor()
 
 
-@lru_cache(maxsize=1 << 15)
-def _gcm(key: bytes) -> AESGCM:
-    """The AES-GCM cipher of one 16-octet key, made once per key (it holds no per-message state)."""
-    return AESGCM(key)
+class _Ciphers:
+    """The cipher objects of one :class:`SkKeys`, made on its first message in each direction and
+    kept as long as the keys are: an IKE SA's next message finds them, and they go when its keys go
+    (the SA deleted, its keys replaced), so what is kept is bounded by the keys alive, four AES-CBC
+    contexts (about 0.9 KiB each) or two AES-GCM ciphers an IKE SA. Indexed by the sender's I flag:
+    its encryption key's context sealing, and the same key's opening at the other end."""
+
+    __slots__ = ("dec", "enc", "gcm")
+
+    def __init__(self) -> None:
+        self.enc: list[_CbcChain | None] = [None, None]
+        self.dec: list[CipherContext | None] = [None, None]
+        self.gcm: list[AESGCM | None] = [None, None]
+
+    def __reduce__(self) -> tuple[type[_Ciphers], tuple[()]]:
+        """Copies (pickled keys: a sweep's results, a worker's task) start with none made: OpenSSL's
+        contexts cannot be pickled, and a copy's messages make their own."""
+        return (_Ciphers, ())
 
 
-def _cbc_encrypt(key: bytes, iv: bytes, padded: bytes) -> bytes:
+@dataclass(frozen=True)
+class SkKeys:
+    """The SK keys of one IKE SA (RFC 7296 2.14); for GCM ``sk_ai``/``sk_ar`` are empty and each
+    ``sk_e*`` is the 16-octet AES key followed by the 4-octet salt (RFC 5282 section 7.1)."""
+
+    suite: SkSuite
+    sk_ei: bytes
+    sk_er: bytes
+    sk_ai: bytes = b""
+    sk_ar: bytes = b""
+    ciphers: _Ciphers = field(default_factory=_Ciphers, init=False, repr=False, compare=False)
+    """The cipher objects made for these keys (not part of their value)."""
+
+    def __post_init__(self) -> None:
+        if self.suite == SkSuite.AES_CBC_128_HMAC_SHA2_256_128:
+            ok = len(self.sk_ei) == len(self.sk_er) == 16 and len(self.sk_ai) == len(self.sk_ar) == 32
+            want = "16-octet SK_ei/SK_er and 32-octet SK_ai/SK_ar"
+        else:
+            ok = len(self.sk_ei) == len(self.sk_er) == 20 and not self.sk_ai and not self.sk_ar
+            want = "20-octet SK_ei/SK_er (key | salt) and empty SK_ai/SK_ar"
+        if not ok:
+            raise ValueError(f"{self.suite.name} needs {want}")
+
+    def sender(self, initiator: bool) -> tuple[bytes, bytes]:
+        """(encryption key, integrity key) of the sender whose I flag is ``initiator``."""
+        return (self.sk_ei, self.sk_ai) if initiator else (self.sk_er, self.sk_ar)
+
+
+def _gcm(keys: SkKeys, initiator: bool) -> AESGCM:
+    """The AES-GCM cipher of the sender's 16-octet key, made once per key (it holds no per-message
+    state)."""
+    made = keys.ciphers.gcm
+    cipher = made[initiator]
+    if cipher is None:
+        cipher = made[initiator] = AESGCM(keys.sender(initiator)[0][:16])
+    return cipher
+
+
+def _cbc_encrypt(chain: _CbcChain, iv: bytes, padded: bytes) -> bytes:
     """AES-CBC of whole blocks under ``iv``: the first block enters the open context as
     P_1 xor IV xor state, so that the context's E(that xor state) is E(P_1 xor IV)."""
-    chain = _cbc_encryptor(key)
     with chain.lock:
         head = int.from_bytes(padded[:16], "big") ^ int.from_bytes(iv, "big") ^ chain.last
         ct: bytes = chain.ctx.update(head.to_bytes(16, "big") + padded[16:])
@@ -133,12 +154,12 @@ def _cbc_encrypt(key: bytes, iv: bytes, padded: bytes) -> bytes:
     return ct
 
 
-def _cbc_decrypt(key: bytes, iv_ct: bytes | memoryview) -> bytes:
+def _cbc_decrypt(ctx: CipherContext, iv_ct: bytes | memoryview) -> bytes:
     """AES-CBC decryption of whole blocks that follow their IV (the SK body as it is on the wire): the
     IV goes through the open context as one more block, whose output (D(IV) xor whatever state) is
     thrown away; after it P_k = D(C_k) xor C_(k-1) with C_0 the IV, as in a context made for the
     message. One ``update`` call does it all, so threads sharing the context cannot mix messages."""
-    plain: bytes = _cbc_decryptor(key).update(iv_ct)
+    plain: bytes = ctx.update(iv_ct)
     return plain[16:]
 
 
@@ -176,9 +197,13 @@ def seal(keys: SkKeys, initiator: bool, iv: bytes, aad: bytes, plaintext: bytes)
         raise ValueError(f"{keys.suite.name} needs a {iv_size(keys.suite)}-octet IV, got {len(iv)}")
     if keys.suite == _CBC:
         pad = 15 - len(plaintext) % 16
-        head = aad + iv + _cbc_encrypt(enc_key, iv, plaintext + _PADS[pad])
+        chains = keys.ciphers.enc
+        chain = chains[initiator]
+        if chain is None:
+            chain = chains[initiator] = _new_encryptor(enc_key)
+        head = aad + iv + _cbc_encrypt(chain, iv, plaintext + _PADS[pad])
         return head + _icv(auth_key, head)
-    return aad + iv + _gcm(enc_key[:16]).encrypt(enc_key[16:] + iv, plaintext + b"\x00", aad)
+    return aad + iv + _gcm(keys, initiator).encrypt(enc_key[16:] + iv, plaintext + b"\x00", aad)
 
 
 _PADS = tuple(bytes(pad) + bytes([pad]) for pad in range(16))
@@ -206,7 +231,11 @@ def open_sk(keys: SkKeys, initiator: bool, data: bytes, body_offset: int) -> byt
         view = memoryview(data)
         if not hmac.compare_digest(_icv(auth_key, view[:icv_at]), data[icv_at:]):
             raise IntegrityError(icv_at, "SK payload ICV does not verify")
-        padded = _cbc_decrypt(enc_key, view[body_offset:icv_at])
+        ctxs = keys.ciphers.dec
+        ctx = ctxs[initiator]
+        if ctx is None:
+            ctx = ctxs[initiator] = _new_decryptor(enc_key)
+        padded = _cbc_decrypt(ctx, view[body_offset:icv_at])
     else:
         if body_len < n_iv + 1 + ICV_SIZE:
             raise DecodeError(
@@ -214,7 +243,7 @@ def open_sk(keys: SkKeys, initiator: bool, data: bytes, body_offset: int) -> byt
                 f"SK body of {body_len} octets is shorter than IV (8) + pad length (1) + ICV (16)",
             )
         try:
-            padded = _gcm(enc_key[:16]).decrypt(
+            padded = _gcm(keys, initiator).decrypt(
                 enc_key[16:] + data[body_offset:ct_at], data[ct_at:], data[:body_offset]
             )
         except InvalidTag:
