@@ -61,7 +61,7 @@ class _CbcChain:
     context made for the message. Making a context costs several microseconds, an ``update`` a
     fraction."""
 
-    __slots__ = ("ctx", "last", "lock")
+    __slots__ = ("__weakref__", "ctx", "last", "lock")
 
     def __init__(self, ctx: CipherContext) -> None:
         self.ctx = ctx
