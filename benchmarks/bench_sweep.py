@@ -3,7 +3,7 @@
 The one-worker sweep runs inline; the same sweep on a pool of one worker process shows what a worker
 process costs (start-up, pickling, results coming back) without a second core to share.
 
-Each run is the remote-access gateway (experiments/scenarios/remote_access_10k.toml) at 200 peers:
+Each run is the remote-access gateway (experiments/scenarios/remote_access_10k.toml) at 450 peers:
 long enough that a worker's start-up and the writing of each result are small beside the run, as in a
 real sweep. Printed per executor: wall time, runs per second, and
 
@@ -51,7 +51,7 @@ replications = 8
 root_seed = 2026
 
 [fixed]
-"traffic.peers" = 200
+"traffic.peers" = 450
 
 [[axes]]
 kind = "grid"
