@@ -219,16 +219,9 @@ class Site:
         self.drive(m, i, IkeSa.handle_timer, max(now, nxt))
 
     def deliver_ike(self, i: int, data: bytes) -> bool:
-        """An IKE datagram reached the virtual address; False when nobody could take it. What
-        :meth:`drive` does with ``IkeSa.receive``, written out: this runs once per message."""
+        """An IKE datagram reached the virtual address; False when nobody could take it."""
         m = self.serving()  # alive when not None
-        if m is None or i not in m.ready:
+        if m is None or i not in m.ready or i not in m.sas:
             return False
-        sa = m.sas.get(i)
-        if sa is None:
-            return False
-        self.world.advance_sa(i)
-        now = self.env.now
-        sa.receive(data, now)
-        self._flush(m, i, sa, now)
+        self.drive(m, i, IkeSa.receive, data, self.env.now)
         return True
