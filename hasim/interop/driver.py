@@ -49,7 +49,7 @@ def run_interop(
     cases: Sequence[CaseSpec] = CASES,
     *,
     workdir: Path | None = None,
-    dpd_delay_s: int = 2,
+    dpd_delay_s: int = 4,
     stale_requests: int = 2,
     pcap: Path | None = None,
     reading: SyncReading = SyncReading.STRICT,
