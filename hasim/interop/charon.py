@@ -35,8 +35,8 @@ class CharonSettings:
     hasim_id: str = "member.hasim.test"
     psk: str = "hasim interop pre-shared key"
     dpd_delay_s: int = 4
-    """charon's DPD after this much silence: the cases' hand-worked Message IDs count one DPD in the
-    normal phase, so the silence must outlast hasim's slowest step on a loaded machine (2 s did not)."""
+    """charon's DPD after this much silence: one DPD in a case's normal phase usually (the tests
+    count how many there were; fewer make shorter cases, more steps that are all predicted)."""
     log_level: int = 1
 
     @property

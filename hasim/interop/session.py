@@ -134,6 +134,7 @@ class Session:
         self.handshake_snapshot: IkeSaSnapshot | None = None
         self.model_requests: list[bytes] = []
         self.charon_requests_seen: set[int] = set()
+        self.charon_requests_answered: set[int] = set()
         self.recording = True
         self._log_mark = len(charon.log_lines())
 
@@ -244,8 +245,20 @@ class Session:
             if head.response:
                 step = Step(self.case, "late or unexpected response", "no message", self._describe(got))
                 self.steps.append(step)
-            elif head.message_id not in self.charon_requests_seen:
+            elif not self._retransmission(got):
                 self.charon_request(got, take_log=False)
+
+    def _retransmission(self, data: bytes) -> bool:
+        """A request of charon's seen before (RFC 7296 2.1: charon lost or did not wait for the
+        answer) is no new request and no step: the member answers it again if it answered it at
+        all (a request left unanswered on purpose stays so)."""
+        mid = decode(data).message_id
+        if mid not in self.charon_requests_seen:
+            return False
+        if mid in self.charon_requests_answered:
+            for reply in self._to_member(data):
+                self._send(reply)
+        return True
 
     def _split(self, out: list[bytes]) -> list[bytes]:
         """Keep the model peer's responses; its own requests (e.g. one it re-sends with a new Message
@@ -271,7 +284,7 @@ class Session:
             elif head.response:
                 step = Step(self.case, "late or unexpected response", "no message", self._describe(got))
                 self.steps.append(step)
-            else:  # e.g. a DPD: its own step, but the log lines stay with the step being collected
+            elif not self._retransmission(got):  # e.g. a DPD: its own step, log lines stay here
                 self.charon_request(got, take_log=False)
         return out
 
@@ -321,6 +334,7 @@ class Session:
         self.steps.append(step)
         if not answer:
             return step
+        self.charon_requests_answered.add(msg.message_id)
         for reply in self._to_member(data):
             self._send(reply)
             self.model.receive(reply, self.now())
@@ -334,7 +348,7 @@ class Session:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             got = self._recv(deadline - time.monotonic())
-            if got is not None and not decode(got).response:
+            if got is not None and not decode(got).response and not self._retransmission(got):
                 return self.charon_request(got, what, answer=answer, finding=finding)
         return None
 
