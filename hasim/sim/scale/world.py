@@ -42,6 +42,7 @@ from hasim.sim.model.world import SlotEnds, World
 from hasim.sim.scale.bank import FlowBank, bank_supports
 from hasim.sim.scale.ends import (
     Holders,
+    MembershipSignature,
     SaEnds,
     SiteNow,
     holders,
@@ -100,10 +101,10 @@ class ScaledWorld(World):
         self.ends_dirty: set[int] = set()
         """SAs whose senders or receivers may have changed: a Child SA created or deleted, the IKE SA
         deleted or taken over (every other change is a crash or takeover of a member: all SAs)."""
-        self._sig: tuple[Any, ...] = ()
+        self._sig: MembershipSignature | None = None
         self._holders_then: Holders = ()
         """``holders`` when the signature last changed (what every SA's ends were last looked up in)."""
-        self._sites_sig: tuple[Any, ...] = ()
+        self._sites_sig: MembershipSignature | None = None
         self._sites: dict[Site, SiteNow] = {}
         self._members = [*self.cluster.members, *self.peer.members]
 
