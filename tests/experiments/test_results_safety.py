@@ -227,3 +227,34 @@ def test_a_full_disk_stops_the_sweep_and_the_manifest_says_so(
     monkeypatch.undo()
     out = run_sweep(spec, toy_dir / "res", model=TOY, workers=1, resume=True, progress=False)
     assert (out.already_done, out.ran) == (5, 13)
+
+
+def _descendants(pid: int) -> set[int]:
+    out, todo = set(), [pid]
+    while todo:
+        kids = _children(todo.pop())
+        out |= kids
+        todo += kids
+    return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_a_killed_sweep_on_a_local_dask_cluster_leaves_no_process(toy_dir: Path, sig: signal.Signals) -> None:
+    # --dask local: the sweep's process runs the scheduler and starts the workers (processes of
+    # their own, with multiprocessing's resource tracker): all must end with the sweep, within the
+    # 5 s a process pool's workers are given.
+    _slow(toy_dir, 2.0, 4)
+    out = toy_dir / "killed-dask"
+    proc = _sweep_process(toy_dir, out, "--dask", "local")
+    deadline = time.monotonic() + 90
+    while not (out / "parts").exists() and time.monotonic() < deadline:  # workers are mid-run
+        time.sleep(0.05)
+    time.sleep(0.5)
+    family = _descendants(proc.pid)
+    assert len(family) >= 2, family  # the two workers at least
+    proc.send_signal(sig)
+    killed_at = time.monotonic()
+    proc.wait()
+    while any(_alive(p) for p in family) and time.monotonic() - killed_at < 5:
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in family), "processes outlived the sweep"
