@@ -258,12 +258,11 @@ def main() -> None:
         "esp_replay_after_lost_copy",
     )
     lines += _finding(
-        "The lazy trigger accepts a replayed ESP packet before its sync starts",
-        "Under `lazy` the strict inbound window (R8.2-1) is put in place when the sync starts, "
-        "which a lazy member does only with its first packet to send or the first one outside its "
-        "window (R7-6); until then its window is the standby's copy, so a duplicate of a packet "
-        "its predecessor accepted is accepted again. A safety property the policy promises: this "
-        "is a failure of the protocol core under that policy.",
+        "The lazy trigger rejects a replayed ESP packet before its sync starts",
+        "A `lazy` member starts its sync only with its first packet to send or the first one outside "
+        "its window (R7-6), but it moves its inbound window up by the delta it will ask for (strict, "
+        "R8.2-1) at the takeover, so a duplicate of a packet its predecessor accepted falls below the "
+        "window before any sync.",
         explore(esp, STRICT, POLICIES["lazy"]),
         "esp_replay_accepted",
     )

@@ -135,7 +135,7 @@ class IkeSa:
         self.children = [ChildSa.from_snapshot(c, self.config.replay_window) for c in snap.children]
         for c in self.children:
             self.spis.reserve(c.spi_in)
-        self.member = MemberState(last_sync=snap.last_sync)
+        self.member = MemberState(last_sync=snap.last_sync, unsent=snap.unsent_delta)
         self.highest_sync_m1 = snap.highest_sync_m1
         self.snapshot_taken_at = snap.taken_at
         self.queue.clear()
@@ -157,6 +157,7 @@ class IkeSa:
             last_sync=self.member.last_sync,
             highest_sync_m1=self.highest_sync_m1,
             taken_at=now,
+            unsent_delta=self.member.unsent_delta,
         )
 
     # ------------------------------------------------------------------------- driver interface

@@ -18,8 +18,14 @@ The repair has two halves, both started here, at most once per failover (R7-5):
    factor, a fixed amount, or 2**30 followed by a rekey of every Child SA so the counter cannot
    wrap (``SkipForward``, R5.2-2, R5.2-3). It also estimates the incoming packets it may have missed
    and asks the peer to skip *its* outgoing counters by that delta with IPSEC_REPLAY_COUNTER_SYNC
-   (R5.2-4); its own inbound window moves up by the same delta, so old packets replayed from before
-   the failover fall below it.
+   (R5.2-4). Its own inbound windows move up by the delta at takeover, whatever the trigger and
+   however long the exchange waits (R8.2-1: strict accepts only the safe window from the failover
+   on, lenient for a grace period after it), so old packets replayed from before the failover fall
+   below them; the sync later asks for the delta worked out then. Under the strict policy the
+   peer's packets below the new edge are dropped until it skips: for a lazy member those drops are
+   the first packets outside the window (R7-1). A takeover before the previous member's sync
+   started asks for that member's delta too (the snapshot carries it as ``unsent_delta``): the
+   windows it inherits already sit above it, the peer's counters do not.
 
 2. Message IDs (section 5.1). The member sends an INFORMATIONAL request with Message ID 0 (R5.1-10)
    holding IKEV2_MESSAGE_ID_SYNC(nonce, M1, P1) and nothing else but the optional replay notify
@@ -87,6 +93,7 @@ from typing import TYPE_CHECKING
 
 from hasim.errors import ProtocolError
 from hasim.protocol.anti_replay import ReplayPolicy
+from hasim.protocol.child_sa import max_seq
 from hasim.protocol.events import (
     CountersSkipped,
     FailoverTakeover,
@@ -113,6 +120,9 @@ class MemberState:
     re-arms it). ``pending``: the Message ID 0 request in flight, with ``nonce``/``m1``/``p1``.
     ``last_sync``: the values last sent by any member (imported from the snapshot, R5.1-4).
     ``wanted``: a trigger fired under a sync gate; the sync waits for the driver (still armed).
+    ``delta``: the replay delta of this failover (R5.2-4), worked out at takeover when the inbound
+    windows move, asked for by the sync. ``unsent``: an earlier member's delta its sync never asked
+    for (imported from the snapshot).
     """
 
     last_sync: SyncValues | None = None
@@ -126,6 +136,13 @@ class MemberState:
     p1: int = 0
     superseded: bool = False
     override: tuple[int | None, int | None] = (None, None)
+    delta: int | None = None
+    unsent: int | None = None
+
+    @property
+    def unsent_delta(self) -> int | None:
+        """The delta a successor must ask for too: this failover's, while its sync has not started."""
+        return self.delta if self.armed else self.unsent
 
 
 def takeover(sa: IkeSa, now: float, m1: int | None = None, p1: int | None = None) -> None:
@@ -136,6 +153,7 @@ def takeover(sa: IkeSa, now: float, m1: int | None = None, p1: int | None = None
     if not sa.established:
         raise ProtocolError("only an established IKE SA can be taken over")
     m = sa.member
+    carried = m.unsent_delta  # read before arming: an earlier takeover's delta not yet asked for
     m.failovers += 1
     m.armed = True
     m.wanted = False
@@ -151,12 +169,31 @@ def takeover(sa: IkeSa, now: float, m1: int | None = None, p1: int | None = None
         amount = policy.skip_out.estimate(child.out_rate_pps, m.since_sync_s)
         new_seq = child.skip_outbound(amount)
         sa.emit(CountersSkipped(now, child.spi_out, amount, new_seq))
+    m.unsent = None
+    m.delta = move_inbound(sa, m.since_sync_s, carried)
     if policy.trigger is SyncTrigger.PROACTIVE:
         request_sync(sa, now)
     if policy.skip_out.kind is SkipKind.LARGE and policy.rekey_after_large_skip:
         for child in list(sa.children):  # R5.2-3: rekey soon after a very large jump (after the sync)
             sa.queue_create_child(now, child)
     sa.pump(now)
+
+
+def move_inbound(sa: IkeSa, since_sync_s: float, carried: int | None) -> int | None:
+    """Move the inbound windows up by the estimated missed packets (R5.2-4) under the R8.2-1 policy,
+    and return the delta the sync will ask for: that estimate plus ``carried`` (None: nothing asked).
+
+    Case 4 and an SA without Child SAs ask for nothing, and nothing moves. The windows move only by the
+    estimate: an inherited window already sits above an earlier member's unsent delta.
+    """
+    if not (sa.caps.replay_sync and sa.children):
+        return None
+    limit = max_seq(sa.children[0].esn)
+    own = min(limit, max(sa.config.member.skip_in.estimate(c.in_rate_pps, since_sync_s) for c in sa.children))
+    strict = sa.config.inbound_after_failover is ReplayPolicy.STRICT
+    for child in sa.children:
+        child.advance_inbound(own, strict)  # R8.2-1 policy for the window below the safe edge
+    return min(limit, own + (carried or 0))
 
 
 def requeue(sa: IkeSa, abandoned: list[PendingRequest]) -> None:
@@ -204,7 +241,7 @@ def on_out_of_window(sa: IkeSa, now: float, mid: int) -> None:
 
 def has_exchange(sa: IkeSa) -> bool:
     """Whether a sync would send anything (cases 1-3); case 4 (R5-9) is only the local skip."""
-    return sa.caps.mid_sync or (sa.caps.replay_sync and bool(sa.children))
+    return sa.caps.mid_sync or (sa.member.delta is not None and bool(sa.children))
 
 
 def request_sync(sa: IkeSa, now: float) -> None:
@@ -228,10 +265,7 @@ def start_sync(sa: IkeSa, now: float) -> None:
     m.wanted = False
     policy = sa.config.member
     esn = bool(sa.children) and sa.children[0].esn
-    delta: int | None = None
-    if sa.caps.replay_sync and sa.children:  # R5.2-4
-        limit = 2**64 - 1 if esn else 2**32 - 1
-        delta = min(limit, max(policy.skip_in.estimate(c.in_rate_pps, m.since_sync_s) for c in sa.children))
+    delta = m.delta if sa.children else None  # R5.2-4: the delta the windows moved for at takeover
     if sa.caps.mid_sync:
         known = sa.requests.next_mid
         if m.last_sync is not None and m.last_sync.m1 is not None:
@@ -264,10 +298,6 @@ def start_sync(sa: IkeSa, now: float) -> None:
     else:  # case 4 (R5-9): nothing to negotiate, plain IKEv2
         sa.counters["sync_unsupported"] += 1
         return
-    if delta is not None:
-        strict = sa.config.inbound_after_failover is ReplayPolicy.STRICT
-        for child in sa.children:
-            child.advance_inbound(delta, strict)  # R8.2-1 policy for the window below the safe edge
     sa.counters["sync_started"] += 1
     sa.emit(sent)
 

@@ -13,6 +13,8 @@ Contents, with the requirement that needs each field:
 - Child SAs with SPIs, ESN and counters: what 5.2 skips forward and requests a delta for.
 - ``last_sync``: the values of the last sync request a member sent, so that a later member never
   replays the same M1 after a second failover (R5.1-4, R2-1).
+- ``unsent_delta``: the replay delta a member moved its inbound windows for at takeover but has not
+  asked the peer for yet (its sync not started), so that a later member asks for it too (R5.2-4).
 - ``highest_sync_m1``: the peer-role memory of R5.1-5 (the highest M1 received), so that a cluster
   facing another cluster (R2-2) keeps its replay protection across its own failovers.
 """
@@ -71,6 +73,7 @@ class IkeSaSnapshot:
     last_sync: SyncValues | None = None
     highest_sync_m1: int = -1
     taken_at: float = 0.0
+    unsent_delta: int | None = None
 
     def with_changes(self, **changes: object) -> IkeSaSnapshot:
         """A copy with some fields replaced (tests and the sync channel's staleness models use it)."""

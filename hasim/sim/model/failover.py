@@ -20,7 +20,7 @@ gated).
 
 The simulator supplies what the protocol cannot see itself: the lazy triggers (first packet to
 send, R7-2; first ESP packet outside the window, R7-1), the end of the lenient grace period
-(R8.2-1, ``ipsec_grace_s`` after the exchange moved the replay window), and the on-path attacker's
+(R8.2-1, ``ipsec_grace_s`` after the takeover moved the replay window), and the on-path attacker's
 replays after each takeover (section 11). Loss bursts and sync partitions are scheduled here too.
 """
 
@@ -242,12 +242,7 @@ class Failover:
                 return False
             started: list[bool] = []
             site.drive(m, i, lambda s: started.append(s.start_failover_sync(self.env.now)))
-            if not started or not started[0]:
-                return False  # deleted or already synced meanwhile: no exchange, no load
-            if site.ike_config.inbound_after_failover is ReplayPolicy.LENIENT:
-                now = self.env.now  # the exchange moved the replay window: the grace starts now
-                self._at(now + self.cfg.policy.ipsec_grace_s, lambda: self._end_grace(m, i, sa))
-            return True
+            return bool(started and started[0])  # else deleted or already synced: no exchange, no load
 
         m.sync_gate.ask(start)
 
@@ -270,6 +265,9 @@ class Failover:
         site.flush(m, i)
         self.probes.counters(self.env.now, m.name, i, "live", sa)
         now = self.env.now
+        if site.ike_config.inbound_after_failover is ReplayPolicy.LENIENT and sa.member.delta is not None:
+            # the takeover moved the replay window (R5.2-4): the grace starts now, whatever the trigger
+            self._at(now + self.cfg.policy.ipsec_grace_s, lambda: self._end_grace(m, i, sa))
         self._watch_recovery(i, now)
         if self.probes.enabled:
             for f in self.world.flows.get(i, ()):

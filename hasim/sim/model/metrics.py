@@ -21,7 +21,10 @@ Definitions (all counts over the whole run):
   ESP flows at once, so this is the data-plane outage after takeover: one packet interval plus
   the link latency for steady traffic, plus any silence of on/off traffic, plus whatever the
   failover handling dropped (replay drops of packets in flight when a delta applies, a lost IKE
-  SA); it does not wait for sync exchanges. ``flows_not_recovered``: how many of those flows (one per
+  SA). Outbound ESP never waits for a sync exchange; under the strict inbound policy (R8.2-1) the
+  peer's packets below the safe edge are dropped from the takeover until the peer applies the delta,
+  so inbound ESP waits for the SA's exchange to start (a lazy trigger, a busy member).
+  ``flows_not_recovered``: how many of those flows (one per
   Child SA and direction) never delivered again, e.g. after an IKE SA was lost, or when a rekey
   straddled the crash and the peer sends on a Child SA the new member never learned of.
 - ``sync_wait_max_s``: the longest any SA waited between its trigger asking for the sync exchange

@@ -58,6 +58,7 @@ class SaRecord(NamedTuple):
     last_sync: SyncValues | None
     highest_sync_m1: int
     children: tuple[ChildRecord, ...]
+    unsent_delta: int | None
 
     @property
     def bank_holds_all(self) -> bool:
@@ -102,6 +103,7 @@ class SaRecord(NamedTuple):
             last_sync=self.last_sync,
             highest_sync_m1=self.highest_sync_m1,
             taken_at=taken_at,
+            unsent_delta=self.unsent_delta,
         )
 
 
@@ -147,6 +149,7 @@ def sa_record(sa: IkeSa, flows: Sequence[int], ends: Sequence[FlowEnd]) -> SaRec
         sa.member.last_sync,
         sa.highest_sync_m1,
         tuple(kids),
+        sa.member.unsent_delta,
     )
 
 

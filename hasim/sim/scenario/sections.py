@@ -419,7 +419,7 @@ class PolicySection:
         choices=values_of(ReplayPolicy),
     )
     ipsec_grace_s: float = knob(
-        2.0, "lenient grace period from the SA's sync exchange start (replay window moved)", unit="s", lo=0.0
+        2.0, "lenient grace period from the SA's takeover (replay window moved)", unit="s", lo=0.0
     )
     replay_window: int = knob(
         32,

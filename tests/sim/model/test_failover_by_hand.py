@@ -171,16 +171,20 @@ def test_simultaneous_failover_loses_the_sa_without_rfc6311() -> None:
 
 
 @pytest.mark.rfc("R8.2-1")
+@pytest.mark.parametrize("trigger", ["proactive", "lazy"])
 @pytest.mark.parametrize(("policy", "accepted"), [("strict", 0), ("lenient", 64)])
-def test_attacker_replays_are_accepted_only_in_the_lenient_grace(policy: str, accepted: int) -> None:
+def test_attacker_replays_are_accepted_only_in_the_lenient_grace(
+    policy: str, accepted: int, trigger: str
+) -> None:
     # The attacker keeps the last 64 packets delivered each way before the crash and replays them the
     # moment the new member takes over. Toward the peer they are duplicates. Toward the cluster all 64
     # were sent after the 10.0 s snapshot: the strict window (stale edge + delta) drops them; the
     # lenient one, still at the stale edge during its grace, accepts all 64. (Half a second later the
     # peer's own new packets have moved a 32-packet window far past them: too old either way.)
+    # A lazy member has started no sync at that moment: its window moved at the takeover all the same.
     cfg = scenario(
         faults=[{"at_s": 10.5}],
-        policy={"ipsec_after_failover": policy, "ipsec_grace_s": 2.0},
+        policy={"ipsec_after_failover": policy, "ipsec_grace_s": 2.0, "trigger": trigger},
         attacker={"enabled": True, "record_packets": 64, "replay_after_s": 0.0},
     )
     m = simulate(cfg, 2).metrics
@@ -236,10 +240,11 @@ def test_loss_burst_drops_everything_sent_inside_it() -> None:
 def test_out_of_window_starts_sync_at_the_first_request_outside_the_window() -> None:
     # Sync every 5 s, liveness every 2 s, crash at 13 s: the standby's snapshot (10 s) predates two
     # requests of the peer that the dead member answered, so the peer's next request is ahead of the
-    # new member's window: the member drops it (R8.1-1) and that arrival starts the sync (R7-1).
+    # new member's window: the member drops it (R8.1-1) and that arrival starts the sync (R7-1). No
+    # ESP toward the cluster: its first packet below the safe edge would be the trigger (next test).
     cfg = scenario(
         cluster={"sync_interval_s": 5.0},
-        traffic={"liveness_interval_s": 2.0},
+        traffic={"liveness_interval_s": 2.0, "esp_in_pps": 0.0},
         policy={"trigger": "out_of_window", "m1_margin": 8},
         faults=[{"at_s": 13.0}],
     )
@@ -260,6 +265,32 @@ def test_out_of_window_starts_sync_at_the_first_request_outside_the_window() -> 
     # that stopped at 20 s used to count this SA as surviving.)
     assert r.metrics["fate_lost_timeout"] == 1 and r.metrics["ike_sas_survived"] == 0
     assert r.metrics["decided_at_s"] == pytest.approx(20 + 0.7 * 234, abs=1e-6)
+
+
+@pytest.mark.rfc("R7-1", "R8.2-1")
+def test_an_esp_packet_below_the_safe_edge_starts_the_out_of_window_sync() -> None:
+    # The same crash with ESP both ways. At the takeover T the strict window (R8.2-1) moves to the
+    # safe edge: the peer's next packets, numbered about 6,610 past the standby's edge (6.6 s at
+    # 1000/s), fall below it (the delta is 13,220). The first one arrives within 1 ms of T; the
+    # out-of-window watch sees the drop at its first poll, T + 10 ms, and starts the sync (R7-1).
+    # The peer applies the delta at T + 20 ms: it drops what the peer sent in [T - 0.01, T + 0.02),
+    # 30 packets of the 1000/s lattice, and the first packet sent after T + 0.02 arrives 10 ms later.
+    cfg = scenario(
+        cluster={"sync_interval_s": 5.0},
+        traffic={"liveness_interval_s": 2.0},
+        policy={"trigger": "out_of_window", "m1_margin": 8},
+        faults=[{"at_s": 13.0}],
+    )
+    r = simulate(cfg, 4, records=True)
+    takeover = next(row["time"] for row in r.records["timeline"] if row["kind"] == "takeover")
+    sent = [row for row in r.records["sync_exchanges"] if row["kind"] == "sync_sent"]
+    assert [row["time"] for row in sent] == [pytest.approx(takeover + 0.01, abs=1e-9)]
+    assert sent[0]["delta"] == 13220  # ceil(1000 x 6.609875 x 2): worked out at the takeover
+    m = simulate(cfg, 4).metrics  # the scaled world: the same drops fire the same trigger
+    for metrics in (r.metrics, m):
+        assert metrics["esp_in_replay_drops"] == 30
+        assert 0.03 <= metrics["recovery_time_s"] < 0.031
+        assert metrics["sync_done_s"] == pytest.approx(0.03, abs=1e-9)
 
 
 @pytest.mark.rfc("R7-2")
@@ -294,11 +325,15 @@ def test_takeover_is_immediate_and_capacity_spaces_only_the_proactive_sync_start
     # proactive: all 20 ask at T, SA k's request leaves at T + k/10
     assert [sa for sa, _ in sent] == list(range(20))
     assert [t for _, t in sent] == [pytest.approx(T_TAKEOVER + k / 10, abs=1e-9) for k in range(20)]
-    # ESP of every SA resumes at T: each flow's first packet after T (sent within 1/10 s) is accepted
-    # 10 ms later; only SA 0's inbound can lose one packet the peer sent before its delta applied
-    # (request at T, delta applied at T + 10 ms): at most 0.1 + 2 x 0.01 s, not ~1.9 s of backlog.
+    # Outbound ESP of every SA resumes at T. Inbound, the strict window (R8.2-1) sits at the safe edge
+    # from T on: SA k drops the peer's packets until the peer applies SA k's delta at T + k/10 + 0.01
+    # (its request leaves at T + k/10); the peer's next packet (10/s) after that arrives within
+    # 0.1 + 0.01 s. SA 19 is last: recovery in [1.9 + 0.02, 1.9 + 0.01 + 0.1 + 0.01].
     rec = r.metrics["recovery_time_s"]
-    assert 0.01 <= rec <= 0.1 + 0.02 + 1e-9
+    assert 1.9 + 0.02 - 1e-9 <= rec <= 1.9 + 0.12 + 1e-9
+    # SA k drops what the peer sent in [T - 0.01, T + k/10 + 0.01): k + 0.2 packets of a 10/s lattice,
+    # so k or k + 1: between 190 and 210 for the 20 SAs
+    assert 190 <= r.metrics["esp_in_replay_drops"] <= 210
     assert r.metrics["sync_exchanges_completed"] == 20 and r.metrics["ike_sas_survived"] == 20
     # SA 19 waited 1.9 s for the member; its exchange completed one round trip (2 x 10 ms) later
     assert r.metrics["sync_wait_max_s"] == pytest.approx(1.9, abs=1e-9)
@@ -306,6 +341,7 @@ def test_takeover_is_immediate_and_capacity_spaces_only_the_proactive_sync_start
     # same numbers without records (the scaled world)
     m = simulate(cfg, 4).metrics
     assert m["recovery_time_s"] == rec and m["sync_exchanges_started"] == 20
+    assert m["esp_in_replay_drops"] == r.metrics["esp_in_replay_drops"]
 
 
 @pytest.mark.rfc("R7-2", "R7-6")
@@ -332,9 +368,13 @@ def test_a_later_trigger_queues_the_sync_starts_later() -> None:
     waits = [expected[sa] - t for t, sa in wanted]
     assert r.metrics["sync_wait_max_s"] == pytest.approx(max(waits), abs=1e-9)
     assert r.metrics["sync_done_s"] == pytest.approx(max(expected.values()) + 0.02 - T_TAKEOVER, abs=1e-9)
-    # ESP never waited for any sync: a flow's first packet after T is accepted, or (inbound, one
-    # in flight while the delta applies) the next one 0.1 s later
-    assert r.metrics["recovery_time_s"] <= 0.1 + 0.1 + 0.01 + 1e-9
+    # Inbound ESP waits for the sync (the strict window sits at the safe edge from T on): the SA whose
+    # exchange starts last recovers with the peer's first packet after its delta applies (start +
+    # 0.01 s), arriving 0.01 s later and within one 0.1 s packet interval
+    last = max(expected.values())
+    rec = r.metrics["recovery_time_s"]
+    assert last + 0.02 - T_TAKEOVER - 1e-9 <= rec <= last + 0.12 - T_TAKEOVER + 1e-9
+    assert simulate(cfg, 4).metrics["recovery_time_s"] == rec  # the scaled world
     assert r.metrics["ike_sas_survived"] == 20
 
 
