@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from hasim.errors import ConfigError, read_utf8
+from hasim.errors import ConfigError, parse_toml, read_utf8
 from hasim.experiments.examples import find_example
 from hasim.experiments.report_figures import LoadedResults
 from hasim.experiments.runner import SweepOutcome
@@ -32,8 +32,6 @@ Results = LoadedResults
 
 def read_scenario(source: str | Path | Mapping[str, Any] | ScenarioConfig) -> dict[str, Any]:
     """The raw scenario table of ``source`` (not yet validated): a path, an example's name, a dict."""
-    import tomllib
-
     from hasim.sim import ScenarioConfig
 
     if isinstance(source, ScenarioConfig):
@@ -46,10 +44,7 @@ def read_scenario(source: str | Path | Mapping[str, Any] | ScenarioConfig) -> di
             path = find_example(source, "scenario").path
         else:
             raise ConfigError(str(source), "no such scenario file")
-    try:
-        return tomllib.loads(read_utf8(path, "a scenario (TOML)"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    return parse_toml(read_utf8(path, "a scenario (TOML)"), str(path))
 
 
 def load_scenario(

@@ -1,8 +1,13 @@
-"""The three error kinds every floor raises; kept here so that no floor imports a higher one."""
+"""The three error kinds every floor raises, and reading a user's file (text, TOML) into them; kept here
+so that no floor imports a higher one."""
 
 from __future__ import annotations
 
+import re
+import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
 
 class DecodeError(ValueError):
@@ -50,3 +55,46 @@ def read_utf8(path: Path, what: str) -> str:
         raise ConfigError(str(path), f"cannot read {what}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), f"not UTF-8 text (byte offset {exc.start}); expected {what}") from None
+
+
+def parse_toml(text: str, where: str) -> dict[str, Any]:
+    """The tables of a user's TOML text (``where`` names the file or key in the error).
+
+    Besides a syntax error, tomllib lets two inputs escape as other exceptions: arrays or inline tables
+    nested beyond the interpreter's recursion limit (RecursionError) and an integer literal longer than
+    ``sys.get_int_max_str_digits()`` (ValueError); both become a ConfigError here.
+    """
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(where, f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(where, "not valid TOML: arrays or inline tables nested too deeply") from None
+    except ValueError:
+        raise ConfigError(where, f"not valid TOML: {_long_integer(text)}") from None
+
+
+def toml_literal(key: str, text: str) -> Any:
+    """A ``--set key=text`` value: a TOML literal (``0.5``, ``true``, ``[1, 2]``), else the bare string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+    except RecursionError:
+        raise ConfigError(key, "arrays or inline tables nested too deeply") from None
+    except ValueError:
+        raise ConfigError(key, f"{_long_integer(text, line_and_column=False)}") from None
+
+
+def _long_integer(text: str, line_and_column: bool = True) -> str:
+    """Where tomllib's ValueError comes from: the first integer literal too long for ``int()``."""
+    limit = sys.get_int_max_str_digits()
+    for match in re.finditer(r"[0-9][0-9_]*", text):
+        digits = len(match.group().replace("_", ""))
+        if limit and digits > limit:
+            start = match.start()
+            line = text.count("\n", 0, start) + 1
+            column = start - (text.rfind("\n", 0, start) + 1) + 1
+            where = f" (at line {line}, column {column})" if line_and_column else ""
+            return f"an integer of {digits} digits, more than {limit}{where}"
+    return "a value Python cannot read"

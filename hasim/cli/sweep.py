@@ -132,7 +132,7 @@ def sweep(
     from hasim.experiments.sweep_source import load_sweep_source, parse_value
     from hasim.experiments.sweep_spec import expand
 
-    overrides = {k: parse_value(v) for k, v in parse_sets(sets).items()}
+    overrides = {k: parse_value(k, v) for k, v in parse_sets(sets).items()}
     spec = load_sweep_source(sweep_file, overrides)
     model = load_model(model_spec)
     out = results_dir if results_dir is not None else Path("results") / spec.name

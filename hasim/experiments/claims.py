@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 import operator
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from hasim.errors import ConfigError, read_utf8
+from hasim.errors import ConfigError, parse_toml, read_utf8
 from hasim.experiments.constraint_expr import Constraint, parse_constraint
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -125,10 +124,7 @@ def _claim(table: Any, where: str) -> Claim:
 
 def parse_claims(text: str, source: str) -> list[Claim]:
     """The claims of a claims.toml text; every mistake names its key (``claims[2].op``)."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, f"not valid TOML: {exc}") from None
+    doc = parse_toml(text, source)
     extra = set(doc) - {"claims"}
     if extra:
         raise ConfigError(sorted(extra)[0], "unknown section; allowed: claims")

@@ -10,26 +10,22 @@ the manifest is the TOML actually run, so its hash tells apart sweeps run with d
 from __future__ import annotations
 
 import copy
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from hasim.errors import ConfigError, read_utf8
+from hasim.errors import ConfigError, parse_toml, read_utf8, toml_literal
 from hasim.experiments.examples import find_example
 from hasim.experiments.sweep_spec import SweepSpec, load_sweep, parse_sweep
 
 SweepSource = str | Path | Mapping[str, Any]
 
 
-def parse_value(text: str) -> Any:
+def parse_value(key: str, text: str) -> Any:
     """A ``--set`` value read as a TOML literal (``true``, ``0.5``, ``[1, 2]``), else kept as a string."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
+    return toml_literal(key, text)
 
 
 def sweep_path(source: str | Path) -> Path:
@@ -82,10 +78,7 @@ def load_sweep_source(source: SweepSource, sets: Mapping[str, Any] | None = None
     if not sets:
         return load_sweep(path)
     text = read_utf8(path, "a sweep file (TOML)")
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    doc = parse_toml(text, str(path))
     _apply_sets(doc, sets)
     return parse_sweep(_dumps(doc), path)
 

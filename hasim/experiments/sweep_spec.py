@@ -49,7 +49,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from hasim.errors import ConfigError, read_utf8
+from hasim.errors import ConfigError, parse_toml, read_utf8
 from hasim.experiments.config_tree import flatten, flatten_overrides
 from hasim.experiments.constraint_expr import Constraint, parse_constraint
 from hasim.experiments.model import Model
@@ -196,10 +195,7 @@ def _tables(doc: Mapping[str, Any], key: str) -> list[Any]:
 
 def parse_sweep(text: str, path: Path) -> SweepSpec:
     """Parse sweep TOML text; ``path`` locates the base scenario. Errors name the offending key."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), f"not valid TOML: {exc}") from None
+    doc = parse_toml(text, str(path))
     for key in doc:
         if key not in _TOP:
             raise ConfigError(key, f"unknown section; allowed: {sorted(_TOP)}")
@@ -216,11 +212,11 @@ def parse_sweep(text: str, path: Path) -> SweepSpec:
     base_path = (path.parent / base_rel).resolve()
     try:
         base_bytes = base_path.read_bytes()
-        base = tomllib.loads(base_bytes.decode())
+        base = parse_toml(base_bytes.decode(), f"sweep.base ({base_path})")
     except OSError as exc:
         raise ConfigError("sweep.base", f"cannot read {base_path}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError("sweep.base", f"{base_path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("sweep.base", f"{base_path} is not UTF-8 text (byte offset {exc.start})") from None
     replications, adaptive = _replications(sweep.get("replications", 1))
     root_seed = _int(sweep, "root_seed", "sweep.root_seed", None, 0)
     seeding = sweep.get("seeding", "index")

@@ -111,6 +111,13 @@ class Case:
     names: str
     setup: Callable[[Path], None] = field(default=lambda folder: None)
     code: int = 2
+    line: str = ""  # the whole line, where the row states it
+
+
+def exact(id: str, args: list[str], line: str, setup: Callable[[Path], None] | None = None) -> Case:
+    """A row whose one line is stated in full: ``hasim: error: <line>``; it names the key or file."""
+    key = line.split(": ", 1)[0]
+    return Case(id, args, key, setup or (lambda folder: None), line=f"hasim: error: {line}")
 
 
 def sweep_case(id: str, text: str, names: str, *extra: str) -> Case:
@@ -265,6 +272,85 @@ CASES = [
         ],
         "--skip",
     ),
+    # tracebacks from Python's own limits and from overrides into a value that is not a table
+    exact(
+        "scenario arrays nested 5000 deep",
+        ["run", "deep.toml"],
+        "deep.toml: not valid TOML: arrays or inline tables nested too deeply",
+        files("deep.toml", "[scenario]\nname = " + "[" * 5000 + "]" * 5000 + "\n"),
+    ),
+    exact(
+        "scenario integer of 5000 digits",
+        ["run", "long.toml"],
+        # 'duration_s = ' is 13 characters: the number starts in column 14 of line 2
+        "long.toml: not valid TOML: an integer of 5000 digits, more than 4300 (at line 2, column 14)",
+        files("long.toml", "[scenario]\nduration_s = " + "9" * 5000 + "\n"),
+    ),
+    exact(
+        "sweep integer of 5000 digits",
+        ["sweep", "s.toml", "--dry-run"],
+        # line 5 is 'replications = <digits>': 15 characters before them
+        "s.toml: not valid TOML: an integer of 5000 digits, more than 4300 (at line 5, column 16)",
+        files("s.toml", sweep_file(replications="9" * 5000)),
+    ),
+    exact(
+        "duration 10**400 (beyond a float)",
+        ["run", "big.toml"],
+        "scenario.duration_s: got 1" + "0" * 56 + "...; expected a number in s > 0.0",
+        files("big.toml", f"[scenario]\nduration_s = 1{'0' * 400}\n"),
+    ),
+    exact(
+        "--set an integer of 5000 digits",
+        ["run", "base.toml", "--set", "traffic.peers=" + "9" * 5000],
+        "traffic.peers: an integer of 5000 digits, more than 4300",
+    ),
+    exact(
+        "--set arrays nested 5000 deep",
+        ["run", "base.toml", "--set", "traffic.peers=" + "[" * 5000 + "]" * 5000],
+        "traffic.peers: arrays or inline tables nested too deeply",
+    ),
+    exact(
+        "sweep --set arrays nested 5000 deep",
+        ["sweep", "s.toml", "--dry-run", "--set", "traffic.peers=" + "[" * 5000 + "]" * 5000],
+        "traffic.peers: arrays or inline tables nested too deeply",
+        files("s.toml", sweep_file()),
+    ),
+    exact(
+        "--set faults=[1] then faults[0].at_s",
+        ["run", "base.toml", "--set", "faults=[1]", "--set", "faults[0].at_s=1"],
+        "faults[0]: got 1; expected a table",
+    ),
+    exact(
+        "--set faults=5 then faults[0].at_s",
+        ["run", "base.toml", "--set", "faults=5", "--set", "faults[0].at_s=1"],
+        "faults: got 5; expected an array of tables ([[faults]])",
+    ),
+    exact(
+        "cluster = 5 then --set cluster.members",
+        ["run", "c.toml", "--set", "cluster.members=3"],
+        "cluster: got 5; expected a table",
+        files("c.toml", "cluster = 5\n"),
+    ),
+    exact(
+        "links.cluster_to_peer = 5 then --set links.loss",
+        ["run", "l.toml", "--set", "links.loss=0.1"],
+        "links.cluster_to_peer: got 5; expected a table",
+        files("l.toml", "[links]\ncluster_to_peer = 5\n"),
+    ),
+    exact(
+        "fault member m² (a digit int() refuses)",
+        ["run", "m.toml"],
+        "faults[0].member: got 'm²'; expected active, standby or m0, m1, ...",
+        files("m.toml", "[[faults]]\nat_s = 5.0\nmember = 'm\u00b2'\n"),
+    ),
+    exact(
+        "fault member m9 of a two-member peer",
+        ["run", "p.toml"],
+        "faults[0].member: got 'm9'; the peer has members m0..m1",
+        files(
+            "p.toml", "[peer]\nis_cluster = true\n[[faults]]\nat_s = 5.0\ntarget = 'peer'\nmember = 'm9'\n"
+        ),
+    ),
     # legitimate: they run, within their estimate
     Case("faults=[]", ["run", "base.toml", "--set", "faults=[]"], "", code=0),
     Case(
@@ -307,5 +393,6 @@ def test_reported_input(
     if case.code == 2:
         assert len(err) == 1, err
         assert err[0].startswith("hasim: error: ") and case.names in err[0], err[0]
+        assert not case.line or err[0] == case.line
     else:
         assert err == [], err

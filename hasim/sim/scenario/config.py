@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-import tomllib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hasim.errors import ConfigError, read_utf8
+from hasim.errors import ConfigError, parse_toml, read_utf8, toml_literal
 from hasim.sim.scenario.sections import (
     AttackerSection,
     ClusterLinkSection,
@@ -95,7 +95,7 @@ def _coerce(key: str, value: Any, f: dataclasses.Field[Any]) -> Any:
     kind = type(f.default)
     meta = f.metadata
     want = _describe(meta, kind)
-    bad = ConfigError(key, f"got {value!r}; expected {want}")
+    bad = ConfigError(key, f"got {shown(value)}; expected {want}")
     if kind is bool:
         if not isinstance(value, bool):
             raise bad
@@ -108,7 +108,9 @@ def _coerce(key: str, value: Any, f: dataclasses.Field[Any]) -> Any:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         if isinstance(value, str) and meta.get("unit"):
-            raise ConfigError(key, f"got {value!r}; expected {want}, a plain number (the unit is in the key)")
+            raise ConfigError(
+                key, f"got {shown(value)}; expected {want}, a plain number (the unit is in the key)"
+            )
         raise bad
     if kind is int:
         if isinstance(value, float):
@@ -116,7 +118,10 @@ def _coerce(key: str, value: Any, f: dataclasses.Field[Any]) -> Any:
                 raise bad
             value = int(value)
     else:
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond the largest float
+            raise bad from None
         if not math.isfinite(value):
             raise bad
     lo, hi = meta.get("lo"), meta.get("hi")
@@ -127,9 +132,19 @@ def _coerce(key: str, value: Any, f: dataclasses.Field[Any]) -> Any:
     return value
 
 
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: an error message stays one readable line whatever
+    was given (a long string, a huge integer, whose repr Python may even refuse)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond sys.get_int_max_str_digits()
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def _section(prefix: str, cls: type, raw: Any, base: Any = None) -> Any:
     if not isinstance(raw, Mapping):
-        raise ConfigError(prefix, f"got {raw!r}; expected a table")
+        raise ConfigError(prefix, f"got {shown(raw)}; expected a table")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
     for name, value in raw.items():
@@ -144,7 +159,7 @@ def _section(prefix: str, cls: type, raw: Any, base: Any = None) -> Any:
 
 def _links(raw: Any) -> LinksSection:
     if not isinstance(raw, Mapping):
-        raise ConfigError("links", f"got {raw!r}; expected a table")
+        raise ConfigError("links", f"got {shown(raw)}; expected a table")
     shared = {k: v for k, v in raw.items() if k not in _DIRECTIONS}
     for name in shared:
         if name not in _LINK_FIELDS:
@@ -156,7 +171,7 @@ def _links(raw: Any) -> LinksSection:
 
 def _faults(raw: Any) -> tuple[FaultSection, ...]:
     if not isinstance(raw, (list, tuple)):
-        raise ConfigError("faults", f"got {raw!r}; expected an array of tables ([[faults]])")
+        raise ConfigError("faults", f"got {shown(raw)}; expected an array of tables ([[faults]])")
     out = []
     for i, item in enumerate(raw):
         fault = _section(f"faults[{i}]", FaultSection, item)
@@ -166,19 +181,22 @@ def _faults(raw: Any) -> tuple[FaultSection, ...]:
     return tuple(out)
 
 
+_MEMBER = re.compile(r"m([0-9]{1,9})", re.ASCII)  # m0, m1, ...: a member's index, in ASCII digits
+
+
 def _check_whole(cfg: ScenarioConfig) -> None:
     for i, fault in enumerate(cfg.faults):
-        named = fault.member.removeprefix("m")
-        if fault.member not in ("active", "standby") and not (
-            fault.member.startswith("m") and named.isdigit()
-        ):
+        named = _MEMBER.fullmatch(fault.member)
+        if fault.member not in ("active", "standby") and named is None:
             raise ConfigError(
-                f"faults[{i}].member", f"got {fault.member!r}; expected active, standby or m0, m1, ..."
+                f"faults[{i}].member", f"got {shown(fault.member)}; expected active, standby or m0, m1, ..."
             )
-        if fault.target == "cluster" and named.isdigit() and int(named) >= cfg.cluster.members:
+        site, members = ("cluster", cfg.cluster.members)
+        if fault.target == "peer":
+            site, members = ("peer", cfg.peer.members if cfg.peer.is_cluster else 1)
+        if named is not None and int(named.group(1)) >= members:
             raise ConfigError(
-                f"faults[{i}].member",
-                f"got {fault.member!r}; the cluster has members m0..m{cfg.cluster.members - 1}",
+                f"faults[{i}].member", f"got {fault.member!r}; the {site} has members m0..m{members - 1}"
             )
         if fault.target == "peer" and fault.kind == "crash" and not cfg.peer.is_cluster:
             raise ConfigError(f"faults[{i}].target", "got 'peer'; a peer crash needs peer.is_cluster = true")
@@ -275,24 +293,12 @@ def scenario_from_dict(d: Mapping[str, Any]) -> ScenarioConfig:
 def load_scenario(path: str | Path) -> ScenarioConfig:
     """Read a scenario TOML file; a syntax error becomes a ConfigError naming the file."""
     p = Path(path)
-    try:
-        raw = tomllib.loads(read_utf8(p, "a scenario (TOML)"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(p), f"not valid TOML: {exc}") from exc
-    return scenario_from_dict(raw)
+    return scenario_from_dict(parse_toml(read_utf8(p, "a scenario (TOML)"), str(p)))
 
 
 def config_to_dict(cfg: ScenarioConfig) -> dict[str, Any]:
     """The full resolved config as nested plain dicts and lists (JSON- and TOML-able)."""
     return cfg.to_dict()
-
-
-def _parse_literal(text: str) -> Any:
-    """A --set value: TOML literal syntax (numbers, true/false, quoted strings), else the bare string."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
 
 
 def with_overrides(d: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -303,36 +309,59 @@ def with_overrides(d: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[s
     """
     import copy
 
+    if not isinstance(d, Mapping):
+        raise ConfigError("<root>", f"got {type(d).__name__}; expected a table")
+    if not isinstance(overrides, Mapping):
+        raise ConfigError("overrides", f"got {type(overrides).__name__}; expected a mapping of dotted keys")
     out: dict[str, Any] = copy.deepcopy(dict(d))
     for key, value in overrides.items():
+        if not isinstance(key, str):
+            raise ConfigError(shown(key), "expected a dotted key (a string), as in cluster.sync_interval_s")
         if isinstance(value, str):
-            value = _parse_literal(value)
+            value = toml_literal(key, value)
         parts = key.split(".")
         if parts[0] == "links" and len(parts) == 2 and parts[1] in _LINK_FIELDS:
-            links = out.setdefault("links", {})
+            links = _table(out, "links")
             links[parts[1]] = value
             for direction in _DIRECTIONS:
-                if isinstance(links.get(direction), dict):
-                    links[direction][parts[1]] = value
+                if direction in links:
+                    _table(links, direction, "links.")[parts[1]] = value
             continue
         _set_dotted(out, key, parts, value)
     return out
 
 
+def _table(out: dict[str, Any], name: str, prefix: str = "") -> dict[str, Any]:
+    """The table ``out[name]`` that an override goes into, made if missing; anything else there (a
+    scenario's ``cluster = 5``, an earlier ``--set faults=[1]``) is refused as validation would."""
+    table = out.setdefault(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{prefix}{name}", f"got {shown(table)}; expected a table")
+    return table
+
+
+_FAULT = re.compile(r"faults\[([0-9]{1,9})\]", re.ASCII)
+
+
 def _set_dotted(out: dict[str, Any], key: str, parts: list[str], value: Any) -> None:
     head = parts[0]
     if head.startswith("faults[") and head.endswith("]"):
-        try:
-            idx = int(head[7:-1])
-        except ValueError as exc:
-            raise ConfigError(key, "fault index must be an integer, as in faults[0].at_s") from exc
+        index = _FAULT.fullmatch(head)
+        if index is None:
+            raise ConfigError(key, "fault index must be an integer, as in faults[0].at_s")
+        idx = int(index.group(1))
         faults = out.setdefault("faults", [])
+        if not isinstance(faults, list):
+            raise ConfigError("faults", f"got {shown(faults)}; expected an array of tables ([[faults]])")
         if not 0 <= idx < len(faults):
             raise ConfigError(key, f"no fault {idx}; the scenario has {len(faults)}")
         if len(parts) != 2:
             raise ConfigError(key, "expected faults[i].<field>")
         _check_field(key, FaultSection, parts[1])
-        faults[idx][parts[1]] = value
+        fault = faults[idx]
+        if not isinstance(fault, dict):
+            raise ConfigError(f"faults[{idx}]", f"got {shown(fault)}; expected a table")
+        fault[parts[1]] = value
         return
     if key == "faults":  # the whole schedule, e.g. --set 'faults=[]'
         out["faults"] = value
@@ -343,14 +372,14 @@ def _set_dotted(out: dict[str, Any], key: str, parts: list[str], value: Any) -> 
         if len(parts) != 3 or parts[1] not in _DIRECTIONS:
             raise ConfigError(key, f"expected links.<field> or links.<direction>.<field>, {_DIRECTIONS}")
         _check_field(key, LinkSection, parts[2])
-        out.setdefault("links", {}).setdefault(parts[1], {})[parts[2]] = value
+        _table(_table(out, "links"), parts[1], "links.")[parts[2]] = value
         return
     if len(parts) != 2:
         raise ConfigError(key, f"expected {head}.<field>")
     if head == "cluster_link":
         _moved_keys({parts[1]: value})
     _check_field(key, _SECTIONS[head], parts[1])
-    out.setdefault(head, {})[parts[1]] = value
+    _table(out, head)[parts[1]] = value
 
 
 def _check_field(key: str, cls: type, name: str) -> None:

@@ -98,6 +98,16 @@ BAD = [
         "duration_s",
     ),
     ("section not a table", {"cluster": 3}, "cluster", "a table"),
+    # 10**400 is beyond a float, 10**5000 beyond what repr() writes out (4300 digits)
+    ("integer beyond a float", {"cluster": {"sync_interval_s": 10**400}}, "cluster.sync_interval_s", "(0.0"),
+    ("integer beyond repr", {"scenario": {"seed": 10**5000}}, "scenario.seed", "about 5000 digits"),
+    ("member m²", {"faults": [{"at_s": 1, "member": "m\u00b2"}]}, "faults[0].member", "m0, m1"),
+    (
+        "peer member out of range",
+        {"peer": {"is_cluster": True}, "faults": [{"at_s": 1, "target": "peer", "member": "m2"}]},
+        "faults[0].member",
+        "the peer has members m0..m1",
+    ),
 ]
 
 
@@ -120,6 +130,26 @@ def test_bad_override_names_the_key() -> None:
     with pytest.raises(ConfigError) as err:
         scenario_from_dict(with_overrides(d, {"policy.replay_window": "big"}))
     assert err.value.key == "policy.replay_window"
+
+
+@pytest.mark.parametrize(
+    ("d", "overrides", "key"),
+    [
+        ({"faults": [1]}, {"faults[0].at_s": 1}, "faults[0]"),
+        ({"faults": {"at_s": 1}}, {"faults[0].at_s": 1}, "faults"),
+        ({"cluster": 5}, {"cluster.members": 3}, "cluster"),
+        ({"links": 5}, {"links.loss": 0.1}, "links"),
+        ({"links": {"peer_to_cluster": []}}, {"links.peer_to_cluster.loss": 0.1}, "links.peer_to_cluster"),
+        ({}, {"faults[+0].at_s": 1}, "faults[+0].at_s"),
+        ({}, {7: 1}, "7"),
+        ([], {}, "<root>"),
+        ({}, [("cluster.members", 3)], "overrides"),
+    ],
+)
+def test_an_override_into_what_is_not_a_table_names_it(d: Any, overrides: Any, key: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        with_overrides(d, overrides)
+    assert err.value.key == key
 
 
 @pytest.mark.parametrize(
