@@ -46,6 +46,16 @@ class ConfigError(ValueError):
         self.message = message
 
 
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: an error message stays one readable line whatever
+    was given (a long string, a huge integer, whose repr Python may even refuse)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond sys.get_int_max_str_digits()
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
+
+
 def read_utf8(path: Path, what: str) -> str:
     """The text of a user's file; unreadable or not UTF-8 is a ConfigError naming the file and ``what``
     it should be (every floor reads files the user wrote: scenarios, sweeps, READMEs, claims)."""

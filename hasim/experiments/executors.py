@@ -21,6 +21,8 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
+from hasim.errors import ConfigError
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -85,11 +87,28 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+WORKERS_PER_CPU = 8
+"""The most local worker processes per CPU: a run keeps one CPU busy, so more only add memory, and a
+mistyped ``-j 100000000`` would fork until the machine runs out of memory or process slots (a
+process pool forks all its workers at its first run)."""
+
+
+def check_workers(workers: int) -> None:
+    """ConfigError for a number of local worker processes below 1 or beyond WORKERS_PER_CPU a CPU."""
+    limit = WORKERS_PER_CPU * default_workers()
+    if not 1 <= workers <= limit:
+        raise ConfigError(
+            "--workers",
+            f"got {workers}; expected 1..{limit} on this machine ({WORKERS_PER_CPU} per CPU available: "
+            "each worker is a process)",
+        )
+
+
 @contextlib.contextmanager
 def open_executor(workers: int, dask: str | None = None) -> Iterator[tuple[Executor, ExecutorInfo]]:
     """Yield an executor and its description; shut everything down on exit (cluster included)."""
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    if dask in (None, "local"):
+        check_workers(workers)
     if dask is None:
         if workers == 1:
             yield InlineExecutor(), ExecutorInfo("inline", 1)
@@ -113,12 +132,23 @@ def open_executor(workers: int, dask: str | None = None) -> Iterator[tuple[Execu
             client = stack.enter_context(Client(cluster))
             info = ExecutorInfo("dask-local", workers, str(cluster.scheduler_address))
         else:
-            client = stack.enter_context(Client(dask))
+            client = stack.enter_context(_connect(Client, dask))
             found = client.scheduler_info().get("workers", {})
             per_run, tightest = memory_per_run(found)
             info = ExecutorInfo("dask", len(found) or workers, dask, per_run, tightest)
         executor = client.get_executor(pure=False)
         yield executor, info
+
+
+def _connect(client: Callable[[str], Any], address: str) -> Any:
+    """A Client of the scheduler at ``address``. The address is the user's: malformed, unknown scheme,
+    nothing listening or something else answering (distributed then raises ValueError, OSError or even
+    MemoryError reading a length it took from foreign bytes); every way it fails is one line naming it."""
+    try:
+        return client(address)
+    except Exception as exc:  # whatever connecting to the address raised
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError("--dask", f"cannot connect to a Dask scheduler at {address!r}: {detail}") from None
 
 
 def memory_per_run(workers: dict[str, dict[str, Any]]) -> tuple[float | None, str | None]:

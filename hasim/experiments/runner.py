@@ -35,7 +35,7 @@ from typing import Any
 import pandas as pd
 
 from hasim.errors import ConfigError
-from hasim.experiments.executors import ExecutorInfo, open_executor
+from hasim.experiments.executors import ExecutorInfo, check_workers, open_executor
 from hasim.experiments.intervals import metric_interval
 from hasim.experiments.metric_kinds import kind_of
 from hasim.experiments.model import Model, simulator_model
@@ -49,6 +49,7 @@ from hasim.experiments.sweep_estimate import (
     check_worker_memory,
     heaviest_memory,
     point_costs,
+    runs_bound,
 )
 from hasim.experiments.sweep_spec import (
     PointSpec,
@@ -241,7 +242,10 @@ def run_sweep(
         if executor is not None:
             pool, info = executor, executor_info or ExecutorInfo(type(executor).__name__, workers)
         else:
-            pool, info = stack.enter_context(open_executor(workers, dask))
+            if dask in (None, "local"):
+                check_workers(workers)
+            # no more processes than runs: a pool forks all its workers at its first run
+            pool, info = stack.enter_context(open_executor(min(workers, max(1, runs_bound(spec))), dask))
         if check_memory:
             check_worker_memory(info, heaviest_memory(points, costs))
         with ResultsLock(rd.path):

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hasim.errors import ConfigError
+from hasim.errors import ConfigError, shown
 from hasim.experiments.config_tree import flatten_overrides
 
 # More values than this on one axis is a slip (a range with a step of 1e-12), not a sweep.
@@ -52,9 +52,16 @@ class Axis:
 
 def _number(table: Mapping[str, Any], field: str, where: str) -> float | int:
     value = table.get(field)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(f"{where}.{field}", f"expected a finite number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
+        raise ConfigError(f"{where}.{field}", f"expected a finite number, got {shown(value)}")
     return value
+
+
+def _finite(value: float | int) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond the largest float
+        return False
 
 
 def _check_count(count: float, where: str) -> int:

@@ -9,6 +9,8 @@ Each row sets up files in a fresh folder (which is also the working directory, s
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -351,6 +353,29 @@ CASES = [
             "p.toml", "[peer]\nis_cluster = true\n[[faults]]\nat_s = 5.0\ntarget = 'peer'\nmember = 'm9'\n"
         ),
     ),
+    exact(
+        "range stop 10**400 (beyond a float)",
+        ["sweep", "s.toml", "--dry-run"],
+        "axes[0].stop: expected a finite number, got 1" + "0" * 56 + "...",
+        files("s.toml", sweep_file(body=range_axis("1", "1" + "0" * 400, "1"))),
+    ),
+    # a fork bomb: a process pool forks all its workers at its first run
+    exact(
+        "-j 10**8",
+        ["sweep", "s.toml", "-j", "100000000", "--no-progress"],
+        f"--workers: got 100000000; expected 1..{8 * len(os.sched_getaffinity(0))} on this machine "
+        "(8 per CPU available: each worker is a process)",
+        files("s.toml", sweep_file(replications="1000")),
+    ),
+    *(
+        Case(
+            f"--dask {address!r}",
+            ["sweep", "s.toml", "--dask", address, "--no-progress"],
+            f"--dask: cannot connect to a Dask scheduler at {address!r}: ",
+            files("s.toml", sweep_file()),
+        )
+        for address in ("junk", "", "foo://x:1")
+    ),
     # legitimate: they run, within their estimate
     Case("faults=[]", ["run", "base.toml", "--set", "faults=[]"], "", code=0),
     Case(
@@ -396,3 +421,16 @@ def test_reported_input(
         assert not case.line or err[0] == case.line
     else:
         assert err == [], err
+
+
+def test_a_pool_has_no_more_workers_than_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """-j 8 for a sweep of one run: the run goes inline, no seven idle processes are forked."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "base.toml").write_text(BASE)
+    (tmp_path / "s.toml").write_text(sweep_file())
+    with pytest.raises(SystemExit) as exit_info:
+        main(["sweep", "s.toml", "-j", "8", "--no-progress"])
+        sys.exit(0)
+    assert exit_info.value.code == 0
+    executor = json.loads((tmp_path / "results" / "t" / "manifest.json").read_text())["executor"]
+    assert (executor["kind"], executor["workers"]) == ("inline", 1)

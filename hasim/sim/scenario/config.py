@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hasim.errors import ConfigError, parse_toml, read_utf8, toml_literal
+from hasim.errors import ConfigError, parse_toml, read_utf8, shown, toml_literal
 from hasim.sim.scenario.sections import (
     AttackerSection,
     ClusterLinkSection,
@@ -130,16 +130,6 @@ def _coerce(key: str, value: Any, f: dataclasses.Field[Any]) -> Any:
     if hi is not None and value > hi:
         raise bad
     return value
-
-
-def shown(value: Any, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters: an error message stays one readable line whatever
-    was given (a long string, a huge integer, whose repr Python may even refuse)."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int beyond sys.get_int_max_str_digits()
-        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
-    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def _section(prefix: str, cls: type, raw: Any, base: Any = None) -> Any:
