@@ -20,7 +20,7 @@ from hasim.wire.esp import decode_esp_header
 from hasim.wire.keysfile import read_keys_file
 from hasim.wire.message import Message
 from hasim.wire.message import decode as decode_message
-from hasim.wire.pcap_read import CapturedPacket, read_pcap
+from hasim.wire.pcap_read import CapturedPacket, read_pcap, read_pcap_file
 from hasim.wire.sk import SkKeys
 
 _HEX = frozenset(string.hexdigits)
@@ -62,14 +62,32 @@ def _hex_messages(message: str | None) -> Iterator[tuple[str, bytes]]:
     if message is not None and message != "-":
         yield "", parse_hex(message)
         return
-    lines = [(n, line) for n, line in enumerate(sys.stdin.read().splitlines(), 1) if line.strip()]
-    if not lines:
-        raise DecodeError(0, "no message on standard input (one hex message per line)")
-    for n, line in lines:
+    empty = True
+    for n, line in _stdin_lines():
+        if not line.strip():
+            continue
+        empty = False
         try:
             yield f"line {n}", parse_hex(line)
         except DecodeError as exc:
             raise _with_context(exc, f"line {n}") from None
+    if empty:
+        raise DecodeError(0, "no message on standard input (one hex message per line)")
+
+
+LINE_LIMIT = 1 << 20
+"""The longest line read from standard input, in characters: an IKE message over UDP is under 65,536
+octets, some 200,000 characters of hex with separators. Lines are read one at a time and at most this
+long, so that endless input (``< /dev/zero``) is refused instead of read until memory runs out."""
+
+
+def _stdin_lines() -> Iterator[tuple[int, str]]:
+    n = 0
+    while line := sys.stdin.readline(LINE_LIMIT + 1):
+        n += 1
+        if len(line.rstrip("\r\n")) > LINE_LIMIT:
+            raise DecodeError(0, f"line {n}: longer than {LINE_LIMIT:,} characters (one hex message a line)")
+        yield n, line
 
 
 def _emit_message(data: bytes, msg: Message, as_json: bool, extra: dict[str, object], header: str) -> None:
@@ -110,7 +128,7 @@ def decode(message: str | None, pcap_path: Path | None, keys_path: Path | None, 
         if message is not None:
             raise DecodeError(0, "give either a hex MESSAGE or --pcap FILE, not both")
         first = True
-        for p in read_pcap(pcap_path.read_bytes()):
+        for p in read_pcap(read_pcap_file(pcap_path)):
             where = f"frame {p.frame}"
             if p.kind == "esp":
                 try:

@@ -12,6 +12,7 @@ file in Wireshark's profile directory, or give a line to tshark with ``-o "uat:i
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -108,7 +109,17 @@ def parse_keys_file(lines: Iterable[str]) -> dict[tuple[int, int], SkKeys]:
     return table
 
 
+KEYS_FILE_LIMIT = 64 << 20
+"""The largest keys file read: some 200,000 IKE SAs at about 300 octets a line; a bound so that a
+device or a stream (``--keys /dev/zero``) is refused instead of read until memory runs out."""
+
+
 def read_keys_file(path: str | Path) -> dict[tuple[int, int], SkKeys]:
     """Read an ``ikev2_decryption_table`` file (hasim's or strongSwan's save-keys output)."""
-    with open(path, encoding="utf-8", errors="replace") as f:
-        return parse_keys_file(f)
+    with open(path, "rb") as f:
+        data = f.read(KEYS_FILE_LIMIT + 1)
+    if len(data) > KEYS_FILE_LIMIT:
+        raise DecodeError(KEYS_FILE_LIMIT, f"keys file {path}: larger than {KEYS_FILE_LIMIT >> 20} MiB")
+    # newline="": lines end at \n, \r\n or \r as when reading the file as text, and keep their ending
+    # so that the byte offsets count it
+    return parse_keys_file(io.StringIO(data.decode("utf-8", errors="replace"), newline=""))

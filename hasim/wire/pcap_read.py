@@ -13,6 +13,7 @@ import ipaddress
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from hasim.errors import DecodeError
 from hasim.wire.pcap import IKE_PORT, IPPROTO_ESP, IPPROTO_UDP, NAT_T_PORT, NON_ESP_MARKER
@@ -56,12 +57,33 @@ def _ip_payload(frame: bytes, linktype: int, at: int) -> tuple[bytes, int] | Non
     raise DecodeError(20, f"unsupported pcap link type {linktype} (Ethernet 1, raw IP 101/228, SLL 113)")
 
 
-def read_pcap(data: bytes) -> Iterator[CapturedPacket]:
-    """Yield every IKE message and ESP packet of the capture ``data``, in file order."""
+PCAP_LIMIT = 1 << 30
+"""The largest capture read (into memory, whole): split a larger one with ``editcap -c``."""
+
+
+def read_pcap_file(path: str | Path) -> bytes:
+    """The octets of the capture at ``path``. Its header is checked before the rest is read, and at most
+    PCAP_LIMIT octets are, so that a device or stream (``--pcap /dev/zero``) fails at once instead of
+    being read until memory runs out."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+        _check_header(head)
+        data = head + f.read(PCAP_LIMIT + 1 - len(head))
+    if len(data) > PCAP_LIMIT:
+        raise DecodeError(PCAP_LIMIT, f"capture larger than {PCAP_LIMIT >> 30} GiB; split it (editcap -c)")
+    return data
+
+
+def _check_header(data: bytes) -> None:
     if len(data) < 24:
         raise DecodeError(len(data), "truncated pcap global header (24 octets)")
     if data[:4] not in _MAGICS:
         raise DecodeError(0, f"not a classic pcap file (magic {data[:4].hex()}; pcapng is not supported)")
+
+
+def read_pcap(data: bytes) -> Iterator[CapturedPacket]:
+    """Yield every IKE message and ESP packet of the capture ``data``, in file order."""
+    _check_header(data)
     order, ns_per_tick = _MAGICS[data[:4]]
     linktype = struct.unpack_from(order + "I", data, 20)[0]
     record = struct.Struct(order + "IIII")

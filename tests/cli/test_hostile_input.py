@@ -376,6 +376,17 @@ CASES = [
         )
         for address in ("junk", "", "foo://x:1")
     ),
+    # endless input: refused at once (its first octets) or after a bound, not read until memory runs out
+    exact(
+        "decode --pcap /dev/zero",
+        ["decode", "--pcap", "/dev/zero"],
+        "at byte offset 0: not a classic pcap file (magic 00000000; pcapng is not supported)",
+    ),
+    exact(
+        "decode --keys /dev/zero",
+        ["decode", "--keys", "/dev/zero", "00"],
+        f"at byte offset {64 * 2**20}: keys file /dev/zero: larger than 64 MiB",
+    ),
     # legitimate: they run, within their estimate
     Case("faults=[]", ["run", "base.toml", "--set", "faults=[]"], "", code=0),
     Case(
@@ -434,3 +445,19 @@ def test_a_pool_has_no_more_workers_than_runs(tmp_path: Path, monkeypatch: pytes
     assert exit_info.value.code == 0
     executor = json.loads((tmp_path / "results" / "t" / "manifest.json").read_text())["executor"]
     assert (executor["kind"], executor["workers"]) == ("inline", 1)
+
+
+def test_decode_of_endless_standard_input_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``hasim decode < /dev/zero``: lines are read one at a time, each at most 2**20 characters."""
+    with open("/dev/zero", encoding="latin-1") as zeros:
+        monkeypatch.setattr(sys, "stdin", zeros)
+        start = time.monotonic()
+        with pytest.raises(SystemExit) as exit_info:
+            main(["decode"])
+    assert exit_info.value.code == 2 and time.monotonic() - start < 10
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "hasim: error: at byte offset 0: line 1: longer than 1,048,576 characters (one hex message a line)"
+    ]
