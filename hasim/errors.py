@@ -56,13 +56,24 @@ def shown(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
+TEXT_LIMIT = 64 << 20
+"""The largest text file read (scenarios, sweeps, claims, notes are a few KB): a bound, so that a
+device or endless stream given as one (``--notes /dev/zero``) is refused instead of read until memory
+runs out."""
+
+
 def read_utf8(path: Path, what: str) -> str:
     """The text of a user's file; unreadable or not UTF-8 is a ConfigError naming the file and ``what``
     it should be (every floor reads files the user wrote: scenarios, sweeps, READMEs, claims)."""
     try:
-        return path.read_bytes().decode("utf-8")
+        with open(path, "rb") as f:
+            data = f.read(TEXT_LIMIT + 1)
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read {what}: {exc.strerror or exc}") from None
+    if len(data) > TEXT_LIMIT:
+        raise ConfigError(str(path), f"larger than {TEXT_LIMIT >> 20} MiB; expected {what}")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(str(path), f"not UTF-8 text (byte offset {exc.start}); expected {what}") from None
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,20 +22,15 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hasim.errors import ConfigError
+from hasim.errors import ConfigError, parse_toml, shown
 from hasim.experiments.config_tree import flatten_overrides
 from hasim.experiments.intervals import method_name
 from hasim.experiments.metric_kinds import KINDS
 from hasim.experiments.plots_sweep import curves, heatmap
 from hasim.experiments.plots_timeline import failover_timeline
+from hasim.experiments.report_spec import check_recorded_sweep, check_report
 from hasim.experiments.results_lock import results_status
 from hasim.experiments.results_store import ResultsDir, read_table
-
-_FIELDS = {
-    "heatmap": ({"x", "y"}, {"metric", "facet", "where", "caption", "vmin", "vmax"}),
-    "curves": ({"x", "metric"}, {"group", "facet", "where", "logx", "logy", "caption"}),
-    "timeline": (set(), {"timeline", "window", "esp", "caption"}),
-}
 
 
 @dataclass(frozen=True)
@@ -51,8 +45,27 @@ class LoadedResults:
 
     @property
     def sweep_doc(self) -> dict[str, Any]:
-        """The sweep file as recorded in the manifest."""
-        return tomllib.loads(self.manifest.get("sweep_toml", ""))
+        """The sweep file as recorded in the manifest (load_results checked its shape)."""
+        return parse_toml(self.manifest.get("sweep_toml", ""), "sweep_toml")
+
+    @property
+    def first_config(self) -> dict[str, Any]:
+        """The resolved config of the first run ({} without runs); damaged is a ConfigError naming
+        the runs table."""
+        if "config" not in self.runs.columns or not len(self.runs):
+            return {}
+        text = self.runs["config"].iloc[0]
+        try:
+            config = json.loads(text) if isinstance(text, str) else None
+        except (ValueError, RecursionError):
+            config = None
+        if not isinstance(config, dict):
+            raise ConfigError(
+                str(self.path / "runs.parquet"),
+                f"damaged runs table (the config of run 0 is {shown(text)}, not a JSON object); "
+                "--force starts the sweep over",
+            )
+        return config
 
     @property
     def params(self) -> list[str]:
@@ -69,9 +82,8 @@ class LoadedResults:
         for axis in doc.get("axes", []):
             set_keys += _axis_keys(axis)
             set_keys += [str(k) for point in axis.get("points", []) for k in point.get("set", {})]
-        name = None
-        if "config" in self.runs.columns and len(self.runs):
-            name = json.loads(self.runs["config"].iloc[0]).get("scenario", {}).get("name")
+        scenario = self.first_config.get("scenario")
+        name = scenario.get("name") if isinstance(scenario, dict) else None
         if name and not any(k.startswith("faults") for k in set_keys):
             return str(name)
         description = str(doc.get("sweep", {}).get("description", "")).rstrip(".")
@@ -112,42 +124,52 @@ def load_results(path: str | Path) -> LoadedResults:
             str(rd.summary_path),
             f"not a sweep summary (no {', '.join(sorted(missing))}); run the sweep again with --resume",
         )
+    _check_counts(summary, rd.summary_path)
     runs = rd.load_runs()
     timelines = (
         read_table(rd.timelines_path, pd.read_parquet, "run the sweep again with --resume")
         if rd.timelines_path.exists()
         else None
     )
+    if timelines is not None and "timeline" not in timelines.columns:
+        raise ConfigError(
+            str(rd.timelines_path), "not a timelines table (no timeline column); --resume rewrites it"
+        )
+    try:
+        check_recorded_sweep(parse_toml(manifest.get("sweep_toml", ""), "sweep_toml"))
+    except ConfigError as exc:
+        raise rd.damaged_manifest(f"its sweep file: {exc}") from None
     manifest = {**manifest, "status": results_status(rd.path, manifest)}
-    return LoadedResults(rd.path, manifest, summary, runs, timelines)
+    res = LoadedResults(rd.path, manifest, summary, runs, timelines)
+    res.first_config  # noqa: B018 - a damaged config is refused here, not inside a figure
+    return res
+
+
+def figure_key(res: LoadedResults, index: int) -> str:
+    """Where figure ``index`` of figure_specs comes from, for errors: its [[report.figures]] table, or
+    the default figure it is when the sweep names none."""
+    named = res.sweep_doc.get("report", {}).get("figures") is not None
+    return f"report.figures[{index}]" if named else f"figure {index} (a default: the sweep names none)"
+
+
+def _check_counts(summary: pd.DataFrame, path: Path) -> None:
+    """The summary's counts are whole numbers and its points distinct, as the runner wrote them."""
+    metrics = [c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")]
+    counts = ["point", "n_runs", "n_errors", *(f"{m}_{n}" for m in metrics for n in ("n", "undefined"))]
+    for col in [c for c in counts if c in summary.columns]:
+        if not pd.api.types.is_integer_dtype(summary[col]):
+            raise ConfigError(
+                str(path),
+                f"damaged summary (column {col} is not whole numbers); run the sweep again with --resume",
+            )
+    if not summary["point"].is_unique:
+        raise ConfigError(str(path), "damaged summary (a point twice); run the sweep again with --resume")
 
 
 def figure_specs(res: LoadedResults) -> list[dict[str, Any]]:
     """The figure specs of the sweep, validated; defaults when the sweep file names none."""
-    report = res.sweep_doc.get("report", {})
-    specs = report.get("figures")
-    if specs is None:
-        return _default_specs(res)
-    out = []
-    for i, spec in enumerate(specs):
-        where = f"report.figures[{i}]"
-        kind = spec.get("kind")
-        if kind not in _FIELDS:
-            raise ConfigError(f"{where}.kind", f"expected one of {sorted(_FIELDS)}, got {kind!r}")
-        required, optional = _FIELDS[kind]
-        for field in required:
-            if field not in spec:
-                raise ConfigError(f"{where}.{field}", "required")
-        for field in spec:
-            if field != "kind" and field not in required | optional:
-                raise ConfigError(
-                    f"{where}.{field}", f"unknown field; allowed: {sorted(required | optional)}"
-                )
-        spec = dict(spec)
-        if "where" in spec:
-            spec["where"] = flatten_overrides(spec["where"], f"{where}.where")
-        out.append(spec)
-    return out
+    specs = check_report(res.sweep_doc.get("report", {}))
+    return _default_specs(res) if specs is None else specs
 
 
 def axis_columns(res: LoadedResults) -> list[str]:
@@ -205,8 +227,25 @@ def _default_specs(res: LoadedResults) -> list[dict[str, Any]]:
     return specs
 
 
-def make_figure(spec: dict[str, Any], res: LoadedResults) -> Figure:
-    """Draw one figure spec from the loaded results."""
+def make_figure(spec: dict[str, Any], res: LoadedResults, where: str = "report.figures") -> Figure:
+    """Draw one figure spec from the loaded results; a spec the results cannot draw (a column they
+    lack, several summary rows per point of the figure) is a ConfigError naming ``where``."""
+    for field in ("x", "y", "group", "facet"):
+        if spec.get(field) is not None and spec[field] not in res.summary.columns:
+            raise ConfigError(f"{where}.{field}", f"no column {spec[field]!r} in the summary")
+    if spec["kind"] != "timeline" and f"{spec.get('metric', 'sa_survival')}_mean" not in res.summary:
+        raise ConfigError(
+            f"{where}.metric", f"no metric {spec.get('metric', 'sa_survival')!r} in the summary"
+        )
+    try:
+        return _draw(spec, res)
+    except ValueError as exc:  # the plot's own check of the rows the spec selects
+        if isinstance(exc, ConfigError):
+            raise
+        raise ConfigError(where, str(exc)) from None
+
+
+def _draw(spec: dict[str, Any], res: LoadedResults) -> Figure:
     kind = spec["kind"]
     if kind == "heatmap":
         return heatmap(

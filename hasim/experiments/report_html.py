@@ -15,12 +15,14 @@ from typing import Any
 
 import pandas as pd
 
+from hasim.errors import read_utf8
 from hasim.experiments.plot_style import figure_data_uri, format_value, label_for
 from hasim.experiments.report_claims import claims_html
 from hasim.experiments.report_figures import (
     LoadedResults,
     axis_columns,
     figure_caption,
+    figure_key,
     figure_specs,
     load_results,
     make_figure,
@@ -155,7 +157,7 @@ def build_report(results: str | Path, notes: str | Path | None = None) -> str:
         parts.append(f"<p>{_esc(doc['sweep']['description'])}</p>")
     parts.append("<h2>Question, setup and finding</h2>")
     if notes_path is not None:
-        text = notes_path.read_text(errors="replace")
+        text = read_utf8(notes_path, "notes (Markdown)")
         parts.append(markdown_to_html(text, heading_offset=2, base=notes_path.resolve().parent))
         parts.append(f"<p><small>Notes from <code>{_esc(notes_path)}</code>.</small></p>")
     else:
@@ -163,9 +165,9 @@ def build_report(results: str | Path, notes: str | Path | None = None) -> str:
     metrics = _report_metrics(res)
     parts.append(claims_html(res))
     parts.append("<h2>Figures</h2>")
-    for spec in figure_specs(res):
+    for i, spec in enumerate(figure_specs(res)):
         try:
-            fig = make_figure(spec, res)
+            fig = make_figure(spec, res, figure_key(res, i))
             parts.append(
                 f"<figure><img alt='{_esc(figure_caption(spec, res))}' src='{figure_data_uri(fig)}'>"
                 f"<figcaption>{_esc(figure_caption(spec, res))}</figcaption></figure>"
@@ -191,8 +193,8 @@ def build_report(results: str | Path, notes: str | Path | None = None) -> str:
     if m.get("base_toml"):
         parts.append(f"<h3>Base scenario ({_esc(m.get('base_scenario', ''))})</h3>")
         parts.append(_pre(m["base_toml"]))
-    if "config" in res.runs.columns and len(res.runs):
-        first = json.dumps(json.loads(res.runs["config"].iloc[0]), indent=2)
+    if res.first_config:
+        first = json.dumps(res.first_config, indent=2)
         parts.append(
             "<details><summary>Full resolved config of run 0 (all defaults filled in)</summary>"
             f"{_pre(first)}</details>"

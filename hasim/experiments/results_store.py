@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from hasim.errors import ConfigError
+from hasim.errors import ConfigError, shown
 from hasim.experiments.intervals import metric_interval
 from hasim.experiments.metric_kinds import MetricKind, kind_of
 
@@ -37,6 +37,38 @@ VOLATILE_COLUMNS = ["run_wall_s", "wall_time_s", "git_revision"]
 SUMMARY_COLUMNS = ["n_runs", "n_errors"]
 RESERVED_COLUMNS = frozenset(ID_COLUMNS + META_COLUMNS + SUMMARY_COLUMNS)
 _SUMMARY_SUFFIXES = ("_mean", "_ci_low", "_ci_high")
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _replications(value: Any) -> bool:
+    if isinstance(value, dict):
+        numbers = [value.get(k) for k in ("min", "max", "half_width")]
+        return isinstance(value.get("metric"), str) and all(
+            isinstance(n, int | float) and not isinstance(n, bool) for n in numbers
+        )
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# The manifest fields that readers (report, plot, --resume) use, with the type the sweep wrote.
+_MANIFEST_FIELDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "sweep": (lambda v: isinstance(v, str), "a string"),
+    "sweep_file": (lambda v: v is None or isinstance(v, str), "a path"),
+    "sweep_toml": (lambda v: isinstance(v, str), "the sweep file's text"),
+    "base_toml": (lambda v: isinstance(v, str), "the base scenario's text"),
+    "status": (lambda v: isinstance(v, str), "a string"),
+    "param_columns": (_strings, "a list of column names"),
+    "metric_kinds": (
+        lambda v: v is None or (isinstance(v, dict) and all(isinstance(k, str) for k in v.values())),
+        "a table of metric -> kind",
+    ),
+    "replications": (_replications, "a count or { min, max, metric, half_width }"),
+    "resumed_at": (_strings, "a list of times"),
+    "mixed_results": (_strings, "a list"),
+    "edited_since_start": (_strings, "a list"),
+}
 
 
 def check_folder_name(name: object, key: str) -> str:
@@ -139,15 +171,19 @@ class ResultsDir:
             data = json.loads(self.manifest_path.read_bytes().decode("utf-8"))
         except OSError as exc:
             raise ConfigError(str(self.manifest_path), f"cannot read: {exc.strerror or exc}") from None
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-            raise ConfigError(
-                str(self.manifest_path), f"damaged manifest ({str(exc)[:120]}); --force starts over"
-            ) from None
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, deep nesting
+            reason = str(exc)[:120] if isinstance(exc, ValueError) else "nested too deeply"
+            raise self.damaged_manifest(reason) from None
         if not isinstance(data, dict):
-            raise ConfigError(
-                str(self.manifest_path), "damaged manifest (not a JSON object); --force starts over"
-            )
+            raise self.damaged_manifest("not a JSON object")
+        for field, (fits, want) in _MANIFEST_FIELDS.items():
+            if field in data and not fits(data[field]):
+                raise self.damaged_manifest(f"{field} is {shown(data[field])}, not {want}")
         return data
+
+    def damaged_manifest(self, reason: str) -> ConfigError:
+        """The error for a manifest that cannot be what a sweep wrote."""
+        return ConfigError(str(self.manifest_path), f"damaged manifest ({reason}); --force starts over")
 
     def write_manifest(self, manifest: Mapping[str, Any]) -> None:
         """Write the manifest atomically (pretty, stable key order)."""

@@ -60,6 +60,7 @@ from hasim.errors import ConfigError, parse_toml, read_utf8
 from hasim.experiments.config_tree import flatten, flatten_overrides
 from hasim.experiments.constraint_expr import Constraint, parse_constraint
 from hasim.experiments.model import Model
+from hasim.experiments.report_spec import check_report
 from hasim.experiments.results_store import check_column_name, check_folder_name
 from hasim.experiments.sweep_axes import Axis, parse_axis
 
@@ -264,8 +265,7 @@ def parse_sweep(text: str, path: Path) -> SweepSpec:
             TimelineSpec(table["name"], flatten_overrides(table.get("where", {}), f"timelines[{i}].where"))
         )
     report = doc.get("report", {})
-    if not isinstance(report, Mapping):
-        raise ConfigError("report", "expected a table")
+    check_report(report)
     description = sweep.get("description", "")
     if not isinstance(description, str):
         raise ConfigError("sweep.description", "expected a string")

@@ -97,6 +97,37 @@ def write(name: str, data: bytes | str) -> Callable[[Path], None]:
     return damage
 
 
+def manifest(**fields: object) -> Callable[[Path], None]:
+    """Set fields of the manifest as a hand edit (or a damaged disk) would."""
+
+    def damage(folder: Path) -> None:
+        path = folder / "manifest.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), **fields}))
+
+    return damage
+
+
+def table(name: str, **columns: object) -> Callable[[Path], None]:
+    """Set columns of runs.parquet or summary.csv (a valid file with values no sweep writes)."""
+
+    def damage(folder: Path) -> None:
+        import pandas as pd
+
+        path = folder / name
+        frame = pd.read_parquet(path) if name.endswith(".parquet") else pd.read_csv(path)
+        frame = frame.assign(**columns)
+        if name.endswith(".parquet"):
+            frame.to_parquet(path)
+        else:
+            frame.to_csv(path, index=False)
+
+    return damage
+
+
+def _copy_runs_as_timelines(folder: Path) -> None:
+    (folder / "timelines.parquet").write_bytes((folder / "runs.parquet").read_bytes())
+
+
 def files(name: str, text: str | bytes) -> Callable[[Path], None]:
     def setup(folder: Path) -> None:
         (folder / name).write_bytes(text if isinstance(text, bytes) else text.encode())
@@ -386,6 +417,90 @@ CASES = [
         "decode --keys /dev/zero",
         ["decode", "--keys", "/dev/zero", "00"],
         f"at byte offset {64 * 2**20}: keys file /dev/zero: larger than 64 MiB",
+    ),
+    # results folders whose files are readable but hold what no sweep writes
+    exact(
+        "report: the recorded sweep's figures = 5",
+        ["report", "results/toy"],
+        "results/toy/manifest.json: damaged manifest (its sweep file: report.figures: got 5; "
+        "expected [[report.figures]] tables); --force starts over",
+        toy_results(manifest(sweep_toml=TOY_SWEEP + "[report]\nfigures = 5\n")),
+    ),
+    exact(
+        "plot: manifest param_columns = 5",
+        ["plot", "results/toy"],
+        "results/toy/manifest.json: damaged manifest (param_columns is 5, not a list of column names); "
+        "--force starts over",
+        toy_results(manifest(param_columns=5)),
+    ),
+    exact(
+        "report: manifest nested 100000 deep",
+        ["report", "results/toy"],
+        "results/toy/manifest.json: damaged manifest (nested too deeply); --force starts over",
+        toy_results(write("manifest.json", "[" * DEEP + "]" * DEEP)),
+    ),
+    exact(
+        "report: a run's config not JSON",
+        ["report", "results/toy"],
+        "results/toy/runs.parquet: damaged runs table (the config of run 0 is '{garbage', not a JSON "
+        "object); --force starts the sweep over",
+        toy_results(table("runs.parquet", config="{garbage")),
+    ),
+    exact(
+        "report: summary n_runs not numbers",
+        ["report", "results/toy"],
+        "results/toy/summary.csv: damaged summary (column n_runs is not whole numbers); "
+        "run the sweep again with --resume",
+        toy_results(table("summary.csv", n_runs="x")),
+    ),
+    exact(
+        "plot: every summary row one point",
+        ["plot", "results/toy"],
+        "results/toy/summary.csv: damaged summary (a point twice); run the sweep again with --resume",
+        toy_results(table("summary.csv", point=0)),
+    ),
+    exact(
+        "plot: timelines.parquet of another table",
+        ["plot", "results/toy"],
+        "results/toy/timelines.parquet: not a timelines table (no timeline column); --resume rewrites it",
+        toy_results(_copy_runs_as_timelines),
+    ),
+    exact(
+        "plot: a figure over a column the results lack",
+        ["plot", "results/toy"],
+        "report.figures[0].x: no column 'model.c' in the summary",
+        toy_results(
+            manifest(
+                sweep_toml=TOY_SWEEP + '[[report.figures]]\nkind = "curves"\nx = "model.c"\nmetric = "y"\n'
+            )
+        ),
+    ),
+    exact(
+        "report --notes /dev/zero",
+        ["report", "results/toy", "--notes", "/dev/zero"],
+        "/dev/zero: larger than 64 MiB; expected notes (Markdown)",
+        toy_results(lambda folder: None),
+    ),
+    Case(
+        "plot --dpi 100000 (a 10^11-pixel figure)",
+        ["plot", "results/toy", "--dpi", "100000"],
+        "--dpi",
+        toy_results(lambda folder: None),
+    ),
+    sweep_case(
+        "[report] figures = 5 before any run",
+        sweep_file(body="[report]\nfigures = 5\n"),
+        "report.figures: got 5; expected [[report.figures]] tables",
+        "--dry-run",
+    ),
+    sweep_case(
+        "a figure's logx = 'yes' before any run",
+        sweep_file(
+            body='[[report.figures]]\nkind = "curves"\nx = "cluster.sync_interval_s"\n'
+            'metric = "sa_survival"\nlogx = "yes"\n'
+        ),
+        "report.figures[0].logx: got 'yes'; expected true or false",
+        "--dry-run",
     ),
     # legitimate: they run, within their estimate
     Case("faults=[]", ["run", "base.toml", "--set", "faults=[]"], "", code=0),
