@@ -181,6 +181,30 @@ CASES = [
         "traffic.on_s",
     ),
     run_case("1e9 peers", ["traffic.peers=1000000000"], "traffic.peers"),
+    # estimated at 6 s, ran 96 s at 2,000 peers: counter rekeys were not counted
+    run_case(
+        "a rekey every 4 packets",
+        [
+            "traffic.rekey_counter_fraction=1e-9",
+            "traffic.peers=20000",
+            "traffic.esp_out_pps=1",
+            "traffic.esp_in_pps=1",
+            "traffic.liveness_interval_s=0",
+            "scenario.duration_s=3600",
+        ],
+        "error: traffic.rekey_counter_fraction, ",
+    ),
+    # estimated at 1.5 s, still running after 120 s at 200 peers (and 1.2 GB): a flap every 3 ms
+    run_case(
+        "strongswan heartbeat timeout 1 ms",
+        [
+            "membership.style=strongswan",
+            "membership.heartbeat_timeout_s=0.001",
+            "traffic.peers=500",
+            "scenario.duration_s=600",
+        ],
+        "error: membership.heartbeat_timeout_s, ",
+    ),
     run_case("1e9 child SAs", ["traffic.child_sas=1000000000"], "traffic.child_sas"),
     run_case("duration 1e12", ["scenario.duration_s=1e12"], "scenario.duration_s"),
     run_case(

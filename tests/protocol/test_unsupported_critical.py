@@ -16,7 +16,7 @@ def test_answer_notify_octets_by_hand() -> None:
     # type 1 (UNSUPPORTED_CRITICAL_PAYLOAD), data = the one-octet type 200 = 0xC8
     first, octets = encode_chain([Notify(NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, data=bytes([UNKNOWN]))])
     assert first == 41
-    assert octets == bytes.fromhex("00000009" "00000001" "c8")
+    assert octets == bytes.fromhex("0000000900000001c8")
 
 
 def test_critical_unknown_payload_is_answered_with_its_type() -> None:

@@ -7,7 +7,11 @@ the cost. The estimate counts what the simulator does, from the scenario's keys 
 
 - ESP packets: peers x mean Child SAs x (esp_out_pps + esp_in_pps) x mean rate factor (log-uniform in
   [1/s, s]: (s - 1/s) / (2 ln s)) x the on/off duty cycle x duration_s;
-- IKE messages: liveness checks by each end, rekeys, and the RFC 6311 sync exchanges after each crash,
+- IKE messages: liveness checks by each end, rekeys (every rekey_interval_s, and whenever a Child SA's
+  outgoing counter passes rekey_counter_fraction of its space: at most once a sync round, when the
+  counters are looked at), and the RFC 6311 sync exchanges after each takeover (a crash's, or a
+  strongswan-style standby's whose heartbeat_timeout_s is shorter than the heartbeat interval: it
+  takes over between two heartbeats, hears the master, steps down and times out again),
   over ``duration_s`` and the fate-deciding tail after it (hasim.sim.model.fates: an SA's IKE side runs
   on until its own fate is known, then its clocks stop; after the last crash that takes its detection
   and a liveness interval, and an SA given up after its retransmissions, about one in
@@ -54,6 +58,7 @@ MEM_PER_CHILD_SA = 15e3
 EPOCH_PACKETS_PER_FLOW = (
     192  # the scaled engine's epoch budget (hasim/sim/scale/world.py; a test holds them equal)
 )
+MEM_PER_SA_FLAP = 600.0  # what a flap (see flaps) leaves behind per SA: 80 MB for 667 flaps of 200 SAs
 MEM_PER_ESP_PACKET = 48.0  # an offered packet the scaled engine holds (its epoch's: see held_packets)
 
 LOST_PER_SA = 1e-3  # share of SAs given up on timeout after a crash (remote_access_10k: 1 to 16 in 1,000)
@@ -163,6 +168,33 @@ def decide_tail(cfg: ScenarioConfig) -> float:
     return common + LOST_PER_SA * len(crashes) * lost
 
 
+def counter_rekeys(cfg: ScenarioConfig) -> float:
+    """Rekeys of one Child SA because its outgoing counter used ``rekey_counter_fraction`` of the
+    sequence space (2**32, or 2**64 with ESN): one per that many packets it sends, at most one per
+    sync round (hasim.sim.model.world.check_counter_rekeys runs once a round)."""
+    t = cfg.traffic
+    duty = t.on_s / (t.on_s + t.off_s) if t.model == "onoff" else 1.0
+    sent = _product(t.esp_out_pps, mean_rate_factor(t.rate_spread), duty, cfg.scenario.duration_s)
+    per_rekey = t.rekey_counter_fraction * (2.0**64 if cfg.policy.esn else 2.0**32)
+    rounds = cfg.scenario.duration_s / cfg.cluster.sync_interval_s
+    return min(float(math.floor(sent / per_rekey)), rounds)
+
+
+def flaps(cfg: ScenarioConfig) -> float:
+    """Takeovers of a strongswan-style standby whose heartbeat_timeout_s is shorter than the heartbeat
+    interval (cluster.advertisement_interval_s, strongSwan's heartbeat_delay): it times out between
+    two heartbeats, takes over, the other member does the same, and so on: once per timeout and two
+    round trips of the link the heartbeats cross (measured: 667 in 2 s at a 1 ms timeout and 0.5 ms
+    latency; a 0.5 s timeout flaps about once per heartbeat, half this bound), at each site that is a
+    cluster."""
+    c, m = cfg.cluster, cfg.membership
+    if m.style != "strongswan" or m.heartbeat_timeout_s >= c.advertisement_interval_s:
+        return 0.0
+    latency = c.sync_latency_s if m.link == "sync" else cfg.heartbeat_link.latency_s
+    sites = (c.members > 1) + (cfg.peer.is_cluster and cfg.peer.members > 1)
+    return sites * cfg.scenario.duration_s / (m.heartbeat_timeout_s + 4 * latency)
+
+
 def held_packets(pps: float, flows: float, sync_interval_s: float) -> float:
     """Offered ESP packets the scaled engine holds at once: one epoch of all flows, the epoch as long as
     ``EPOCH_PACKETS_PER_FLOW`` packets a flow take (at most 30 s, at least two sync intervals;
@@ -199,26 +231,38 @@ def estimate_cost(cfg: ScenarioConfig) -> RunCost:
     ends = 2 * (cfg.peer.members if cfg.peer.is_cluster else 1)
     live = _product(t.peers, 2 * ends, ike_time, 1 / t.liveness_interval_s) if t.liveness_interval_s else 0.0
     rekey = _product(t.peers, child, 4, ike_time, 1 / t.rekey_interval_s) if t.rekey_interval_s else 0.0
+    by_counter = _product(t.peers, child, 4, counter_rekeys(cfg))
     crashes = sum(1 for f in cfg.faults if f.kind == "crash")
-    takeover = _product(t.peers, 4 * crashes) if crashes else 0.0
-    ike = live + rekey + takeover
-    ike_part = Part(
-        ike,
-        ike * CPU_PER_IKE_MESSAGE_S,
-        (("traffic.peers", t.peers), long)
-        + (
-            (("traffic.liveness_interval_s", 30 / t.liveness_interval_s if t.liveness_interval_s else 0.0),)
-            if live >= rekey
-            else ()
-        )
-        + (
+    flapping = flaps(cfg)
+    # a crash's takeover: a sync exchange (4 messages) per SA; a flap rarely lets one finish: about one
+    # message per SA (measured 0.06 to 0.13 ms of CPU per SA and flap at 200 and 20 peers)
+    takeover = _product(t.peers, 4 * crashes + flapping)
+    ike = live + rekey + by_counter + takeover
+    drivers: list[tuple[float, tuple[tuple[str, float], ...]]] = [
+        (
+            live,
+            (("traffic.liveness_interval_s", 30 / t.liveness_interval_s if t.liveness_interval_s else 0.0),),
+        ),
+        (
+            rekey,
             (
                 (child_key, child),
                 ("traffic.rekey_interval_s", 3600 / t.rekey_interval_s if t.rekey_interval_s else 0.0),
-            )
-            if rekey > live
-            else ()
+            ),
         ),
+        (
+            by_counter,
+            ((child_key, child), ("traffic.rekey_counter_fraction", 0.9 / t.rekey_counter_fraction)),
+        ),
+        (
+            _product(t.peers, flapping),
+            (("membership.heartbeat_timeout_s", 2.1 / cfg.membership.heartbeat_timeout_s),),
+        ),
+    ]
+    ike_part = Part(
+        ike,
+        ike * CPU_PER_IKE_MESSAGE_S,
+        (("traffic.peers", t.peers), long) + max(drivers, key=lambda d: d[0])[1],
     )
     rounds = _product(_synced_time(cfg), 1 / cfg.cluster.sync_interval_s)
     sas = _product(t.peers, 1 + child)
@@ -259,6 +303,7 @@ def estimate_cost(cfg: ScenarioConfig) -> RunCost:
         + _product(t.peers, child) * MEM_PER_CHILD_SA
         + min(held_packets(pps, _product(t.peers, child, 2), cfg.cluster.sync_interval_s), esp)
         * MEM_PER_ESP_PACKET
+        + _product(t.peers, flapping, MEM_PER_SA_FLAP)
     )
     cpu = CPU_START_S + sum(p.cpu_s for p in parts.values())
     return RunCost(esp, ike, updates + rounds, beats + periods, cpu, memory, parts)

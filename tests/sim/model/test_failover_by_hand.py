@@ -348,13 +348,9 @@ def test_takeover_is_immediate_and_capacity_spaces_only_the_proactive_sync_start
 def test_a_later_trigger_queues_the_sync_starts_later() -> None:
     # first_send: each SA asks at its first outgoing packet after T (within 1/10 s); the gate then
     # starts them first come first served, each 0.1 s after the previous one at the earliest.
-    cfg = scenario(
-        cluster=CAPACITY, traffic=MANY, faults=[{"at_s": 10.5}], policy={"trigger": "first_send"}
-    )
+    cfg = scenario(cluster=CAPACITY, traffic=MANY, faults=[{"at_s": 10.5}], policy={"trigger": "first_send"})
     r = simulate(cfg, 4, records=True)
-    wanted = sorted(
-        (row["time"], row["sa"]) for row in r.records["timeline"] if row["kind"] == "sync_wanted"
-    )
+    wanted = sorted((row["time"], row["sa"]) for row in r.records["timeline"] if row["kind"] == "sync_wanted")
     assert len(wanted) == 20
     assert all(T_TAKEOVER <= t < T_TAKEOVER + 0.1 for t, _ in wanted)
     expected: dict[int, float] = {}

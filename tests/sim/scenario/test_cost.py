@@ -127,3 +127,76 @@ def test_within_the_limits_nothing_is_refused_and_each_limit_counts() -> None:
         check_cost(cost, Limits(events=1000))
     with pytest.raises(ConfigError, match="--max-memory"):
         check_cost(cost, Limits(memory_bytes=1e6))
+
+
+# Scenario B: 2 peers, 1 Child SA each, 100 packets/s out, 10 s, a sync every second, no liveness checks,
+# no rekeys by time, no faults: IKE messages come only from what the test sets.
+B = {
+    "scenario": {"duration_s": 10.0},
+    "cluster": {"sync_interval_s": 1.0},
+    "traffic": {"peers": 2, "esp_out_pps": 100.0, "esp_in_pps": 0.0, "liveness_interval_s": 0.0},
+}
+B["traffic"]["rekey_interval_s"] = 0.0
+
+
+@pytest.mark.parametrize(
+    ("fraction", "sync", "esn", "rekeys"),
+    [
+        # 1e-7 of 2**32 = 429.4967 packets a rekey: 1,000 sent, floor(1000 / 429.4967) = 2 rekeys
+        (1e-7, 1.0, False, 2),
+        (1e-7, 10.0, False, 1),  # one sync round in 10 s: the counters are looked at once
+        (1e-9, 1.0, False, 10),  # every 4.29 packets, but at most once a round: 10 rounds
+        (1e-9, 1.0, True, 0),  # 1e-9 of 2**64 packets is never reached
+        (0.9, 1.0, False, 0),  # the default: 3.9e9 packets
+    ],
+)
+def test_rekeys_when_a_counter_passes_its_fraction_are_counted(
+    fraction: float, sync: float, esn: bool, rekeys: int
+) -> None:
+    d = {
+        **B,
+        "cluster": {"sync_interval_s": sync},
+        "traffic": {**B["traffic"], "rekey_counter_fraction": fraction},
+        "policy": {"esn": esn},
+    }
+    cost = estimate_cost(scenario_from_dict(d))
+    assert cost.ike_messages == pytest.approx(2 * 1 * 4 * rekeys)  # peers x Child SAs x 4 messages
+
+
+def test_rekeys_every_few_packets_are_refused_naming_the_fraction() -> None:
+    # 20,000 peers, 1 packet/s out, an hour: 3,600 / 4.29 = 838 rekeys a Child SA by its counter and
+    # 1 by time (rekey_interval_s 1 h): 20,000 x 4 x 839 = 6.7e7 IKE messages, 2.8 h of CPU
+    d = {
+        "scenario": {"duration_s": 3600.0},
+        "traffic": {"peers": 20_000, "esp_out_pps": 1.0, "esp_in_pps": 1.0, "liveness_interval_s": 0.0},
+    }
+    d["traffic"]["rekey_counter_fraction"] = 1e-9
+    cost = estimate_cost(scenario_from_dict(d))
+    assert cost.ike_messages == pytest.approx(20_000 * 4 * (838 + 1))
+    with pytest.raises(ConfigError) as exc:
+        check_cost(cost, Limits())
+    assert exc.value.key.split(", ")[0] == "traffic.rekey_counter_fraction"
+
+
+@pytest.mark.parametrize(
+    ("timeout", "peer_cluster", "flaps"),
+    [
+        # a 1 ms timeout, 0.5 ms sync latency: one flap per 1 + 4 x 0.5 = 3 ms, 10 / 0.003 in 10 s
+        (0.001, False, 10 / 0.003),
+        (0.001, True, 2 * 10 / 0.003),  # the peer cluster flaps as well
+        (2.1, False, 0.0),  # strongSwan's default: longer than the 1 s heartbeat interval
+    ],
+)
+def test_a_strongswan_standby_timing_out_between_heartbeats_flaps(
+    timeout: float, peer_cluster: bool, flaps: float
+) -> None:
+    d = {
+        **B,
+        "cluster": {"sync_interval_s": 1.0, "sync_latency_s": 0.0005},
+        "membership": {"style": "strongswan", "heartbeat_timeout_s": timeout},
+        "peer": {"is_cluster": peer_cluster},
+    }
+    cost = estimate_cost(scenario_from_dict(d))
+    base = estimate_cost(scenario_from_dict({**d, "membership": {"style": "strongswan"}}))
+    assert cost.ike_messages == pytest.approx(2 * flaps)  # about one message per SA and flap
+    assert cost.memory_bytes - base.memory_bytes == pytest.approx(2 * flaps * 600)
