@@ -9,6 +9,7 @@ hasim.sim.scenario.cost) and multiplied by its replications.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 from dataclasses import dataclass
@@ -34,7 +35,15 @@ def runs_bound(spec: SweepSpec) -> int:
 
 
 def check_columns(spec: SweepSpec, model: Model) -> None:
-    """ConfigError when an axis column is named like one of the model's metrics (it would hide it)."""
+    """ConfigError when an axis column is named like one of the model's metrics (it would hide it), or
+    when an adaptive sweep's precision metric is none of them (a mistyped one would never reach its
+    precision: every point would run ``max`` replications)."""
+    if spec.adaptive is not None and model.kinds is not None and spec.adaptive.metric not in model.kinds:
+        close = difflib.get_close_matches(spec.adaptive.metric, list(model.kinds), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(
+            "sweep.replications.metric", f"got {spec.adaptive.metric!r}; not a metric of {model.name}{hint}"
+        )
     for i, axis in enumerate(spec.axes):
         for col in axis.columns:
             if model.kinds is not None and col in model.kinds:

@@ -333,6 +333,8 @@ def expand_points(spec: SweepSpec, model: Model) -> list[PointSpec]:
     """
     points: list[PointSpec] = []
     columns = spec.param_columns
+    asked = _selector_keys(spec)
+    found: set[str] = set()
     for combo in itertools.product(*(axis.settings for axis in spec.axes)):
         labels: dict[str, Any] = {}
         overrides = dict(spec.fixed)
@@ -341,6 +343,7 @@ def expand_points(spec: SweepSpec, model: Model) -> list[PointSpec]:
             overrides.update(ov)
         config = model.resolve(spec.base, overrides)
         env = {**flatten(config), **labels}
+        found.update(k for k in asked if k in env)
         if any(c.evaluate(env) for c in spec.constraints) or any(_matches(ex, env) for ex in spec.excludes):
             continue
         params = {c: _scalar(env.get(c, overrides.get(c))) for c in columns}
@@ -348,7 +351,26 @@ def expand_points(spec: SweepSpec, model: Model) -> list[PointSpec]:
         key = _sha256(ident.encode())[:16]
         digest = _sha256(json.dumps(config, sort_keys=True, default=str).encode())[:16]
         points.append(PointSpec(len(points), key, params, config, digest))
+    for key, where in asked.items():
+        if key not in found:
+            raise ConfigError(
+                where, "names no label or config key of any point of the sweep, so it would match nothing"
+            )
     return points
+
+
+def _selector_keys(spec: SweepSpec) -> dict[str, str]:
+    """The keys ``[[exclude]]`` and ``[[timelines]].where`` tables compare, each with where it is
+    written (a mistyped one would silently leave nothing out, or keep no timeline)."""
+    keys: dict[str, str] = {}
+    for i, ex in enumerate(spec.excludes):
+        for k in ex:
+            keys.setdefault(k, f"exclude[{i}].{k}")
+    for i, tl in enumerate(spec.timelines):
+        for k in tl.where:
+            if k not in ("replication", "index"):  # run columns, not a point's
+                keys.setdefault(k, f"timelines[{i}].where.{k}")
+    return keys
 
 
 def point_runs(spec: SweepSpec, point: PointSpec, replications: range) -> list[RunSpec]:

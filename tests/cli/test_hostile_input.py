@@ -97,6 +97,18 @@ def write(name: str, data: bytes | str) -> Callable[[Path], None]:
     return damage
 
 
+def with_dask(setup: Callable[[Path], None]) -> Callable[[Path], None]:
+    """``setup``, and distributed imported first: its import takes seconds on a busy machine, which the
+    row's 10 s are not about."""
+
+    def both(folder: Path) -> None:
+        import distributed  # noqa: F401
+
+        setup(folder)
+
+    return both
+
+
 def manifest(**fields: object) -> Callable[[Path], None]:
     """Set fields of the manifest as a hand edit (or a damaged disk) would."""
 
@@ -427,7 +439,7 @@ CASES = [
             f"--dask {address!r}",
             ["sweep", "s.toml", "--dask", address, "--no-progress"],
             f"--dask: cannot connect to a Dask scheduler at {address!r}: ",
-            files("s.toml", sweep_file()),
+            with_dask(files("s.toml", sweep_file())),
         )
         for address in ("junk", "", "foo://x:1")
     ),
@@ -525,6 +537,33 @@ CASES = [
         ),
         "report.figures[0].logx: got 'yes'; expected true or false",
         "--dry-run",
+    ),
+    # mistyped keys that silently did nothing: an exclude that left nothing out, a timeline that kept
+    # none, an adaptive sweep that never reached its precision (every point ran max replications)
+    exact(
+        "exclude with a mistyped key",
+        ["sweep", "s.toml", "--dry-run"],
+        "exclude[0].cluster.sync_intervl_s: names no label or config key of any point of the sweep, "
+        "so it would match nothing",
+        files("s.toml", '[[exclude]]\n"cluster.sync_intervl_s" = 0.5\n' + sweep_file(body=grid())),
+    ),
+    exact(
+        "a timeline where a label no axis makes",
+        ["sweep", "s.toml", "--dry-run"],
+        "timelines[0].where.variant: names no label or config key of any point of the sweep, "
+        "so it would match nothing",
+        files(
+            "s.toml", '[[timelines]]\nname = "x"\nwhere = { variant = "a", replication = 0 }\n' + sweep_file()
+        ),
+    ),
+    exact(
+        "adaptive replications on a mistyped metric",
+        ["sweep", "s.toml", "--dry-run"],
+        "sweep.replications.metric: got 'sa_survivl'; not a metric of hasim.sim "
+        "(did you mean 'sa_survival'?)",
+        files(
+            "s.toml", sweep_file(replications="{ min = 2, max = 4, metric = 'sa_survivl', half_width = 0.1 }")
+        ),
     ),
     # legitimate: they run, within their estimate
     Case("faults=[]", ["run", "base.toml", "--set", "faults=[]"], "", code=0),
