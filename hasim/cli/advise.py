@@ -300,6 +300,7 @@ def advise(
     )
     for name, value, top in (
         ("detection", detection, _MAX_DETECTION_S),
+        ("latency", latency, _MAX_DETECTION_S),  # no bound as a scenario key; here it adds to a count
         ("ike_rate", ike_rate, _MAX_IKE_RATE),
     ):
         if value is not None and not (math.isfinite(value) and 0 <= value <= top):

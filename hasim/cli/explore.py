@@ -31,6 +31,25 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., object])
 
 
+MAX_STATES = 2_000_000
+"""The most states one search holds: about 1.4 kB each (measured: 200,000 states, 270 MB over the
+process's start), so some 3 GB; bounds of 8 crashes, losses, requests, duplicates and ESP packets at
+window 4 pass it within a minute and would go on until memory runs out."""
+_STATE_MEMORY = "about 1.4 kB of memory each"
+
+
+def _check_finished(complete: bool, max_states: int) -> None:
+    """An exhaustive search (no --max-states) that passed MAX_STATES is stopped with one line."""
+    if not complete and not max_states:
+        from hasim.errors import ConfigError
+
+        raise ConfigError(
+            "bounds",
+            f"the search passed {MAX_STATES:,} states ({_STATE_MEMORY}) without finishing; lower the bounds "
+            "or give --max-states N for a search of N states that is not exhaustive",
+        )
+
+
 def _bound_option(name: str) -> Callable[[F], F]:
     from hasim.explore.model import Bounds
 
@@ -198,7 +217,12 @@ def _run_text(res: Exploration, ladders: bool, pcap: Path | None) -> list[str]:
 @_bound_option("tries")
 @_bound_option("early_timeouts")
 @click.option("--peer-cluster", is_flag=True, help="The peer is a cluster too (its member may crash).")
-@click.option("--max-states", type=int, default=0, help="Stop after this many states (0: exhaustive).")
+@click.option(
+    "--max-states",
+    type=click.IntRange(0, None),
+    default=0,
+    help=f"Stop after this many states (0: exhaustive, up to {MAX_STATES:,}).",
+)
 @click.option("--ladders", is_flag=True, help="Print the shortest ladder of every property that happens.")
 @click.option("--compare", is_flag=True, help="Strict against sync-only: an SA lost only under strict.")
 @click.option(
@@ -225,6 +249,9 @@ def explore(
     from hasim.explore.model import POLICIES, READINGS, Bounds
     from hasim.explore.search import explore as search
 
+    if max_states > MAX_STATES:
+        raise ConfigError("--max-states", f"got {max_states:,}; at most {MAX_STATES:,} ({_STATE_MEMORY})")
+    cap = max_states or MAX_STATES + 1  # exhaustive: until the search ends or passes MAX_STATES
     names = list(READINGS) if "all" in readings else list(readings or ("strict",))
     pols = list(POLICIES) if "all" in policies else list(policies or ("proactive",))
     for p in pols:
@@ -232,17 +259,22 @@ def explore(
             raise ConfigError("--policy", f"unknown policy {p!r}; one of {', '.join(POLICIES)} or all")
     runs, failed, comparisons, text = [], False, [], []
     for window in windows or (1, 2):
-        bounds = Bounds(window=window, peer_cluster=peer_cluster, **counts)
+        try:
+            bounds = Bounds(window=window, peer_cluster=peer_cluster, **counts)
+        except ConfigError as exc:  # name the option: bounds.sync_losses is --sync-losses here
+            option = "--" + exc.key.removeprefix("bounds.").replace("_", "-")
+            raise ConfigError(option, exc.message) from None
         for p in pols:
             for r in names:
-                res = search(bounds, READINGS[r], POLICIES[p], max_states=max_states)
+                res = search(bounds, READINGS[r], POLICIES[p], max_states=cap)
+                _check_finished(res.complete, max_states)
                 failed |= (
                     any(f.safety and not f.holds for f in res.findings.values()) or res.outcome.neither > 0
                 )
                 runs.append(_run_json(res, ladders, pcap) if as_json else None)
                 text += [] if as_json else [*_run_text(res, ladders, pcap), ""]
             if compare:
-                comparisons.append(_compare(bounds, POLICIES[p], max_states, as_json, text, pcap))
+                comparisons.append(_compare(bounds, POLICIES[p], max_states, cap, as_json, text, pcap))
     if as_json:
         click.echo(json.dumps({"runs": runs, "comparisons": comparisons}))
     else:
@@ -252,12 +284,19 @@ def explore(
 
 
 def _compare(
-    bounds: Bounds, policy: Policy, max_states: int, as_json: bool, text: list[str], pcap: Path | None
+    bounds: Bounds,
+    policy: Policy,
+    max_states: int,
+    cap: int,
+    as_json: bool,
+    text: list[str],
+    pcap: Path | None,
 ) -> dict[str, Any]:
     from hasim.explore.compare import sa_lost_only_under
     from hasim.explore.ladder import records
 
-    res, div = sa_lost_only_under(bounds, policy, max_states=max_states)
+    res, div = sa_lost_only_under(bounds, policy, max_states=cap)
+    _check_finished(res.complete, max_states)
     head = f"compare strict vs sync_only policy={policy.name} window={bounds.window}: "
     if div is None:
         text += [head + f"no terminal SA loss under strict that sync_only avoids ({res.states} states)", ""]

@@ -278,6 +278,11 @@ CASES = [
         ["advise", "--rate", "1e308", "--sync-interval", "1", "--detection", "3"],
         "--rate",
     ),
+    exact(
+        "advise latency 1e308",
+        ["advise", "--rate", "1000", "--sync-interval", "1", "--detection", "3", "--latency", "1e308"],
+        "--latency: got 1e+308; expected a number in [0, 86400]",
+    ),
     Case(
         "advise sync 1e300",
         ["advise", "--rate", "1000", "--sync-interval", "1e300", "--detection", "3"],
@@ -443,6 +448,17 @@ CASES = [
         )
         for address in ("junk", "", "foo://x:1")
     ),
+    exact(
+        "explore --max-states -1 (explored nothing and said so as a result)",
+        ["explore", "--max-states", "-1"],
+        "Invalid value for '--max-states': -1 is not in the range x>=0. (see hasim explore -h)",
+    ),
+    exact(
+        "explore --max-states 10**9",
+        ["explore", "--max-states", "1000000000"],
+        "--max-states: got 1,000,000,000; at most 2,000,000 (about 1.4 kB of memory each)",
+    ),
+    exact("explore --failovers 9", ["explore", "--failovers", "9"], "--failovers: must be in 0..8, got 9"),
     # endless input: refused at once (its first octets) or after a bound, not read until memory runs out
     exact(
         "decode --pcap /dev/zero",
@@ -638,4 +654,22 @@ def test_decode_of_endless_standard_input_is_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         "hasim: error: at byte offset 0: line 1: longer than 1,048,576 characters (one hex message a line)"
+    ]
+
+
+def test_an_exhaustive_search_past_its_state_bound_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``hasim explore`` at 8 crashes, losses, requests, duplicates and ESP packets, window 4, held 4 GB
+    after 40 s and went on; an exhaustive search stops when it passes MAX_STATES (100 here: the
+    default bound has 600 states at window 1)."""
+    from hasim.cli import explore
+
+    monkeypatch.setattr(explore, "MAX_STATES", 100)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["explore", "--window", "1"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "hasim: error: bounds: the search passed 100 states (about 1.4 kB of memory each) without "
+        "finishing; lower the bounds or give --max-states N for a search of N states that is not exhaustive"
     ]

@@ -53,7 +53,7 @@ def test_the_ladder_is_the_run_trace_ladder_with_steps_for_time() -> None:
     ("args", "named"),
     [
         (["--policy", "nonesuch"], "--policy"),
-        (["--failovers", "99"], "bounds.failovers"),
+        (["--failovers", "99"], "--failovers"),
         (["--window", "0"], "window"),
     ],
 )
