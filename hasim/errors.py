@@ -119,3 +119,15 @@ def _long_integer(text: str, line_and_column: bool = True) -> str:
             where = f" (at line {line}, column {column})" if line_and_column else ""
             return f"an integer of {digits} digits, more than {limit}{where}"
     return "a value Python cannot read"
+
+
+def check_writable(*paths: Path) -> None:
+    """ConfigError naming the first of ``paths`` that cannot be written (a folder that does not exist,
+    a directory, no permission): checked before a long job, whose results would otherwise be lost when
+    it ends and writes them. A missing file is created empty; an existing one is left as it is."""
+    for path in paths:
+        try:
+            with open(path, "ab"):
+                pass
+        except OSError as exc:
+            raise ConfigError(str(path), f"cannot write: {exc.strerror or exc}") from None

@@ -252,6 +252,8 @@ def explore(
     if max_states > MAX_STATES:
         raise ConfigError("--max-states", f"got {max_states:,}; at most {MAX_STATES:,} ({_STATE_MEMORY})")
     cap = max_states or MAX_STATES + 1  # exhaustive: until the search ends or passes MAX_STATES
+    if pcap is not None:  # before the searches, not when the first ladder is written
+        pcap.mkdir(parents=True, exist_ok=True)
     names = list(READINGS) if "all" in readings else list(readings or ("strict",))
     pols = list(POLICIES) if "all" in policies else list(policies or ("proactive",))
     for p in pols:

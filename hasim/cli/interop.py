@@ -67,7 +67,7 @@ def strongswan(
     case_names: tuple[str, ...],
 ) -> None:
     """Run the RFC 6311 cases against charon in a network namespace and print the table."""
-    from hasim.errors import ConfigError
+    from hasim.errors import ConfigError, check_writable
     from hasim.interop.cases import CASES
     from hasim.interop.driver import findings_text, format_table, run_interop, step_records
 
@@ -80,6 +80,8 @@ def strongswan(
         cases = tuple(known[n] for n in case_names)
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
+    if pcap is not None:  # before charon runs: the capture is written when the cases are done
+        check_writable(pcap, pcap.with_name(pcap.name + ".keys"))
     result = run_interop(
         cases,
         workdir=workdir,

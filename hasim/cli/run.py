@@ -18,7 +18,7 @@ import click
 
 from hasim.cli.examples import complete_example
 from hasim.cli.limits import cost_options, limits_from
-from hasim.errors import ConfigError
+from hasim.errors import ConfigError, check_writable
 from hasim.sim.scenario.cost import RunCost
 
 CLUSTER_ADDR = "192.0.2.1"
@@ -166,9 +166,14 @@ def write_pcap(path: Path, result: Any) -> Path:
                 src = CLUSTER_ADDR if item[2].startswith("cluster") else peer_addr(item[4])
                 dst = CLUSTER_ADDR if item[3].startswith("cluster") else peer_addr(item[4])
                 w.write_esp(t, item[1], src, dst)
-    keys_path = path.with_name(path.name + ".keys")
+    keys_path = keys_file(path)
     write_keys_file(keys_path, keys)
     return keys_path
+
+
+def keys_file(pcap: Path) -> Path:
+    """Where the keys of a pcap go: beside it, ``<pcap>.keys``."""
+    return pcap.with_name(pcap.name + ".keys")
 
 
 @click.command(name="run")
@@ -224,6 +229,8 @@ def run(
         return
     if not force:
         check_cost(cost, limits)
+    if pcap is not None:  # before the run: its metrics are printed after the pcap is written
+        check_writable(pcap, keys_file(pcap))
     with SimClockBar(cfg.scenario.duration_s, cfg.scenario.name, enabled=not no_progress) as bar:
         result = simulate(cfg, run_seed, records=trace or pcap is not None, on_clock=bar.attach)
     if trace:

@@ -673,3 +673,41 @@ def test_an_exhaustive_search_past_its_state_bound_is_one_line(
         "hasim: error: bounds: the search passed 100 states (about 1.4 kB of memory each) without "
         "finishing; lower the bounds or give --max-states N for a search of N states that is not exhaustive"
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["run", "base.toml", "--pcap", "no/such/x.pcap"],
+            "no/such/x.pcap: cannot write: No such file or directory",
+        ),
+        (
+            ["interop", "strongswan", "--pcap", "no/such/x.pcap"],
+            "no/such/x.pcap: cannot write: No such file or directory",
+        ),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_refused_before_the_run(
+    args: list[str],
+    line: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The pcap is written after the run (or after charon's cases): a folder that does not exist used
+    to cost the whole run and its printed metrics."""
+    import hasim.interop.driver
+    import hasim.sim
+
+    def must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("ran before the output was checked")
+
+    monkeypatch.setattr(hasim.sim, "simulate", must_not_run)
+    monkeypatch.setattr(hasim.interop.driver, "run_interop", must_not_run)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "base.toml").write_text(BASE)
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines() == [f"hasim: error: {line}"]
