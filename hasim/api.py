@@ -38,13 +38,20 @@ def read_scenario(source: str | Path | Mapping[str, Any] | ScenarioConfig) -> di
         return source.to_dict()
     if isinstance(source, Mapping):
         return dict(source)
-    path = Path(source)
+    path = _path(source, "scenario", "a TOML path, an example's name, a dict or a loaded scenario")
     if not path.is_file():
         if isinstance(source, str) and "/" not in source and not source.endswith(".toml"):
             path = find_example(source, "scenario").path
         else:
             raise ConfigError(str(source), "no such scenario file")
     return parse_toml(read_utf8(path, "a scenario (TOML)"), str(path))
+
+
+def _path(source: Any, key: str, want: str) -> Path:
+    """``source`` as a path; anything else (5, None, a list) is a ConfigError naming ``key``."""
+    if not isinstance(source, str | Path):
+        raise ConfigError(key, f"got {type(source).__name__}; expected {want}")
+    return Path(source)
 
 
 def load_scenario(
@@ -91,17 +98,24 @@ def simulate(
     overrides: Mapping[str, Any] | None = None,
     records: bool = False,
     progress: bool = False,
+    force: bool = False,
 ) -> Simulation:
     """Run one scenario once; ``seed`` defaults to the scenario's own (``scenario.seed``).
 
     Same scenario and seed give the same metrics, bit for bit (``wall_time_s`` aside).
-    ``progress=True`` shows a bar of simulated time for runs longer than two seconds.
+    ``progress=True`` shows a bar of simulated time for runs longer than two seconds. A run whose
+    estimated cost is beyond ``hasim run``'s default limits (10^9 events, an hour of CPU, 8 GiB) is
+    refused with a ConfigError naming the keys that drive it, unless ``force``.
     """
     from hasim.experiments.run_progress import SimClockBar
     from hasim.sim import simulate as run_one
+    from hasim.sim.scenario.config import check_seed
+    from hasim.sim.scenario.cost import Limits, check_cost, estimate_cost
 
     cfg = load_scenario(scenario, overrides)
-    run_seed = cfg.scenario.seed if seed is None else seed
+    run_seed = cfg.scenario.seed if seed is None else check_seed(seed)  # the metrics carry it
+    if not force:
+        check_cost(estimate_cost(cfg), Limits())
     with SimClockBar(cfg.scenario.duration_s, cfg.scenario.name, enabled=progress) as bar:
         result = run_one(cfg, run_seed, records=records, on_clock=bar.attach)
     frames = {kind: pd.DataFrame(rows) for kind, rows in result.records.items()}
@@ -154,16 +168,23 @@ def sweep(
     ``client`` if given (the caller owns it; a cluster whose workers give a run less memory than the
     heaviest run's estimate is refused unless ``force``). ``results`` defaults to ``results/<name>``;
     existing results are an error unless ``resume`` (run only the missing runs) or ``force`` (start
-    over).
+    over). As ``hasim sweep``, a run estimated beyond the default cost limits (10^9 events, an hour
+    of CPU, 8 GiB) is refused before anything runs, unless ``force``.
     The progress bar is tqdm's ``auto`` one, a widget in Jupyter. Seeds come from run indices, so
     results do not depend on ``workers``.
     """
     from hasim.experiments.executors import ExecutorInfo, memory_per_run
+    from hasim.experiments.model import simulator_model
     from hasim.experiments.report_figures import load_results as load
     from hasim.experiments.runner import run_sweep
+    from hasim.experiments.sweep_estimate import estimate_sweep
     from hasim.experiments.sweep_source import load_sweep_source
+    from hasim.sim.scenario.cost import Limits
 
+    if results is not None:
+        results = _path(results, "results", "the path of a results folder")
     spec = load_sweep_source(source, overrides)
+    estimate_sweep(spec, simulator_model(), limits=None if force else Limits())
     executor, info = None, None
     if client is not None:
         executor = client.get_executor(pure=False)
@@ -189,4 +210,4 @@ def load_results(path: str | Path) -> Results:
     """A results folder (``results/sync_vs_skip``): ``manifest``, ``runs``, ``summary``, ``timelines``."""
     from hasim.experiments.report_figures import load_results as load
 
-    return load(path)
+    return load(_path(path, "results", "the path of a results folder"))

@@ -96,7 +96,7 @@ process pool forks all its workers at its first run)."""
 def check_workers(workers: int) -> None:
     """ConfigError for a number of local worker processes below 1 or beyond WORKERS_PER_CPU a CPU."""
     limit = WORKERS_PER_CPU * default_workers()
-    if not 1 <= workers <= limit:
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= limit:
         raise ConfigError(
             "--workers",
             f"got {workers}; expected 1..{limit} on this machine ({WORKERS_PER_CPU} per CPU available: "

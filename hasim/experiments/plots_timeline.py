@@ -71,6 +71,8 @@ def failover_timeline(
     ``window`` limits the time range (s); ``sa`` picks one IKE SA of a many-peer run (None: all);
     ``esp`` picks the direction of the counter panel: ``out`` (cluster to peer) or ``in``.
     """
+    if "time" not in records.columns:
+        raise ValueError(f"records have no column 'time'; columns: {list(records.columns)}")
     df = records
     if window is not None:
         df = df[(df["time"] >= window[0]) & (df["time"] <= window[1])]

@@ -41,7 +41,11 @@ def sweep_path(source: str | Path) -> Path:
 
 
 def _apply_sets(doc: dict[str, Any], sets: Mapping[str, Any]) -> None:
+    if not isinstance(sets, Mapping):
+        raise ConfigError("overrides", f"got {type(sets).__name__}; expected a mapping of dotted keys")
     for key, value in sets.items():
+        if not isinstance(key, str):
+            raise ConfigError(repr(key), "expected a dotted key (a string), as in sweep.replications")
         if key.startswith("sweep."):
             table = doc.setdefault("sweep", {})
             if not isinstance(table, dict):
@@ -74,6 +78,10 @@ def load_sweep_source(source: SweepSource, sets: Mapping[str, Any] | None = None
         _resolve_base_name(doc, path.parent)
         _apply_sets(doc, sets or {})
         return parse_sweep(_dumps(doc), path)
+    if not isinstance(source, str | Path):
+        raise ConfigError(
+            "sweep", f"got {type(source).__name__}; expected a sweep file, an experiment's name or a dict"
+        )
     path = sweep_path(source)
     if not sets:
         return load_sweep(path)

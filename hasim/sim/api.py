@@ -47,7 +47,9 @@ def simulate(
     from hasim.sim.gc_policy import collector_held_back
     from hasim.sim.heap_policy import heap_kept
     from hasim.sim.model.world import World
+    from hasim.sim.scenario.config import check_seed
 
+    seed = check_seed(seed)
     start = time.perf_counter()
     from hasim.sim.scale.world import ScaledWorld, scaled_supported
 

@@ -160,3 +160,46 @@ def test_progress_bar_follows_the_simulated_clock_and_changes_nothing() -> None:
     assert {k: v for k, v in plain.metrics.items() if k not in drop} == {
         k: v for k, v in shown.metrics.items() if k not in drop
     }
+
+
+@pytest.mark.parametrize(
+    ("call", "key"),
+    [
+        (lambda: hasim.load_scenario(5), "scenario"),
+        (lambda: hasim.load_scenario(None), "scenario"),
+        (lambda: hasim.load_results(None), "results"),
+        (lambda: hasim.sweep([], progress=False), "sweep"),
+        (lambda: hasim.sweep("readings_r515", 5, progress=False), "results"),
+        (
+            lambda: hasim.sweep("readings_r515", overrides=[("sweep.replications", 1)], progress=False),
+            "overrides",
+        ),
+        (lambda: hasim.sweep("readings_r515", workers="2", progress=False), "--workers"),
+        # 1.5 was cut to seed 1, -1 and NaN failed deep inside the random streams
+        (lambda: hasim.simulate("site_to_site", 1.5), "seed"),
+        (lambda: hasim.simulate("site_to_site", -1), "seed"),
+        (lambda: hasim.simulate("site_to_site", float("nan")), "seed"),
+        (lambda: hasim.simulate("site_to_site", 2**63), "seed"),
+    ],
+)
+def test_a_wrong_argument_is_a_config_error_naming_it(call: object, key: str) -> None:
+    """TypeError from pathlib, AttributeError or a ValueError deep in the random streams before."""
+    with pytest.raises(ConfigError) as exc:
+        call()  # type: ignore[operator]
+    assert exc.value.key == key
+
+
+def test_the_api_refuses_a_run_beyond_the_cost_limits_as_the_cli_does(tmp_path: Path) -> None:
+    """10^7 peers for 10^6 s ran until killed through ``hasim.simulate``: the API skipped the estimate
+    that ``hasim run`` makes; ``force=True`` is ``--force``."""
+    with pytest.raises(ConfigError) as exc:
+        hasim.simulate("site_to_site", overrides={"traffic.peers": 10**7, "scenario.duration_s": 1e6})
+    assert exc.value.key.split(", ")[0] == "traffic.peers" and "--max-" in exc.value.message
+    sweep = {
+        "sweep": {"name": "big", "base": "site_to_site", "replications": 1, "root_seed": 1},
+        "fixed": {"traffic.peers": 10**7, "scenario.duration_s": 1e6},
+    }
+    with pytest.raises(ConfigError) as exc:
+        hasim.sweep(sweep, tmp_path / "big", progress=False)
+    assert exc.value.key.split(", ")[0] == "traffic.peers"
+    assert not (tmp_path / "big").exists()

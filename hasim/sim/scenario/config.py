@@ -45,6 +45,7 @@ __all__ = [
     "ScenarioConfig",
     "ScenarioSection",
     "TrafficSection",
+    "check_seed",
     "config_to_dict",
     "describe_fields",
     "load_scenario",
@@ -278,6 +279,15 @@ def scenario_from_dict(d: Mapping[str, Any]) -> ScenarioConfig:
     cfg = ScenarioConfig(**parts)
     _check_whole(cfg)
     return cfg
+
+
+def check_seed(value: Any, key: str = "seed") -> int:
+    """A run's seed, checked as ``scenario.seed`` is (an integer in [0, 2**63 - 1]); ConfigError naming
+    ``key`` otherwise (a float such as 1.5 would otherwise be cut to 1, a negative one fail deep inside)."""
+    field = next(f for f in dataclasses.fields(ScenarioSection) if f.name == "seed")
+    if hasattr(value, "__index__") and not isinstance(value, bool):
+        value = value.__index__()  # a NumPy integer, as seeds drawn from a SeedSequence are
+    return int(_coerce(key, value, field))
 
 
 def load_scenario(path: str | Path) -> ScenarioConfig:
