@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from hasim.errors import ConfigError, parse_toml, read_utf8
+from hasim.errors import ConfigError, parse_toml, read_utf8, shown
 from hasim.experiments.constraint_expr import Constraint, parse_constraint
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -110,8 +110,8 @@ def _claim(table: Any, where: str) -> Claim:
     if op not in _OPS:
         raise ConfigError(f"{where}.op", f"expected one of {list(_OPS)}, got {op!r}")
     value = table.get("value")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{where}.value", f"expected a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
+        raise ConfigError(f"{where}.value", f"expected a finite number, got {shown(value)}")
     at = table.get("at", "every")
     if at not in ("every", "some"):
         raise ConfigError(f"{where}.at", f"expected 'every' or 'some', got {at!r}")
@@ -120,6 +120,14 @@ def _claim(table: Any, where: str) -> Claim:
         raise ConfigError(f"{where}.where", "expected an expression (sweep constraint syntax)")
     condition = parse_constraint(text, f"{where}.where") if text.strip() else None
     return Claim(table["id"], table["text"], table["metric"], stat, op, float(value), text, at, condition)
+
+
+def _finite(value: float) -> bool:
+    """NaN never compares true (a claim that can never hold); 10**400 is beyond a float."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def parse_claims(text: str, source: str) -> list[Claim]:

@@ -68,6 +68,10 @@ def test_every_and_some_point_claims_against_hand_values() -> None:
         ('id = "a"\ntext = "t"\nmetric = "m"\nop = ">="\nvalue = 1\nwhere = "x =="\n', "claims[0].where"),
         ('text = "t"\nmetric = "m"\nop = ">="\nvalue = 1\n', "claims[0].id"),
         ('id = "a"\ntext = "t"\nmetric = "m"\nop = ">="\nvalue = 1\ncolour = 1\n', "claims[0].colour"),
+        # NaN compares false: a claim that could never hold; 10**400 raised OverflowError
+        ('id = "a"\ntext = "t"\nmetric = "m"\nop = "<="\nvalue = nan\n', "claims[0].value"),
+        ('id = "a"\ntext = "t"\nmetric = "m"\nop = "<="\nvalue = inf\n', "claims[0].value"),
+        ('id = "a"\ntext = "t"\nmetric = "m"\nop = "<="\nvalue = 1' + "0" * 400 + "\n", "claims[0].value"),
     ],
 )
 def test_a_bad_claim_names_its_key(text: str, key: str) -> None:
