@@ -173,5 +173,11 @@ def parse_axis(table: Any, where: str) -> Axis:
         if label in labels:
             raise ConfigError(f"{pwhere}.label", f"duplicate label {label!r}")
         labels.add(label)
+        if isinstance(label, str) != isinstance(settings[0][0][name] if settings else label, str):
+            raise ConfigError(
+                f"{pwhere}.label",
+                f"got {label!r} among labels that are {'not ' if isinstance(label, str) else ''}strings; "
+                "the labels of one axis make one result column: all strings or all numbers",
+            )
         settings.append(({name: label}, flatten_overrides(point.get("set", {}), f"{pwhere}.set")))
     return Axis(kind, (name,), tuple(settings))

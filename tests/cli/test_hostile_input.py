@@ -554,6 +554,16 @@ CASES = [
         "report.figures[0].logx: got 'yes'; expected true or false",
         "--dry-run",
     ),
+    # every run done, then a traceback writing runs.parquet: one column of 5 and "a"
+    sweep_case(
+        "list labels 5 and 'a'",
+        sweep_file(
+            body='[[axes]]\nkind = "list"\npoints = [{ label = 5, set = {} }, { label = "a", set = {} }]\n'
+        ),
+        "axes[0].points[1].label: got 'a' among labels that are not strings; the labels of one axis make "
+        "one result column: all strings or all numbers",
+        "--dry-run",
+    ),
     # mistyped keys that silently did nothing: an exclude that left nothing out, a timeline that kept
     # none, an adaptive sweep that never reached its precision (every point ran max replications)
     exact(
