@@ -81,7 +81,14 @@ def check_folder_name(name: object, key: str) -> str:
         raise ConfigError(key, f"expected a folder name, got {name!r}")
     if name in (".", "..") or any(c in name for c in "/\\\0") or os.path.isabs(name):
         raise ConfigError(key, f"got {name!r}; expected one folder name (no '.', '..', '/', '\\' or NUL)")
+    if len(name.encode()) > _NAME_MAX:  # refused by the file system only when the results are written
+        raise ConfigError(
+            key, f"got a name of {len(name.encode())} bytes; a folder name has at most {_NAME_MAX}"
+        )
     return name
+
+
+_NAME_MAX = 255  # bytes of one file name on Linux (NAME_MAX), macOS and Windows file systems
 
 
 def check_column_name(name: str, key: str) -> None:

@@ -179,6 +179,12 @@ CASES = [
     sweep_case("name ..", sweep_file(name=".."), "sweep.name"),
     sweep_case("name .", sweep_file(name="."), "sweep.name", "--force"),
     sweep_case("name absolute", sweep_file(name="/tmp/x"), "sweep.name"),
+    exact(
+        "name of 5000 characters",
+        ["sweep", "s.toml", "--no-progress"],
+        "sweep.name: got a name of 5000 bytes; a folder name has at most 255",
+        files("s.toml", sweep_file(name="a" * 5000)),
+    ),
     *(
         sweep_case(f"label {col}", sweep_file(body=list_axis(col)), "axes[0].name")
         for col in ("index", "seed", "run_id", "error", "config", "sa_survival")
