@@ -184,7 +184,9 @@ def sweep(
     if results is not None:
         results = _path(results, "results", "the path of a results folder")
     spec = load_sweep_source(source, overrides)
-    estimate_sweep(spec, simulator_model(), limits=None if force else Limits())
+    # on a Dask client the runs use the workers' memory, checked against their limits instead (as the CLI)
+    limits = Limits(memory_bytes=float("inf")) if client is not None else Limits()
+    estimate_sweep(spec, simulator_model(), limits=None if force else limits)
     executor, info = None, None
     if client is not None:
         executor = client.get_executor(pure=False)
