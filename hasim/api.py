@@ -109,13 +109,14 @@ def simulate(
     """
     from hasim.experiments.run_progress import SimClockBar
     from hasim.sim import simulate as run_one
+    from hasim.sim.scale.world import scaled_supported
     from hasim.sim.scenario.config import check_seed
     from hasim.sim.scenario.cost import Limits, check_cost, estimate_cost
 
     cfg = load_scenario(scenario, overrides)
     run_seed = cfg.scenario.seed if seed is None else check_seed(seed)  # the metrics carry it
     if not force:
-        check_cost(estimate_cost(cfg), Limits())
+        check_cost(estimate_cost(cfg, scaled_supported(cfg, records=records)), Limits())
     with SimClockBar(cfg.scenario.duration_s, cfg.scenario.name, enabled=progress) as bar:
         result = run_one(cfg, run_seed, records=records, on_clock=bar.attach)
     frames = {kind: pd.DataFrame(rows) for kind, rows in result.records.items()}

@@ -215,12 +215,13 @@ def run(
     from hasim.api import load_scenario
     from hasim.experiments.run_progress import SimClockBar
     from hasim.sim import simulate
+    from hasim.sim.scale.world import scaled_supported
     from hasim.sim.scenario.cost import check_cost, describe, estimate_cost
 
     limits = limits_from(max_events, max_cpu, max_memory)
     cfg = load_scenario(scenario, parse_sets(sets))
     run_seed = cfg.scenario.seed if seed is None else parse_seed(seed)
-    cost = estimate_cost(cfg)
+    cost = estimate_cost(cfg, scaled_supported(cfg, records=trace or pcap is not None))
     if dry_run:
         if as_json:
             click.echo(json.dumps({"scenario": cfg.scenario.name, **cost_dict(cost)}))

@@ -84,8 +84,10 @@ def simulate_records(config: dict[str, Any], seed: int) -> dict[str, list[dict[s
 def simulate_cost(config: dict[str, Any]) -> RunCost:
     """The simulator's estimate for one run of ``config`` (hasim.sim.scenario.cost)."""
     from hasim.sim import scenario_from_dict
+    from hasim.sim.scale.world import scaled_supported
 
-    return estimate_cost(scenario_from_dict(config))
+    cfg = scenario_from_dict(config)
+    return estimate_cost(cfg, scaled_supported(cfg, records=False))
 
 
 def simulator_model() -> Model:

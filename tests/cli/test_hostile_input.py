@@ -212,6 +212,12 @@ CASES = [
         ],
         "error: traffic.rekey_counter_fraction, ",
     ),
+    # the per-SA world (Gilbert-Elliott links) runs ESP 12 times slower than the scaled engine
+    run_case(
+        "gilbert_elliott links at 20,000 peers",
+        ["links.loss_model=gilbert_elliott", "traffic.peers=20000", "scenario.duration_s=200"],
+        "links.loss_model",
+    ),
     # estimated at 1.5 s, still running after 120 s at 200 peers (and 1.2 GB): a flap every 3 ms
     run_case(
         "strongswan heartbeat timeout 1 ms",

@@ -200,3 +200,29 @@ def test_a_strongswan_standby_timing_out_between_heartbeats_flaps(
     base = estimate_cost(scenario_from_dict({**d, "membership": {"style": "strongswan"}}))
     assert cost.ike_messages == pytest.approx(2 * flaps)  # about one message per SA and flap
     assert cost.memory_bytes - base.memory_bytes == pytest.approx(2 * flaps * 600)
+
+
+@pytest.mark.parametrize(
+    ("change", "records", "per_packet", "key"),
+    [
+        ({}, False, 0.4e-6, None),  # the scaled engine
+        ({}, True, 5e-6, None),  # event records: the per-SA world
+        ({"attacker": {"enabled": True}}, False, 5e-6, "attacker.enabled"),
+        ({"links": {"loss_model": "gilbert_elliott"}}, False, 5e-6, "links.loss_model"),
+    ],
+)
+def test_esp_costs_what_the_world_that_runs_it_takes(
+    change: dict, records: bool, per_packet: float, key: str | None
+) -> None:
+    from hasim.sim.scale.world import scaled_supported
+
+    """The per-SA world runs ESP some 12 times slower than the scaled engine (3.3 s against an
+    estimated 0.87 for remote_access with Gilbert-Elliott links; 336 s against 43.7 for
+    remote_access_10k with --trace): scenario A's 18,000 packets at 5 microseconds each."""
+    cfg = scenario_from_dict({**A, **change})
+    cost = estimate_cost(cfg, scaled_supported(cfg, records=records))
+    assert cost.parts["esp_packets"].cpu_s == pytest.approx(18_000 * per_packet)
+    if key is not None:
+        with pytest.raises(ConfigError) as exc:
+            check_cost(cost, Limits(cpu_s=0.05))
+        assert exc.value.key.split(", ")[0] == key  # 12.5 times the scaled cost, beyond 3 peers
