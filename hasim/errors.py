@@ -62,15 +62,22 @@ device or endless stream given as one (``--notes /dev/zero``) is refused instead
 runs out."""
 
 
+def read_capped(path: str | Path, limit: int) -> bytes | None:
+    """The octets of the file at ``path`` if it holds at most ``limit`` of them, else None: at most
+    ``limit + 1`` are read, so that a device or an endless stream given as a file costs nothing."""
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    return None if len(data) > limit else data
+
+
 def read_utf8(path: Path, what: str) -> str:
     """The text of a user's file; unreadable or not UTF-8 is a ConfigError naming the file and ``what``
     it should be (every floor reads files the user wrote: scenarios, sweeps, READMEs, claims)."""
     try:
-        with open(path, "rb") as f:
-            data = f.read(TEXT_LIMIT + 1)
+        data = read_capped(path, TEXT_LIMIT)
     except OSError as exc:
         raise ConfigError(str(path), f"cannot read {what}: {exc.strerror or exc}") from None
-    if len(data) > TEXT_LIMIT:
+    if data is None:
         raise ConfigError(str(path), f"larger than {TEXT_LIMIT >> 20} MiB; expected {what}")
     try:
         return data.decode("utf-8")

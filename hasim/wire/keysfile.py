@@ -16,7 +16,7 @@ import io
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from hasim.errors import DecodeError
+from hasim.errors import DecodeError, read_capped
 from hasim.wire.sk import SkKeys, SkSuite
 
 WIRESHARK_NAMES: Mapping[SkSuite, tuple[str, str]] = {
@@ -116,9 +116,8 @@ device or a stream (``--keys /dev/zero``) is refused instead of read until memor
 
 def read_keys_file(path: str | Path) -> dict[tuple[int, int], SkKeys]:
     """Read an ``ikev2_decryption_table`` file (hasim's or strongSwan's save-keys output)."""
-    with open(path, "rb") as f:
-        data = f.read(KEYS_FILE_LIMIT + 1)
-    if len(data) > KEYS_FILE_LIMIT:
+    data = read_capped(path, KEYS_FILE_LIMIT)
+    if data is None:
         raise DecodeError(KEYS_FILE_LIMIT, f"keys file {path}: larger than {KEYS_FILE_LIMIT >> 20} MiB")
     # newline="": lines end at \n, \r\n or \r as when reading the file as text, and keep their ending
     # so that the byte offsets count it
